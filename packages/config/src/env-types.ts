@@ -1,0 +1,31 @@
+// Small zod builders for environment variables: integers with units, booleans, URLs.
+import { z } from "zod";
+
+export function integer(defaultValue: number, options: { min?: number; max?: number } = {}) {
+  let schema = z.coerce.number({ message: "expected a whole number" }).int({ message: "expected a whole number" });
+  if (options.min !== undefined) schema = schema.min(options.min, { message: `expected at least ${options.min}` });
+  if (options.max !== undefined) schema = schema.max(options.max, { message: `expected at most ${options.max}` });
+  return schema.default(defaultValue);
+}
+
+export function boolean(defaultValue: boolean) {
+  return z
+    .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
+    .transform((value) => value === "true" || value === "1" || value === "yes")
+    .default(defaultValue);
+}
+
+export function redisUrl() {
+  return z
+    .string()
+    .regex(/^rediss?:\/\//, { message: "expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379" })
+    .default("redis://127.0.0.1:6379");
+}
+
+/** Prefix of every Redis key and channel, so several deployments or test runs can share one Redis. */
+export function keyPrefix() {
+  return z
+    .string()
+    .regex(/^[A-Za-z0-9_.{}-]+$/, { message: "expected letters, digits, '_', '-', '.', or a {hash-tag}" })
+    .default("switchboard");
+}

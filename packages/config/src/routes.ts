@@ -1,0 +1,96 @@
+// The routing table: which provider answers which model id, under which upstream name, and what to
+// try next when it fails. Read from ROUTES_FILE (JSON) or built from the environment:
+//   - the simulated model `switchboard-sim` is always served;
+//   - with OPENAI_API_KEY set, every other model id is passed through to OPENAI_BASE_URL (or OpenAI).
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import type { EnvSource } from "./load-config.ts";
+
+export const ProviderSpec = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("openai"),
+    /** Base URL of an OpenAI-compatible API; defaults to OPENAI_BASE_URL, then api.openai.com. */
+    baseUrl: z.string().url().optional(),
+    /** Name of the environment variable holding the key (never the key itself). */
+    apiKeyEnv: z.string().default("OPENAI_API_KEY"),
+  }),
+  z.object({
+    type: z.literal("simulated"),
+    firstTokenDelayMs: z.number().int().min(0).optional(),
+    tokenDelayMs: z.number().int().min(0).optional(),
+  }),
+]);
+export type ProviderSpec = z.infer<typeof ProviderSpec>;
+
+export const RouteTarget = z.object({
+  provider: z.string(),
+  /** The upstream model name; defaults to the model id the client sent. */
+  model: z.string().optional(),
+});
+export type RouteTarget = z.infer<typeof RouteTarget>;
+
+export const Route = RouteTarget.extend({
+  /** Targets tried in order when the first fails before any token reached the client. */
+  fallbacks: z.array(RouteTarget).default([]),
+  /** Send elevenlabs_extra_body and user_id upstream too (off: most upstreams reject them). */
+  passVendorFields: z.boolean().default(false),
+});
+export type Route = z.infer<typeof Route>;
+
+export const RouteTable = z
+  .object({
+    providers: z.record(z.string(), ProviderSpec),
+    /** Model id -> route; the id "*" matches any model not listed. */
+    routes: z.record(z.string(), Route),
+  })
+  .superRefine((table, context) => {
+    for (const [modelId, route] of Object.entries(table.routes)) {
+      for (const target of [route, ...route.fallbacks]) {
+        if (!Object.hasOwn(table.providers, target.provider)) {
+          context.addIssue({ code: "custom", path: ["routes", modelId], message: `unknown provider "${target.provider}"; declare it under "providers"` });
+        }
+      }
+    }
+  });
+export type RouteTable = z.infer<typeof RouteTable>;
+
+export const simulatedModelId = "switchboard-sim";
+
+export function defaultRouteTable(env: EnvSource): RouteTable {
+  const table: RouteTable = {
+    providers: { simulated: { type: "simulated" } },
+    routes: { [simulatedModelId]: { provider: "simulated", fallbacks: [], passVendorFields: false } },
+  };
+  if (env.OPENAI_API_KEY) {
+    table.providers.openai = { type: "openai", apiKeyEnv: "OPENAI_API_KEY" };
+    table.routes["*"] = { provider: "openai", fallbacks: [], passVendorFields: false };
+  }
+  return table;
+}
+
+/** Load the table named by ROUTES_FILE, or the default one; throws with a message saying what to fix. */
+export function loadRouteTable(env: EnvSource): RouteTable {
+  const file = env.ROUTES_FILE;
+  if (!file) return defaultRouteTable(env);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new Error(`ROUTES_FILE: cannot read ${file} as JSON: ${(error as Error).message}`);
+  }
+  const result = RouteTable.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  - ${issue.path.join(".")}: ${issue.message}`).join("\n");
+    throw new Error(`ROUTES_FILE ${file} is not a valid routing table:\n${problems}`);
+  }
+  return result.data;
+}
+
+export function resolveRoute(table: RouteTable, modelId: string): Route | undefined {
+  return table.routes[modelId] ?? table.routes["*"];
+}
+
+/** Model ids served explicitly (the wildcard route is not a model). */
+export function listModelIds(table: RouteTable): string[] {
+  return Object.keys(table.routes).filter((modelId) => modelId !== "*");
+}

@@ -1,0 +1,29 @@
+// The one catalog of queue jobs: name, payload and policy. The ingress's enqueue and the worker's
+// handler are both typed from it, so they cannot drift apart.
+import type { ChatRequest } from "./chat-request.ts";
+
+export interface ChatJob {
+  requestId: string;
+  /** The model id the client asked for; the worker resolves it to a route. */
+  model: string;
+  /** The request body as it goes upstream: vendor fields removed, stream forced on by the worker. */
+  request: ChatRequest;
+  /** The reply channel of the ingress that owns the request. */
+  replyChannel: string;
+  /** Epoch ms after which nobody waits for an answer any more. */
+  deadlineAt: number;
+  /** Epoch ms when the ingress enqueued the job (queue wait is measured from here). */
+  enqueuedAt: number;
+  /** W3C trace context of the ingress span, for one trace across processes. */
+  trace?: Record<string, string>;
+}
+
+export const jobCatalog = {
+  chat: {
+    name: "chat",
+    /** A streamed answer cannot be regenerated once a token went out: no BullMQ retries. */
+    attempts: 1,
+  },
+} as const;
+
+export type JobName = keyof typeof jobCatalog;

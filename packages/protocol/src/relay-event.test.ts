@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { decodeRelayEvent, decodeReplyMessage, encodeDelta, encodeRelayEvent, encodeReplyMessage, logEntryId, parseLogEntryId, type RelayEvent } from "./relay-event.ts";
+
+describe("relay events", () => {
+  it("round-trip every kind", () => {
+    const events: RelayEvent[] = [
+      { kind: "started", worker: "w-1" },
+      { kind: "delta", deltaJson: '{"content":"Hi\\n\\t there"}' },
+      { kind: "finish", finishReason: "tool_calls", usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } },
+      { kind: "error", code: "upstream_rate_limited", message: "slow down", retryAfterSeconds: 3 },
+      { kind: "error", code: "internal_error", message: "oops" },
+    ];
+    for (const event of events) expect(decodeRelayEvent(encodeRelayEvent(event))).toEqual(event);
+  });
+
+  it("keep a delta's JSON as the OpenAI delta object", () => {
+    expect(encodeDelta({ content: "a\tb" })).toBe('d{"content":"a\\tb"}');
+  });
+
+  it("carry request id, attempt and sequence through reply messages with tabs in the payload", () => {
+    const message = encodeReplyMessage("abc_-1", { attempt: 2, seq: 17 }, encodeDelta({ content: "x\ty" }));
+    expect(decodeReplyMessage(message)).toEqual({ requestId: "abc_-1", attempt: 2, seq: 17, frame: 'd{"content":"x\\ty"}' });
+    expect(parseLogEntryId(logEntryId({ attempt: 3, seq: 41 }))).toEqual({ attempt: 3, seq: 41 });
+  });
+});

@@ -1,0 +1,113 @@
+// The compact events a worker relays to the ingress that owns a request.
+//
+// One event is one line of text: a kind letter followed by a JSON payload. A delta's payload is
+// exactly the OpenAI `delta` object, so the ingress can splice it into a chunk without parsing it.
+// On the wire an event travels as `<requestId>\t<attempt>\t<seq>\t<frame>` on the ingress's reply
+// channel, and as entry `<attempt>-<seq>` (field `f` = frame) in the request's log stream.
+import type { ChunkDelta, FinishReason, Usage } from "./chat-response.ts";
+import type { ErrorCode } from "./error-codes.ts";
+
+export interface StartedEvent {
+  kind: "started";
+  worker: string;
+}
+export interface DeltaEvent {
+  kind: "delta";
+  /** The OpenAI delta object as JSON text (content, tool_calls, …; never role). */
+  deltaJson: string;
+}
+export interface FinishEvent {
+  kind: "finish";
+  finishReason: FinishReason;
+  usage: Usage | null;
+}
+export interface ErrorEvent {
+  kind: "error";
+  code: ErrorCode;
+  message: string;
+  retryAfterSeconds?: number;
+}
+export type RelayEvent = StartedEvent | DeltaEvent | FinishEvent | ErrorEvent;
+
+const kindLetter = { started: "s", delta: "d", finish: "f", error: "e" } as const;
+
+export function encodeRelayEvent(event: RelayEvent): string {
+  switch (event.kind) {
+    case "started":
+      return kindLetter.started + JSON.stringify({ worker: event.worker });
+    case "delta":
+      return kindLetter.delta + event.deltaJson;
+    case "finish":
+      return kindLetter.finish + JSON.stringify({ finish_reason: event.finishReason, usage: event.usage });
+    case "error":
+      return kindLetter.error + JSON.stringify({ code: event.code, message: event.message, retry_after: event.retryAfterSeconds ?? null });
+  }
+}
+
+export function encodeDelta(delta: ChunkDelta): string {
+  return kindLetter.delta + JSON.stringify(delta);
+}
+
+/** Decode a frame; throws on a frame this version does not know (a bug, never user input). */
+export function decodeRelayEvent(frame: string): RelayEvent {
+  const letter = frame[0];
+  const payload = frame.slice(1);
+  switch (letter) {
+    case "s":
+      return { kind: "started", worker: (JSON.parse(payload) as { worker: string }).worker };
+    case "d":
+      return { kind: "delta", deltaJson: payload };
+    case "f": {
+      const parsed = JSON.parse(payload) as { finish_reason: FinishReason; usage: Usage | null };
+      return { kind: "finish", finishReason: parsed.finish_reason, usage: parsed.usage };
+    }
+    case "e": {
+      const parsed = JSON.parse(payload) as { code: ErrorCode; message: string; retry_after: number | null };
+      return parsed.retry_after === null
+        ? { kind: "error", code: parsed.code, message: parsed.message }
+        : { kind: "error", code: parsed.code, message: parsed.message, retryAfterSeconds: parsed.retry_after };
+    }
+    default:
+      throw new Error(`Unknown relay frame kind ${JSON.stringify(letter)}`);
+  }
+}
+
+export function isTerminal(event: RelayEvent): boolean {
+  return event.kind === "finish" || event.kind === "error";
+}
+
+/** Where an event sits in a request's sequence: attempts restart at seq 1. */
+export interface EventPosition {
+  attempt: number;
+  seq: number;
+}
+
+export function logEntryId(position: EventPosition): string {
+  return `${position.attempt}-${position.seq}`;
+}
+
+export function parseLogEntryId(id: string): EventPosition {
+  const dash = id.indexOf("-");
+  return { attempt: Number(id.slice(0, dash)), seq: Number(id.slice(dash + 1)) };
+}
+
+export function encodeReplyMessage(requestId: string, position: EventPosition, frame: string): string {
+  return `${requestId}\t${position.attempt}\t${position.seq}\t${frame}`;
+}
+
+export interface ReplyMessage extends EventPosition {
+  requestId: string;
+  frame: string;
+}
+
+export function decodeReplyMessage(message: string): ReplyMessage {
+  const first = message.indexOf("\t");
+  const second = message.indexOf("\t", first + 1);
+  const third = message.indexOf("\t", second + 1);
+  return {
+    requestId: message.slice(0, first),
+    attempt: Number(message.slice(first + 1, second)),
+    seq: Number(message.slice(second + 1, third)),
+    frame: message.slice(third + 1),
+  };
+}

@@ -1,0 +1,29 @@
+// Builds one provider per entry of the routing table, once, at worker start-up.
+import type { RouteTable } from "@switchboard/config";
+import type { Provider } from "./provider.ts";
+import { createOpenAIProvider } from "./openai-provider.ts";
+import { createSimulatedProvider, type SimulatedProviderOptions } from "./simulated-provider.ts";
+
+export interface ProviderDefaults {
+  env: Record<string, string | undefined>;
+  simulated: SimulatedProviderOptions;
+  upstreamTimeoutMs: number;
+}
+
+export function createProviders(table: RouteTable, defaults: ProviderDefaults): Map<string, Provider> {
+  const providers = new Map<string, Provider>();
+  for (const [name, spec] of Object.entries(table.providers)) {
+    if (spec.type === "simulated") {
+      providers.set(name, createSimulatedProvider({
+        firstTokenDelayMs: spec.firstTokenDelayMs ?? defaults.simulated.firstTokenDelayMs,
+        tokenDelayMs: spec.tokenDelayMs ?? defaults.simulated.tokenDelayMs,
+      }));
+      continue;
+    }
+    const apiKey = defaults.env[spec.apiKeyEnv];
+    if (!apiKey) throw new Error(`Provider "${name}" reads its API key from ${spec.apiKeyEnv}, which is not set.`);
+    const baseUrl = spec.baseUrl ?? defaults.env.OPENAI_BASE_URL;
+    providers.set(name, createOpenAIProvider({ name, apiKey, timeoutMs: defaults.upstreamTimeoutMs, ...(baseUrl ? { baseUrl } : {}) }));
+  }
+  return providers;
+}

@@ -1,0 +1,26 @@
+// Every Redis key and channel the relay uses, in one place. Per-request keys share the hash tag
+// {requestId}, so on a Redis Cluster all of a request's keys live on one shard.
+export interface RelayKeys {
+  prefix: string;
+  /** The request's event log (a Redis Stream with a TTL). */
+  log(requestId: string): string;
+  /** Set when the client went away, so a job that starts late does not call the upstream. */
+  cancelFlag(requestId: string): string;
+  /** The one channel an ingress instance listens on for all its requests. */
+  replyChannel(ingressId: string): string;
+  /** Broadcast to every worker: "stop this request". */
+  cancelChannel: string;
+  /** Sorted set of live workers, scored by their last heartbeat (epoch ms). */
+  workers: string;
+}
+
+export function relayKeys(prefix: string): RelayKeys {
+  return {
+    prefix,
+    log: (requestId) => `${prefix}:req:{${requestId}}:log`,
+    cancelFlag: (requestId) => `${prefix}:req:{${requestId}}:cancel`,
+    replyChannel: (ingressId) => `${prefix}:reply:${ingressId}`,
+    cancelChannel: `${prefix}:cancel`,
+    workers: `${prefix}:workers`,
+  };
+}

@@ -1,0 +1,89 @@
+// The relay against a real Redis: in-order, exactly-once delivery, whatever pub/sub drops.
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { encodeDelta, encodeRelayEvent, encodeReplyMessage, logEntryId, type EventPosition } from "@switchboard/protocol";
+import { relayKeys } from "./keys.ts";
+import { RequestRelay, defineRelayCommands } from "./relay-writer.ts";
+import { ReplyHub } from "./reply-hub.ts";
+
+const keys = relayKeys(`sbtest-hub-${process.pid}-${Date.now()}`);
+let writer: Redis;
+let subscriber: Redis;
+let reader: Redis;
+let hub: ReplyHub;
+
+beforeAll(async () => {
+  const url = inject("redisUrl");
+  writer = new Redis(url);
+  subscriber = new Redis(url);
+  reader = new Redis(url);
+  defineRelayCommands(writer);
+  hub = new ReplyHub({ subscriber, reader, keys, ingressId: "hub-test", idleRepairMs: 100, onError: (error) => { throw error; } });
+  await hub.start();
+});
+afterAll(async () => {
+  await hub.close();
+  for (const client of [writer, subscriber, reader]) client.disconnect();
+});
+
+/** A sink that records frames and resolves when it has seen `count` of them. */
+function recorder(count: number) {
+  const frames: Array<{ frame: string; position: EventPosition }> = [];
+  let resolve: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  return { frames, done, onFrame: (frame: string, position: EventPosition) => { frames.push({ frame, position }); if (frames.length === count) resolve(); } };
+}
+
+/** Write an event to the log without publishing it: what a dropped pub/sub message looks like. */
+async function logOnly(requestId: string, position: EventPosition, frame: string): Promise<void> {
+  await writer.xadd(keys.log(requestId), logEntryId(position), "f", frame);
+}
+
+function relayFor(requestId: string, attempt = 1): RequestRelay {
+  return new RequestRelay({ redis: writer, keys, requestId, replyChannel: hub.channel, attempt, logTtlMs: 60_000, onNoListener: () => {}, noListenerGraceMs: 500 });
+}
+
+describe("ReplyHub", () => {
+  it("delivers published events once and in order", async () => {
+    const sink = recorder(50);
+    hub.register("inorder", sink);
+    const relay = relayFor("inorder");
+    for (let index = 0; index < 50; index++) void relay.emit(encodeDelta({ content: `t${index}` }));
+    await sink.done;
+    expect(sink.frames.map((entry) => entry.position.seq)).toEqual(Array.from({ length: 50 }, (_, index) => index + 1));
+  });
+
+  it("repairs a gap from the log when a later event arrives first", async () => {
+    const sink = recorder(3);
+    hub.register("gap", sink);
+    await logOnly("gap", { attempt: 1, seq: 1 }, encodeDelta({ content: "a" }));
+    await logOnly("gap", { attempt: 1, seq: 2 }, encodeDelta({ content: "b" }));
+    await writer.xadd(keys.log("gap"), "1-3", "f", encodeDelta({ content: "c" }));
+    await writer.publish(hub.channel, encodeReplyMessage("gap", { attempt: 1, seq: 3 }, encodeDelta({ content: "c" })));
+    await sink.done;
+    expect(sink.frames.map((entry) => entry.frame)).toEqual(["d{\"content\":\"a\"}", "d{\"content\":\"b\"}", "d{\"content\":\"c\"}"]);
+  });
+
+  it("finds a lost last event when the request has been idle", async () => {
+    const sink = recorder(1);
+    hub.register("idle", sink);
+    await logOnly("idle", { attempt: 1, seq: 1 }, encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }));
+    await sink.done;
+    expect(sink.frames[0]!.frame.startsWith("f")).toBe(true);
+  });
+
+  it("drops duplicates and events of a superseded attempt, and follows a new attempt", async () => {
+    const sink = recorder(3);
+    hub.register("attempts", sink);
+    const first = relayFor("attempts", 1);
+    await first.emit(encodeRelayEvent({ kind: "started", worker: "w1" }));
+    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 1 }, "s{\"worker\":\"w1\"}"));
+    const second = relayFor("attempts", 2);
+    await second.emit(encodeRelayEvent({ kind: "started", worker: "w2" }));
+    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 2 }, encodeDelta({ content: "stale" })));
+    await second.emit(encodeDelta({ content: "fresh" }));
+    await sink.done;
+    expect(sink.frames.map((entry) => `${entry.position.attempt}-${entry.position.seq}`)).toEqual(["1-1", "2-1", "2-2"]);
+  });
+});

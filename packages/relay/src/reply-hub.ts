@@ -1,0 +1,165 @@
+// The ingress's side of the relay. One subscriber connection per ingress, subscribed to the
+// instance's reply channel once at start-up; events for every open request arrive on it and are
+// routed by request id. Pub/sub is fast but may drop messages (a reconnect, a killed connection),
+// so each request tracks the next sequence number it expects and repairs any gap from the
+// request's log: when a later event arrives first, when the subscriber reconnects, and when a
+// request has heard nothing for a while. Each event is delivered exactly once, in order.
+import type { Redis } from "ioredis";
+import { decodeReplyMessage, parseLogEntryId, type EventPosition } from "@switchboard/protocol";
+import type { RelayKeys } from "./keys.ts";
+
+export interface ReplySink {
+  /** Called once per event, in order. */
+  onFrame(frame: string, position: EventPosition): void;
+}
+
+interface OpenRequest {
+  sink: ReplySink;
+  attempt: number;
+  nextSeq: number;
+  /** Frames of the current attempt that arrived ahead of a gap, by sequence number. */
+  ahead: Map<number, string>;
+  lastHeardAt: number;
+  repairing: boolean;
+  repairAgain: boolean;
+}
+
+export interface ReplyHubOptions {
+  subscriber: Redis;
+  reader: Redis;
+  keys: RelayKeys;
+  ingressId: string;
+  /** Read the log of a request that heard nothing for this long. */
+  idleRepairMs: number;
+  onError: (error: unknown, context: string) => void;
+}
+
+export class ReplyHub {
+  readonly channel: string;
+  private readonly open = new Map<string, OpenRequest>();
+  private readonly options: ReplyHubOptions;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ReplyHubOptions) {
+    this.options = options;
+    this.channel = options.keys.replyChannel(options.ingressId);
+  }
+
+  async start(): Promise<void> {
+    const { subscriber } = this.options;
+    subscriber.on("message", (channel: string, message: string) => {
+      if (channel === this.channel) this.onMessage(message);
+    });
+    // After a reconnect ioredis re-subscribes; a PING queued behind that tells us it is done,
+    // and everything published meanwhile is then read from the logs.
+    subscriber.on("ready", () => {
+      subscriber.ping().then(() => this.repairAll(), (error: unknown) => this.options.onError(error, "subscriber ping"));
+    });
+    await subscriber.subscribe(this.channel);
+    const interval = Math.max(10, Math.floor(this.options.idleRepairMs / 2));
+    this.idleTimer = setInterval(() => this.repairIdle(), interval);
+    this.idleTimer.unref();
+  }
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  register(requestId: string, sink: ReplySink): void {
+    this.open.set(requestId, { sink, attempt: 1, nextSeq: 1, ahead: new Map(), lastHeardAt: Date.now(), repairing: false, repairAgain: false });
+  }
+
+  unregister(requestId: string): void {
+    this.open.delete(requestId);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.idleTimer);
+    this.open.clear();
+  }
+
+  /** Read the log now (for example when the owner suspects a lost event). */
+  repair(requestId: string): void {
+    const request = this.open.get(requestId);
+    if (request) this.repairRequest(requestId, request);
+  }
+
+  private onMessage(message: string): void {
+    const decoded = decodeReplyMessage(message);
+    const request = this.open.get(decoded.requestId);
+    if (request) this.deliver(decoded.requestId, request, decoded.attempt, decoded.seq, decoded.frame);
+  }
+
+  private deliver(requestId: string, request: OpenRequest, attempt: number, seq: number, frame: string): void {
+    if (attempt < request.attempt) return; // a superseded attempt
+    if (attempt > request.attempt) {
+      if (seq !== 1) return this.repairRequest(requestId, request);
+      request.attempt = attempt;
+      request.nextSeq = 1;
+      request.ahead.clear();
+    }
+    if (seq < request.nextSeq) return; // already delivered
+    if (seq > request.nextSeq) {
+      request.ahead.set(seq, frame);
+      return this.repairRequest(requestId, request);
+    }
+    request.lastHeardAt = Date.now();
+    this.emit(requestId, request, frame, attempt, seq);
+    let next = request.ahead.get(request.nextSeq);
+    while (next !== undefined && this.open.get(requestId) === request) {
+      request.ahead.delete(request.nextSeq);
+      this.emit(requestId, request, next, attempt, request.nextSeq);
+      next = request.ahead.get(request.nextSeq);
+    }
+  }
+
+  private emit(requestId: string, request: OpenRequest, frame: string, attempt: number, seq: number): void {
+    request.nextSeq = seq + 1;
+    try {
+      request.sink.onFrame(frame, { attempt, seq });
+    } catch (error) {
+      this.options.onError(error, `sink of ${requestId}`);
+    }
+  }
+
+  private repairRequest(requestId: string, request: OpenRequest): void {
+    if (request.repairing) {
+      request.repairAgain = true;
+      return;
+    }
+    request.repairing = true;
+    request.lastHeardAt = Date.now();
+    const start = `${request.attempt}-${request.nextSeq}`;
+    this.options.reader.xrange(this.options.keys.log(requestId), start, "+").then(
+      (entries) => {
+        request.repairing = false;
+        for (const [id, fields] of entries as Array<[string, string[]]>) {
+          if (this.open.get(requestId) !== request) return;
+          const frame = fields[1];
+          if (frame === undefined) continue;
+          const position = parseLogEntryId(id);
+          this.deliver(requestId, request, position.attempt, position.seq, frame);
+        }
+        if (request.repairAgain && this.open.get(requestId) === request) {
+          request.repairAgain = false;
+          this.repairRequest(requestId, request);
+        }
+      },
+      (error: unknown) => {
+        request.repairing = false;
+        this.options.onError(error, `repair of ${requestId}`);
+      },
+    );
+  }
+
+  private repairAll(): void {
+    for (const [requestId, request] of this.open) this.repairRequest(requestId, request);
+  }
+
+  private repairIdle(): void {
+    const before = Date.now() - this.options.idleRepairMs;
+    for (const [requestId, request] of this.open) {
+      if (request.lastHeardAt < before) this.repairRequest(requestId, request);
+    }
+  }
+}

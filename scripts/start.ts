@@ -1,0 +1,76 @@
+// `npm start`: the whole local stack in one terminal — one ingress and WORKERS worker processes —
+// against the Redis at REDIS_URL. With no OPENAI_API_KEY it answers with the simulated model.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+
+if (existsSync(".env")) process.loadEnvFile(".env");
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const workerCount = Number(process.env.WORKERS ?? "1");
+
+await checkRedis(redisUrl);
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function start(service: "ingress" | "worker", onLine?: (line: string) => void): ChildProcess {
+  const entry = fileURLToPath(new URL(`../services/${service}/src/main.ts`, import.meta.url));
+  const child = spawn(process.execPath, [entry], { env: { ...process.env, REDIS_URL: redisUrl }, stdio: ["ignore", "pipe", "inherit"] });
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    process.stdout.write(`${line}\n`);
+    onLine?.(line);
+  });
+  child.on("exit", (code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`${service} exited (${signal ?? code}); stopping the stack.\n`);
+    stop(1);
+  });
+  children.push(child);
+  return child;
+}
+
+function stop(exitCode: number): void {
+  if (stopping) return;
+  stopping = true;
+  let running = children.length;
+  for (const child of children) {
+    child.once("exit", () => --running === 0 && process.exit(exitCode));
+    child.kill("SIGTERM");
+  }
+}
+
+for (let index = 0; index < workerCount; index++) start("worker");
+start("ingress", (line) => {
+  if (!line.includes('"msg":"listening"')) return;
+  const { url } = JSON.parse(line) as { url: string };
+  const model = process.env.OPENAI_API_KEY ? "any model your upstream serves (or switchboard-sim)" : "switchboard-sim (no OPENAI_API_KEY set: simulated answers)";
+  process.stderr.write(
+    `\nSwitchboard is up: ${url}  (${workerCount} worker${workerCount === 1 ? "" : "s"})\n` +
+      `Model: ${model}\n` +
+      `Try:   curl -N ${url}/chat/completions -H 'Content-Type: application/json' \\\n` +
+      `         -d '{"model":"switchboard-sim","stream":true,"messages":[{"role":"user","content":"Hello"}]}'\n\n`,
+  );
+});
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
+
+async function checkRedis(url: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    client.disconnect();
+  } catch (error) {
+    process.stderr.write(
+      `Cannot reach Redis at ${url.replace(/\/\/([^@/]*)@/, "//***@")} (${(error as Error).message}).\n` +
+        `Switchboard needs Redis 7 or later. Start one, then run npm start again:\n` +
+        `  redis-server --daemonize yes --save ""        # Debian/Ubuntu: apt-get install redis-server\n` +
+        `  docker run -d -p 6379:6379 redis:7            # or with Docker\n` +
+        `or point REDIS_URL at an existing one.\n`,
+    );
+    process.exit(1);
+  }
+}

@@ -1,0 +1,73 @@
+// The Express application: routes, body parsing, and the error handler that keeps every failure
+// in the OpenAI error shape.
+import express, { type NextFunction, type Request, type Response } from "express";
+import { listModelIds, type RouteTable } from "@switchboard/config";
+import { GatewayError } from "@switchboard/protocol";
+import type { Logger } from "@switchboard/telemetry";
+import { chatCompletionsRoute } from "./chat-completions-route.ts";
+import { sendError } from "./completion-sink.ts";
+import type { IngressRuntime } from "./ingress-runtime.ts";
+
+export interface AppOptions {
+  runtime: IngressRuntime;
+  routes: RouteTable;
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  log: Logger;
+}
+
+/** /v1/chat/completions, /chat/completions, and the doubled or missing slashes users type. */
+const chatPath = /^(?:\/v1)*\/+chat\/completions\/?$/;
+const modelsPath = /^(?:\/v1)*\/+models\/?$/;
+
+export function createApp(options: AppOptions): express.Express {
+  const { runtime, routes, log } = options;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.get("/health", (_request, response) => {
+    response.json({ status: "ok" });
+  });
+  app.get("/ready", async (_request, response) => {
+    const readiness = await runtime.readiness();
+    response.status(readiness.ready ? 200 : 503).json(readiness);
+  });
+  app.get(modelsPath, (_request, response) => {
+    const created = 0;
+    response.json({ object: "list", data: listModelIds(routes).map((id) => ({ id, object: "model", created, owned_by: "switchboard" })) });
+  });
+  // Any content type is read as JSON: curl users often forget the header.
+  app.post(chatPath, express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false }), chatCompletionsRoute(options));
+
+  app.use((request: Request, response: Response) => {
+    log.info("no such route", { method: request.method, path: request.path });
+    sendError(response, new GatewayError("not_found", { message: `No route for ${request.method} ${request.path}. The chat endpoint is POST /v1/chat/completions.` }));
+  });
+  app.use((error: unknown, _request: Request, response: Response, next: NextFunction) => {
+    if (response.headersSent) return next(error);
+    sendError(response, toGatewayError(error, log));
+  });
+  return app;
+}
+
+function toGatewayError(error: unknown, log: Logger): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const type = (error as { type?: string }).type;
+  switch (type) {
+    case "entity.parse.failed":
+      return new GatewayError("invalid_json", { message: `The request body is not valid JSON: ${(error as Error).message}` });
+    case "entity.too.large":
+      return new GatewayError("request_too_large", { message: `The request body is larger than ${(error as { limit?: number }).limit ?? "the configured"} bytes (BODY_LIMIT_BYTES).` });
+    case "encoding.unsupported":
+    case "charset.unsupported":
+      return new GatewayError("unsupported_media_type", { message: (error as Error).message });
+    case "request.aborted":
+    case "request.size.invalid":
+    case "stream.encoding.set":
+      return new GatewayError("invalid_request", { message: (error as Error).message });
+    default:
+      log.error("unhandled error", { error });
+      return new GatewayError("internal_error");
+  }
+}

@@ -1,0 +1,100 @@
+// POST /v1/chat/completions: validate, enqueue, and answer from the relayed events.
+import { randomBytes } from "node:crypto";
+import type { Request, Response } from "express";
+import { resolveRoute, type RouteTable } from "@switchboard/config";
+import { ChatRequest, GatewayError, completionId, vendorFields, type ChatJob } from "@switchboard/protocol";
+import type { Logger } from "@switchboard/telemetry";
+import { CollectedCompletion } from "./collected-completion.ts";
+import { sendError } from "./completion-sink.ts";
+import type { IngressRuntime } from "./ingress-runtime.ts";
+import { StreamingCompletion } from "./streaming-completion.ts";
+
+export interface ChatRouteOptions {
+  runtime: IngressRuntime;
+  routes: RouteTable;
+  requestTimeoutMs: number;
+  log: Logger;
+}
+
+export function chatCompletionsRoute(options: ChatRouteOptions) {
+  const { runtime, routes, log } = options;
+  return async (request: Request, response: Response): Promise<void> => {
+    const parsed = ChatRequest.safeParse(request.body);
+    if (!parsed.success) return sendError(response, validationError(parsed.error.issues));
+    const body = parsed.data;
+    if (body.n != null && body.n !== 1) {
+      return sendError(response, new GatewayError("unsupported_parameter", { param: "n", message: "Only n = 1 is supported: one answer per request." }));
+    }
+    const route = resolveRoute(routes, body.model);
+    if (!route) {
+      return sendError(response, new GatewayError("model_not_found", { param: "model", message: `The model "${body.model}" is not served by this gateway. GET /v1/models lists the models it serves.` }));
+    }
+
+    const requestId = newRequestId();
+    const startedAt = Date.now();
+    let deadline: NodeJS.Timeout | undefined;
+    const context = {
+      requestId,
+      completionId: completionId(requestId),
+      created: Math.floor(startedAt / 1000),
+      model: body.model,
+      includeUsage: body.stream_options?.include_usage === true,
+      onEnd: (outcome: string) => {
+        clearTimeout(deadline);
+        runtime.hub.unregister(requestId);
+        log.debug("request ended", { requestId, outcome, durationMs: Date.now() - startedAt });
+      },
+    };
+    const sink = body.stream ? new StreamingCompletion(response, context) : new CollectedCompletion(response, context);
+
+    const job: ChatJob = {
+      requestId,
+      model: body.model,
+      request: upstreamBody(body, route.passVendorFields),
+      replyChannel: runtime.hub.channel,
+      deadlineAt: startedAt + options.requestTimeoutMs,
+      enqueuedAt: startedAt,
+    };
+    // Listening before enqueueing: nothing can be published before someone listens.
+    runtime.hub.register(requestId, sink);
+    response.on("close", () => {
+      if (sink.isEnded) return;
+      sink.abandon();
+      runtime.cancel(requestId);
+      log.info("client went away", { requestId });
+    });
+    deadline = setTimeout(() => {
+      sink.fail(new GatewayError("deadline_exceeded", { message: `No complete answer within ${options.requestTimeoutMs} ms.` }));
+      runtime.cancel(requestId);
+    }, options.requestTimeoutMs);
+
+    try {
+      await runtime.enqueue(job);
+    } catch (error) {
+      log.warn("enqueue failed", { requestId, error });
+      sink.fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
+    }
+  };
+}
+
+function newRequestId(): string {
+  for (;;) {
+    const id = randomBytes(12).toString("base64url");
+    if (!/^\d+$/.test(id)) return id;
+  }
+}
+
+/** The body as the upstream gets it: the client's fields, minus the voice platform's own. */
+function upstreamBody(body: ChatRequest, passVendorFields: boolean): ChatRequest {
+  if (passVendorFields) return body;
+  const copy: Record<string, unknown> = { ...body };
+  for (const field of vendorFields) delete copy[field];
+  return copy as ChatRequest;
+}
+
+function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): GatewayError {
+  const first = issues[0];
+  const param = first && first.path.length > 0 ? first.path.map(String).join(".") : null;
+  const message = first ? `Invalid request${param ? ` at ${param}` : ""}: ${first.message}` : "Invalid request.";
+  return new GatewayError("invalid_request", { param, message });
+}

@@ -1,0 +1,83 @@
+// What both answer shapes share: receive ordered relay events for one request, end exactly once.
+import type { Response } from "express";
+import { GatewayError, decodeRelayEvent, isRetryable, toErrorBody, type EventPosition, type FinishReason, type Usage } from "@switchboard/protocol";
+import type { ReplySink } from "@switchboard/relay";
+
+export interface CompletionContext {
+  requestId: string;
+  completionId: string;
+  created: number;
+  model: string;
+  includeUsage: boolean;
+  /** Called once when the answer has ended, however it ended. */
+  onEnd: (outcome: string) => void;
+}
+
+export abstract class CompletionSink implements ReplySink {
+  protected readonly response: Response;
+  protected readonly context: CompletionContext;
+  private ended = false;
+  private deltaAttempt = 0;
+
+  constructor(response: Response, context: CompletionContext) {
+    this.response = response;
+    this.context = context;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  onFrame(frame: string, position: EventPosition): void {
+    if (this.ended) return;
+    const event = decodeRelayEvent(frame);
+    switch (event.kind) {
+      case "started":
+        return;
+      case "delta":
+        // A second attempt must never add to what an earlier one already said.
+        if (this.deltaAttempt !== 0 && this.deltaAttempt !== position.attempt) {
+          return this.fail(new GatewayError("upstream_interrupted"));
+        }
+        this.deltaAttempt = position.attempt;
+        return this.writeDelta(event.deltaJson);
+      case "finish":
+        this.end("finish");
+        return this.writeFinish(event.finishReason, event.usage);
+      case "error":
+        return this.fail(new GatewayError(event.code, { message: event.message, ...(event.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: event.retryAfterSeconds }) }));
+    }
+  }
+
+  /** End the answer with an explicit error: an HTTP error if nothing was sent yet, else in-stream. */
+  fail(error: GatewayError): void {
+    if (this.ended) return;
+    this.end(error.code);
+    if (this.response.headersSent) return this.writeStreamError(error);
+    sendError(this.response, error);
+  }
+
+  /** The client went away: nothing more will be written. */
+  abandon(): void {
+    this.end("client-gone");
+  }
+
+  protected abstract writeDelta(deltaJson: string): void;
+  protected abstract writeFinish(finishReason: FinishReason, usage: Usage | null): void;
+  protected abstract writeStreamError(error: GatewayError): void;
+
+  private end(outcome: string): void {
+    this.ended = true;
+    this.context.onEnd(outcome);
+  }
+}
+
+export function sendError(response: Response, error: GatewayError): void {
+  if (error.retryAfterSeconds !== undefined) {
+    response.setHeader("Retry-After", String(error.retryAfterSeconds));
+    response.setHeader("retry-after-ms", String(error.retryAfterSeconds * 1000));
+  }
+  // Tell SDKs not to retry what would fail the same way again.
+  if (error.status < 500 && error.status !== 429 && !isRetryable(error.code)) response.setHeader("x-should-retry", "false");
+  response.status(error.status).json(toErrorBody(error));
+}

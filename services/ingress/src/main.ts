@@ -1,0 +1,33 @@
+// Ingress process entry point: `node services/ingress/src/main.ts`.
+import { createLogger } from "@switchboard/telemetry";
+import { createApp } from "./app.ts";
+import { loadIngressConfig } from "./config.ts";
+import { IngressRuntime } from "./ingress-runtime.ts";
+
+try {
+  const config = loadIngressConfig(process.env);
+  const log = createLogger("ingress", config.LOG_LEVEL);
+  const runtime = new IngressRuntime(config, log.child({}));
+  await runtime.start();
+  const app = createApp({ runtime, routes: config.routes, bodyLimitBytes: config.BODY_LIMIT_BYTES, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, log });
+  const server = app.listen(config.PORT, config.HOST, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.PORT;
+    log.info("listening", { ingressId: runtime.ingressId, port, url: `http://127.0.0.1:${port}/v1` });
+  });
+  server.keepAliveTimeout = 65_000;
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
+    force.unref();
+    runtime.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+} catch (error) {
+  process.stderr.write(`ingress: ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,8 @@
+// Public entry of @switchboard/mock-upstream: what tests and benchmarks import.
+
+export { createMockUpstream } from "./server.ts";
+export type { MockUpstream, MockUpstreamOptions, MockStats, MockRequestRecord } from "./server.ts";
+export { mockText, mockTokens } from "./mock-text.ts";
+export { loadConfig } from "./config.ts";
+export type { MockConfig } from "./config.ts";
+export type { MockRequestOptions, MockToolCall, MockFailureKind } from "./options.ts";

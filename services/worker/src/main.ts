@@ -1,0 +1,18 @@
+// Worker process entry point: `node services/worker/src/main.ts`.
+import { loadWorkerConfig } from "./config.ts";
+import { startWorker } from "./worker-app.ts";
+
+try {
+  const app = await startWorker(loadWorkerConfig(process.env));
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    app.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+} catch (error) {
+  process.stderr.write(`worker: ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,54 @@
+// Issue 2, acceptance 3: killing the ingress's subscriber connection mid-stream loses nothing;
+// the gap is read back from the request's log.
+import OpenAI from "openai";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
+import { routesTo, startStack, type Stack } from "../support/stack.ts";
+
+let mock: MockUpstream;
+let stack: Stack;
+let admin: Redis;
+
+beforeAll(async () => {
+  mock = createMockUpstream({ tokens: 60, tokenDelayMs: 5 });
+  const { url } = await mock.listen(0);
+  stack = await startStack("reconnect", { routes: routesTo(url) });
+  admin = new Redis(stack.redisUrl);
+});
+afterAll(async () => {
+  admin?.disconnect();
+  await stack?.stop();
+  await mock?.close();
+});
+
+async function killSubscriber(ingressId: string): Promise<number> {
+  const clients = (await admin.client("LIST")) as string;
+  const line = clients.split("\n").find((entry) => entry.includes(` name=switchboard:${ingressId}:replies `));
+  const id = line?.match(/^id=(\d+)/)?.[1];
+  if (!id) throw new Error(`no subscriber connection for ${ingressId}`);
+  return (await admin.client("KILL", "ID", id)) as number;
+}
+
+describe("subscriber reconnect", () => {
+  it("completes every stream intact when the subscriber connection is killed mid-stream, twice", async () => {
+    const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
+    const ingressId = String(stack.ingresses[0]!.readyLine.ingressId);
+    let kills = 0;
+    const streams = Array.from({ length: 20 }, async (_, index) => {
+      const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: `r${index}` }], stream: true });
+      const pieces: string[] = [];
+      for await (const chunk of stream) {
+        const content = chunk.choices[0]?.delta.content;
+        if (!content) continue;
+        pieces.push(content);
+        // The first stream kills the subscriber after its 10th and its 30th token.
+        if (index === 0 && (pieces.length === 10 || pieces.length === 30)) kills += await killSubscriber(ingressId);
+      }
+      return pieces;
+    });
+    const answers = await Promise.all(streams);
+    expect(kills).toBe(2);
+    for (const pieces of answers) expect(pieces).toEqual(mockTokens(60));
+  });
+});

@@ -1,0 +1,66 @@
+// Starts one of the services as a real child process and waits for the log line that says it is
+// up (no sleeps). Output is kept so a failing test can show it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+export type ServiceName = "ingress" | "worker" | "mock-upstream";
+
+const readyMessage: Record<ServiceName, string> = { ingress: "listening", worker: "ready", "mock-upstream": "listening" };
+
+export interface ServiceProcess {
+  name: ServiceName;
+  child: ChildProcess;
+  /** The first log line that said the service is up. */
+  readyLine: Record<string, unknown>;
+  output: string[];
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function entryPoint(name: ServiceName): string {
+  return fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));
+}
+
+export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 15_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [entryPoint(name)], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  const exited = once(child, "exit").then(() => undefined);
+  const readyLine = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${output.join("\n")}`)), timeoutMs);
+    createInterface({ input: child.stderr! }).on("line", (line) => output.push(line));
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      output.push(line);
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (entry.msg === readyMessage[name]) {
+          clearTimeout(timer);
+          resolve(entry);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited before it was ready (code ${child.exitCode}):\n${output.join("\n")}`));
+    });
+  });
+  return {
+    name,
+    child,
+    readyLine,
+    output,
+    exited,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// A whole Switchboard stack for one test file: N ingress and M worker processes sharing a Redis
+// (from the global setup) under a key prefix of their own, optionally behind the mock upstream.
+import { randomBytes } from "node:crypto";
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inject } from "vitest";
+import { startService, type ServiceProcess } from "./service-process.ts";
+
+export interface StackOptions {
+  ingresses?: number;
+  workers?: number;
+  /** A routing table (written to a file for ROUTES_FILE); default: the environment's default table. */
+  routes?: unknown;
+  env?: Record<string, string>;
+  ingressEnv?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+}
+
+export interface Stack {
+  prefix: string;
+  redisUrl: string;
+  ingresses: ServiceProcess[];
+  workers: ServiceProcess[];
+  /** Base URLs (…/v1) of the ingresses, in order. */
+  urls: string[];
+  startWorker(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  startIngress(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+export function uniquePrefix(label: string): string {
+  return `sbtest-${label}-${randomBytes(4).toString("hex")}`;
+}
+
+/** A routing table that sends every model to an OpenAI-compatible server at baseUrl. */
+export function routesTo(baseUrl: string): unknown {
+  return {
+    providers: { upstream: { type: "openai", baseUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
+    routes: { "*": { provider: "upstream" } },
+  };
+}
+
+export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
+  const redisUrl = inject("redisUrl");
+  const prefix = uniquePrefix(label);
+  const env: Record<string, string> = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn", UPSTREAM_API_KEY: "test-upstream-key", ...options.env };
+  if (options.routes) {
+    const file = join(mkdtempSync(join(tmpdir(), "switchboard-")), "routes.json");
+    writeFileSync(file, JSON.stringify(options.routes));
+    env.ROUTES_FILE = file;
+  }
+  const ingresses: ServiceProcess[] = [];
+  const workers: ServiceProcess[] = [];
+  const stack: Stack = {
+    prefix,
+    redisUrl,
+    ingresses,
+    workers,
+    urls: [],
+    async startWorker(extraEnv = {}) {
+      const worker = await startService("worker", { ...env, LOG_LEVEL: "info", ...options.workerEnv, ...extraEnv });
+      workers.push(worker);
+      return worker;
+    },
+    async startIngress(extraEnv = {}) {
+      const ingress = await startService("ingress", { ...env, LOG_LEVEL: "info", PORT: "0", HOST: "127.0.0.1", ...options.ingressEnv, ...extraEnv });
+      ingresses.push(ingress);
+      stack.urls.push(String(ingress.readyLine.url));
+      return ingress;
+    },
+    async stop() {
+      await Promise.all([...ingresses, ...workers].map((service) => service.stop("SIGKILL")));
+    },
+  };
+  try {
+    await Promise.all([
+      ...Array.from({ length: options.workers ?? 1 }, () => stack.startWorker()),
+      ...Array.from({ length: options.ingresses ?? 1 }, () => stack.startIngress()),
+    ]);
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  return stack;
+}
