@@ -34,6 +34,19 @@ export const Route = RouteTarget.extend({
   fallbacks: z.array(RouteTarget).default([]),
   /** Send elevenlabs_extra_body and user_id upstream too (off: most upstreams reject them). */
   passVendorFields: z.boolean().default(false),
+  /**
+   * Spoken instead of an error when every target failed before any token: the answer is this
+   * sentence as a normal completion (finish_reason "stop"), so a voice call survives the failure.
+   */
+  fallbackSentence: z.string().min(1).optional(),
+  /** Streamed requests: if no token arrived after afterMs (0 = at once), send `text` once first. */
+  bufferWords: z
+    .object({
+      afterMs: z.number().int().min(0).default(0),
+      /** Keep the trailing space: the real answer is appended to it by the voice platform. */
+      text: z.string().min(1).default("... "),
+    })
+    .optional(),
 });
 export type Route = z.infer<typeof Route>;
 

@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { listModelIds, type RouteTable } from "@switchboard/config";
 import { GatewayError } from "@switchboard/protocol";
 import type { Logger } from "@switchboard/telemetry";
+import { authentication, type AuthenticationOptions } from "./authentication.ts";
 import { chatCompletionsRoute } from "./chat-completions-route.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
@@ -14,6 +15,8 @@ export interface AppOptions {
   bodyLimitBytes: number;
   requestTimeoutMs: number;
   log: Logger;
+  /** API keys and the optional custom key header; absent or no keys: open. */
+  authentication?: AuthenticationOptions;
 }
 
 /** /v1/chat/completions, /chat/completions, and the doubled or missing slashes users type. */
@@ -33,6 +36,9 @@ export function createApp(options: AppOptions): express.Express {
     const readiness = await runtime.readiness();
     response.status(readiness.ready ? 200 : 503).json(readiness);
   });
+  // Everything below /health and /ready needs a key (when keys are configured), checked before
+  // any body is read.
+  app.use(authentication(options.authentication ?? { keys: [] }));
   app.get(modelsPath, (_request, response) => {
     const created = 0;
     response.json({ object: "list", data: listModelIds(routes).map((id) => ({ id, object: "model", created, owned_by: "switchboard" })) });

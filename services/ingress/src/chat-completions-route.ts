@@ -2,12 +2,13 @@
 import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { resolveRoute, type RouteTable } from "@switchboard/config";
-import { ChatRequest, GatewayError, completionId, vendorFields, type ChatJob } from "@switchboard/protocol";
+import { ChatRequest, GatewayError, completionId, type ChatJob } from "@switchboard/protocol";
 import type { Logger } from "@switchboard/telemetry";
 import { CollectedCompletion } from "./collected-completion.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
 import { StreamingCompletion } from "./streaming-completion.ts";
+import { upstreamBody } from "./upstream-body.ts";
 
 export interface ChatRouteOptions {
   runtime: IngressRuntime;
@@ -68,6 +69,8 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       runtime.cancel(requestId);
     }, options.requestTimeoutMs);
 
+    if (sink instanceof StreamingCompletion && route.bufferWords) sink.startBufferWords(route.bufferWords);
+
     try {
       await runtime.enqueue(job);
     } catch (error) {
@@ -82,14 +85,6 @@ function newRequestId(): string {
     const id = randomBytes(12).toString("base64url");
     if (!/^\d+$/.test(id)) return id;
   }
-}
-
-/** The body as the upstream gets it: the client's fields, minus the voice platform's own. */
-function upstreamBody(body: ChatRequest, passVendorFields: boolean): ChatRequest {
-  if (passVendorFields) return body;
-  const copy: Record<string, unknown> = { ...body };
-  for (const field of vendorFields) delete copy[field];
-  return copy as ChatRequest;
 }
 
 function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): GatewayError {

@@ -1,6 +1,7 @@
 // The ingress's configuration: one schema, read once at start-up.
+import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
+import { ConfigError, boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
 
 const IngressEnv = z.object({
   // HTTP
@@ -10,6 +11,19 @@ const IngressEnv = z.object({
   BODY_LIMIT_BYTES: integer(10 * 1024 * 1024, { min: 1024 }),
   // Requests
   REQUEST_TIMEOUT_MS: integer(60_000, { min: 100 }),
+  // Authentication (keys are secrets: never logged)
+  /** Comma-separated API keys; with none (and no API_KEYS_FILE) the gateway is open. */
+  API_KEYS: z.string().optional(),
+  /** A file with one API key per line (blank lines and lines starting with # ignored). */
+  API_KEYS_FILE: z.string().optional(),
+  /** A header that may carry the key instead of Authorization: Bearer (ElevenLabs custom headers). */
+  AUTH_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, { message: "expected a header name such as x-switchboard-key" })
+    .optional(),
+  /** In production (NODE_ENV=production) the ingress refuses to start without keys unless this is true. */
+  ALLOW_OPEN_ACCESS: boolean(false),
+  NODE_ENV: z.string().default("development"),
   // Redis
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: keyPrefix(),
@@ -21,8 +35,34 @@ const IngressEnv = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
-export type IngressConfig = z.infer<typeof IngressEnv> & { routes: RouteTable };
+/** Every environment variable the ingress's schema reads (the README documents each). */
+export const ingressVariables = Object.keys(IngressEnv.shape);
+
+export type IngressConfig = Omit<z.infer<typeof IngressEnv>, "API_KEYS"> & { routes: RouteTable; apiKeys: string[] };
 
 export function loadIngressConfig(env: EnvSource): IngressConfig {
-  return { ...loadConfig("ingress", IngressEnv, env), routes: loadRouteTable(env) };
+  const { API_KEYS, ...config } = loadConfig("ingress", IngressEnv, env);
+  const apiKeys = [...new Set([...splitKeys(API_KEYS ?? "", ","), ...readKeyFile(config.API_KEYS_FILE)])];
+  if (apiKeys.length === 0 && config.NODE_ENV === "production" && !config.ALLOW_OPEN_ACCESS) {
+    throw new ConfigError("ingress", [
+      "API_KEYS: no API keys are configured and NODE_ENV=production. Set API_KEYS (or API_KEYS_FILE), or ALLOW_OPEN_ACCESS=true to run an open gateway on purpose.",
+    ]);
+  }
+  return { ...config, apiKeys, routes: loadRouteTable(env) };
+}
+
+function splitKeys(text: string, separator: string): string[] {
+  return text
+    .split(separator)
+    .map((key) => key.trim())
+    .filter((key) => key !== "" && !key.startsWith("#"));
+}
+
+function readKeyFile(file: string | undefined): string[] {
+  if (!file) return [];
+  try {
+    return splitKeys(readFileSync(file, "utf8"), "\n");
+  } catch (error) {
+    throw new ConfigError("ingress", [`API_KEYS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`]);
+  }
 }

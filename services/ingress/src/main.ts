@@ -9,7 +9,13 @@ try {
   const log = createLogger("ingress", config.LOG_LEVEL);
   const runtime = new IngressRuntime(config, log.child({}));
   await runtime.start();
-  const app = createApp({ runtime, routes: config.routes, bodyLimitBytes: config.BODY_LIMIT_BYTES, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, log });
+  const authenticationOptions = { keys: config.apiKeys, ...(config.AUTH_HEADER ? { header: config.AUTH_HEADER } : {}) };
+  const app = createApp({ runtime, routes: config.routes, bodyLimitBytes: config.BODY_LIMIT_BYTES, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, log, authentication: authenticationOptions });
+  if (config.apiKeys.length === 0) {
+    log.warn("OPEN ACCESS: no API keys are configured, so anyone who can reach this gateway can use it (and spend its upstream credits). Set API_KEYS or API_KEYS_FILE.");
+  } else {
+    log.info("authentication on", { keys: config.apiKeys.length, header: config.AUTH_HEADER ?? null });
+  }
   const server = app.listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;

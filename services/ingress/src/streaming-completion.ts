@@ -3,6 +3,7 @@
 // parsed or re-serialised per token.
 import type { Response } from "express";
 import { toErrorBody, type FinishReason, type GatewayError, type Usage } from "@switchboard/protocol";
+import { armBufferWords, type BufferWordsOptions } from "./buffer-words.ts";
 import { CompletionSink, type CompletionContext } from "./completion-sink.ts";
 
 const sseHeaders = {
@@ -16,6 +17,8 @@ export class StreamingCompletion extends CompletionSink {
   private readonly chunkStart: string;
   private readonly chunkEnd: string;
   private roleSent = false;
+  private outputWritten = false;
+  private disarmBufferWords: () => void = () => {};
 
   constructor(response: Response, context: CompletionContext) {
     super(response, context);
@@ -25,11 +28,36 @@ export class StreamingCompletion extends CompletionSink {
     this.chunkEnd = context.includeUsage ? `,"logprobs":null,"finish_reason":null}],"usage":null}\n\n` : `,"logprobs":null,"finish_reason":null}]}\n\n`;
   }
 
+  get hasOutput(): boolean {
+    return this.outputWritten || this.isEnded;
+  }
+
+  /** Send the route's buffer words if no token has arrived after their delay. */
+  startBufferWords(options: BufferWordsOptions): void {
+    this.disarmBufferWords = armBufferWords(this, options);
+  }
+
+  writeBufferWords(deltaJson: string): void {
+    this.write(this.chunkStart + this.withRole(deltaJson) + this.chunkEnd);
+  }
+
+  override fail(error: GatewayError): void {
+    this.disarmBufferWords();
+    super.fail(error);
+  }
+
+  override abandon(): void {
+    this.disarmBufferWords();
+    super.abandon();
+  }
+
   protected writeDelta(deltaJson: string): void {
+    this.noteOutput();
     this.write(this.chunkStart + this.withRole(deltaJson) + this.chunkEnd);
   }
 
   protected writeFinish(finishReason: FinishReason, usage: Usage | null): void {
+    this.noteOutput();
     const usageField = this.context.includeUsage ? `,"usage":null` : "";
     let tail = `${this.chunkStart}${this.withRole("{}")},"logprobs":null,"finish_reason":"${finishReason}"}]${usageField}}\n\n`;
     if (this.context.includeUsage) {
@@ -43,6 +71,12 @@ export class StreamingCompletion extends CompletionSink {
   protected writeStreamError(error: GatewayError): void {
     this.write(`data: ${JSON.stringify(toErrorBody(error))}\n\n`);
     this.response.end();
+  }
+
+  private noteOutput(): void {
+    if (this.outputWritten) return;
+    this.outputWritten = true;
+    this.disarmBufferWords();
   }
 
   private withRole(deltaJson: string): string {

@@ -107,6 +107,9 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       return;
     }
     const behaviour = parsed.behaviour;
+    // Like a real model, call a tool that tool_choice forces (unless mock.toolCalls says otherwise).
+    const forced = forcedToolName(fields["tool_choice"]);
+    if (behaviour.toolCalls.length === 0 && forced !== undefined) behaviour.toolCalls = [{ name: forced, arguments: "{}" }];
     if (behaviour.fail !== undefined) state.record.fail = behaviour.fail.kind;
 
     const promptTokens = promptTokensOf(messages);
@@ -199,4 +202,10 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     stats: registry.snapshot,
     reset: registry.reset,
   };
+}
+
+function forcedToolName(toolChoice: unknown): string | undefined {
+  if (typeof toolChoice !== "object" || toolChoice === null) return undefined;
+  const name = (toolChoice as { function?: { name?: unknown } }).function?.name;
+  return typeof name === "string" && name !== "" ? name : undefined;
 }

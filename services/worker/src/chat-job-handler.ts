@@ -90,6 +90,13 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
           deps.log.warn("upstream failed, trying fallback", { requestId, code: error.code, provider: provider.name, next: next.provider });
           continue;
         }
+        if (route.fallbackSentence !== undefined) {
+          // Nothing reached the client yet: a spoken sentence keeps a voice call alive.
+          deps.log.warn("upstream failed, answering with the route's fallback sentence", { requestId, code: error.code, provider: provider.name });
+          await relay.emit(encodeDelta({ content: route.fallbackSentence }));
+          await relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }));
+          return "fallback-sentence";
+        }
         return await fail(error);
       }
     }

@@ -24,6 +24,9 @@ const WorkerEnv = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
+/** Every environment variable the worker's schema reads (the README documents each). */
+export const workerVariables = Object.keys(WorkerEnv.shape);
+
 export type WorkerConfig = z.infer<typeof WorkerEnv> & { routes: RouteTable; env: EnvSource };
 
 export function loadWorkerConfig(env: EnvSource): WorkerConfig {

@@ -1,0 +1,55 @@
+// Who may use the gateway. ElevenLabs sends its "API key" field as `Authorization: Bearer <key>`
+// and its custom-header secrets under any header name, so both are accepted. Keys are compared as
+// SHA-256 digests with timingSafeEqual against every configured key (no early exit), so neither
+// the content nor the length of a key leaks through response timing. Keys are never logged.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { NextFunction, Request, Response } from "express";
+import { GatewayError } from "@switchboard/protocol";
+import { sendError } from "./completion-sink.ts";
+
+export interface AuthenticationOptions {
+  /** Accepted API keys; none means the gateway is open. */
+  keys: readonly string[];
+  /** A header that may carry the key instead of Authorization (e.g. x-switchboard-key). */
+  header?: string;
+}
+
+export function authentication(options: AuthenticationOptions) {
+  const digests = options.keys.map(digest);
+  const header = options.header?.toLowerCase();
+  const where = header ? `as "Authorization: Bearer <key>" or in the ${header} header` : `as "Authorization: Bearer <key>"`;
+  return (request: Request, response: Response, next: NextFunction): void => {
+    if (digests.length === 0) return next();
+    const presented = presentedKeys(request, header);
+    if (presented.length === 0) {
+      return sendError(response, new GatewayError("invalid_api_key", { message: `Missing API key. Send it ${where}.` }));
+    }
+    if (presented.some((key) => matches(digest(key), digests))) return next();
+    sendError(response, new GatewayError("invalid_api_key", { message: `Invalid API key. Send one of the gateway's keys ${where}.` }));
+  };
+}
+
+function presentedKeys(request: Request, header: string | undefined): string[] {
+  const keys: string[] = [];
+  const authorization = request.headers.authorization;
+  if (authorization) {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+    if (match?.[1]) keys.push(match[1].trim());
+  }
+  if (header) {
+    const value = request.headers[header];
+    const text = Array.isArray(value) ? value[0] : value;
+    if (text) keys.push(text.trim().replace(/^Bearer\s+/i, ""));
+  }
+  return keys.filter((key) => key !== "");
+}
+
+function digest(key: string): Buffer {
+  return createHash("sha256").update(key).digest();
+}
+
+function matches(candidate: Buffer, digests: readonly Buffer[]): boolean {
+  let found = false;
+  for (const known of digests) found = timingSafeEqual(candidate, known) || found;
+  return found;
+}
