@@ -78,6 +78,12 @@ export function sendError(response: Response, error: GatewayError): void {
     response.setHeader("retry-after-ms", String(error.retryAfterSeconds * 1000));
   }
   // Tell SDKs not to retry what would fail the same way again.
-  if (error.status < 500 && error.status !== 429 && !isRetryable(error.code)) response.setHeader("x-should-retry", "false");
+  if (isDeterministic(error)) response.setHeader("x-should-retry", "false");
   response.status(error.status).json(toErrorBody(error));
+}
+
+/** Failures a client retry cannot fix: its own mistakes, and the gateway's rejected upstream credentials. */
+function isDeterministic(error: GatewayError): boolean {
+  if (error.code === "upstream_auth_failed") return true;
+  return error.status < 500 && error.status !== 429 && !isRetryable(error.code);
 }
