@@ -1,0 +1,18 @@
+// One line of the doctor's report.
+export type CheckStatus = "pass" | "fail" | "skip";
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  status: CheckStatus;
+  /** What was observed (on pass: a short confirmation or a measurement). */
+  detail: string;
+  /** How to fix it, shown for failures. */
+  fix: string;
+}
+
+export function check(id: string, title: string, fix: string, problems: readonly string[], passDetail: string): CheckResult {
+  return problems.length === 0
+    ? { id, title, status: "pass", detail: passDetail, fix }
+    : { id, title, status: "fail", detail: problems.slice(0, 3).join("; ") + (problems.length > 3 ? ` (and ${problems.length - 3} more)` : ""), fix };
+}
