@@ -198,6 +198,17 @@ describe("streamed tool calls", () => {
     expect(message?.tool_calls?.[0]).toMatchObject({ type: "function", function: weather });
     expect(completion.choices[0]?.finish_reason).toBe("tool_calls");
   });
+
+  it("calls a tool that tool_choice forces, as a real model would", async () => {
+    const tools = [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: {} } } }];
+    const completion = await client.chat.completions
+      .stream({ model: "m", messages, stream: true, tools, tool_choice: { type: "function", function: { name: "get_weather" } } })
+      .finalChatCompletion();
+    expect(completion.choices[0]?.message.tool_calls?.[0]).toMatchObject({ type: "function", function: { name: "get_weather", arguments: "{}" } });
+    expect(completion.choices[0]?.finish_reason).toBe("tool_calls");
+    const unforced = await client.chat.completions.create({ model: "m", messages, tools, tool_choice: "auto" });
+    expect(unforced.choices[0]?.message.content).toBe(mockText(20));
+  });
 });
 
 describe("injected failures", () => {
