@@ -63,7 +63,7 @@ describe("doctor against Switchboard", () => {
     const report = await runDoctor({ baseUrl: stack.urls[0]!, key, model: "mock-model" });
     expect(report.results.filter((result) => result.status !== "pass"), formatReport(report)).toEqual([]);
     expect(report.results.map((result) => result.id)).toEqual([
-      "health", "models", "auth", "completion", "sse-headers", "sse-framing", "chunk-shape", "stable-id", "role", "finish-reason", "done", "no-usage-chunk", "first-chunk", "usage-chunk", "tool-calls",
+      "health", "models", "auth", "completion", "elevenlabs-request", "sse-headers", "sse-framing", "chunk-shape", "stable-id", "role", "finish-reason", "done", "no-usage-chunk", "first-chunk", "usage-chunk", "tool-calls",
     ]);
     expect(report.ok).toBe(true);
   });

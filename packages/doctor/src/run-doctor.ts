@@ -32,6 +32,8 @@ const fixes = {
   auth: 'Reject a missing or wrong key with 401 and an OpenAI error body {"error":{"message","type","param","code":"invalid_api_key"}}; compare keys in constant time.',
   completion:
     'Answer stream:false with one JSON chat.completion: id, object "chat.completion", created (Unix seconds), model, choices[{index, message{role:"assistant", content}, finish_reason}], usage{prompt_tokens, completion_tokens, total_tokens}.',
+  elevenLabs:
+    "Accept what ElevenLabs really sends: an assistant greeting before the first user message, temperature 0, max_tokens, tools: null, elevenlabs_extra_body and user_id (remove those two before calling an upstream that rejects them), unknown fields, and bodies of several MB (system prompts reach 2 MB).",
   sseHeaders: "Answer stream:true with status 200 and Content-Type: text/event-stream; add Cache-Control: no-cache, and disable compression and proxy buffering (X-Accel-Buffering: no).",
   framing: "Write every chunk as `data: {json}` followed by a blank line (\\n\\n); no `event:` lines, nothing after [DONE].",
   chunkShape: 'Every chunk needs id, object "chat.completion.chunk", created, model and choices[{index, delta, finish_reason}].',
@@ -107,6 +109,27 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   // 4. Non-streaming shape (checklist: "required fields id, object, created, model, choices, usage").
   const completion = await post({ model, messages, stream: false });
   results.push(check("completion", "non-streaming answer is a complete chat.completion", fixes.completion, completion.error ? [completion.error] : await completionProblems(completion.response!), "id, object, created, model, choices, usage"));
+
+  // 4b. The request ElevenLabs really sends (strict request models reject it: the guide's own
+  // example does, and then every turn fails after ElevenLabs' retries).
+  const elevenLabs = await postStream(post, {
+    model,
+    messages: [
+      { role: "system", content: "You are a helpful voice agent." },
+      { role: "assistant", content: "Hi! How can I help you today?" },
+      { role: "user", content: "What can you do?" },
+    ],
+    stream: true,
+    temperature: 0,
+    max_tokens: 300,
+    tools: null,
+    user_id: "doctor-user",
+    elevenlabs_extra_body: { UUID: "00000000-0000-4000-8000-000000000000", "parameter-1": "value-1" },
+  });
+  const elevenLabsProblems = elevenLabs.problem
+    ? [elevenLabs.problem]
+    : [...chunkShapeProblems(elevenLabs.read!.chunks), ...(elevenLabs.read!.done ? [] : ["the stream does not end with [DONE]"])];
+  results.push(check("elevenlabs-request", "accepts the request ElevenLabs sends", fixes.elevenLabs, elevenLabsProblems, "greeting first, temperature 0, tools null, vendor fields"));
 
   // 5. Streaming: headers, framing and the chunk rules, on one streamed answer.
   const streamed = await postStream(post, { model, messages, stream: true });
