@@ -26,6 +26,7 @@ beforeAll(async () => {
         "*": upstream,
         "voice-model": { ...upstream, fallbackSentence },
         buffered: { ...upstream, bufferWords: { afterMs: 100, text: "... " } },
+        "buffered-late": { ...upstream, bufferWords: { afterMs: 5000, text: "... " } },
         "buffered-at-once": { ...upstream, bufferWords: { afterMs: 0, text: "Let me think about that... " } },
         "buffered-voice": { ...upstream, bufferWords: { afterMs: 0 }, fallbackSentence },
       },
@@ -261,7 +262,7 @@ describe("buffer words", () => {
   });
 
   it("are not sent when the first token comes before the delay", async () => {
-    const events = await readTimedSse(await post(stack.urls[0]!, { model: "buffered", messages: [user], stream: true, mock: { firstTokenDelayMs: 0, tokenDelayMs: 50 } }));
+    const events = await readTimedSse(await post(stack.urls[0]!, { model: "buffered-late", messages: [user], stream: true, mock: { firstTokenDelayMs: 0, tokenDelayMs: 50 } }));
     expect(contents(events)).toEqual(mockTokens(6));
   });
 
