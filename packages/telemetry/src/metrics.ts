@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Meter } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
 
 export type { Meter };
@@ -18,10 +19,11 @@ export interface Metrics {
   shutdown(): Promise<void>;
 }
 
-export function createMetrics(service: string): Metrics {
+/** service: the default service.name (OTEL_SERVICE_NAME wins), shown on target_info. */
+export function createMetrics(service: string, env: Record<string, string | undefined> = process.env): Metrics {
   const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
-  const provider = new MeterProvider({ readers: [exporter] });
-  const meter = provider.getMeter(`switchboard.${service}`);
+  const provider = new MeterProvider({ readers: [exporter], resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? service }) });
+  const meter = provider.getMeter(service);
   const handle = (request: IncomingMessage, response: ServerResponse) => exporter.getMetricsRequestHandler(request, response);
   return {
     meter,

@@ -12,7 +12,7 @@ try {
   const log = createLogger("ingress", config.LOG_LEVEL);
   const runtime = new IngressRuntime(config, log.child({}));
   await runtime.start();
-  const metrics = createMetrics("ingress");
+  const metrics = createMetrics("switchboard-ingress");
   const ingressMetrics = createIngressMetrics(metrics.meter, () => runtime.queueDepth());
   const app = createApp({ runtime, routes: config.routes, bodyLimitBytes: config.BODY_LIMIT_BYTES, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, log, metrics, ingressMetrics });
   const server = app.listen(config.PORT, config.HOST, () => {

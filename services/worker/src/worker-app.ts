@@ -34,7 +34,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   defineRelayCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
 
-  const metrics = createMetrics("worker");
+  const metrics = createMetrics("switchboard-worker");
   const telemetryOptions = { metrics: createWorkerMetrics(metrics.meter), captureContent: config.SWITCHBOARD_CAPTURE_CONTENT, queueName };
   const deps = { redis, keys, routes: config.routes, providers, workerId, logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000, noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS, log };
   const worker = new Worker<ChatJob>(
