@@ -85,8 +85,8 @@ export function injectTraceContext(from?: Context): Record<string, string> | und
   return Object.keys(carrier).length > 0 ? carrier : undefined;
 }
 
-/** The context a job carried (a root context when it carried none). */
-export function extractTraceContext(carrier: Record<string, string> | undefined): Context {
+/** The context a job (or an HTTP request's headers) carried; a root context when it carried none. */
+export function extractTraceContext(carrier: Record<string, string | string[] | undefined> | undefined): Context {
   if (!enabled || !carrier) return ROOT_CONTEXT;
   return propagation.extract(ROOT_CONTEXT, carrier);
 }

@@ -43,8 +43,9 @@ export abstract class CompletionSink implements ReplySink {
           return this.fail(new GatewayError("upstream_interrupted"));
         }
         this.deltaAttempt = position.attempt;
-        this.context.onDelta?.();
-        return this.writeDelta(event.deltaJson);
+        this.writeDelta(event.deltaJson);
+        // After the write: telemetry never delays a token.
+        return this.context.onDelta?.();
       case "finish":
         this.end("finish");
         return this.writeFinish(event.finishReason, event.usage);

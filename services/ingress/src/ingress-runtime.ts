@@ -5,7 +5,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { ReplyHub, broadcastCancel, countLiveWorkers, createRedisClient, relayKeys, waitForRedis, type RelayKeys } from "@switchboard/relay";
-import { SpanKind, attributeNames, injectTraceContext, traceSpan, type Logger } from "@switchboard/telemetry";
+import { SpanKind, attributeNames, contextWithSpan, injectTraceContext, markFailed, startSpan, type Logger } from "@switchboard/telemetry";
 import type { IngressConfig } from "./config.ts";
 
 export const queueName = "chat";
@@ -60,15 +60,21 @@ export class IngressRuntime {
       [attributeNames.messagingDestinationName]: queueName,
       [attributeNames.messagingMessageId]: job.requestId,
     };
-    await traceSpan(`send ${queueName}`, { kind: SpanKind.PRODUCER, attributes }, async () => {
-      const trace = injectTraceContext();
+    const span = startSpan(`send ${queueName}`, { kind: SpanKind.PRODUCER, attributes });
+    const trace = injectTraceContext(contextWithSpan(span));
+    try {
       await this.queue.add(jobCatalog.chat.name, trace ? { ...job, trace } : job, {
         jobId: job.requestId,
         attempts: jobCatalog.chat.attempts,
         removeOnComplete: true,
         removeOnFail: { age: 3600, count: 1000 },
       });
-    });
+    } catch (error) {
+      markFailed(span, "redis_unavailable", (error as Error).message);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
   /** Jobs in the queue by state, for the queue-depth gauge. */

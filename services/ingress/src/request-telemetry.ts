@@ -2,7 +2,7 @@
 // and the caller-side metrics. It is made before the body is read, so malformed requests are seen
 // too, and ends when the response closes, however it ended. Per token it only counts.
 import type { NextFunction, Request, Response } from "express";
-import { SpanKind, attributeNames, eventNames, markFailed, startSpan, type Span } from "@switchboard/telemetry";
+import { SpanKind, attributeNames, eventNames, extractTraceContext, markFailed, startSpan, type Span } from "@switchboard/telemetry";
 import type { IngressMetrics } from "./ingress-metrics.ts";
 
 const localsKey = "requestTelemetry";
@@ -12,15 +12,18 @@ export class RequestTelemetry {
   private readonly metrics: IngressMetrics;
   private readonly startedAt = performance.now();
   private chunks = 0;
+  private firstTokenAt: number | undefined;
   private errorCode: string | undefined;
   private cancelReason: string | undefined;
   private streamed = false;
   private ended = false;
 
-  constructor(metrics: IngressMetrics, method: string, path: string) {
+  /** headers: a caller's W3C traceparent joins its trace (and its sampling decision) to ours. */
+  constructor(metrics: IngressMetrics, method: string, path: string, headers: Record<string, string | string[] | undefined>) {
     this.metrics = metrics;
     this.span = startSpan(`${method} /v1/chat/completions`, {
       kind: SpanKind.SERVER,
+      parent: extractTraceContext(headers),
       attributes: {
         [attributeNames.httpRequestMethod]: method,
         [attributeNames.httpRoute]: "/v1/chat/completions",
@@ -40,15 +43,9 @@ export class RequestTelemetry {
     this.span.setAttribute(attributeNames.genAiRequestStream, stream);
   }
 
-  /** A delta reached the client (or the collected answer). Called per token: keep it tiny. */
+  /** A delta reached the client (or the collected answer). Called per token: only counts; the rest waits for end(). */
   delta(): void {
-    if (this.chunks++ > 0) return;
-    const seconds = (performance.now() - this.startedAt) / 1000;
-    this.metrics.timeToFirstToken.record(seconds, { [attributeNames.genAiOperationName]: "chat", [attributeNames.stream]: this.streamed });
-    if (this.span.isRecording()) {
-      this.span.setAttribute(attributeNames.timeToFirstToken, seconds);
-      this.span.addEvent(eventNames.firstChunk);
-    }
+    if (this.chunks++ === 0) this.firstTokenAt = performance.now();
   }
 
   /** The request ends with this gateway error (the first one recorded wins). */
@@ -67,6 +64,8 @@ export class RequestTelemetry {
     const seconds = (performance.now() - this.startedAt) / 1000;
     this.metrics.activeStreams.add(-1);
     const attributes: Record<string, string | boolean> = { [attributeNames.genAiOperationName]: "chat", [attributeNames.stream]: this.streamed };
+    const timeToFirstToken = this.firstTokenAt === undefined ? undefined : (this.firstTokenAt - this.startedAt) / 1000;
+    if (timeToFirstToken !== undefined) this.metrics.timeToFirstToken.record(timeToFirstToken, { [attributeNames.genAiOperationName]: "chat", [attributeNames.stream]: this.streamed });
     if (this.cancelReason) {
       this.metrics.cancellations.add(1, { [attributeNames.cancelReason]: this.cancelReason });
       attributes[attributeNames.outcome] = "cancelled";
@@ -81,6 +80,10 @@ export class RequestTelemetry {
     if (this.span.isRecording()) {
       this.span.setAttribute(attributeNames.httpResponseStatusCode, statusCode);
       this.span.setAttribute(attributeNames.chunkCount, this.chunks);
+      if (timeToFirstToken !== undefined) {
+        this.span.setAttribute(attributeNames.timeToFirstToken, timeToFirstToken);
+        this.span.addEvent(eventNames.firstChunk, performance.timeOrigin + (this.firstTokenAt as number));
+      }
       this.span.setAttribute(attributeNames.cancelled, this.cancelReason !== undefined);
       if (this.cancelReason) this.span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: this.cancelReason });
       if (this.errorCode) markFailed(this.span, this.errorCode);
@@ -92,7 +95,7 @@ export class RequestTelemetry {
 /** Express middleware for the chat route: opens the request's telemetry before the body is read. */
 export function requestTelemetryMiddleware(metrics: IngressMetrics) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    const telemetry = new RequestTelemetry(metrics, request.method, request.path);
+    const telemetry = new RequestTelemetry(metrics, request.method, request.path, request.headers);
     response.locals[localsKey] = telemetry;
     response.on("close", () => {
       // Closed before the last byte was written: the client went away.

@@ -72,13 +72,14 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
       try {
         const chunks = provider.stream({ body: job.data.request as Record<string, unknown>, model, signal: stop.signal });
         for await (const chunk of chunks) {
-          call.chunk(chunk.delta, chunk.model);
           if (chunk.delta) {
             // Per-token Redis writes never become spans, whatever instrumentation is loaded.
             const frame = encodeDelta(chunk.delta);
             withoutTracing(() => relay.emit(frame)).catch((error: unknown) => stop.abort(error));
             relayedOutput = true;
           }
+          // After the write: telemetry never delays a token.
+          call.chunk(chunk.delta, chunk.model);
           if (chunk.finishReason) finishReason = chunk.finishReason;
           if (chunk.usage) usage = chunk.usage;
         }

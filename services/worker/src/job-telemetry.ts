@@ -10,6 +10,7 @@ import {
   eventNames,
   contextWithSpan,
   extractTraceContext,
+  isTracingEnabled,
   markFailed,
   startSpan,
   withSpan,
@@ -86,7 +87,7 @@ export class JobTelemetry {
   }
 
   /** Start the GenAI CLIENT span of one upstream call. */
-  upstreamCall(target: { providerKey: string; providerType: string; model: string; fallbackIndex: number }): UpstreamCallTelemetry {
+  upstreamCall(target: UpstreamTarget): UpstreamCallTelemetry {
     return new UpstreamCallTelemetry(this.parent, this.job, target, this.options);
   }
 
@@ -97,78 +98,67 @@ export class JobTelemetry {
   }
 }
 
+/**
+ * The CLIENT span of one upstream call. Nothing is a child of it, so it is built when the call
+ * ends, with the start time noted when the call began: no span work stands between the request
+ * and its first token.
+ */
 export class UpstreamCallTelemetry {
-  private readonly span: Span;
+  private readonly parent: Context;
+  private readonly job: ChatJob;
+  private readonly target: UpstreamTarget;
   private readonly options: JobTelemetryOptions;
   private readonly metricAttributes: Attributes;
   private readonly startedAt = performance.now();
+  private readonly attributes: Attributes = {};
   private chunks = 0;
+  private firstChunkAt: number | undefined;
+  private responseModel: string | undefined;
+  private cancelReason: string | undefined;
+  private failure: { code: string; message: string } | undefined;
   private ended = false;
   private readonly output: string[] | undefined;
 
-  constructor(parent: Context, job: ChatJob, target: { providerKey: string; providerType: string; model: string; fallbackIndex: number }, options: JobTelemetryOptions) {
+  constructor(parent: Context, job: ChatJob, target: UpstreamTarget, options: JobTelemetryOptions) {
+    this.parent = parent;
+    this.job = job;
+    this.target = target;
     this.options = options;
     const providerName = target.providerType === "openai" ? "openai" : `switchboard.${target.providerType}`;
     this.metricAttributes = { [attributeNames.genAiOperationName]: "chat", [attributeNames.genAiProviderName]: providerName, [attributeNames.provider]: target.providerKey };
-    this.span = startSpan(`chat ${target.model}`, {
-      kind: SpanKind.CLIENT,
-      parent,
-      attributes: {
-        ...this.metricAttributes,
-        [attributeNames.genAiRequestModel]: target.model,
-        [attributeNames.genAiRequestStream]: true,
-        [attributeNames.fallbackIndex]: target.fallbackIndex,
-        [attributeNames.requestId]: job.requestId,
-      },
-    });
-    if (options.captureContent && this.span.isRecording()) {
-      this.span.setAttribute(attributeNames.genAiInputMessages, JSON.stringify(inputMessages(job.request.messages)));
-      this.output = [];
-    }
+    if (options.captureContent && isTracingEnabled()) this.output = [];
   }
 
-  /** One chunk from the upstream. Called per token: counts, and notes the first. */
+  /** One chunk from the upstream. Called per token: counts and notes the first; the rest waits for the end. */
   chunk(delta: ChunkDelta | undefined, responseModel: string | undefined): void {
-    if (responseModel && this.span.isRecording()) this.span.setAttribute(attributeNames.genAiResponseModel, responseModel);
+    if (responseModel) this.responseModel = responseModel;
     if (!delta) return;
     if (this.output && delta.content) this.output.push(delta.content);
-    if (this.chunks++ > 0) return;
-    const seconds = (performance.now() - this.startedAt) / 1000;
-    this.options.metrics.timeToFirstChunk.record(seconds, this.metricAttributes);
-    if (this.span.isRecording()) {
-      this.span.setAttribute(attributeNames.genAiResponseTimeToFirstChunk, seconds);
-      this.span.addEvent(eventNames.firstChunk);
-    }
+    if (this.chunks++ === 0) this.firstChunkAt = performance.now();
   }
 
   finished(finishReason: FinishReason, usage: Usage | null): void {
     if (usage) {
       this.options.metrics.tokenUsage.record(usage.prompt_tokens, { ...this.metricAttributes, [attributeNames.genAiTokenType]: "input" });
       this.options.metrics.tokenUsage.record(usage.completion_tokens, { ...this.metricAttributes, [attributeNames.genAiTokenType]: "output" });
+      this.attributes[attributeNames.genAiUsageInputTokens] = usage.prompt_tokens;
+      this.attributes[attributeNames.genAiUsageOutputTokens] = usage.completion_tokens;
     }
-    if (this.span.isRecording()) {
-      this.span.setAttribute(attributeNames.genAiResponseFinishReasons, [finishReason]);
-      if (usage) {
-        this.span.setAttribute(attributeNames.genAiUsageInputTokens, usage.prompt_tokens);
-        this.span.setAttribute(attributeNames.genAiUsageOutputTokens, usage.completion_tokens);
-      }
-      if (this.output) this.span.setAttribute(attributeNames.genAiOutputMessages, JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: this.output.join("") }], finish_reason: finishReason }]));
-    }
+    this.attributes[attributeNames.genAiResponseFinishReasons] = [finishReason];
+    if (this.output) this.attributes[attributeNames.genAiOutputMessages] = JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: this.output.join("") }], finish_reason: finishReason }]);
     this.end();
   }
 
   failed(code: string, message: string): void {
-    markFailed(this.span, code, message);
+    this.failure ??= { code, message };
     this.end(code);
   }
 
   /** Stopped from outside: nobody listens (cancelled), or a deadline or shutdown (failed). */
   stopped(reason: string): void {
     if (reason === "client-gone" || reason === "no-listener") {
-      if (this.span.isRecording()) {
-        this.span.setAttribute(attributeNames.cancelled, true);
-        this.span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: reason });
-      }
+      this.cancelReason = reason;
+      this.attributes[attributeNames.cancelled] = true;
       return this.end("cancelled");
     }
     const code = reason === "deadline" ? "deadline_exceeded" : reason === "shutdown" ? "shutting_down" : "internal_error";
@@ -178,10 +168,42 @@ export class UpstreamCallTelemetry {
   private end(errorType?: string): void {
     if (this.ended) return;
     this.ended = true;
-    this.options.metrics.operationDuration.record((performance.now() - this.startedAt) / 1000, errorType ? { ...this.metricAttributes, [attributeNames.errorType]: errorType } : this.metricAttributes);
-    if (this.span.isRecording()) this.span.setAttribute(attributeNames.chunkCount, this.chunks);
-    this.span.end();
+    const endedAt = performance.now();
+    this.options.metrics.operationDuration.record((endedAt - this.startedAt) / 1000, errorType ? { ...this.metricAttributes, [attributeNames.errorType]: errorType } : this.metricAttributes);
+    const timeToFirstChunk = this.firstChunkAt === undefined ? undefined : (this.firstChunkAt - this.startedAt) / 1000;
+    if (timeToFirstChunk !== undefined) this.options.metrics.timeToFirstChunk.record(timeToFirstChunk, this.metricAttributes);
+    if (!isTracingEnabled()) return;
+
+    const span = startSpan(`chat ${this.target.model}`, {
+      kind: SpanKind.CLIENT,
+      parent: this.parent,
+      startTime: performance.timeOrigin + this.startedAt,
+      attributes: {
+        ...this.metricAttributes,
+        [attributeNames.genAiRequestModel]: this.target.model,
+        [attributeNames.genAiRequestStream]: true,
+        [attributeNames.fallbackIndex]: this.target.fallbackIndex,
+        [attributeNames.requestId]: this.job.requestId,
+        [attributeNames.chunkCount]: this.chunks,
+        ...(this.responseModel ? { [attributeNames.genAiResponseModel]: this.responseModel } : {}),
+        ...(timeToFirstChunk === undefined ? {} : { [attributeNames.genAiResponseTimeToFirstChunk]: timeToFirstChunk }),
+        ...(this.output ? { [attributeNames.genAiInputMessages]: JSON.stringify(inputMessages(this.job.request.messages)) } : {}),
+        ...this.attributes,
+      },
+    });
+    if (!span.isRecording()) return;
+    if (this.firstChunkAt !== undefined) span.addEvent(eventNames.firstChunk, performance.timeOrigin + this.firstChunkAt);
+    if (this.cancelReason) span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: this.cancelReason }, performance.timeOrigin + endedAt);
+    if (this.failure) markFailed(span, this.failure.code, this.failure.message);
+    span.end(performance.timeOrigin + endedAt);
   }
+}
+
+export interface UpstreamTarget {
+  providerKey: string;
+  providerType: string;
+  model: string;
+  fallbackIndex: number;
 }
 
 /** The request's messages in the GenAI conventions' shape (only ever built when capture is on). */
