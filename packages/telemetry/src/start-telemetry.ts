@@ -7,6 +7,7 @@
 //
 // No auto-instrumentation is loaded: the spans are the gateway's own (see tracing.ts), which works
 // the same under ESM, type stripping and vitest, and keeps Redis commands and tokens out of traces.
+import { context, propagation, trace } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { setTracingEnabled } from "./tracing.ts";
 
@@ -34,6 +35,10 @@ export function startTelemetry(service: string, env: Record<string, string | und
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([sdk.shutdown().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);
+      // Unregister, so a later startTelemetry in the same process starts clean.
+      trace.disable();
+      context.disable();
+      propagation.disable();
     },
   };
 }
