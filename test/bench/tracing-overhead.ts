@@ -112,7 +112,8 @@ const spanWork = (iterations: number) => {
 };
 spanWork(5_000);
 const offMicros = spanWork(20_000);
-const telemetry = startTelemetry("bench", { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl });
+process.env.OTEL_EXPORTER_OTLP_ENDPOINT = collectorUrl;
+const telemetry = startTelemetry("bench");
 spanWork(5_000);
 const onMicros = spanWork(20_000);
 await telemetry.shutdown();

@@ -190,3 +190,22 @@ describe("one trace per request, across processes", () => {
     expect(line?.span_id).toBe(consumer.spanId);
   });
 });
+
+describe("without a collector", () => {
+  it("serves requests normally when the configured collector does not answer", async () => {
+    // Port 9: nothing listens; every export fails, as fast as the exporter lets it.
+    const lonely = await startStack("no-collector", { env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9", OTEL_BSP_SCHEDULE_DELAY: "1" } });
+    try {
+      const lonelyClient = new OpenAI({ baseURL: lonely.urls[0], apiKey: "unused", maxRetries: 0 });
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => lonelyClient.chat.completions.create({ model: "switchboard-sim", messages: [{ role: "user", content: "Hi" }] })),
+      );
+      expect(answers.map((answer) => answer.choices[0]!.finish_reason)).toEqual(["stop", "stop", "stop", "stop", "stop"]);
+      expect(lonely.ingresses[0]!.readyLine.tracing).toBe(true);
+      expect(lonely.ingresses[0]!.child.exitCode).toBeNull();
+      expect(lonely.workers[0]!.child.exitCode).toBeNull();
+    } finally {
+      await lonely.stop();
+    }
+  });
+});

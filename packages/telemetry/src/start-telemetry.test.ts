@@ -8,10 +8,17 @@ import { createLogger } from "./logger.ts";
 import { SpanKind, extractTraceContext, injectTraceContext, isTracingEnabled, startSpan, traceSpan, withSpan, withoutTracing } from "./tracing.ts";
 
 let telemetry: Telemetry | undefined;
+
+/** The SDK reads process.env itself: set exactly these OTEL_* variables for one test. */
+function stubEnv(variables: Record<string, string>): void {
+  for (const name of Object.keys(process.env)) if (name.startsWith("OTEL_")) vi.stubEnv(name, undefined);
+  for (const [name, value] of Object.entries(variables)) vi.stubEnv(name, value);
+}
 afterEach(async () => {
   await telemetry?.shutdown();
   telemetry = undefined;
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
 });
 
 describe("tracingConfigured", () => {
@@ -27,7 +34,8 @@ describe("tracingConfigured", () => {
 
 describe("tracing off", () => {
   it("hands out a shared no-op span and carries no context", async () => {
-    telemetry = startTelemetry("test", {});
+    stubEnv({});
+    telemetry = startTelemetry("test");
     expect(telemetry.tracing).toBe(false);
     expect(isTracingEnabled()).toBe(false);
     const span = startSpan("anything", { kind: SpanKind.SERVER });
@@ -47,7 +55,8 @@ describe("tracing on", () => {
     await once(probe, "listening");
     const port = (probe.address() as { port: number }).port;
     probe.close();
-    telemetry = startTelemetry("test", { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: "1" });
+    stubEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: "1" });
+    telemetry = startTelemetry("test");
     expect(telemetry.tracing).toBe(true);
     for (let index = 0; index < 50; index++) startSpan(`span ${index}`).end();
     const startedAt = performance.now();
@@ -56,9 +65,18 @@ describe("tracing on", () => {
     expect(performance.now() - startedAt).toBeLessThan(2000);
   });
 
+  it("follows OTEL_TRACES_SAMPLER: always_off records nothing but still carries the context", async () => {
+    stubEnv({ OTEL_TRACES_EXPORTER: "console", OTEL_TRACES_SAMPLER: "always_off" });
+    telemetry = startTelemetry("test");
+    const span = startSpan("not sampled", { kind: SpanKind.SERVER });
+    expect(span.isRecording()).toBe(false);
+    expect(withSpan(span, () => injectTraceContext())?.traceparent).toMatch(/-00$/);
+  });
+
   it("carries the context through a job's carrier and stamps log lines with trace and span ids", async () => {
     // The console exporter prints only ended spans; these are never ended.
-    telemetry = startTelemetry("test", { OTEL_TRACES_EXPORTER: "console" });
+    stubEnv({ OTEL_TRACES_EXPORTER: "console" });
+    telemetry = startTelemetry("test");
     const lines: string[] = [];
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
       lines.push(String(chunk));

@@ -17,7 +17,9 @@ export interface Telemetry {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-export function startTelemetry(service: string, env: Record<string, string | undefined> = process.env): Telemetry {
+/** Reads process.env, as the OpenTelemetry SDK itself does. */
+export function startTelemetry(service: string): Telemetry {
+  const env = process.env;
   if (!tracingConfigured(env)) return { tracing: false, shutdown: async () => {} };
   const sdk = new NodeSDK({
     // OTEL_SERVICE_NAME (read by the env detector) wins over this default.
