@@ -74,6 +74,13 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
     const response = await fetch(`${stack.urls[0]}/chat/completions`, { method: "POST", body: JSON.stringify({ model: model(kind), messages, stream: kind === "midstream", mock: { text: answer, fail } }) });
     errorBodies.push(await response.text());
   }
+  // An upstream that quotes the request back in its error: the caller may hear it (it is their own
+  // text), but it must not reach logs or spans.
+  const echoed = await fetch(`${stack.urls[0]}/chat/completions`, {
+    method: "POST",
+    body: JSON.stringify({ model: model("echo"), messages, mock: { fail: { kind: "http", status: 400, message: `cannot handle "${prompt}"` } } }),
+  });
+  expect(await echoed.text()).toContain(prompt);
   // Invalid requests echo nothing of the body either.
   const invalid = await fetch(`${stack.urls[0]}/chat/completions`, { method: "POST", body: JSON.stringify({ model: model("invalid"), messages: [{ role: "user", content: prompt, extra: { deep: prompt } }], temperature: prompt }) });
   expect(invalid.status).toBe(400);
@@ -84,7 +91,7 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
   for await (const chunk of slow as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) if (chunk.choices[0]?.delta.content) break;
   abort.abort();
 
-  const models = [model("stream"), model("collected"), model("auth"), model("bad"), model("midstream"), model("cancelled"), "fallback-model"];
+  const models = [model("stream"), model("collected"), model("auth"), model("bad"), model("midstream"), model("echo"), model("cancelled"), "fallback-model"];
   // Every request's trace has arrived, down to the upstream call (the cancelled one ends last).
   await receiver.waitFor((spans) => models.every((name) => spans.some((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === name && span.service === "switchboard-worker")));
   await receiver.waitFor((spans) => spans.some((span) => span.kind === "SERVER" && span.attributes["gen_ai.request.model"] === model("cancelled")));

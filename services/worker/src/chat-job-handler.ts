@@ -93,7 +93,7 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
           return await stopped(stop.signal.reason, relay, fail);
         }
         const error = toUpstreamError(caught, provider.name);
-        call.failed(error.code, error.message);
+        call.failed(error.code);
         if (relayedOutput) {
           return await fail(new GatewayError("upstream_interrupted", { message: `The answer was interrupted after it had started: ${error.message}`, cause: error }));
         }

@@ -3,7 +3,7 @@
 // (a fallback is a second call). The openai SDK v7 has no working auto-instrumentation, so these
 // spans are ours, following the GenAI conventions. Per token they only count; message content is
 // recorded only when the operator opts in (SWITCHBOARD_CAPTURE_CONTENT=true).
-import { isErrorCode, type ChatJob, type ChunkDelta, type FinishReason, type Usage } from "@switchboard/protocol";
+import { errorCodes, isErrorCode, type ChatJob, type ChunkDelta, type FinishReason, type Usage } from "@switchboard/protocol";
 import {
   SpanKind,
   attributeNames,
@@ -149,8 +149,12 @@ export class UpstreamCallTelemetry {
     this.end();
   }
 
-  failed(code: string, message: string): void {
-    this.failure ??= { code, message };
+  /**
+   * The call failed. The span carries the code and its standard description, not the upstream's
+   * own message: providers sometimes quote the request back in their errors.
+   */
+  failed(code: string): void {
+    this.failure ??= { code, message: isErrorCode(code) ? errorCodes[code].message : code };
     this.end(code);
   }
 
@@ -162,7 +166,7 @@ export class UpstreamCallTelemetry {
       return this.end("cancelled");
     }
     const code = reason === "deadline" ? "deadline_exceeded" : reason === "shutdown" ? "shutting_down" : "internal_error";
-    this.failed(code, `stopped: ${reason}`);
+    this.failed(code);
   }
 
   private end(errorType?: string): void {
