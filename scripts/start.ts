@@ -15,9 +15,9 @@ await checkRedis(redisUrl);
 const children: ChildProcess[] = [];
 let stopping = false;
 
-function start(service: "ingress" | "worker", onLine?: (line: string) => void): ChildProcess {
+function start(service: "ingress" | "worker", onLine?: (line: string) => void, extraEnv: Record<string, string> = {}): ChildProcess {
   const entry = fileURLToPath(new URL(`../services/${service}/src/main.ts`, import.meta.url));
-  const child = spawn(process.execPath, [entry], { env: { ...process.env, REDIS_URL: redisUrl }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [entry], { env: { ...process.env, REDIS_URL: redisUrl, ...extraEnv }, stdio: ["ignore", "pipe", "inherit"] });
   createInterface({ input: child.stdout! }).on("line", (line) => {
     process.stdout.write(`${line}\n`);
     onLine?.(line);
@@ -41,7 +41,9 @@ function stop(exitCode: number): void {
   }
 }
 
-for (let index = 0; index < workerCount; index++) start("worker");
+// Each worker serves its metrics on its own port: METRICS_PORT (default 9464), then the next ones.
+const firstMetricsPort = Number(process.env.METRICS_PORT ?? "9464");
+for (let index = 0; index < workerCount; index++) start("worker", undefined, { METRICS_PORT: String(firstMetricsPort + index) });
 start("ingress", (line) => {
   if (!line.includes('"msg":"listening"')) return;
   const { url } = JSON.parse(line) as { url: string };

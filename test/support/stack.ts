@@ -59,7 +59,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     workers,
     urls: [],
     async startWorker(extraEnv = {}) {
-      const worker = await startService("worker", { ...env, LOG_LEVEL: "info", ...options.workerEnv, ...extraEnv });
+      const worker = await startService("worker", { ...env, LOG_LEVEL: "info", METRICS_PORT: "0", METRICS_HOST: "127.0.0.1", ...options.workerEnv, ...extraEnv });
       workers.push(worker);
       return worker;
     },

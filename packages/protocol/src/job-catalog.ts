@@ -14,7 +14,7 @@ export interface ChatJob {
   deadlineAt: number;
   /** Epoch ms when the ingress enqueued the job (queue wait is measured from here). */
   enqueuedAt: number;
-  /** W3C trace context of the ingress span, for one trace across processes. */
+  /** W3C trace context of the ingress's enqueue (PRODUCER) span, for one trace across processes. */
   trace?: Record<string, string>;
 }
 

@@ -29,6 +29,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
       } catch (error) {
         throw toUpstreamError(error, options.name);
       }
+      // The answering model is reported once, on the first chunk yielded.
+      let modelReported = false;
       try {
         for await (const chunk of stream) {
           const choice = chunk.choices[0];
@@ -39,7 +41,13 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
             if (choice.finish_reason) out.finishReason = choice.finish_reason;
           }
           if (chunk.usage) out.usage = chunk.usage as unknown as NonNullable<UpstreamChunk["usage"]>;
-          if (out.delta || out.finishReason || out.usage) yield out;
+          if (out.delta || out.finishReason || out.usage) {
+            if (!modelReported && chunk.model) {
+              out.model = chunk.model;
+              modelReported = true;
+            }
+            yield out;
+          }
         }
       } catch (error) {
         throw toUpstreamError(error, options.name);

@@ -6,6 +6,8 @@ export interface UpstreamChunk {
   delta?: ChunkDelta;
   finishReason?: FinishReason;
   usage?: Usage;
+  /** The model that answered, as the upstream names it (on the first chunk yielded). */
+  model?: string;
 }
 
 export interface UpstreamRequest {

@@ -1,5 +1,8 @@
 // Structured JSON logs, one line per event, on stdout. Never pass message content or secrets here:
-// log ids, sizes, timings and codes.
+// log ids, sizes, timings and codes. Inside a span, each line carries its trace_id and span_id, so a
+// log line leads to its trace in Jaeger and back.
+import { activeTraceIds } from "./tracing.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -18,7 +21,7 @@ export function createLogger(service: string, level: LogLevel = "info", base: Lo
   const threshold = levelRank[level];
   const write = (entryLevel: LogLevel, message: string, fields?: LogFields) => {
     if (levelRank[entryLevel] < threshold) return;
-    const entry = { time: new Date().toISOString(), level: entryLevel, service, msg: message, ...base, ...fields };
+    const entry = { time: new Date().toISOString(), level: entryLevel, service, msg: message, ...activeTraceIds(), ...base, ...fields };
     process.stdout.write(`${JSON.stringify(entry, errorReplacer)}\n`);
   };
   return {

@@ -3,11 +3,13 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { listModelIds, type RouteTable } from "@switchboard/config";
 import { GatewayError } from "@switchboard/protocol";
-import type { Logger } from "@switchboard/telemetry";
+import type { Logger, Metrics } from "@switchboard/telemetry";
 import { authentication, type AuthenticationOptions } from "./authentication.ts";
 import { chatCompletionsRoute } from "./chat-completions-route.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
+import type { IngressMetrics } from "./ingress-metrics.ts";
+import { requestTelemetryMiddleware } from "./request-telemetry.ts";
 
 export interface AppOptions {
   runtime: IngressRuntime;
@@ -17,6 +19,8 @@ export interface AppOptions {
   log: Logger;
   /** API keys and the optional custom key header; absent or no keys: open. */
   authentication?: AuthenticationOptions;
+  metrics: Metrics;
+  ingressMetrics: IngressMetrics;
 }
 
 /** /v1/chat/completions, /chat/completions, and the doubled or missing slashes users type. */
@@ -36,6 +40,8 @@ export function createApp(options: AppOptions): express.Express {
     const readiness = await runtime.readiness();
     response.status(readiness.ready ? 200 : 503).json(readiness);
   });
+  // Prometheus scrapes this (OpenTelemetry instruments, Prometheus text format).
+  app.get("/metrics", (request, response) => options.metrics.handle(request, response));
   // Everything below /health and /ready needs a key (when keys are configured), checked before
   // any body is read.
   app.use(authentication(options.authentication ?? { keys: [] }));
@@ -44,7 +50,7 @@ export function createApp(options: AppOptions): express.Express {
     response.json({ object: "list", data: listModelIds(routes).map((id) => ({ id, object: "model", created, owned_by: "switchboard" })) });
   });
   // Any content type is read as JSON: curl users often forget the header.
-  app.post(chatPath, express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false }), chatCompletionsRoute(options));
+  app.post(chatPath, requestTelemetryMiddleware(options.ingressMetrics), express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false }), chatCompletionsRoute(options));
 
   app.use((request: Request, response: Response) => {
     log.info("no such route", { method: request.method, path: request.path });

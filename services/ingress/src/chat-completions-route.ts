@@ -3,10 +3,11 @@ import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { resolveRoute, type RouteTable } from "@switchboard/config";
 import { ChatRequest, GatewayError, completionId, type ChatJob } from "@switchboard/protocol";
-import type { Logger } from "@switchboard/telemetry";
+import { traceIdsOf, withSpan, type Logger } from "@switchboard/telemetry";
 import { CollectedCompletion } from "./collected-completion.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
+import { requestTelemetryOf } from "./request-telemetry.ts";
 import { StreamingCompletion } from "./streaming-completion.ts";
 import { upstreamBody } from "./upstream-body.ts";
 
@@ -33,6 +34,9 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
 
     const requestId = newRequestId();
     const startedAt = Date.now();
+    const telemetry = requestTelemetryOf(response);
+    telemetry?.accepted(requestId, body.model, body.stream === true);
+    const requestLog = telemetry ? log.child(traceIdsOf(telemetry.span)) : log;
     let deadline: NodeJS.Timeout | undefined;
     const context = {
       requestId,
@@ -43,8 +47,9 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       onEnd: (outcome: string) => {
         clearTimeout(deadline);
         runtime.hub.unregister(requestId);
-        log.debug("request ended", { requestId, outcome, durationMs: Date.now() - startedAt });
+        requestLog.debug("request ended", { requestId, outcome, durationMs: Date.now() - startedAt });
       },
+      ...(telemetry ? { onDelta: () => telemetry.delta() } : {}),
     };
     const sink = body.stream ? new StreamingCompletion(response, context) : new CollectedCompletion(response, context);
 
@@ -62,7 +67,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       if (sink.isEnded) return;
       sink.abandon();
       runtime.cancel(requestId);
-      log.info("client went away", { requestId });
+      requestLog.info("client went away", { requestId });
     });
     deadline = setTimeout(() => {
       sink.fail(new GatewayError("deadline_exceeded", { message: `No complete answer within ${options.requestTimeoutMs} ms.` }));
@@ -72,9 +77,10 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
     if (sink instanceof StreamingCompletion && route.bufferWords) sink.startBufferWords(route.bufferWords);
 
     try {
-      await runtime.enqueue(job);
+      // Inside the request's SERVER span, so the enqueue (PRODUCER) and the worker's spans join its trace.
+      await (telemetry ? withSpan(telemetry.span, () => runtime.enqueue(job)) : runtime.enqueue(job));
     } catch (error) {
-      log.warn("enqueue failed", { requestId, error });
+      requestLog.warn("enqueue failed", { requestId, error });
       sink.fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
     }
   };

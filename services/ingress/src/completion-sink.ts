@@ -2,6 +2,7 @@
 import type { Response } from "express";
 import { GatewayError, decodeRelayEvent, isRetryable, toErrorBody, type EventPosition, type FinishReason, type Usage } from "@switchboard/protocol";
 import type { ReplySink } from "@switchboard/relay";
+import { requestTelemetryOf } from "./request-telemetry.ts";
 
 export interface CompletionContext {
   requestId: string;
@@ -11,6 +12,8 @@ export interface CompletionContext {
   includeUsage: boolean;
   /** Called once when the answer has ended, however it ended. */
   onEnd: (outcome: string) => void;
+  /** Called for every delta relayed (telemetry counts them; keep it cheap). */
+  onDelta?: () => void;
 }
 
 export abstract class CompletionSink implements ReplySink {
@@ -40,7 +43,9 @@ export abstract class CompletionSink implements ReplySink {
           return this.fail(new GatewayError("upstream_interrupted"));
         }
         this.deltaAttempt = position.attempt;
-        return this.writeDelta(event.deltaJson);
+        this.writeDelta(event.deltaJson);
+        // After the write: telemetry never delays a token.
+        return this.context.onDelta?.();
       case "finish":
         this.end("finish");
         return this.writeFinish(event.finishReason, event.usage);
@@ -52,6 +57,7 @@ export abstract class CompletionSink implements ReplySink {
   /** End the answer with an explicit error: an HTTP error if nothing was sent yet, else in-stream. */
   fail(error: GatewayError): void {
     if (this.ended) return;
+    requestTelemetryOf(this.response)?.error(error.code);
     this.end(error.code);
     if (this.response.headersSent) return this.writeStreamError(error);
     sendError(this.response, error);
@@ -73,6 +79,7 @@ export abstract class CompletionSink implements ReplySink {
 }
 
 export function sendError(response: Response, error: GatewayError): void {
+  requestTelemetryOf(response)?.error(error.code);
   if (error.retryAfterSeconds !== undefined) {
     response.setHeader("Retry-After", String(error.retryAfterSeconds));
     response.setHeader("retry-after-ms", String(error.retryAfterSeconds * 1000));

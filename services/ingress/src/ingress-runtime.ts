@@ -5,7 +5,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { ReplyHub, broadcastCancel, countLiveWorkers, createRedisClient, relayKeys, waitForRedis, type RelayKeys } from "@switchboard/relay";
-import type { Logger } from "@switchboard/telemetry";
+import { SpanKind, attributeNames, contextWithSpan, injectTraceContext, markFailed, startSpan, type Logger } from "@switchboard/telemetry";
 import type { IngressConfig } from "./config.ts";
 
 export const queueName = "chat";
@@ -51,13 +51,35 @@ export class IngressRuntime {
     await this.hub.start();
   }
 
+  /** Queue the job; its PRODUCER span's context travels inside it (job.trace) to the worker. */
   async enqueue(job: ChatJob): Promise<void> {
-    await this.queue.add(jobCatalog.chat.name, job, {
-      jobId: job.requestId,
-      attempts: jobCatalog.chat.attempts,
-      removeOnComplete: true,
-      removeOnFail: { age: 3600, count: 1000 },
-    });
+    const attributes = {
+      [attributeNames.messagingSystem]: "bullmq",
+      [attributeNames.messagingOperationName]: "send",
+      [attributeNames.messagingOperationType]: "send",
+      [attributeNames.messagingDestinationName]: queueName,
+      [attributeNames.messagingMessageId]: job.requestId,
+    };
+    const span = startSpan(`send ${queueName}`, { kind: SpanKind.PRODUCER, attributes });
+    const trace = injectTraceContext(contextWithSpan(span));
+    try {
+      await this.queue.add(jobCatalog.chat.name, trace ? { ...job, trace } : job, {
+        jobId: job.requestId,
+        attempts: jobCatalog.chat.attempts,
+        removeOnComplete: true,
+        removeOnFail: { age: 3600, count: 1000 },
+      });
+    } catch (error) {
+      markFailed(span, "redis_unavailable", (error as Error).message);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Jobs in the queue by state, for the queue-depth gauge. */
+  async queueDepth(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
   }
 
   /** The client went away: stop the job wherever it is (waiting: removed; active: aborted). */

@@ -9,7 +9,8 @@ import { resolveRoute, type RouteTable } from "@switchboard/config";
 import { GatewayError, encodeDelta, encodeRelayEvent, isRetryable, type ChatJob, type FinishReason, type Usage } from "@switchboard/protocol";
 import { toUpstreamError, type Provider } from "@switchboard/providers";
 import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RelayKeys } from "@switchboard/relay";
-import type { Logger } from "@switchboard/telemetry";
+import { withoutTracing, type Logger } from "@switchboard/telemetry";
+import type { JobTelemetry } from "./job-telemetry.ts";
 
 export interface ChatJobDeps {
   redis: Redis;
@@ -25,9 +26,9 @@ export interface ChatJobDeps {
 /** Why a job stopped early; the reason decides whether anyone is told. */
 type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown";
 
-export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | undefined, deps: ChatJobDeps): Promise<string> {
+export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | undefined, deps: ChatJobDeps, telemetry: JobTelemetry): Promise<string> {
   const { requestId, deadlineAt } = job.data;
-  const attempt = Math.max(1, job.attemptsStarted);
+  const attempt = jobAttempt(job);
   const stop = new AbortController();
   const relay = new RequestRelay({
     redis: deps.redis,
@@ -66,28 +67,40 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
       let relayedOutput = false;
       let finishReason: FinishReason | undefined;
       let usage: Usage | null = null;
+      const model = target.model ?? job.data.model;
+      const call = telemetry.upstreamCall({ providerKey: target.provider, providerType: deps.routes.providers[target.provider]?.type ?? "unknown", model, fallbackIndex: index });
       try {
-        const chunks = provider.stream({ body: job.data.request as Record<string, unknown>, model: target.model ?? job.data.model, signal: stop.signal });
+        const chunks = provider.stream({ body: job.data.request as Record<string, unknown>, model, signal: stop.signal });
         for await (const chunk of chunks) {
           if (chunk.delta) {
-            relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => stop.abort(error));
+            // Per-token Redis writes never become spans, whatever instrumentation is loaded.
+            const frame = encodeDelta(chunk.delta);
+            withoutTracing(() => relay.emit(frame)).catch((error: unknown) => stop.abort(error));
             relayedOutput = true;
           }
+          // After the write: telemetry never delays a token.
+          call.chunk(chunk.delta, chunk.model);
           if (chunk.finishReason) finishReason = chunk.finishReason;
           if (chunk.usage) usage = chunk.usage;
         }
         if (!finishReason) throw new GatewayError("upstream_unavailable", { message: `${provider.name} ended the stream without a finish reason.` });
+        call.finished(finishReason, usage);
         await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
         return finishReason;
       } catch (caught) {
-        if (stop.signal.aborted) return await stopped(stop.signal.reason, relay, fail);
+        if (stop.signal.aborted) {
+          call.stopped(String(stop.signal.reason));
+          return await stopped(stop.signal.reason, relay, fail);
+        }
         const error = toUpstreamError(caught, provider.name);
+        call.failed(error.code);
         if (relayedOutput) {
           return await fail(new GatewayError("upstream_interrupted", { message: `The answer was interrupted after it had started: ${error.message}`, cause: error }));
         }
         const next = targets[index + 1];
         if (next && isRetryable(error.code)) {
           deps.log.warn("upstream failed, trying fallback", { requestId, code: error.code, provider: provider.name, next: next.provider });
+          telemetry.fallback(target.provider, next.provider, error.code);
           continue;
         }
         if (route.fallbackSentence !== undefined) {
@@ -106,6 +119,11 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     clearTimeout(deadline);
     jobSignal?.removeEventListener("abort", onJobAbort);
   }
+}
+
+/** BullMQ's attempt number of this run of the job (1 for the first). */
+export function jobAttempt(job: Job<ChatJob>): number {
+  return Math.max(1, job.attemptsStarted);
 }
 
 async function stopped(reason: unknown, relay: RequestRelay, fail: (error: GatewayError) => Promise<string>): Promise<string> {

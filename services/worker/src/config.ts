@@ -1,6 +1,6 @@
 // The worker's configuration: one schema, read once at start-up.
 import { z } from "zod";
-import { integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
+import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
 
 const WorkerEnv = z.object({
   // Redis
@@ -22,6 +22,12 @@ const WorkerEnv = z.object({
   /** How long a reply channel may have no listener before the worker stops the request. */
   RELAY_NO_LISTENER_GRACE_MS: integer(500, { min: 50 }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  // Telemetry (tracing itself is configured by the standard OTEL_* variables)
+  /** Prometheus scrapes GET /metrics here; 0 picks a free port (logged in the "ready" line). */
+  METRICS_PORT: integer(9464, { min: 0, max: 65_535 }),
+  METRICS_HOST: z.string().default("0.0.0.0"),
+  /** Record prompts and answers on the upstream call's span (gen_ai.input/output.messages). Off: they may hold personal data. */
+  SWITCHBOARD_CAPTURE_CONTENT: boolean(false),
 });
 
 /** Every environment variable the worker's schema reads (the README documents each). */

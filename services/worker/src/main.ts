@@ -1,14 +1,20 @@
 // Worker process entry point: `node services/worker/src/main.ts`.
+// Telemetry starts first: OTEL_* variables decide whether spans are exported (see README).
+import { startTelemetry } from "@switchboard/telemetry";
 import { loadWorkerConfig } from "./config.ts";
 import { startWorker } from "./worker-app.ts";
 
 try {
+  const telemetry = startTelemetry("switchboard-worker");
   const app = await startWorker(loadWorkerConfig(process.env));
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    app.close().then(() => process.exit(0), () => process.exit(1));
+    app
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(() => process.exit(0), () => process.exit(1));
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

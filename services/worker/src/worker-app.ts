@@ -4,9 +4,11 @@ import { Worker, type Job } from "bullmq";
 import type { ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
 import { createRedisClient, defineRelayCommands, listenForCancels, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
-import { createLogger } from "@switchboard/telemetry";
+import { createLogger, createMetrics } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
-import { handleChatJob } from "./chat-job-handler.ts";
+import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
+import { traceChatJob } from "./job-telemetry.ts";
+import { createWorkerMetrics } from "./worker-metrics.ts";
 
 export interface WorkerApp {
   workerId: string;
@@ -32,11 +34,14 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   defineRelayCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
 
+  const metrics = createMetrics("switchboard-worker");
+  const telemetryOptions = { metrics: createWorkerMetrics(metrics.meter), captureContent: config.SWITCHBOARD_CAPTURE_CONTENT, queueName };
   const deps = { redis, keys, routes: config.routes, providers, workerId, logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000, noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS, log };
   const worker = new Worker<ChatJob>(
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
-    async (job: Job<ChatJob>, _token?: string, signal?: AbortSignal) => handleChatJob(job, signal, deps),
+    async (job: Job<ChatJob>, _token?: string, signal?: AbortSignal) =>
+      traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) => handleChatJob(job, signal, deps, telemetry)),
     {
       connection: bullConnection,
       prefix: config.REDIS_KEY_PREFIX,
@@ -57,7 +62,12 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   });
   const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.debug("heartbeat failed", { error }));
   await worker.waitUntilReady();
-  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, providers: [...providers.keys()] });
+  // Metrics are an aid, not a duty: a taken port is reported, and the worker works on without them.
+  const metricsServer = await metrics.serve(config.METRICS_PORT, config.METRICS_HOST).catch((error: unknown) => {
+    log.warn("metrics server not started", { port: config.METRICS_PORT, error });
+    return undefined;
+  });
+  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, providers: [...providers.keys()], ...(metricsServer ? { metricsUrl: metricsServer.url } : {}) });
 
   return {
     workerId,
@@ -67,7 +77,8 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       const timer = setTimeout(() => worker.cancelAllJobs("shutdown"), config.WORKER_SHUTDOWN_GRACE_MS);
       await closing;
       clearTimeout(timer);
-      await Promise.allSettled([redis.quit(), cancelSubscriber.quit(), bullConnection.quit()]);
+      await Promise.allSettled([redis.quit(), cancelSubscriber.quit(), bullConnection.quit(), metrics.shutdown()]);
+      metricsServer?.server.close();
       log.info("stopped");
     },
   };

@@ -1,0 +1,49 @@
+// Metrics in Prometheus text format, recorded through the OpenTelemetry metrics API: instruments
+// keep their OpenTelemetry names and units (seconds), and the same instruments could be pushed over
+// OTLP later without touching the code that records them. Always on, independent of tracing:
+// Prometheus pulls, so nothing is sent anywhere unless something scrapes.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Meter } from "@opentelemetry/api";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
+
+export type { Meter };
+
+export interface Metrics {
+  meter: Meter;
+  /** Answers a scrape: the current values in Prometheus text format. */
+  handle(request: IncomingMessage, response: ServerResponse): void;
+  /** Serve GET /metrics on its own port (for processes without an HTTP server of their own). */
+  serve(port: number, host: string): Promise<{ server: Server; url: string }>;
+  shutdown(): Promise<void>;
+}
+
+/** service: the default service.name (OTEL_SERVICE_NAME wins), shown on target_info. */
+export function createMetrics(service: string, env: Record<string, string | undefined> = process.env): Metrics {
+  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+  const provider = new MeterProvider({ readers: [exporter], resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? service }) });
+  const meter = provider.getMeter(service);
+  const handle = (request: IncomingMessage, response: ServerResponse) => exporter.getMetricsRequestHandler(request, response);
+  return {
+    meter,
+    handle,
+    serve(port, host) {
+      const server = createServer((request, response) => {
+        if (request.method === "GET" && new URL(request.url ?? "/", "http://x").pathname === "/metrics") return handle(request, response);
+        response.statusCode = 404;
+        response.end("Not found: metrics are at GET /metrics\n");
+      });
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const address = server.address();
+          const boundPort = typeof address === "object" && address ? address.port : port;
+          resolve({ server, url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${boundPort}/metrics` });
+        });
+      });
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}

@@ -1,0 +1,37 @@
+// The ingress's metrics: what the caller experiences (time to first token, request duration,
+// open streams, cancellations, errors by code) and the queue depth the workers have to drain.
+// Attributes stay low-cardinality on purpose: no model ids (a "*" route accepts any string).
+import { attributeNames, durationBucketsSeconds, metricNames, type Meter } from "@switchboard/telemetry";
+
+export interface IngressMetrics {
+  timeToFirstToken: ReturnType<Meter["createHistogram"]>;
+  requestDuration: ReturnType<Meter["createHistogram"]>;
+  activeStreams: ReturnType<Meter["createUpDownCounter"]>;
+  cancellations: ReturnType<Meter["createCounter"]>;
+  errors: ReturnType<Meter["createCounter"]>;
+}
+
+/** queueDepth: job counts by state, read from Redis when Prometheus scrapes. */
+export function createIngressMetrics(meter: Meter, queueDepth: () => Promise<Record<string, number>>): IngressMetrics {
+  const advice = { explicitBucketBoundaries: durationBucketsSeconds };
+  meter
+    .createObservableGauge(metricNames.queueDepth, { description: "Chat jobs in the queue, by state.", unit: "{job}" })
+    .addCallback(async (result) => {
+      try {
+        for (const [state, count] of Object.entries(await queueDepth())) result.observe(count, { [attributeNames.queueState]: state });
+      } catch {
+        // Redis unreachable: report nothing rather than a wrong zero.
+      }
+    });
+  return {
+    timeToFirstToken: meter.createHistogram(metricNames.serverTimeToFirstToken, {
+      description: "From receiving a chat request to the first token relayed to the client (queueing plus upstream prefill).",
+      unit: "s",
+      advice,
+    }),
+    requestDuration: meter.createHistogram(metricNames.serverRequestDuration, { description: "From receiving a chat request to its end, however it ended.", unit: "s", advice }),
+    activeStreams: meter.createUpDownCounter(metricNames.activeStreams, { description: "Chat requests open on this ingress right now.", unit: "{request}" }),
+    cancellations: meter.createCounter(metricNames.cancellations, { description: "Chat requests the client abandoned before the end.", unit: "{request}" }),
+    errors: meter.createCounter(metricNames.errors, { description: "Chat requests that ended with a gateway error, by code (error.type).", unit: "{request}" }),
+  };
+}

@@ -1,0 +1,111 @@
+// One chat request as the ingress sees it: the HTTP SERVER span (the root of the request's trace)
+// and the caller-side metrics. It is made before the body is read, so malformed requests are seen
+// too, and ends when the response closes, however it ended. Per token it only counts.
+import type { NextFunction, Request, Response } from "express";
+import { SpanKind, attributeNames, eventNames, extractTraceContext, markFailed, startSpan, type Span } from "@switchboard/telemetry";
+import type { IngressMetrics } from "./ingress-metrics.ts";
+
+const localsKey = "requestTelemetry";
+
+export class RequestTelemetry {
+  readonly span: Span;
+  private readonly metrics: IngressMetrics;
+  private readonly startedAt = performance.now();
+  private chunks = 0;
+  private firstTokenAt: number | undefined;
+  private errorCode: string | undefined;
+  private cancelReason: string | undefined;
+  private streamed = false;
+  private ended = false;
+
+  /** headers: a caller's W3C traceparent joins its trace (and its sampling decision) to ours. */
+  constructor(metrics: IngressMetrics, method: string, path: string, headers: Record<string, string | string[] | undefined>) {
+    this.metrics = metrics;
+    this.span = startSpan(`${method} /v1/chat/completions`, {
+      kind: SpanKind.SERVER,
+      parent: extractTraceContext(headers),
+      attributes: {
+        [attributeNames.httpRequestMethod]: method,
+        [attributeNames.httpRoute]: "/v1/chat/completions",
+        [attributeNames.urlPath]: path,
+        [attributeNames.genAiOperationName]: "chat",
+      },
+    });
+    metrics.activeStreams.add(1);
+  }
+
+  /** The request was valid and is about to be queued. */
+  accepted(requestId: string, model: string, stream: boolean): void {
+    this.streamed = stream;
+    if (!this.span.isRecording()) return;
+    this.span.setAttribute(attributeNames.requestId, requestId);
+    this.span.setAttribute(attributeNames.genAiRequestModel, model);
+    this.span.setAttribute(attributeNames.genAiRequestStream, stream);
+  }
+
+  /** A delta reached the client (or the collected answer). Called per token: only counts; the rest waits for end(). */
+  delta(): void {
+    if (this.chunks++ === 0) this.firstTokenAt = performance.now();
+  }
+
+  /** The request ends with this gateway error (the first one recorded wins). */
+  error(code: string): void {
+    this.errorCode ??= code;
+  }
+
+  /** The client went away before the end. */
+  cancelled(reason: string): void {
+    this.cancelReason ??= reason;
+  }
+
+  end(statusCode: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    this.metrics.activeStreams.add(-1);
+    const attributes: Record<string, string | boolean> = { [attributeNames.genAiOperationName]: "chat", [attributeNames.stream]: this.streamed };
+    const timeToFirstToken = this.firstTokenAt === undefined ? undefined : (this.firstTokenAt - this.startedAt) / 1000;
+    if (timeToFirstToken !== undefined) this.metrics.timeToFirstToken.record(timeToFirstToken, { [attributeNames.genAiOperationName]: "chat", [attributeNames.stream]: this.streamed });
+    if (this.cancelReason) {
+      this.metrics.cancellations.add(1, { [attributeNames.cancelReason]: this.cancelReason });
+      attributes[attributeNames.outcome] = "cancelled";
+    } else if (this.errorCode) {
+      this.metrics.errors.add(1, { [attributeNames.errorType]: this.errorCode });
+      attributes[attributeNames.errorType] = this.errorCode;
+      attributes[attributeNames.outcome] = "error";
+    } else {
+      attributes[attributeNames.outcome] = "finish";
+    }
+    this.metrics.requestDuration.record(seconds, attributes);
+    if (this.span.isRecording()) {
+      this.span.setAttribute(attributeNames.httpResponseStatusCode, statusCode);
+      this.span.setAttribute(attributeNames.chunkCount, this.chunks);
+      if (timeToFirstToken !== undefined) {
+        this.span.setAttribute(attributeNames.timeToFirstToken, timeToFirstToken);
+        this.span.addEvent(eventNames.firstChunk, performance.timeOrigin + (this.firstTokenAt as number));
+      }
+      this.span.setAttribute(attributeNames.cancelled, this.cancelReason !== undefined);
+      if (this.cancelReason) this.span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: this.cancelReason });
+      if (this.errorCode) markFailed(this.span, this.errorCode);
+      this.span.end();
+    }
+  }
+}
+
+/** Express middleware for the chat route: opens the request's telemetry before the body is read. */
+export function requestTelemetryMiddleware(metrics: IngressMetrics) {
+  return (request: Request, response: Response, next: NextFunction): void => {
+    const telemetry = new RequestTelemetry(metrics, request.method, request.path, request.headers);
+    response.locals[localsKey] = telemetry;
+    response.on("close", () => {
+      // Closed before the last byte was written: the client went away.
+      if (!response.writableFinished) telemetry.cancelled("client-gone");
+      telemetry.end(response.statusCode);
+    });
+    next();
+  };
+}
+
+export function requestTelemetryOf(response: Response): RequestTelemetry | undefined {
+  return response.locals[localsKey] as RequestTelemetry | undefined;
+}

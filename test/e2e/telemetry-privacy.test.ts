@@ -1,0 +1,137 @@
+// Issue 5, acceptance 5: no log line, exported span or error body carries the upstream API key or
+// the message content of the requests (prompts and answers) - unless the operator switched content
+// capture on, and then only the upstream call's span carries the content, still never the key.
+import { randomBytes } from "node:crypto";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
+import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.ts";
+import { startStack, type Stack } from "../support/stack.ts";
+
+const apiKey = `sk-test-${randomBytes(16).toString("hex")}`;
+const prompt = `private-prompt-${randomBytes(6).toString("hex")}`;
+const answerWord = `private-answer-${randomBytes(6).toString("hex")}`;
+const answer = `The answer is ${answerWord}`;
+const secrets = [apiKey, prompt, answerWord];
+
+let mock: MockUpstream;
+let mockUrl: string;
+let receiver: OtlpReceiver;
+const stacks: Stack[] = [];
+
+beforeAll(async () => {
+  mock = createMockUpstream({ tokens: 8, tokenDelayMs: 1 });
+  mockUrl = (await mock.listen(0)).url;
+  receiver = await startOtlpReceiver();
+});
+afterAll(async () => {
+  await Promise.all(stacks.map((stack) => stack.stop()));
+  await mock?.close();
+  await receiver?.close();
+});
+
+function startTracedStack(label: string, extraEnv: Record<string, string> = {}): Promise<Stack> {
+  return startStack(label, {
+    routes: {
+      providers: {
+        primary: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" },
+        dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
+      },
+      routes: { "*": { provider: "primary" }, "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }] } },
+    },
+    env: { UPSTREAM_API_KEY: apiKey, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_BSP_SCHEDULE_DELAY: "20", ...extraEnv },
+    // Debug logs are the chattiest: if anything leaks into logs, it leaks there.
+    ingressEnv: { LOG_LEVEL: "debug" },
+    workerEnv: { LOG_LEVEL: "debug" },
+  }).then((stack) => {
+    stacks.push(stack);
+    return stack;
+  });
+}
+
+/** Sends one request of every kind (streamed, collected, failed in several ways, fallback, cancelled); returns the error bodies. */
+async function exercise(stack: Stack, label: string): Promise<{ models: string[]; errorBodies: string[] }> {
+  const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "client-key-unused", maxRetries: 0 });
+  const messages = [{ role: "system" as const, content: `You are ${prompt}` }, { role: "user" as const, content: `Tell me about ${prompt}` }];
+  const model = (kind: string) => `${label}-${kind}`;
+  const errorBodies: string[] = [];
+
+  const stream = await client.chat.completions.create({ model: model("stream"), messages, stream: true, mock: { text: answer } } as never);
+  let streamed = "";
+  for await (const chunk of stream as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) streamed += chunk.choices[0]?.delta.content ?? "";
+  expect(streamed).toBe(answer);
+
+  const collected = await client.chat.completions.create({ model: model("collected"), messages, mock: { text: answer } } as never);
+  expect((collected as OpenAI.ChatCompletion).choices[0]!.message.content).toBe(answer);
+
+  await client.chat.completions.create({ model: "fallback-model", messages, mock: { text: answer } } as never);
+
+  for (const [kind, fail] of [
+    ["auth", { kind: "http", status: 401 }],
+    ["bad", { kind: "http", status: 400 }],
+    ["midstream", { kind: "in-stream-error", afterTokens: 2 }],
+  ] as const) {
+    const response = await fetch(`${stack.urls[0]}/chat/completions`, { method: "POST", body: JSON.stringify({ model: model(kind), messages, stream: kind === "midstream", mock: { text: answer, fail } }) });
+    errorBodies.push(await response.text());
+  }
+  // An upstream that quotes the request back in its error: the caller may hear it (it is their own
+  // text), but it must not reach logs or spans.
+  const echoed = await fetch(`${stack.urls[0]}/chat/completions`, {
+    method: "POST",
+    body: JSON.stringify({ model: model("echo"), messages, mock: { fail: { kind: "http", status: 400, message: `cannot handle "${prompt}"` } } }),
+  });
+  expect(await echoed.text()).toContain(prompt);
+  // Invalid requests echo nothing of the body either.
+  const invalid = await fetch(`${stack.urls[0]}/chat/completions`, { method: "POST", body: JSON.stringify({ model: model("invalid"), messages: [{ role: "user", content: prompt, extra: { deep: prompt } }], temperature: prompt }) });
+  expect(invalid.status).toBe(400);
+  errorBodies.push(await invalid.text());
+
+  const abort = new AbortController();
+  const slow = await client.chat.completions.create({ model: model("cancelled"), messages, stream: true, mock: { tokens: 200, tokenDelayMs: 20 } } as never, { signal: abort.signal });
+  for await (const chunk of slow as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) if (chunk.choices[0]?.delta.content) break;
+  abort.abort();
+
+  const models = [model("stream"), model("collected"), model("auth"), model("bad"), model("midstream"), model("echo"), model("cancelled"), "fallback-model"];
+  // Every request's trace has arrived, down to the upstream call (the cancelled one ends last).
+  await receiver.waitFor((spans) => models.every((name) => spans.some((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === name && span.service === "switchboard-worker")));
+  await receiver.waitFor((spans) => spans.some((span) => span.kind === "SERVER" && span.attributes["gen_ai.request.model"] === model("cancelled")));
+  return { models, errorBodies };
+}
+
+describe("no secrets and no message content in telemetry", () => {
+  it("keeps the API key and the messages out of logs, spans and error bodies", async () => {
+    const stack = await startTracedStack("privacy");
+    const { errorBodies } = await exercise(stack, "private");
+
+    // The content really was in play: the upstream saw the prompt, and the answer came back.
+    expect(JSON.stringify(mock.stats().recent.map((call) => call.body))).toContain(prompt);
+    expect(errorBodies).toHaveLength(4);
+    const logLines = [...stack.ingresses, ...stack.workers].flatMap((service) => service.output);
+    expect(logLines.length).toBeGreaterThan(10);
+    expect(receiver.rawBodies.length).toBeGreaterThan(0);
+
+    for (const secret of secrets) {
+      expect(logLines.filter((line) => line.includes(secret)), `log lines containing ${secret}`).toEqual([]);
+      expect(receiver.rawBodies.filter((body) => body.includes(secret)), `exported spans containing ${secret}`).toEqual([]);
+      expect(errorBodies.filter((body) => body.includes(secret)), `error bodies containing ${secret}`).toEqual([]);
+    }
+    // Logs inside a request carry its trace ids.
+    expect(logLines.some((line) => /"trace_id":"[0-9a-f]{32}","span_id":"[0-9a-f]{16}"/.test(line))).toBe(true);
+  });
+
+  it("records the content on the upstream call's span only when SWITCHBOARD_CAPTURE_CONTENT=true, and never the key", async () => {
+    const stack = await startTracedStack("capture", { SWITCHBOARD_CAPTURE_CONTENT: "true" });
+    const model = `captured-${randomBytes(3).toString("hex")}`;
+    const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "client-key-unused", maxRetries: 0 });
+    await client.chat.completions.create({ model, messages: [{ role: "user", content: `Tell me about ${prompt}` }], mock: { text: answer } } as never);
+    const spans = await receiver.waitFor((all) => all.some((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === model));
+    const call = spans.find((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === model)!;
+    expect(JSON.parse(String(call.attributes["gen_ai.input.messages"]))).toEqual([{ role: "user", parts: [{ type: "text", content: `Tell me about ${prompt}` }] }]);
+    expect(JSON.parse(String(call.attributes["gen_ai.output.messages"]))).toEqual([{ role: "assistant", parts: [{ type: "text", content: answer }], finish_reason: "stop" }]);
+    const otherSpans = spans.filter((span) => span.traceId === call.traceId && span !== call);
+    expect(JSON.stringify(otherSpans)).not.toContain(prompt);
+    expect(receiver.rawBodies.some((body) => body.includes(apiKey))).toBe(false);
+    const logLines = [...stack.ingresses, ...stack.workers].flatMap((service) => service.output);
+    expect(logLines.some((line) => line.includes(prompt) || line.includes(apiKey))).toBe(false);
+  });
+});
