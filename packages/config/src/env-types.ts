@@ -22,10 +22,14 @@ export function redisUrl() {
     .default("redis://127.0.0.1:6379");
 }
 
-/** Prefix of every Redis key and channel, so several deployments or test runs can share one Redis. */
+/**
+ * Prefix of every Redis key and channel, so several deployments or test runs can share one Redis.
+ * No braces: the queue's keys get the prefix as their hash tag ({prefix}) automatically, and a
+ * braced prefix would put every request's keys in one Redis Cluster slot.
+ */
 export function keyPrefix() {
   return z
     .string()
-    .regex(/^[A-Za-z0-9_.{}-]+$/, { message: "expected letters, digits, '_', '-', '.', or a {hash-tag}" })
+    .regex(/^[A-Za-z0-9_.-]+$/, { message: "expected letters, digits, '_', '-' or '.' (no braces: the queue's hash tag is added for you)" })
     .default("switchboard");
 }

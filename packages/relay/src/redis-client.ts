@@ -3,14 +3,23 @@
 //  - subscriber: keeps its subscriptions across reconnects;
 //  - blocking:   BullMQ workers (maxRetriesPerRequest must be null).
 // All reconnect quickly (at most 1 s apart), so recovery after an outage is automatic and prompt.
-import { Redis } from "ioredis";
+// With `cluster` the URL is a seed node (or a managed service's configuration endpoint) of a Redis
+// Cluster, and the connection is an ioredis Cluster with the same per-role options, applied to every
+// node; its credentials and TLS apply to every node too.
+import { Cluster, Redis } from "ioredis";
 
 export type RedisRole = "command" | "subscriber" | "blocking";
 
-export function createRedisClient(url: string, role: RedisRole, connectionName: string): Redis {
+/** One Redis, or a Redis Cluster: every relay function and BullMQ accept either. */
+export type RedisConnection = Redis | Cluster;
+
+const reconnectDelay = (times: number) => Math.min(50 * times, 1000);
+
+export function createRedisClient(url: string, role: RedisRole, connectionName: string, cluster = false): RedisConnection {
+  if (cluster) return createClusterClient(url, role, connectionName);
   const common = {
     connectionName,
-    retryStrategy: (times: number) => Math.min(50 * times, 1000),
+    retryStrategy: reconnectDelay,
     connectTimeout: 2000,
     keepAlive: 10_000,
   };
@@ -24,8 +33,32 @@ export function createRedisClient(url: string, role: RedisRole, connectionName: 
   }
 }
 
+function createClusterClient(url: string, role: RedisRole, connectionName: string): Cluster {
+  const parsed = new URL(url);
+  const tls = parsed.protocol === "rediss:";
+  return new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], {
+    clusterRetryStrategy: reconnectDelay,
+    // ioredis 6 does not reconnect a lost node connection by default; ours do, like single Redis.
+    clusterNodeRetryStrategy: reconnectDelay,
+    enableOfflineQueue: role !== "command",
+    slotsRefreshTimeout: 2000,
+    // TLS certificates name the host, not its IP: keep host names (AWS ElastiCache and others).
+    ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
+    redisOptions: {
+      connectionName,
+      connectTimeout: 2000,
+      keepAlive: 10_000,
+      // BullMQ reads this from redisOptions for a Cluster: null for its blocking connections.
+      maxRetriesPerRequest: role === "command" ? 1 : null,
+      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+      ...(tls ? { tls: {} } : {}),
+    },
+  });
+}
+
 /** Resolve when the client is connected, or reject after timeoutMs with a message that says what to do. */
-export async function waitForRedis(client: Redis, url: string, timeoutMs: number): Promise<void> {
+export async function waitForRedis(client: RedisConnection, url: string, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 // The ingress's configuration: one schema, read once at start-up.
 import { z } from "zod";
-import { integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
+import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
 
 const IngressEnv = z.object({
   // HTTP
@@ -13,6 +13,8 @@ const IngressEnv = z.object({
   // Redis
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: keyPrefix(),
+  /** REDIS_URL is a seed node (or configuration endpoint) of a Redis Cluster. */
+  REDIS_CLUSTER: boolean(false),
   /** A request that heard nothing for this long re-reads its log (repairs a lost last event). */
   RELAY_IDLE_REPAIR_MS: integer(1000, { min: 50 }),
   /** A worker counts as alive for readiness if it sent a heartbeat within this window. */

@@ -1,11 +1,13 @@
 // The worker's configuration: one schema, read once at start-up.
 import { z } from "zod";
-import { integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
+import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
 
 const WorkerEnv = z.object({
   // Redis
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: keyPrefix(),
+  /** REDIS_URL is a seed node (or configuration endpoint) of a Redis Cluster. */
+  REDIS_CLUSTER: boolean(false),
   // Work
   WORKER_CONCURRENCY: integer(100, { min: 1, max: 10_000 }),
   /** A crashed worker's jobs are taken over after about this long (BullMQ's lock). */

@@ -25,9 +25,9 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     simulated: { firstTokenDelayMs: config.SIMULATED_FIRST_TOKEN_DELAY_MS, tokenDelayMs: config.SIMULATED_TOKEN_DELAY_MS },
   });
 
-  const redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${workerId}:relay`);
-  const cancelSubscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${workerId}:cancel`);
-  const bullConnection = createRedisClient(config.REDIS_URL, "blocking", `switchboard:${workerId}:queue`);
+  const redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${workerId}:relay`, config.REDIS_CLUSTER);
+  const cancelSubscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${workerId}:cancel`, config.REDIS_CLUSTER);
+  const bullConnection = createRedisClient(config.REDIS_URL, "blocking", `switchboard:${workerId}:queue`, config.REDIS_CLUSTER);
   for (const client of [redis, cancelSubscriber, bullConnection]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
   defineRelayCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
@@ -39,7 +39,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     async (job: Job<ChatJob>, _token?: string, signal?: AbortSignal) => handleChatJob(job, signal, deps),
     {
       connection: bullConnection,
-      prefix: config.REDIS_KEY_PREFIX,
+      prefix: keys.queuePrefix,
       concurrency: config.WORKER_CONCURRENCY,
       lockDuration: config.WORKER_LOCK_DURATION_MS,
       stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
