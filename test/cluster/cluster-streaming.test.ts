@@ -5,7 +5,8 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
-import { startRedisCluster, waitUntil, type RedisCluster } from "../support/redis-cluster.ts";
+import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.ts";
+import { waitUntil } from "../support/wait-until.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
 
 let cluster: RedisCluster;

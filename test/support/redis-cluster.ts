@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import { waitUntil } from "./wait-until.ts";
 
 const run = promisify(execFile);
 
@@ -62,15 +63,6 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   } catch (error) {
     await stop();
     throw error;
-  }
-}
-
-/** Poll a condition until it holds, or fail after timeoutMs (for states that announce no event). */
-export async function waitUntil(condition: () => Promise<boolean> | boolean, timeoutMs: number, message: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${message} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

@@ -2,7 +2,8 @@
 import { z } from "zod";
 import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
 
-const IngressEnv = z.object({
+/** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
+export const IngressEnv = z.object({
   // HTTP
   HOST: z.string().default("0.0.0.0"),
   PORT: integer(8080, { min: 0, max: 65_535 }),

@@ -2,7 +2,8 @@
 import { z } from "zod";
 import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
 
-const WorkerEnv = z.object({
+/** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
+export const WorkerEnv = z.object({
   // Redis
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: keyPrefix(),
@@ -15,6 +16,8 @@ const WorkerEnv = z.object({
   WORKER_STALLED_INTERVAL_MS: integer(1000, { min: 100 }),
   WORKER_HEARTBEAT_INTERVAL_MS: integer(1000, { min: 100 }),
   WORKER_SHUTDOWN_GRACE_MS: integer(10_000, { min: 0 }),
+  /** Rewritten every heartbeat interval while the process runs; read by the container health check. */
+  WORKER_HEALTH_FILE: z.string().optional(),
   // Upstreams
   UPSTREAM_TIMEOUT_MS: integer(30_000, { min: 100 }),
   SIMULATED_FIRST_TOKEN_DELAY_MS: integer(30, { min: 0 }),

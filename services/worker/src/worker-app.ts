@@ -7,6 +7,7 @@ import { createRedisClient, defineRelayCommands, listenForCancels, relayKeys, st
 import { createLogger } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob } from "./chat-job-handler.ts";
+import { startHealthFile } from "./health-file.ts";
 
 export interface WorkerApp {
   workerId: string;
@@ -56,12 +57,14 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     if (worker.cancelJob(requestId, "client-gone")) log.debug("cancelled", { requestId });
   });
   const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.debug("heartbeat failed", { error }));
+  const stopHealthFile = config.WORKER_HEALTH_FILE ? startHealthFile(config.WORKER_HEALTH_FILE, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.warn("health file not written", { error })) : () => {};
   await worker.waitUntilReady();
   log.info("ready", { concurrency: config.WORKER_CONCURRENCY, providers: [...providers.keys()] });
 
   return {
     workerId,
     async close() {
+      stopHealthFile();
       await stopHeartbeat();
       const closing = worker.close();
       const timer = setTimeout(() => worker.cancelAllJobs("shutdown"), config.WORKER_SHUTDOWN_GRACE_MS);
