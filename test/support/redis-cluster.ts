@@ -77,7 +77,7 @@ async function clusterPorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function freePort(port: number): Promise<number> {
+export function freePort(port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", reject);

@@ -33,3 +33,11 @@ export function keyPrefix() {
     .regex(/^[A-Za-z0-9_.-]+$/, { message: "expected letters, digits, '_', '-' or '.' (no braces: the queue's hash tag is added for you)" })
     .default("switchboard");
 }
+
+/** Redis Sentinel addresses, `host:port,host:port` (port 26379 when left out). */
+export function sentinelList() {
+  return z
+    .string()
+    .regex(/^[^\s,:]+(:\d+)?(,[^\s,:]+(:\d+)?)*$/, { message: "expected host:port of each sentinel, comma-separated, e.g. sentinel-1:26379,sentinel-2:26379" })
+    .optional();
+}

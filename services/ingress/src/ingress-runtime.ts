@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
-import { ReplyHub, broadcastCancel, countLiveWorkers, createRedisClient, relayKeys, waitForRedis, type RedisConnection, type RelayKeys } from "@switchboard/relay";
+import { ReplyHub, broadcastCancel, countLiveWorkers, createRedisClient, redisTopology, relayKeys, waitForRedis, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import type { Logger } from "@switchboard/telemetry";
 import type { IngressConfig } from "./config.ts";
 
@@ -30,8 +30,8 @@ export class IngressRuntime {
     this.config = config;
     this.log = log;
     this.keys = relayKeys(config.REDIS_KEY_PREFIX);
-    this.redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${this.ingressId}:command`, config.REDIS_CLUSTER);
-    this.subscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${this.ingressId}:replies`, config.REDIS_CLUSTER);
+    this.redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${this.ingressId}:command`, redisTopology(config));
+    this.subscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${this.ingressId}:replies`, redisTopology(config));
     for (const client of [this.redis, this.subscriber]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
     this.queue = new Queue<ChatJob>(queueName, { connection: this.redis, prefix: this.keys.queuePrefix });
     this.queue.on("error", (error) => log.debug("queue error", { error }));

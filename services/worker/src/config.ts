@@ -1,6 +1,6 @@
 // The worker's configuration: one schema, read once at start-up.
 import { z } from "zod";
-import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
+import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, sentinelList, type EnvSource, type RouteTable } from "@switchboard/config";
 
 /** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
 export const WorkerEnv = z.object({
@@ -9,6 +9,9 @@ export const WorkerEnv = z.object({
   REDIS_KEY_PREFIX: keyPrefix(),
   /** REDIS_URL is a seed node (or configuration endpoint) of a Redis Cluster. */
   REDIS_CLUSTER: boolean(false),
+  /** Find the primary through these sentinels (REDIS_URL then gives only credentials, database and TLS). */
+  REDIS_SENTINELS: sentinelList(),
+  REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
   // Work
   WORKER_CONCURRENCY: integer(100, { min: 1, max: 10_000 }),
   /** A crashed worker's jobs are taken over after about this long (BullMQ's lock). */

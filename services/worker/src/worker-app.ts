@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { Worker, type Job } from "bullmq";
 import type { ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
-import { createRedisClient, defineRelayCommands, listenForCancels, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
+import { createRedisClient, defineRelayCommands, listenForCancels, redisTopology, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
 import { createLogger } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob } from "./chat-job-handler.ts";
@@ -26,9 +26,9 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     simulated: { firstTokenDelayMs: config.SIMULATED_FIRST_TOKEN_DELAY_MS, tokenDelayMs: config.SIMULATED_TOKEN_DELAY_MS },
   });
 
-  const redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${workerId}:relay`, config.REDIS_CLUSTER);
-  const cancelSubscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${workerId}:cancel`, config.REDIS_CLUSTER);
-  const bullConnection = createRedisClient(config.REDIS_URL, "blocking", `switchboard:${workerId}:queue`, config.REDIS_CLUSTER);
+  const redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${workerId}:relay`, redisTopology(config));
+  const cancelSubscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${workerId}:cancel`, redisTopology(config));
+  const bullConnection = createRedisClient(config.REDIS_URL, "blocking", `switchboard:${workerId}:queue`, redisTopology(config));
   for (const client of [redis, cancelSubscriber, bullConnection]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
   defineRelayCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
