@@ -5,7 +5,7 @@ import { loadIngressConfig } from "../../services/ingress/src/config.ts";
 import { loadWorkerConfig } from "../../services/worker/src/config.ts";
 import {
   envFileNames,
-  envNamesRead,
+  serviceReads,
   interpolatedNames,
   loadCompose,
   loadDockerStages,
@@ -49,8 +49,7 @@ describe("docker-compose.yml", () => {
 
   it("sets only variables the service reads", () => {
     for (const [name, service] of switchboardServices) {
-      const read = envNamesRead(programOf(service));
-      const unread = Object.keys(service.environment ?? {}).filter((variable) => !read.has(variable));
+      const unread = Object.keys(service.environment ?? {}).filter((variable) => !serviceReads(programOf(service), variable));
       expect(unread, `${name} sets variables it does not read`).toEqual([]);
     }
   });

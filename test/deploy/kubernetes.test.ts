@@ -7,7 +7,7 @@ import { relayKeys } from "@switchboard/relay";
 import { loadIngressConfig } from "../../services/ingress/src/config.ts";
 import { queueName } from "../../services/ingress/src/ingress-runtime.ts";
 import { loadWorkerConfig } from "../../services/worker/src/config.ts";
-import { envNamesRead, k8sFiles, loadK8sObjects, loadKustomization, readRepoFile, repoPath, type K8sObject, type ServiceName } from "../support/deploy-files.ts";
+import { k8sFiles, serviceReads, loadK8sObjects, loadKustomization, readRepoFile, repoPath, type K8sObject, type ServiceName } from "../support/deploy-files.ts";
 
 const kustomization = loadKustomization();
 const objects = loadK8sObjects();
@@ -47,9 +47,8 @@ describe("infra/k8s", () => {
 
   it("sets only variables the services read, with values their schemas accept", () => {
     for (const [service, deployment] of deployments) {
-      const read = envNamesRead(service);
       const names = (container(deployment).env as EnvVar[]).map((variable) => variable.name);
-      expect(names.filter((name) => !read.has(name)), service).toEqual([]);
+      expect(names.filter((name) => !serviceReads(service, name)), service).toEqual([]);
       expect(new Set(names).size, `${service}: duplicate variables`).toBe(names.length);
     }
     expect(() => loadIngressConfig(environment(deployments[0]![1]))).not.toThrow();

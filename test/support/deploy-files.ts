@@ -37,6 +37,28 @@ export function envNamesRead(service: ServiceName): Set<string> {
   }
 }
 
+/**
+ * Does the service read a variable? Its own names (envNamesRead), plus the standard OTEL_*
+ * variables when it (or a workspace package it uses) depends on an OpenTelemetry SDK, which reads
+ * them itself.
+ */
+export function serviceReads(service: ServiceName, name: string): boolean {
+  return envNamesRead(service).has(name) || (/^OTEL_[A-Z0-9_]+$/.test(name) && usesOpenTelemetrySdk(service));
+}
+
+function usesOpenTelemetrySdk(service: ServiceName): boolean {
+  const seen = new Set<string>();
+  const visit = (manifestPath: string): boolean => {
+    if (seen.has(manifestPath)) return false;
+    seen.add(manifestPath);
+    const manifest = JSON.parse(readRepoFile(manifestPath)) as { dependencies?: Record<string, string> };
+    return Object.keys(manifest.dependencies ?? {}).some(
+      (dependency) => dependency.startsWith("@opentelemetry/sdk-") || (dependency.startsWith("@switchboard/") && visit(`packages/${dependency.slice("@switchboard/".length)}/package.json`)),
+    );
+  };
+  return visit(`services/${service}/package.json`);
+}
+
 /** The program a container runs, from its command (`services/<name>/src/main.ts`). */
 export function serviceOfCommand(command: string): ServiceName {
   const match = /^services\/(ingress|worker|mock-upstream)\/src\/main\.ts$/.exec(command);
