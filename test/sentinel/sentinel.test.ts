@@ -1,11 +1,11 @@
-// Redis Sentinel: the services find the primary through the sentinels (REDIS_SENTINELS), stream
-// through it, and follow it when the sentinel fails over to the replica.
+// Redis Sentinel: the services find the primary through the sentinels (REDIS_SENTINELS) and stream
+// through it. Failover is not checked here: see "Redis deployments" in README.md.
 import OpenAI from "openai";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startRedisSentinel, type RedisSentinelSetup } from "../support/redis-sentinel.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 let sentinel: RedisSentinelSetup;
 let mock: MockUpstream;
@@ -40,17 +40,11 @@ describe("Redis Sentinel", () => {
   it("streams through the primary the sentinel names", async () => {
     const answers = await streamAll(20);
     for (const pieces of answers) expect(pieces).toEqual(mockTokens(20));
+    const primary = new Redis(await sentinel.primaryPort(), "127.0.0.1");
+    try {
+      expect(await primary.keys(`${stack.prefix}:req:*:log`)).toHaveLength(20);
+    } finally {
+      primary.disconnect();
+    }
   });
-
-  it("follows the sentinel's failover to the replica when the primary crashes", async () => {
-    const before = await sentinel.primaryPort();
-    await sentinel.killPrimary();
-    await waitUntil(async () => (await sentinel.primaryPort()) !== before, 30_000, "the sentinel did not fail over");
-    // The services reconnect to the new primary; readiness (the workers' heartbeats, read through
-    // the ingress's connection) says when they are there.
-    const readyUrl = stack.urls[0]!.replace(/\/v1$/, "/ready");
-    await waitUntil(async () => (await fetch(readyUrl)).status === 200, 20_000, "the ingress did not become ready on the new primary");
-    const answers = await streamAll(20);
-    for (const pieces of answers) expect(pieces).toEqual(mockTokens(20));
-  }, 60_000);
 });

@@ -16,8 +16,6 @@ export interface RedisSentinelSetup {
   sentinel: Redis;
   /** Which of the two servers is the primary now, as the sentinel sees it. */
   primaryPort(): Promise<number>;
-  /** SIGKILL the server that is the primary now (a crashed primary: the sentinel fails over). */
-  killPrimary(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,11 +34,9 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
     );
     rmSync(directory, { recursive: true, force: true });
   };
-  const byPort = new Map<number, ChildProcess>();
   const start = async (args: string[]) => {
     const server = spawn("redis-server", args, { stdio: "ignore" });
     servers.push(server);
-    byPort.set(Number(args[args.indexOf("--port") + 1]), server);
     await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
   };
   const connect = async (port: number) => {
@@ -77,12 +73,6 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
       master: "mymaster",
       sentinel,
       primaryPort: primaryPortNow,
-      async killPrimary() {
-        const server = byPort.get(await primaryPortNow());
-        if (!server) throw new Error("the primary is not one of ours");
-        server.kill("SIGKILL");
-        await once(server, "exit");
-      },
       stop,
     };
   } catch (error) {
