@@ -6,6 +6,7 @@
 //  - an ingress is SIGKILLed mid-stream: the worker finds no listener on any node and stops the
 //    upstream call.
 import OpenAI from "openai";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.ts";
@@ -28,15 +29,22 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** CLIENT KILL the ingress's subscribed connection, on whichever node it is. */
+/**
+ * CLIENT KILL the ingress's subscribed connection, on whichever node it is. Right after an earlier
+ * kill ioredis may still be re-subscribing on a new node, so wait (up to 5 s) for one to exist.
+ */
 async function killSubscriber(ingressId: string): Promise<number> {
-  for (const node of cluster.nodes) {
-    const clients = (await node.client("LIST")) as string;
-    const line = clients.split("\n").find((entry) => entry.includes(`switchboard:${ingressId}:replies `) && / sub=1 /.test(entry));
-    const id = line?.match(/^id=(\d+)/)?.[1];
-    if (id) return (await node.client("KILL", "ID", id)) as number;
-  }
-  throw new Error(`no subscriber connection for ${ingressId} on any node`);
+  let found: { node: Redis; id: string } | undefined;
+  await waitUntil(async () => {
+    for (const node of cluster.nodes) {
+      const clients = (await node.client("LIST")) as string;
+      const line = clients.split("\n").find((entry) => entry.includes(`switchboard:${ingressId}:replies `) && / sub=1 /.test(entry));
+      const id = line?.match(/^id=(\d+)/)?.[1];
+      if (id) found = { node, id };
+    }
+    return found !== undefined;
+  }, 5000, `no subscriber connection for ${ingressId} on any node`);
+  return (await found!.node.client("KILL", "ID", found!.id)) as number;
 }
 
 function callTagged(tag: string) {
