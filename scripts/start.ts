@@ -10,7 +10,8 @@ if (existsSync(".env")) process.loadEnvFile(".env");
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const workerCount = Number(process.env.WORKERS ?? "1");
 
-await checkRedis(redisUrl);
+// With sentinels the URL's host is not used; the services themselves say if they cannot connect.
+if (!process.env.REDIS_SENTINELS) await checkRedis(redisUrl);
 
 const children: ChildProcess[] = [];
 let stopping = false;

@@ -15,6 +15,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   ingressEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** Another Redis than the global setup's (e.g. a private Redis Cluster, with env REDIS_CLUSTER). */
+  redisUrl?: string;
 }
 
 export interface Stack {
@@ -42,7 +44,7 @@ export function routesTo(baseUrl: string): unknown {
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
-  const redisUrl = inject("redisUrl");
+  const redisUrl = options.redisUrl ?? inject("redisUrl");
   const prefix = uniquePrefix(label);
   const env: Record<string, string> = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn", UPSTREAM_API_KEY: "test-upstream-key", ...options.env };
   if (options.routes) {

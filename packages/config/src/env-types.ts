@@ -22,10 +22,22 @@ export function redisUrl() {
     .default("redis://127.0.0.1:6379");
 }
 
-/** Prefix of every Redis key and channel, so several deployments or test runs can share one Redis. */
+/**
+ * Prefix of every Redis key and channel, so several deployments or test runs can share one Redis.
+ * No braces: the queue's keys get the prefix as their hash tag ({prefix}) automatically, and a
+ * braced prefix would put every request's keys in one Redis Cluster slot.
+ */
 export function keyPrefix() {
   return z
     .string()
-    .regex(/^[A-Za-z0-9_.{}-]+$/, { message: "expected letters, digits, '_', '-', '.', or a {hash-tag}" })
+    .regex(/^[A-Za-z0-9_.-]+$/, { message: "expected letters, digits, '_', '-' or '.' (no braces: the queue's hash tag is added for you)" })
     .default("switchboard");
+}
+
+/** Redis Sentinel addresses, `host:port,host:port` (port 26379 when left out). */
+export function sentinelList() {
+  return z
+    .string()
+    .regex(/^[^\s,:]+(:\d+)?(,[^\s,:]+(:\d+)?)*$/, { message: "expected host:port of each sentinel, comma-separated, e.g. sentinel-1:26379,sentinel-2:26379" })
+    .optional();
 }

@@ -1,6 +1,6 @@
 // @switchboard/config: how every service reads its environment and the routing table.
 export { ConfigError, loadConfig, type EnvSource } from "./load-config.ts";
-export { boolean, integer, keyPrefix, redisUrl } from "./env-types.ts";
+export { boolean, integer, keyPrefix, redisUrl, sentinelList } from "./env-types.ts";
 export {
   ProviderSpec,
   Route,

@@ -1,21 +1,21 @@
 // Cancellation across processes. BullMQ can only cancel a job inside the worker process that holds
 // it, so the ingress broadcasts the request id to every worker, and leaves a short-lived flag for a
 // job that has not started yet.
-import type { Redis } from "ioredis";
 import type { RelayKeys } from "./keys.ts";
+import type { RedisConnection } from "./redis-client.ts";
 
 const cancelFlagTtlMs = 120_000;
 
-export async function broadcastCancel(redis: Redis, keys: RelayKeys, requestId: string, reason: string): Promise<void> {
+export async function broadcastCancel(redis: RedisConnection, keys: RelayKeys, requestId: string, reason: string): Promise<void> {
   await redis.multi().set(keys.cancelFlag(requestId), reason, "PX", cancelFlagTtlMs).publish(keys.cancelChannel, requestId).exec();
 }
 
-export async function isCancelled(redis: Redis, keys: RelayKeys, requestId: string): Promise<boolean> {
+export async function isCancelled(redis: RedisConnection, keys: RelayKeys, requestId: string): Promise<boolean> {
   return (await redis.exists(keys.cancelFlag(requestId))) === 1;
 }
 
 /** Subscribe a (dedicated) connection to cancel broadcasts. */
-export async function listenForCancels(subscriber: Redis, keys: RelayKeys, onCancel: (requestId: string) => void): Promise<void> {
+export async function listenForCancels(subscriber: RedisConnection, keys: RelayKeys, onCancel: (requestId: string) => void): Promise<void> {
   subscriber.on("message", (channel: string, requestId: string) => {
     if (channel === keys.cancelChannel) onCancel(requestId);
   });

@@ -1,5 +1,7 @@
 // Every Redis key and channel the relay uses, in one place. Per-request keys share the hash tag
-// {requestId}, so on a Redis Cluster all of a request's keys live on one shard.
+// {requestId}, so on a Redis Cluster all of a request's keys live on one shard. The BullMQ queue
+// uses the braced prefix {prefix}: every key of one queue must share one slot (one queue = one
+// shard), and the braces are harmless on a single Redis, so they are always there.
 export interface RelayKeys {
   prefix: string;
   /** The request's event log (a Redis Stream with a TTL). */
@@ -12,6 +14,8 @@ export interface RelayKeys {
   cancelChannel: string;
   /** Sorted set of live workers, scored by their last heartbeat (epoch ms). */
   workers: string;
+  /** BullMQ's `prefix` option: the key prefix as a hash tag, e.g. `{switchboard}` (keys `{switchboard}:chat:wait`, …). */
+  queuePrefix: string;
 }
 
 export function relayKeys(prefix: string): RelayKeys {
@@ -22,5 +26,6 @@ export function relayKeys(prefix: string): RelayKeys {
     replyChannel: (ingressId) => `${prefix}:reply:${ingressId}`,
     cancelChannel: `${prefix}:cancel`,
     workers: `${prefix}:workers`,
+    queuePrefix: `{${prefix}}`,
   };
 }

@@ -3,29 +3,93 @@
 //  - subscriber: keeps its subscriptions across reconnects;
 //  - blocking:   BullMQ workers (maxRetriesPerRequest must be null).
 // All reconnect quickly (at most 1 s apart), so recovery after an outage is automatic and prompt.
-import { Redis } from "ioredis";
+// The topology decides the client: one Redis at the URL; a Redis Cluster (the URL is a seed node or
+// a managed service's configuration endpoint; an ioredis Cluster with the same per-role options on
+// every node); or a primary found through Redis Sentinel (the URL's credentials, database and TLS
+// apply to the primary and its host is ignored). Credentials and TLS apply to every node.
+import { Cluster, Redis } from "ioredis";
 
 export type RedisRole = "command" | "subscriber" | "blocking";
 
-export function createRedisClient(url: string, role: RedisRole, connectionName: string): Redis {
+/** One Redis, or a Redis Cluster: every relay function and BullMQ accept either. */
+export type RedisConnection = Redis | Cluster;
+
+/** How the Redis at the URL is deployed (REDIS_CLUSTER, REDIS_SENTINELS, REDIS_SENTINEL_MASTER). */
+export interface RedisTopology {
+  cluster?: boolean;
+  /** Sentinels as `host:port,host:port`; the primary is the one they name `sentinelMaster`. */
+  sentinels?: string | undefined;
+  sentinelMaster?: string;
+}
+
+/** The topology from a service's configuration. */
+export function redisTopology(config: { REDIS_CLUSTER: boolean; REDIS_SENTINELS?: string | undefined; REDIS_SENTINEL_MASTER: string }): RedisTopology {
+  return { cluster: config.REDIS_CLUSTER, sentinels: config.REDIS_SENTINELS, sentinelMaster: config.REDIS_SENTINEL_MASTER };
+}
+
+const reconnectDelay = (times: number) => Math.min(50 * times, 1000);
+
+export function createRedisClient(url: string, role: RedisRole, connectionName: string, topology: RedisTopology = {}): RedisConnection {
+  if (topology.cluster && topology.sentinels) throw new Error("REDIS_CLUSTER and REDIS_SENTINELS exclude each other: a Redis Cluster has no sentinels.");
+  if (topology.cluster) return createClusterClient(url, role, connectionName);
   const common = {
     connectionName,
-    retryStrategy: (times: number) => Math.min(50 * times, 1000),
+    retryStrategy: reconnectDelay,
     connectTimeout: 2000,
     keepAlive: 10_000,
   };
-  switch (role) {
-    case "command":
-      return new Redis(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    case "subscriber":
-      return new Redis(url, { ...common, maxRetriesPerRequest: null });
-    case "blocking":
-      return new Redis(url, { ...common, maxRetriesPerRequest: null, enableOfflineQueue: true });
-  }
+  const roleOptions = role === "command" ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 } : { enableOfflineQueue: true, maxRetriesPerRequest: null };
+  if (topology.sentinels) return new Redis({ ...common, ...roleOptions, ...sentinelOptions(url, topology.sentinels, topology.sentinelMaster ?? "mymaster") });
+  return new Redis(url, { ...common, ...roleOptions });
+}
+
+function sentinelOptions(url: string, sentinels: string, master: string) {
+  const parsed = new URL(url);
+  const database = Number(parsed.pathname.slice(1) || 0);
+  return {
+    sentinels: sentinels.split(",").map((address) => {
+      const [host = "", port = "26379"] = address.trim().split(":");
+      return { host, port: Number(port) };
+    }),
+    name: master,
+    sentinelRetryStrategy: reconnectDelay,
+    // Reconnect to the new primary as soon as the sentinels announce a failover.
+    failoverDetector: true,
+    // A connection still on the old primary (now a replica) gets READONLY: reconnect and resend.
+    reconnectOnError: (error: Error) => (error.message.startsWith("READONLY") ? 2 : false),
+    db: database,
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === "rediss:" ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+  };
+}
+
+function createClusterClient(url: string, role: RedisRole, connectionName: string): Cluster {
+  const parsed = new URL(url);
+  const tls = parsed.protocol === "rediss:";
+  return new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], {
+    clusterRetryStrategy: reconnectDelay,
+    // ioredis 6 does not reconnect a lost node connection by default; ours do, like single Redis.
+    clusterNodeRetryStrategy: reconnectDelay,
+    enableOfflineQueue: role !== "command",
+    slotsRefreshTimeout: 2000,
+    // TLS certificates name the host, not its IP: keep host names (AWS ElastiCache and others).
+    ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
+    redisOptions: {
+      connectionName,
+      connectTimeout: 2000,
+      keepAlive: 10_000,
+      // BullMQ reads this from redisOptions for a Cluster: null for its blocking connections.
+      maxRetriesPerRequest: role === "command" ? 1 : null,
+      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+      ...(tls ? { tls: {} } : {}),
+    },
+  });
 }
 
 /** Resolve when the client is connected, or reject after timeoutMs with a message that says what to do. */
-export async function waitForRedis(client: Redis, url: string, timeoutMs: number): Promise<void> {
+export async function waitForRedis(client: RedisConnection, url: string, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

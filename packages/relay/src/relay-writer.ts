@@ -1,9 +1,11 @@
 // The worker's side of the relay: append an event to the request's log and publish it to the
 // owning ingress, in one round trip (one Lua script), without waiting for the previous event.
 // Writes on one connection are ordered, so events arrive in sequence.
-import type { Redis, Result } from "ioredis";
+import type { Result } from "ioredis";
 import { encodeReplyMessage, logEntryId } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
+import type { RedisConnection } from "./redis-client.ts";
+import { countSubscribers } from "./subscriber-count.ts";
 
 const appendScript = `
 redis.call('XADD', KEYS[1], ARGV[1], 'f', ARGV[2])
@@ -16,12 +18,12 @@ declare module "ioredis" {
   }
 }
 
-export function defineRelayCommands(redis: Redis): void {
+export function defineRelayCommands(redis: RedisConnection): void {
   redis.defineCommand("relayAppend", { numberOfKeys: 1, lua: appendScript });
 }
 
 export interface RequestRelayOptions {
-  redis: Redis;
+  redis: RedisConnection;
   keys: RelayKeys;
   requestId: string;
   replyChannel: string;
@@ -72,10 +74,10 @@ export class RequestRelay {
   private suspectNoListener(): void {
     if (this.noListenerTimer || this.noListenerReported) return;
     this.noListenerTimer = setTimeout(() => {
-      this.options.redis.pubsub("NUMSUB", this.options.replyChannel).then(
-        (reply) => {
+      countSubscribers(this.options.redis, this.options.replyChannel).then(
+        (subscribers) => {
           this.noListenerTimer = undefined;
-          if (Number((reply as [string, number])[1]) > 0 || this.noListenerReported) return;
+          if (subscribers > 0 || this.noListenerReported) return;
           this.noListenerReported = true;
           this.options.onNoListener();
         },
@@ -96,7 +98,7 @@ export class RequestRelay {
 }
 
 /** Has an earlier attempt of this request already relayed anything beyond its start? */
-export async function earlierAttemptRelayedOutput(redis: Redis, keys: RelayKeys, requestId: string): Promise<boolean> {
+export async function earlierAttemptRelayedOutput(redis: RedisConnection, keys: RelayKeys, requestId: string): Promise<boolean> {
   const entries = (await redis.xrange(keys.log(requestId), "-", "+", "COUNT", 3)) as Array<[string, string[]]>;
   return entries.some(([, fields]) => fields[1] !== undefined && !fields[1].startsWith("s"));
 }

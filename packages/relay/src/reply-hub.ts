@@ -4,9 +4,9 @@
 // so each request tracks the next sequence number it expects and repairs any gap from the
 // request's log: when a later event arrives first, when the subscriber reconnects, and when a
 // request has heard nothing for a while. Each event is delivered exactly once, in order.
-import type { Redis } from "ioredis";
 import { decodeReplyMessage, parseLogEntryId, type EventPosition } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
+import type { RedisConnection } from "./redis-client.ts";
 
 export interface ReplySink {
   /** Called once per event, in order. */
@@ -25,8 +25,8 @@ interface OpenRequest {
 }
 
 export interface ReplyHubOptions {
-  subscriber: Redis;
-  reader: Redis;
+  subscriber: RedisConnection;
+  reader: RedisConnection;
   keys: RelayKeys;
   ingressId: string;
   /** Read the log of a request that heard nothing for this long. */

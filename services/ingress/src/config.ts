@@ -1,9 +1,10 @@
 // The ingress's configuration: one schema, read once at start-up.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ConfigError, boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
+import { ConfigError, boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, sentinelList, type EnvSource, type RouteTable } from "@switchboard/config";
 
-const IngressEnv = z.object({
+/** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
+export const IngressEnv = z.object({
   // HTTP
   HOST: z.string().default("0.0.0.0"),
   PORT: integer(8080, { min: 0, max: 65_535 }),
@@ -27,6 +28,11 @@ const IngressEnv = z.object({
   // Redis
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: keyPrefix(),
+  /** REDIS_URL is a seed node (or configuration endpoint) of a Redis Cluster. */
+  REDIS_CLUSTER: boolean(false),
+  /** Find the primary through these sentinels (REDIS_URL then gives only credentials, database and TLS). */
+  REDIS_SENTINELS: sentinelList(),
+  REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
   /** A request that heard nothing for this long re-reads its log (repairs a lost last event). */
   RELAY_IDLE_REPAIR_MS: integer(1000, { min: 50 }),
   /** A worker counts as alive for readiness if it sent a heartbeat within this window. */

@@ -2,9 +2,8 @@
 // listens on (subscribed once, at start-up, before any request is accepted), and readiness.
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
-import { ReplyHub, broadcastCancel, countLiveWorkers, createRedisClient, relayKeys, waitForRedis, type RelayKeys } from "@switchboard/relay";
+import { ReplyHub, broadcastCancel, countLiveWorkers, createRedisClient, redisTopology, relayKeys, waitForRedis, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import { SpanKind, attributeNames, contextWithSpan, injectTraceContext, markFailed, startSpan, type Logger } from "@switchboard/telemetry";
 import type { IngressConfig } from "./config.ts";
 
@@ -20,8 +19,8 @@ export class IngressRuntime {
   readonly ingressId = `ingress-${randomBytes(6).toString("base64url")}`;
   readonly keys: RelayKeys;
   readonly hub: ReplyHub;
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisConnection;
+  private readonly subscriber: RedisConnection;
   private readonly queue: Queue<ChatJob>;
   private readonly config: IngressConfig;
   private readonly log: Logger;
@@ -31,10 +30,10 @@ export class IngressRuntime {
     this.config = config;
     this.log = log;
     this.keys = relayKeys(config.REDIS_KEY_PREFIX);
-    this.redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${this.ingressId}:command`);
-    this.subscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${this.ingressId}:replies`);
+    this.redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${this.ingressId}:command`, redisTopology(config));
+    this.subscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${this.ingressId}:replies`, redisTopology(config));
     for (const client of [this.redis, this.subscriber]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
-    this.queue = new Queue<ChatJob>(queueName, { connection: this.redis, prefix: config.REDIS_KEY_PREFIX });
+    this.queue = new Queue<ChatJob>(queueName, { connection: this.redis, prefix: this.keys.queuePrefix });
     this.queue.on("error", (error) => log.debug("queue error", { error }));
     this.hub = new ReplyHub({
       subscriber: this.subscriber,

@@ -4,16 +4,15 @@
 // The client must always hear an end: a finish event, or an error event that says what happened.
 // The only silent ends are the ones nobody can hear: the client went away, or its ingress did.
 import type { Job } from "bullmq";
-import type { Redis } from "ioredis";
 import { resolveRoute, type RouteTable } from "@switchboard/config";
 import { GatewayError, encodeDelta, encodeRelayEvent, isRetryable, type ChatJob, type FinishReason, type Usage } from "@switchboard/protocol";
 import { toUpstreamError, type Provider } from "@switchboard/providers";
-import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RelayKeys } from "@switchboard/relay";
+import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import { withoutTracing, type Logger } from "@switchboard/telemetry";
 import type { JobTelemetry } from "./job-telemetry.ts";
 
 export interface ChatJobDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: RelayKeys;
   routes: RouteTable;
   providers: Map<string, Provider>;

@@ -1,11 +1,17 @@
 // The worker's configuration: one schema, read once at start-up.
 import { z } from "zod";
-import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, type EnvSource, type RouteTable } from "@switchboard/config";
+import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, sentinelList, type EnvSource, type RouteTable } from "@switchboard/config";
 
-const WorkerEnv = z.object({
+/** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
+export const WorkerEnv = z.object({
   // Redis
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: keyPrefix(),
+  /** REDIS_URL is a seed node (or configuration endpoint) of a Redis Cluster. */
+  REDIS_CLUSTER: boolean(false),
+  /** Find the primary through these sentinels (REDIS_URL then gives only credentials, database and TLS). */
+  REDIS_SENTINELS: sentinelList(),
+  REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
   // Work
   WORKER_CONCURRENCY: integer(100, { min: 1, max: 10_000 }),
   /** A crashed worker's jobs are taken over after about this long (BullMQ's lock). */
@@ -13,6 +19,8 @@ const WorkerEnv = z.object({
   WORKER_STALLED_INTERVAL_MS: integer(1000, { min: 100 }),
   WORKER_HEARTBEAT_INTERVAL_MS: integer(1000, { min: 100 }),
   WORKER_SHUTDOWN_GRACE_MS: integer(10_000, { min: 0 }),
+  /** Rewritten every heartbeat interval while the process runs; read by the container health check. */
+  WORKER_HEALTH_FILE: z.string().optional(),
   // Upstreams
   UPSTREAM_TIMEOUT_MS: integer(30_000, { min: 100 }),
   SIMULATED_FIRST_TOKEN_DELAY_MS: integer(30, { min: 0 }),

@@ -3,10 +3,11 @@ import { randomBytes } from "node:crypto";
 import { Worker, type Job } from "bullmq";
 import type { ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
-import { createRedisClient, defineRelayCommands, listenForCancels, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
+import { createRedisClient, defineRelayCommands, listenForCancels, redisTopology, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
 import { createLogger, createMetrics } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
+import { startHealthFile } from "./health-file.ts";
 import { traceChatJob } from "./job-telemetry.ts";
 import { createWorkerMetrics } from "./worker-metrics.ts";
 
@@ -27,9 +28,9 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     simulated: { firstTokenDelayMs: config.SIMULATED_FIRST_TOKEN_DELAY_MS, tokenDelayMs: config.SIMULATED_TOKEN_DELAY_MS },
   });
 
-  const redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${workerId}:relay`);
-  const cancelSubscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${workerId}:cancel`);
-  const bullConnection = createRedisClient(config.REDIS_URL, "blocking", `switchboard:${workerId}:queue`);
+  const redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${workerId}:relay`, redisTopology(config));
+  const cancelSubscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${workerId}:cancel`, redisTopology(config));
+  const bullConnection = createRedisClient(config.REDIS_URL, "blocking", `switchboard:${workerId}:queue`, redisTopology(config));
   for (const client of [redis, cancelSubscriber, bullConnection]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
   defineRelayCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
@@ -44,7 +45,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) => handleChatJob(job, signal, deps, telemetry)),
     {
       connection: bullConnection,
-      prefix: config.REDIS_KEY_PREFIX,
+      prefix: keys.queuePrefix,
       concurrency: config.WORKER_CONCURRENCY,
       lockDuration: config.WORKER_LOCK_DURATION_MS,
       stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
@@ -61,6 +62,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     if (worker.cancelJob(requestId, "client-gone")) log.debug("cancelled", { requestId });
   });
   const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.debug("heartbeat failed", { error }));
+  const stopHealthFile = config.WORKER_HEALTH_FILE ? startHealthFile(config.WORKER_HEALTH_FILE, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.warn("health file not written", { error })) : () => {};
   await worker.waitUntilReady();
   // Metrics are an aid, not a duty: a taken port is reported, and the worker works on without them.
   const metricsServer = await metrics.serve(config.METRICS_PORT, config.METRICS_HOST).catch((error: unknown) => {
@@ -72,6 +74,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   return {
     workerId,
     async close() {
+      stopHealthFile();
       await stopHeartbeat();
       const closing = worker.close();
       const timer = setTimeout(() => worker.cancelAllJobs("shutdown"), config.WORKER_SHUTDOWN_GRACE_MS);

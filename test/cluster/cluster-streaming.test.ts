@@ -1,0 +1,115 @@
+// Issue 7, acceptance 1: the whole stack on a real 3-master Redis Cluster. Each request's keys live
+// on one shard (hash tag {requestId}) and requests spread over the shards; the queue lives on one
+// (hash tag {prefix}); replies published on a request's shard reach the ingress's subscriber on
+// whichever node it is connected to; cancellation and readiness work across nodes.
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
+import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.ts";
+import { waitUntil } from "../support/wait-until.ts";
+import { routesTo, startStack, type Stack } from "../support/stack.ts";
+
+let cluster: RedisCluster;
+let mock: MockUpstream;
+let stack: Stack;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  mock = createMockUpstream({ tokens: 20, tokenDelayMs: 5 });
+  const { url } = await mock.listen(0);
+  stack = await startStack("cluster", { redisUrl: cluster.url, env: { REDIS_CLUSTER: "true" }, routes: routesTo(url), ingresses: 2, workers: 2 });
+}, 60_000);
+afterAll(async () => {
+  await stack?.stop();
+  await mock?.close();
+  await cluster?.stop();
+});
+
+async function streamTokens(client: OpenAI, tag: string): Promise<string[]> {
+  const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: tag }], stream: true });
+  const pieces: string[] = [];
+  for await (const chunk of stream) {
+    const content = chunk.choices[0]?.delta.content;
+    if (content) pieces.push(content);
+  }
+  return pieces;
+}
+
+/** Keys matching a pattern on each node (a plain connection per node sees only its own keys). */
+async function keysPerNode(pattern: string): Promise<string[][]> {
+  return Promise.all(cluster.nodes.map((node) => node.keys(pattern)));
+}
+
+describe("on a Redis Cluster", () => {
+  it("is ready: the workers' heartbeats are counted across the cluster", async () => {
+    const response = await fetch(stack.urls[0]!.replace(/\/v1$/, "/ready"));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ready: true, redis: true, workers: 2 });
+  });
+
+  it("streams 100 concurrent requests through two ingresses and two workers, complete and in order", async () => {
+    const clients = stack.urls.map((url) => new OpenAI({ baseURL: url, apiKey: "unused", maxRetries: 0 }));
+    mock.reset();
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, index) => streamTokens(clients[index % 2]!, `request ${index}`)));
+    const expected = mockTokens(20);
+    expect(answers.filter((pieces) => JSON.stringify(pieces) !== JSON.stringify(expected))).toEqual([]);
+    expect(mock.stats().requests).toBe(100);
+  });
+
+  it("kept each request's log on one shard, spread the requests over every shard, and the queue on one", async () => {
+    const logs = await keysPerNode(`${stack.prefix}:req:*:log`);
+    expect(logs.flat().length).toBeGreaterThanOrEqual(100);
+    expect(logs.every((keys) => keys.length > 0)).toBe(true);
+    const queueKeys = await keysPerNode(`{${stack.prefix}}:chat:*`);
+    expect(queueKeys.filter((keys) => keys.length > 0)).toHaveLength(1);
+  });
+
+  it("delivered replies published on other nodes than the one each ingress subscribes on", async () => {
+    // Each ingress has exactly one subscriber connection, on one node; the logs (and so the
+    // publishing scripts) were on all three.
+    for (const ingress of stack.ingresses) {
+      const name = `switchboard:${String(ingress.readyLine.ingressId)}:replies`;
+      const lists = await Promise.all(cluster.nodes.map((node) => node.client("LIST") as Promise<string>));
+      const subscribedOn = lists.filter((list) => list.split("\n").some((line) => line.includes(name) && / sub=1 /.test(line)));
+      expect(subscribedOn).toHaveLength(1);
+    }
+  });
+
+  it("keeps streams that outlast the no-listener grace alive: listeners are counted on every node", async () => {
+    // PUBLISH on a cluster reports only the subscribers on the publishing node, so a worker sees
+    // "0 listeners" whenever the request's shard is not the one its ingress subscribes on; the
+    // cluster-wide count must then find the subscriber instead of aborting the request.
+    const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
+    const slow = { mock: { tokens: 30, tokenDelayMs: 50 } };
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, async (_, index) => {
+        const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: `slow ${index}` }], stream: true, ...slow });
+        const pieces: string[] = [];
+        for await (const chunk of stream) if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
+        return pieces.length;
+      }),
+    );
+    expect(answers).toEqual(Array.from({ length: 6 }, () => 30));
+  });
+
+  it("cancels the upstream call when the client goes away (the cancel broadcast reaches the worker)", async () => {
+    mock.reset();
+    const controller = new AbortController();
+    const client = new OpenAI({ baseURL: stack.urls[1], apiKey: "unused", maxRetries: 0 });
+    const stream = await client.chat.completions.create(
+      { model: "mock-model", messages: [{ role: "user", content: "cancel me" }], stream: true, ...{ mock: { tokens: 500, tokenDelayMs: 20, tag: "cancel" } } },
+      { signal: controller.signal },
+    );
+    let received = 0;
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta.content && ++received === 3) {
+        controller.abort();
+        break;
+      }
+    }
+    expect(received).toBe(3);
+    await waitUntil(() => mock.stats().recent.some((call) => call.tag === "cancel" && call.abortedAt !== undefined), 10_000, "the upstream call was not aborted");
+    const call = mock.stats().recent.find((entry) => entry.tag === "cancel")!;
+    expect(call.tokensSent).toBeLessThan(500);
+  });
+});

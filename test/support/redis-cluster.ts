@@ -1,0 +1,89 @@
+// A private 3-master Redis Cluster on loopback for one test file: three `redis-server
+// --cluster-enabled yes` processes on free ports, joined by `redis-cli --cluster create`, ready
+// once every node reports cluster_state:ok. Stopped by the PIDs it started, never by name.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { waitUntil } from "./wait-until.ts";
+
+const run = promisify(execFile);
+
+export interface RedisCluster {
+  ports: number[];
+  /** A seed URL for the services (REDIS_URL with REDIS_CLUSTER=true). */
+  url: string;
+  /** One plain (non-cluster) connection per node, for inspection: CLIENT LIST, KEYS, CLUSTER INFO. */
+  nodes: Redis[];
+  stop(): Promise<void>;
+}
+
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const directory = mkdtempSync(join(tmpdir(), "switchboard-cluster-"));
+  const servers: ChildProcess[] = [];
+  const nodes: Redis[] = [];
+  const stop = async () => {
+    for (const node of nodes) node.disconnect();
+    await Promise.all(
+      servers.map(async (server) => {
+        if (server.exitCode !== null || server.signalCode !== null) return;
+        server.kill("SIGKILL");
+        await once(server, "exit");
+      }),
+    );
+    rmSync(directory, { recursive: true, force: true });
+  };
+  try {
+    const ports = await clusterPorts(masters);
+    for (const port of ports) {
+      const server = spawn(
+        "redis-server",
+        ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(directory, `nodes-${port}.conf`), "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no", "--dir", directory],
+        { stdio: "ignore" },
+      );
+      servers.push(server);
+      await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
+    }
+    for (const port of ports) {
+      const node = new Redis({ port, host: "127.0.0.1", retryStrategy: (times) => Math.min(20 * times, 200) });
+      node.on("error", () => {});
+      nodes.push(node);
+      await node.ping();
+    }
+    await run("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"]);
+    await waitUntil(async () => {
+      const infos = await Promise.all(nodes.map((node) => node.cluster("INFO") as Promise<string>));
+      return infos.every((info) => info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${masters}`));
+    }, 20_000, "the cluster did not reach cluster_state:ok");
+    return { ports, url: `redis://127.0.0.1:${ports[0]}`, nodes, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Free ports P whose cluster bus port P + 10000 is free too. */
+async function clusterPorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await freePort(0);
+    if (port + 10_000 > 65_535 || ports.includes(port)) continue;
+    if (await freePort(port + 10_000).then(() => true, () => false)) ports.push(port);
+  }
+  return ports;
+}
+
+export function freePort(port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(port, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}

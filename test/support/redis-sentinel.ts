@@ -1,0 +1,82 @@
+// A private Redis Sentinel set-up on loopback for one test file: a primary, one replica and one
+// sentinel (quorum 1) watching them under the name `mymaster`. Stopped by the PIDs it started.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { freePort } from "./redis-cluster.ts";
+import { waitUntil } from "./wait-until.ts";
+
+export interface RedisSentinelSetup {
+  /** REDIS_SENTINELS for the services. */
+  sentinels: string;
+  master: string;
+  sentinel: Redis;
+  /** Which of the two servers is the primary now, as the sentinel sees it. */
+  primaryPort(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
+  const directory = mkdtempSync(join(tmpdir(), "switchboard-sentinel-"));
+  const servers: ChildProcess[] = [];
+  const clients: Redis[] = [];
+  const stop = async () => {
+    for (const client of clients) client.disconnect();
+    await Promise.all(
+      servers.map(async (server) => {
+        if (server.exitCode !== null || server.signalCode !== null) return;
+        server.kill("SIGKILL");
+        await once(server, "exit");
+      }),
+    );
+    rmSync(directory, { recursive: true, force: true });
+  };
+  const start = async (args: string[]) => {
+    const server = spawn("redis-server", args, { stdio: "ignore" });
+    servers.push(server);
+    await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
+  };
+  const connect = async (port: number) => {
+    const client = new Redis({ port, host: "127.0.0.1", retryStrategy: (times) => Math.min(20 * times, 200) });
+    client.on("error", () => {});
+    clients.push(client);
+    await client.ping();
+    return client;
+  };
+  try {
+    const [primaryPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()] as [number, number, number];
+    const common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory];
+    await start(["--port", String(primaryPort), ...common]);
+    await start(["--port", String(replicaPort), "--replicaof", "127.0.0.1", String(primaryPort), ...common]);
+    const replica = await connect(replicaPort);
+    await waitUntil(async () => ((await replica.info("replication")) as string).includes("master_link_status:up"), 10_000, "the replica did not sync");
+    const config = join(directory, "sentinel.conf");
+    writeFileSync(
+      config,
+      [`port ${sentinelPort}`, "bind 127.0.0.1", `dir ${directory}`, `sentinel monitor mymaster 127.0.0.1 ${primaryPort} 1`, "sentinel down-after-milliseconds mymaster 2000", "sentinel failover-timeout mymaster 10000", ""].join("\n"),
+    );
+    await start([config, "--sentinel"]);
+    const sentinel = await connect(sentinelPort);
+    await waitUntil(async () => {
+      const replicas = (await sentinel.call("SENTINEL", "REPLICAS", "mymaster")) as unknown[];
+      return replicas.length === 1;
+    }, 15_000, "the sentinel did not discover the replica");
+    const primaryPortNow = async () => {
+      const [, port] = (await sentinel.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")) as [string, string];
+      return Number(port);
+    };
+    return {
+      sentinels: `127.0.0.1:${sentinelPort}`,
+      master: "mymaster",
+      sentinel,
+      primaryPort: primaryPortNow,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
