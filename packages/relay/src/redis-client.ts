@@ -7,9 +7,15 @@ import { Redis } from "ioredis";
 
 export type RedisRole = "command" | "subscriber" | "blocking";
 
-export function createRedisClient(url: string, role: RedisRole, connectionName: string): Redis {
+export interface RedisClientOptions {
+  /** Reject a command that got no answer within this long (a Redis that hangs rather than refuses). */
+  commandTimeoutMs?: number;
+}
+
+export function createRedisClient(url: string, role: RedisRole, connectionName: string, options: RedisClientOptions = {}): Redis {
   const common = {
     connectionName,
+    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
     retryStrategy: (times: number) => Math.min(50 * times, 1000),
     connectTimeout: 2000,
     keepAlive: 10_000,

@@ -1,15 +1,19 @@
-// Runs one chat job: resolve the route, stream from the upstream (falling back to the next target
-// while nothing has reached the client), and relay every delta to the owning ingress.
+// Runs one chat job: resolve the route, stream from the upstream (retrying, then falling back to
+// the next target, while nothing has reached the client), and relay every delta to the owning
+// ingress.
 //
 // The client must always hear an end: a finish event, or an error event that says what happened.
 // The only silent ends are the ones nobody can hear: the client went away, or its ingress did.
-import type { Job } from "bullmq";
+import { setTimeout as sleep } from "node:timers/promises";
+import { WaitingError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { resolveRoute, type RouteTable } from "@switchboard/config";
 import { GatewayError, encodeDelta, encodeRelayEvent, isRetryable, type ChatJob, type FinishReason, type Usage } from "@switchboard/protocol";
 import { toUpstreamError, type Provider } from "@switchboard/providers";
 import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RelayKeys } from "@switchboard/relay";
 import type { Logger } from "@switchboard/telemetry";
+import type { ListenerWatch } from "./listener-watch.ts";
+import { timedUpstream } from "./timed-upstream.ts";
 
 export interface ChatJobDeps {
   redis: Redis;
@@ -19,13 +23,18 @@ export interface ChatJobDeps {
   workerId: string;
   logTtlMs: number;
   noListenerGraceMs: number;
+  listenerWatch: ListenerWatch;
+  upstream: { firstTokenTimeoutMs: number; idleTimeoutMs: number; retries: number; retryBackoffMs: number };
   log: Logger;
 }
 
-/** Why a job stopped early; the reason decides whether anyone is told. */
-type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown";
+/** Longest wait before retrying the same target; a voice user is waiting. */
+const maxRetryWaitMs = 1000;
 
-export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | undefined, deps: ChatJobDeps): Promise<string> {
+/** Why a job stopped early; the reason decides whether anyone is told. */
+type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown" | "lock-lost";
+
+export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | undefined, deps: ChatJobDeps, token?: string): Promise<string> {
   const { requestId, deadlineAt } = job.data;
   const attempt = Math.max(1, job.attemptsStarted);
   const stop = new AbortController();
@@ -43,76 +52,116 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     await relay.emit(encodeRelayEvent({ kind: "error", code: error.code, message: error.message, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) }));
     return error.code;
   };
-
-  if (await isCancelled(deps.redis, deps.keys, requestId)) return "cancelled";
+  if (await isCancelled(deps.redis, deps.keys, requestId)) {
+    deps.log.info("request cancelled", { requestId, reason: "client-gone", stage: "queued", deltas: 0 });
+    return "cancelled";
+  }
   if (Date.now() >= deadlineAt) return fail(new GatewayError("queue_timeout"));
+  if (job.data.startBy !== undefined && Date.now() > job.data.startBy) return fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
   if (attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, requestId))) {
     return fail(new GatewayError("upstream_interrupted", { message: "The worker serving this answer stopped after it had started; it cannot be resumed." }));
   }
 
   const onJobAbort = () => stop.abort((jobSignal?.reason as StopReason | undefined) ?? "client-gone");
   jobSignal?.addEventListener("abort", onJobAbort, { once: true });
+  if (jobSignal?.aborted) onJobAbort();
+  const unwatch = deps.listenerWatch.watch(job.data.replyChannel, () => stop.abort("no-listener" satisfies StopReason));
   const deadline = setTimeout(() => stop.abort("deadline" satisfies StopReason), deadlineAt - Date.now());
+  let deltas = 0;
+  let usage: Usage | null = null;
   try {
     relay.emit(encodeRelayEvent({ kind: "started", worker: deps.workerId })).catch(() => {});
     const route = resolveRoute(deps.routes, job.data.model);
     if (!route) return await fail(new GatewayError("model_not_found", { param: "model", message: `The model "${job.data.model}" is not served by this gateway.` }));
-
     const targets = [route, ...route.fallbacks];
+    let lastError: GatewayError | undefined;
     for (let index = 0; index < targets.length; index++) {
       const target = targets[index] as (typeof targets)[number];
       const provider = deps.providers.get(target.provider);
       if (!provider) return await fail(new GatewayError("internal_error", { message: `Provider "${target.provider}" is not configured.` }));
-      let relayedOutput = false;
-      let finishReason: FinishReason | undefined;
-      let usage: Usage | null = null;
-      try {
-        const chunks = provider.stream({ body: job.data.request as Record<string, unknown>, model: target.model ?? job.data.model, signal: stop.signal });
-        for await (const chunk of chunks) {
-          if (chunk.delta) {
-            relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => stop.abort(error));
-            relayedOutput = true;
+      for (let retry = 0; ; retry++) {
+        let finishReason: FinishReason | undefined;
+        try {
+          const chunks = timedUpstream({
+            provider,
+            body: job.data.request as Record<string, unknown>,
+            model: target.model ?? job.data.model,
+            signal: stop.signal,
+            firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
+            idleTimeoutMs: deps.upstream.idleTimeoutMs,
+          });
+          for await (const chunk of chunks) {
+            if (chunk.delta) {
+              relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => stop.abort(error));
+              deltas++;
+            }
+            if (chunk.finishReason) finishReason = chunk.finishReason;
+            if (chunk.usage) usage = chunk.usage;
           }
-          if (chunk.finishReason) finishReason = chunk.finishReason;
-          if (chunk.usage) usage = chunk.usage;
+          if (!finishReason) throw new GatewayError("upstream_unavailable", { message: `${provider.name} ended the stream without a finish reason.` });
+          await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
+          return finishReason;
+        } catch (caught) {
+          if (stop.signal.aborted) return await stopped(stop.signal.reason);
+          const error = toUpstreamError(caught, provider.name);
+          if (deltas > 0) {
+            // Never a truncated answer dressed as success, never a second answer glued to the first.
+            deps.log.warn("upstream failed after the first token", { requestId, code: error.code, provider: provider.name, deltas });
+            return await fail(new GatewayError("upstream_interrupted", { message: `The answer was interrupted after it had started: ${error.message}`, cause: error }));
+          }
+          if (!isRetryable(error.code)) return await fail(error);
+          lastError = error;
+          const waitMs = backoffMs(deps.upstream.retryBackoffMs, retry, error.retryAfterSeconds);
+          // A long Retry-After is better spent on a fallback target, or told to the client.
+          const canRetry = retry < deps.upstream.retries && waitMs <= maxRetryWaitMs && Date.now() + waitMs < deadlineAt;
+          deps.log.warn("upstream attempt failed", { requestId, code: error.code, provider: provider.name, retry, next: canRetry ? "retry" : targets[index + 1] ? "fallback" : "give-up" });
+          if (!canRetry) break;
+          try {
+            await sleep(waitMs, undefined, { signal: stop.signal });
+          } catch {
+            return await stopped(stop.signal.reason);
+          }
         }
-        if (!finishReason) throw new GatewayError("upstream_unavailable", { message: `${provider.name} ended the stream without a finish reason.` });
-        await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
-        return finishReason;
-      } catch (caught) {
-        if (stop.signal.aborted) return await stopped(stop.signal.reason, relay, fail);
-        const error = toUpstreamError(caught, provider.name);
-        if (relayedOutput) {
-          return await fail(new GatewayError("upstream_interrupted", { message: `The answer was interrupted after it had started: ${error.message}`, cause: error }));
-        }
-        const next = targets[index + 1];
-        if (next && isRetryable(error.code)) {
-          deps.log.warn("upstream failed, trying fallback", { requestId, code: error.code, provider: provider.name, next: next.provider });
-          continue;
-        }
-        return await fail(error);
       }
     }
-    return "unreachable";
+    return await fail(lastError ?? new GatewayError("upstream_unavailable"));
   } finally {
     relay.close();
+    unwatch();
     clearTimeout(deadline);
     jobSignal?.removeEventListener("abort", onJobAbort);
   }
+
+  async function stopped(reason: unknown): Promise<string> {
+    switch (reason as StopReason) {
+      case "deadline":
+        return fail(new GatewayError("deadline_exceeded"));
+      case "shutdown":
+        if (deltas === 0 && token) {
+          // Nothing reached the client: hand the job back, another worker answers it.
+          await relay.flush().catch(() => {});
+          await job.moveToWait(token);
+          deps.log.info("request handed back", { requestId });
+          throw new WaitingError();
+        }
+        return fail(new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }));
+      case "client-gone":
+      case "no-listener":
+      case "lock-lost":
+        // Not an error: nobody is listening. Recorded with what had been produced so far.
+        await relay.flush().catch(() => {});
+        deps.log.info("request cancelled", { requestId, reason: String(reason), stage: deltas > 0 ? "streaming" : "before-first-token", deltas, usage });
+        return String(reason);
+      default:
+        // A relay write failed (Redis unreachable): nobody can be told through Redis either.
+        throw reason instanceof Error ? reason : new Error(String(reason));
+    }
+  }
 }
 
-async function stopped(reason: unknown, relay: RequestRelay, fail: (error: GatewayError) => Promise<string>): Promise<string> {
-  switch (reason as StopReason) {
-    case "deadline":
-      return fail(new GatewayError("deadline_exceeded"));
-    case "shutdown":
-      return fail(new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }));
-    case "client-gone":
-    case "no-listener":
-      await relay.flush().catch(() => {});
-      return String(reason);
-    default:
-      // A relay write failed (Redis unreachable): nobody can be told through Redis either.
-      throw reason instanceof Error ? reason : new Error(String(reason));
-  }
+/** Exponential backoff with jitter; an upstream's Retry-After wins when it is longer. */
+function backoffMs(baseMs: number, retry: number, retryAfterSeconds: number | undefined): number {
+  const exponential = baseMs * 2 ** retry;
+  const jittered = exponential / 2 + Math.random() * (exponential / 2);
+  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
 }

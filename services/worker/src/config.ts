@@ -8,19 +8,32 @@ const WorkerEnv = z.object({
   REDIS_KEY_PREFIX: keyPrefix(),
   // Work
   WORKER_CONCURRENCY: integer(100, { min: 1, max: 10_000 }),
-  /** A crashed worker's jobs are taken over after about this long (BullMQ's lock). */
-  WORKER_LOCK_DURATION_MS: integer(2000, { min: 500 }),
-  WORKER_STALLED_INTERVAL_MS: integer(1000, { min: 100 }),
+  /**
+   * A crashed worker's jobs are taken over after about this long (BullMQ's lock, renewed every
+   * half of it) plus up to one stalled interval. Voice needs the takeover well inside 2 s.
+   */
+  WORKER_LOCK_DURATION_MS: integer(1200, { min: 500 }),
+  WORKER_STALLED_INTERVAL_MS: integer(250, { min: 100 }),
   WORKER_HEARTBEAT_INTERVAL_MS: integer(1000, { min: 100 }),
   WORKER_SHUTDOWN_GRACE_MS: integer(10_000, { min: 0 }),
   // Upstreams
   UPSTREAM_TIMEOUT_MS: integer(30_000, { min: 100 }),
+  /** No first token within this long: the attempt fails (and is retried or falls back). */
+  UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: integer(5000, { min: 50 }),
+  /** No chunk for this long after the first token: the stream ends with an explicit error. */
+  UPSTREAM_IDLE_TIMEOUT_MS: integer(5000, { min: 50 }),
+  /** Extra tries of the same target before the first token, on a retryable failure. */
+  UPSTREAM_RETRIES: integer(1, { min: 0, max: 10 }),
+  /** Wait before the first retry; doubled each time, with jitter. */
+  UPSTREAM_RETRY_BACKOFF_MS: integer(100, { min: 0 }),
   SIMULATED_FIRST_TOKEN_DELAY_MS: integer(30, { min: 0 }),
   SIMULATED_TOKEN_DELAY_MS: integer(15, { min: 0 }),
   // Relay
   RELAY_LOG_TTL_SECONDS: integer(300, { min: 10 }),
-  /** How long a reply channel may have no listener before the worker stops the request. */
-  RELAY_NO_LISTENER_GRACE_MS: integer(500, { min: 50 }),
+  /** How long a reply channel may have no listener before the worker stops its requests. */
+  RELAY_NO_LISTENER_GRACE_MS: integer(400, { min: 50 }),
+  /** How often the worker checks that the ingresses it answers still listen (one PUBSUB NUMSUB). */
+  RELAY_LISTENER_CHECK_INTERVAL_MS: integer(200, { min: 20 }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 

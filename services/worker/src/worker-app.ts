@@ -7,6 +7,7 @@ import { createRedisClient, defineRelayCommands, listenForCancels, relayKeys, st
 import { createLogger } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob } from "./chat-job-handler.ts";
+import { ListenerWatch } from "./listener-watch.ts";
 
 export interface WorkerApp {
   workerId: string;
@@ -32,11 +33,28 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   defineRelayCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
 
-  const deps = { redis, keys, routes: config.routes, providers, workerId, logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000, noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS, log };
+  const listenerWatch = new ListenerWatch(redis, config.RELAY_LISTENER_CHECK_INTERVAL_MS, config.RELAY_NO_LISTENER_GRACE_MS);
+  const deps = {
+    redis,
+    keys,
+    routes: config.routes,
+    providers,
+    workerId,
+    logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000,
+    noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS,
+    listenerWatch,
+    upstream: {
+      firstTokenTimeoutMs: config.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
+      idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
+      retries: config.UPSTREAM_RETRIES,
+      retryBackoffMs: config.UPSTREAM_RETRY_BACKOFF_MS,
+    },
+    log,
+  };
   const worker = new Worker<ChatJob>(
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
-    async (job: Job<ChatJob>, _token?: string, signal?: AbortSignal) => handleChatJob(job, signal, deps),
+    async (job: Job<ChatJob>, token?: string, signal?: AbortSignal) => handleChatJob(job, signal, deps, token),
     {
       connection: bullConnection,
       prefix: config.REDIS_KEY_PREFIX,
@@ -51,6 +69,10 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   );
   worker.on("error", (error) => log.warn("queue error", { error }));
   worker.on("failed", (job, error) => log.warn("job failed", { requestId: job?.id, error }));
+  // Another worker took the job over (this one looked stalled): stop, so the upstream is not paid twice.
+  worker.on("lockRenewalFailed", (jobIds) => {
+    for (const jobId of jobIds) worker.cancelJob(jobId, "lock-lost");
+  });
 
   await listenForCancels(cancelSubscriber, keys, (requestId) => {
     if (worker.cancelJob(requestId, "client-gone")) log.debug("cancelled", { requestId });
@@ -63,10 +85,12 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     workerId,
     async close() {
       await stopHeartbeat();
+      // Stop taking jobs; active ones finish within the grace, the rest are handed back or told.
       const closing = worker.close();
       const timer = setTimeout(() => worker.cancelAllJobs("shutdown"), config.WORKER_SHUTDOWN_GRACE_MS);
       await closing;
       clearTimeout(timer);
+      listenerWatch.close();
       await Promise.allSettled([redis.quit(), cancelSubscriber.quit(), bullConnection.quit()]);
       log.info("stopped");
     },
