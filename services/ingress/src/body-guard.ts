@@ -1,6 +1,6 @@
 // Hostile-body guards the JSON parser does not give: invalid UTF-8 (JSON must be UTF-8; decoding
-// would silently turn it into U+FFFD and send it upstream), and nesting so deep that serialising
-// the job (a recursive JSON.stringify) would overflow the stack. Both answer 400.
+// would silently turn it into U+FFFD and send it upstream), nesting so deep that serialising the
+// job (a recursive JSON.stringify) would overflow the stack, and `__proto__` keys. All answer 400.
 import { isUtf8 } from "node:buffer";
 
 /** The error type the app's error handler maps to invalid_json. */
@@ -11,15 +11,28 @@ export function verifyUtf8(_request: unknown, _response: unknown, body: Buffer):
   if (!isUtf8(body)) throw Object.assign(new Error("The request body is not valid UTF-8."), { type: invalidUtf8Type });
 }
 
-/** Does value nest objects and arrays deeper than maxDepth? Iterative: no recursion to overflow. */
-export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+/**
+ * What is wrong with a parsed body that the schema cannot see, or undefined: nesting deeper than
+ * maxDepth, or a `__proto__` key, which no chat request has and which is the way into prototype
+ * pollution further down (`constructor` is left alone: a tool's JSON schema may name a property so). Iterative: no recursion to overflow.
+ */
+export function bodyDefect(value: unknown, maxDepth: number): string | undefined {
   const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
   while (stack.length > 0) {
     const { value: current, depth } = stack.pop() as { value: unknown; depth: number };
     if (typeof current !== "object" || current === null) continue;
-    if (depth >= maxDepth) return true;
-    const children = Array.isArray(current) ? current : Object.values(current);
-    for (const child of children) if (typeof child === "object" && child !== null) stack.push({ value: child, depth: depth + 1 });
+    if (depth >= maxDepth) return `The request body nests deeper than ${maxDepth} levels.`;
+    if (Array.isArray(current)) {
+      for (const child of current) if (typeof child === "object" && child !== null) stack.push({ value: child, depth: depth + 1 });
+      continue;
+    }
+    for (const key of Object.keys(current)) {
+      if (forbiddenKeys.has(key)) return `The request body contains the key "${key}", which is not allowed.`;
+      const child = (current as Record<string, unknown>)[key];
+      if (typeof child === "object" && child !== null) stack.push({ value: child, depth: depth + 1 });
+    }
   }
-  return false;
+  return undefined;
 }
+
+const forbiddenKeys = new Set(["__proto__"]);

@@ -6,7 +6,7 @@ import { ChatRequest, GatewayError, completionId, vendorFields, type ChatJob } f
 import type { Logger } from "@switchboard/telemetry";
 import { CollectedCompletion } from "./collected-completion.ts";
 import { sendError } from "./completion-sink.ts";
-import { nestsDeeperThan } from "./body-guard.ts";
+import { bodyDefect } from "./body-guard.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
 import { clientKey } from "./key-limiter.ts";
 import { StreamingCompletion } from "./streaming-completion.ts";
@@ -24,9 +24,8 @@ export interface ChatRouteOptions {
 export function chatCompletionsRoute(options: ChatRouteOptions) {
   const { runtime, routes, log } = options;
   return async (request: Request, response: Response): Promise<void> => {
-    if (nestsDeeperThan(request.body, options.jsonMaxDepth)) {
-      return sendError(response, new GatewayError("invalid_request", { message: `The request body nests deeper than ${options.jsonMaxDepth} levels.` }));
-    }
+    const defect = bodyDefect(request.body, options.jsonMaxDepth);
+    if (defect) return sendError(response, new GatewayError("invalid_request", { message: defect }));
     const parsed = ChatRequest.safeParse(request.body);
     if (!parsed.success) return sendError(response, validationError(parsed.error.issues));
     const body = parsed.data;
