@@ -1,6 +1,7 @@
 // Per-key limits held in Redis, so they hold across every ingress replica: requests per minute (a
-// fixed one-minute window) and concurrent streams (a sorted set of leases, so a crashed ingress's
-// streams expire instead of counting forever). One script, one round trip per request.
+// token bucket refilled continuously, so no double burst at a window's edge) and concurrent streams
+// (a sorted set of leases, so a crashed ingress's streams expire instead of counting forever).
+// One script, one round trip per request.
 // The key is whatever string the route passes in (see clientKey): the hash of the caller's API key
 // once authentication identifies callers, else the client's IP.
 import { createHash } from "node:crypto";
@@ -19,10 +20,13 @@ if concurrent > 0 then
   if redis.call('ZCARD', KEYS[2]) >= concurrent then return {2, 1000} end
 end
 if perMinute > 0 then
-  local window = KEYS[1] .. ':' .. math.floor(now / 60000)
-  local count = redis.call('INCR', window)
-  if count == 1 then redis.call('PEXPIRE', window, 60000) end
-  if count > perMinute then return {1, 60000 - now % 60000} end
+  local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+  local tokens = tonumber(bucket[1]) or perMinute
+  local at = tonumber(bucket[2]) or now
+  tokens = math.min(perMinute, tokens + (now - at) * perMinute / 60000)
+  if tokens < 1 then return {1, math.ceil((1 - tokens) * 60000 / perMinute)} end
+  redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'at', now)
+  redis.call('PEXPIRE', KEYS[1], 60000)
 end
 if concurrent > 0 then
   redis.call('ZADD', KEYS[2], now + leaseMs, ARGV[3])

@@ -1,0 +1,78 @@
+// Acceptance 1: a client that goes away stops the upstream call, fast; a request cancelled while
+// still queued never reaches the upstream at all.
+import { Redis } from "ioredis";
+import { chatBody, streamChat } from "../support/chat-client.ts";
+import { startFaultStack, waitFor } from "../support/fault-stack.ts";
+import { clock, summary } from "../support/figures.ts";
+
+export interface CancellationFigures {
+  streams: number;
+  /** Cancelled after their upstream call began: disconnect -> upstream connection closed (ms). */
+  closeLatency: ReturnType<typeof summary>;
+  /** Cancelled before any worker called the upstream (the upstream never saw them). */
+  cancelledBeforeUpstream: number;
+  /** Upstream calls still open after everything settled (must be 0). */
+  upstreamLeftOpen: number;
+}
+
+export async function measureActiveCancellation(streams: number): Promise<CancellationFigures> {
+  const stack = await startFaultStack({ workers: 2, workerEnv: { WORKER_CONCURRENCY: String(streams) }, mock: { tokens: 60, tokenDelayMs: 20, firstTokenDelayMs: 20 } });
+  try {
+    const cancelAt = new Map<string, number>();
+    await Promise.all(
+      Array.from({ length: streams }, async (_, index) => {
+        const tag = `active-${index}`;
+        const controller = new AbortController();
+        const timer = setTimeout(() => {
+          cancelAt.set(tag, clock());
+          controller.abort();
+        }, Math.random() * 1000);
+        await streamChat(stack.urls[0]!, chatBody({ tag }), { signal: controller.signal });
+        clearTimeout(timer);
+      }),
+    );
+    await waitFor(() => stack.mock.stats().active === 0, 15_000, "every upstream call to close");
+    const records = new Map(stack.mock.stats().recent.map((record) => [record.tag ?? "", record]));
+    const latencies: number[] = [];
+    let before = 0;
+    for (const [tag, at] of cancelAt) {
+      const record = records.get(tag);
+      if (!record) before++;
+      else if (record.abortedAt !== undefined) latencies.push(record.abortedAt - at);
+    }
+    return { streams, closeLatency: summary(latencies), cancelledBeforeUpstream: before, upstreamLeftOpen: stack.mock.stats().active };
+  } finally {
+    await stack.stop();
+  }
+}
+
+export interface QueuedCancellationFigures {
+  queued: number;
+  /** Upstream calls made for the cancelled queued requests (must be 0). */
+  upstreamCalls: number;
+}
+
+export async function measureQueuedCancellation(queued: number): Promise<QueuedCancellationFigures> {
+  // One worker slot, held by a blocker, so every other request waits in the queue.
+  const stack = await startFaultStack({ workerEnv: { WORKER_CONCURRENCY: "1", UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: "60000" }, ingressEnv: { QUEUE_MAX_WAIT_MS: "60000" }, mock: { tokens: 5 } });
+  const admin = new Redis(stack.redis.url);
+  try {
+    const blocker = new AbortController();
+    const blocking = streamChat(stack.urls[0]!, chatBody({ tag: "blocker", fail: { kind: "never-respond" } }), { signal: blocker.signal });
+    await waitFor(() => stack.mock.stats().active === 1, 10_000, "the blocker to reach the upstream");
+    const controllers = Array.from({ length: queued }, () => new AbortController());
+    const requests = controllers.map((controller, index) => streamChat(stack.urls[0]!, chatBody({ tag: `queued-${index}` }), { signal: controller.signal }));
+    await waitFor(async () => (await admin.llen("faults:chat:wait")) === queued, 10_000, "the requests to be queued");
+    for (const controller of controllers) controller.abort();
+    await Promise.all(requests);
+    // Free the worker; whatever is still queued must now be skipped, not called.
+    blocker.abort();
+    await blocking;
+    await waitFor(async () => (await admin.llen("faults:chat:wait")) === 0 && (await admin.llen("faults:chat:active")) === 0, 10_000, "the queue to drain");
+    const upstreamCalls = stack.mock.stats().recent.filter((record) => record.tag?.startsWith("queued-")).length;
+    return { queued, upstreamCalls };
+  } finally {
+    admin.disconnect();
+    await stack.stop();
+  }
+}
