@@ -7,10 +7,10 @@ import { clock, summary } from "../support/figures.ts";
 
 export interface CancellationFigures {
   streams: number;
-  /** Cancelled after their upstream call began: disconnect -> upstream connection closed (ms). */
+  /** Client disconnect -> upstream connection closed (ms). */
   closeLatency: ReturnType<typeof summary>;
-  /** Cancelled before any worker called the upstream (the upstream never saw them). */
-  cancelledBeforeUpstream: number;
+  /** Cancelled streams whose upstream call was not seen closing (must be 0). */
+  notClosed: number;
   /** Upstream calls still open after everything settled (must be 0). */
   upstreamLeftOpen: number;
 }
@@ -19,28 +19,33 @@ export async function measureActiveCancellation(streams: number): Promise<Cancel
   const stack = await startFaultStack({ workers: 2, workerEnv: { WORKER_CONCURRENCY: String(streams) }, mock: { tokens: 60, tokenDelayMs: 20, firstTokenDelayMs: 20 } });
   try {
     const cancelAt = new Map<string, number>();
+    // Each stream is cancelled after a random number of tokens (1 to 55 of 60): mid-answer, where
+    // the upstream is being paid for.
     await Promise.all(
       Array.from({ length: streams }, async (_, index) => {
         const tag = `active-${index}`;
         const controller = new AbortController();
-        const timer = setTimeout(() => {
-          cancelAt.set(tag, clock());
-          controller.abort();
-        }, Math.random() * 1000);
-        await streamChat(stack.urls[0]!, chatBody({ tag }), { signal: controller.signal });
-        clearTimeout(timer);
+        const cancelAfter = 1 + Math.floor(Math.random() * 55);
+        await streamChat(stack.urls[0]!, chatBody({ tag }), {
+          signal: controller.signal,
+          onToken: (count) => {
+            if (count !== cancelAfter) return;
+            cancelAt.set(tag, clock());
+            controller.abort();
+          },
+        });
       }),
     );
     await waitFor(() => stack.mock.stats().active === 0, 15_000, "every upstream call to close");
     const records = new Map(stack.mock.stats().recent.map((record) => [record.tag ?? "", record]));
     const latencies: number[] = [];
-    let before = 0;
+    let notClosed = 0;
     for (const [tag, at] of cancelAt) {
-      const record = records.get(tag);
-      if (!record) before++;
-      else if (record.abortedAt !== undefined) latencies.push(record.abortedAt - at);
+      const abortedAt = records.get(tag)?.abortedAt;
+      if (abortedAt === undefined) notClosed++;
+      else latencies.push(abortedAt - at);
     }
-    return { streams, closeLatency: summary(latencies), cancelledBeforeUpstream: before, upstreamLeftOpen: stack.mock.stats().active };
+    return { streams, closeLatency: summary(latencies), notClosed, upstreamLeftOpen: stack.mock.stats().active };
   } finally {
     await stack.stop();
   }
