@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { listModelIds, type RouteTable } from "@switchboard/config";
 import { GatewayError } from "@switchboard/protocol";
 import type { Logger } from "@switchboard/telemetry";
-import { invalidUtf8Type, verifyUtf8 } from "./body-guard.ts";
+import { bodyVerifier, invalidUtf8Type, tooDeepType } from "./body-guard.ts";
 import { chatCompletionsRoute } from "./chat-completions-route.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
@@ -48,7 +48,7 @@ export function createApp(options: AppOptions): express.Express {
     sendError(response, new GatewayError("shutting_down", { retryAfterSeconds: 1 }));
   });
   // Any content type is read as JSON: curl users often forget the header.
-  app.post(chatPath, express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false, verify: verifyUtf8 }), chatCompletionsRoute(options));
+  app.post(chatPath, express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false, verify: bodyVerifier(options.jsonMaxDepth) }), chatCompletionsRoute(options));
 
   app.use((request: Request, response: Response) => {
     log.info("no such route", { method: request.method, path: request.path });
@@ -67,6 +67,8 @@ function toGatewayError(error: unknown, log: Logger): GatewayError {
   switch (type) {
     case invalidUtf8Type:
       return new GatewayError("invalid_json", { message: (error as Error).message });
+    case tooDeepType:
+      return new GatewayError("invalid_request", { message: (error as Error).message });
     case "entity.parse.failed":
       return new GatewayError("invalid_json", { message: `The request body is not valid JSON: ${(error as Error).message}` });
     case "entity.too.large":

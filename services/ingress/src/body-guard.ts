@@ -3,12 +3,36 @@
 // job (a recursive JSON.stringify) would overflow the stack, and `__proto__` keys. All answer 400.
 import { isUtf8 } from "node:buffer";
 
-/** The error type the app's error handler maps to invalid_json. */
+/** The error types the app's error handler maps to 400s. */
 export const invalidUtf8Type = "encoding.invalid_utf8";
+export const tooDeepType = "entity.too_deep";
 
-/** express.json's verify hook: throw before parsing when the bytes are not UTF-8. */
-export function verifyUtf8(_request: unknown, _response: unknown, body: Buffer): void {
-  if (!isUtf8(body)) throw Object.assign(new Error("The request body is not valid UTF-8."), { type: invalidUtf8Type });
+/**
+ * express.json's verify hook: throw before parsing when the bytes are not UTF-8, or when brackets
+ * nest deeper than maxDepth — checked on the raw bytes, so a hostile 100,000-deep body is refused
+ * without JSON.parse first building it (which costs far more memory than the body itself).
+ */
+export function bodyVerifier(maxDepth: number) {
+  return (_request: unknown, _response: unknown, body: Buffer): void => {
+    if (!isUtf8(body)) throw Object.assign(new Error("The request body is not valid UTF-8."), { type: invalidUtf8Type });
+    if (bracketDepthExceeds(body, maxDepth)) throw Object.assign(new Error(`The request body nests deeper than ${maxDepth} levels.`), { type: tooDeepType });
+  };
+}
+
+function bracketDepthExceeds(body: Buffer, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < body.length; index++) {
+    const byte = body[index];
+    if (inString) {
+      if (byte === 0x5c) index++; // backslash: skip the escaped character
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > maxDepth) return true;
+    } else if (byte === 0x7d || byte === 0x5d) depth--;
+  }
+  return false;
 }
 
 /**

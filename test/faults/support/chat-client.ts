@@ -15,7 +15,7 @@ export type Outcome =
 export interface ChatResult {
   outcome: Outcome;
   status?: number;
-  code?: string;
+  code?: string | undefined;
   retryAfter?: string | null;
   tokens: number;
   startedAt: number;
