@@ -9,6 +9,7 @@ export interface CancellationFigures {
   streams: number;
   /** Client disconnect -> upstream connection closed (ms). */
   closeLatency: ReturnType<typeof summary>;
+  latencies: number[];
   /** Cancelled streams whose upstream call was not seen closing (must be 0). */
   notClosed: number;
   /** Upstream calls still open after everything settled (must be 0). */
@@ -45,7 +46,7 @@ export async function measureActiveCancellation(streams: number): Promise<Cancel
       if (abortedAt === undefined) notClosed++;
       else latencies.push(abortedAt - at);
     }
-    return { streams, closeLatency: summary(latencies), notClosed, upstreamLeftOpen: stack.mock.stats().active };
+    return { streams, closeLatency: summary(latencies), latencies: latencies.sort((a, b) => a - b), notClosed, upstreamLeftOpen: stack.mock.stats().active };
   } finally {
     await stack.stop();
   }

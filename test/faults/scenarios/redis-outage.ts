@@ -9,8 +9,10 @@ export interface RedisOutageFigures {
   outageMs: number;
   requests: number;
   outcomes: Record<string, number>;
-  /** Redis killed -> first 503 answered to a request sent after the kill (ms). */
+  /** Redis killed -> 503 answered to a new request sent right after the kill (ms). */
   firstRejection: number;
+  /** Requests in flight at the kill: kill -> their explicit end (ms). */
+  inFlightEnded: ReturnType<typeof summary>;
   /** Time to answer requests sent while Redis was down (ms). */
   rejectionLatency: ReturnType<typeof summary>;
   /** Redis killed -> /ready answered false (ms). */
@@ -45,6 +47,8 @@ export async function measureRedisOutage(outage: { ms: number } | { until503s: n
     let readyFalseAt = Number.NaN;
     const killedAt = clock();
     await stack.redis.kill();
+    // A new request right after the kill (the load's own clients are busy with their streams).
+    const probe = await streamChat(url, chatBody(), { patienceMs: requestTimeoutMs + 2000 });
     await waitFor(async () => {
       const response = await fetch(url.replace(/\/v1$/, "/ready"));
       await response.arrayBuffer();
@@ -62,12 +66,13 @@ export async function measureRedisOutage(outage: { ms: number } | { until503s: n
     await Promise.all(loops);
     const duringOutage = results.filter((result) => result.startedAt > killedAt && result.startedAt < restartedAt && result.outcome === "http-error");
     const recovered = results.filter((result) => result.startedAt > restartedAt && result.outcome === "completed").sort((a, b) => a.endedAt - b.endedAt)[0]!;
-    const rejectedAfterKill = results.filter((result) => result.startedAt > killedAt && result.status === 503).sort((a, b) => a.endedAt - b.endedAt)[0];
+    const inFlight = results.filter((result) => result.startedAt < killedAt && result.endedAt > killedAt);
     return {
       outageMs: restartedAt - killedAt,
       requests: results.length,
       outcomes: countBy(results, (result) => `${result.outcome}${result.code ? `:${result.code}` : ""}`),
-      firstRejection: rejectedAfterKill ? rejectedAfterKill.endedAt - killedAt : Number.NaN,
+      firstRejection: probe.status === 503 ? probe.endedAt - killedAt : Number.NaN,
+      inFlightEnded: summary(inFlight.map((result) => result.endedAt - killedAt)),
       rejectionLatency: summary(duringOutage.map((result) => result.endedAt - result.startedAt)),
       readyFalseAfter: readyFalseAt - killedAt,
       recoveredAfter: recovered.endedAt - restartedAt,
