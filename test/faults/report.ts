@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { measureActiveCancellation, measureQueuedCancellation } from "./scenarios/cancellation.ts";
+import { measureGracefulShutdown } from "./scenarios/graceful-shutdown.ts";
 import { measureHostileInput } from "./scenarios/hostile-input.ts";
 import { measureIngressKill } from "./scenarios/ingress-kill.ts";
 import { measureKeyLimits, measureOverload } from "./scenarios/overload.ts";
@@ -115,6 +116,12 @@ await run("7", async () => {
   row("7", "  lost or hung", String(figures.lostOrHung), "0", figures.lostOrHung === 0);
   row("7", "  refused by a stopping ingress before any answer, retried elsewhere", String(figures.retriedElsewhere));
   row("7", "  time to first token p50 / p99 during the roll", `${ms(figures.timeToFirstToken.p50)} / ${ms(figures.timeToFirstToken.p99)}`);
+  const past = await measureGracefulShutdown(10);
+  raw.gracefulShutdown = past;
+  row("7", "worker SIGTERM past its grace: 10 jobs with no token yet", JSON.stringify(past.workerHandedBack), "handed back, completed elsewhere", past.workerHandedBack["completed (3 tokens)"] === 10);
+  row("7", "  10 jobs streaming", JSON.stringify(past.workerStreaming), "explicit error", past.workerStreaming["stream-error:shutting_down"] === 10);
+  row("7", "ingress SIGTERM past its grace: 10 open streams", JSON.stringify(past.ingressStreaming), "explicit error", past.ingressStreaming["stream-error:shutting_down"] === 10);
+  row("7", "  new request / GET /ready while stopping", `${past.ingressNewRequest} / ${past.ingressReadyStatus}`, "503 shutting_down / 503", past.ingressNewRequest === "http-error:shutting_down" && past.ingressReadyStatus === 503);
 });
 
 await run("8", async () => {

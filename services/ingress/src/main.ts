@@ -30,17 +30,18 @@ try {
   });
   server.keepAliveTimeout = 65_000;
   let stopping = false;
-  // SIGTERM: readiness false and new requests refused at once; open answers get SHUTDOWN_GRACE_MS
-  // to finish; whatever is still open then ends with an explicit shutting_down error.
+  // SIGTERM: readiness false and new requests refused (503 shutting_down) at once, while still
+  // listening, so a load balancer sees the readiness change instead of refused connections; open
+  // answers get SHUTDOWN_GRACE_MS to finish; whatever is still open then ends with an explicit
+  // shutting_down error.
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     runtime.beginShutdown();
-    server.close();
-    server.closeIdleConnections();
     log.info("shutting down", { open: runtime.openRequests.size, graceMs: config.SHUTDOWN_GRACE_MS });
     const drained = await runtime.openRequests.waitUntilEmpty(config.SHUTDOWN_GRACE_MS);
     if (!drained) runtime.openRequests.failAll(new GatewayError("shutting_down", { retryAfterSeconds: 1, message: "This gateway instance shut down before the answer was complete." }));
+    server.close();
     server.closeAllConnections();
     await runtime.close();
     log.info("stopped", { drained });
