@@ -12,4 +12,13 @@ describe("Redis outage", () => {
     expect(figures.recoveredAfter).toBeGreaterThan(0);
     expect(figures.processesRestarted).toBe(0);
   }, 60_000);
+
+  it("does the same when Redis hangs with its connections open", async () => {
+    const figures = await measureRedisOutage({ until503s: 20 }, 10, "hung");
+    expect(figures.unexplained).toBe(0);
+    expect(figures.outcomes["http-error:redis_unavailable"]).toBeGreaterThan(0);
+    expect(figures.readyFalseAfter).toBeGreaterThan(0);
+    expect(figures.recoveredAfter).toBeGreaterThan(0);
+    expect(figures.processesRestarted).toBe(0);
+  }, 60_000);
 });

@@ -2,6 +2,8 @@
 // a request, so an open stream would otherwise sit silent until its deadline (60 s) — for a voice
 // user, a hang. After REDIS_OUTAGE_GRACE_MS without a usable command connection (a blip such as a
 // reconnecting connection is shorter) every open request ends with redis_unavailable.
+// A closed connection is noticed at once; a Redis that hangs (connection open, no answers) by a
+// PING every tick that fails at the command timeout.
 import type { Redis } from "ioredis";
 import { GatewayError } from "@switchboard/protocol";
 import type { OpenRequests } from "./open-requests.ts";
@@ -15,7 +17,21 @@ export class RedisOutageWatch {
     redis.on("close", markDown);
     redis.on("end", markDown);
     redis.on("ready", () => (this.downSince = undefined));
+    let pinging = false;
     this.timer = setInterval(() => {
+      if (!pinging && redis.status === "ready") {
+        pinging = true;
+        redis.ping().then(
+          () => {
+            pinging = false;
+            this.downSince = undefined;
+          },
+          () => {
+            pinging = false;
+            markDown();
+          },
+        );
+      }
       if (this.downSince === undefined || Date.now() - this.downSince < graceMs || openRequests.size === 0) return;
       const failed = openRequests.failAll(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, message: "The gateway lost its Redis while answering; retry after the indicated time." }));
       onOutage(failed);

@@ -28,7 +28,7 @@ export interface RedisOutageFigures {
  * outage: how long Redis stays down — a duration (the report: the issue's 5 s), or "until" a number
  * of requests sent during the outage have been answered 503 (the test: no fixed wait).
  */
-export async function measureRedisOutage(outage: { ms: number } | { until503s: number }, clients: number): Promise<RedisOutageFigures> {
+export async function measureRedisOutage(outage: { ms: number } | { until503s: number }, clients: number, mode: "killed" | "hung" = "killed"): Promise<RedisOutageFigures> {
   const requestTimeoutMs = 10_000;
   const stack = await startFaultStack({ env: { REQUEST_TIMEOUT_MS: String(requestTimeoutMs) }, mock: { tokens: 20, tokenDelayMs: 20 } });
   try {
@@ -46,7 +46,8 @@ export async function measureRedisOutage(outage: { ms: number } | { until503s: n
     await waitFor(() => results.filter((result) => result.outcome === "completed").length >= clients, 10_000, "steady load");
     let readyFalseAt = Number.NaN;
     const killedAt = clock();
-    await stack.redis.kill();
+    if (mode === "killed") await stack.redis.kill();
+    else stack.redis.pause();
     // A new request right after the kill (the load's own clients are busy with their streams).
     const probe = await streamChat(url, chatBody(), { patienceMs: requestTimeoutMs + 2000 });
     await waitFor(async () => {
@@ -54,11 +55,12 @@ export async function measureRedisOutage(outage: { ms: number } | { until503s: n
       await response.arrayBuffer();
       if (response.status === 503) readyFalseAt = clock();
       return response.status === 503;
-    }, 5000, "/ready to turn false");
+    }, 10_000, "/ready to turn false");
     if ("ms" in outage) await new Promise((resolve) => setTimeout(resolve, Math.max(0, outage.ms - (clock() - killedAt))));
     else await waitFor(() => results.filter((result) => result.startedAt > killedAt && result.status === 503).length >= outage.until503s, 10_000, "503s during the outage");
     const restartedAt = clock();
-    await stack.redis.restart();
+    if (mode === "killed") await stack.redis.restart();
+    else stack.redis.resume();
     await waitFor(() => results.some((result) => result.startedAt > restartedAt && result.outcome === "completed"), 15_000, "recovery");
     // Keep the load on a little after recovery, then let every loop finish its last request.
     await waitFor(() => results.filter((result) => result.startedAt > restartedAt && result.outcome === "completed").length >= clients, 15_000, "steady load after recovery");

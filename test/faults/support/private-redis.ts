@@ -14,6 +14,9 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Start it again on the same port; resolves once it answers PING. */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a Redis that hangs with its connections open. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -36,7 +39,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     await exited;
   };
   await launch();
-  return { url, port, pid: () => server?.pid, kill, restart: launch, stop: kill };
+  const signal = (name: NodeJS.Signals) => {
+    if (server?.pid !== undefined) process.kill(server.pid, name);
+  };
+  return { url, port, pid: () => server?.pid, kill, restart: launch, pause: () => signal("SIGSTOP"), resume: () => signal("SIGCONT"), stop: kill };
 }
 
 async function waitForPing(url: string): Promise<void> {
