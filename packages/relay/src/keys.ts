@@ -12,6 +12,10 @@ export interface RelayKeys {
   cancelChannel: string;
   /** Sorted set of live workers, scored by their last heartbeat (epoch ms). */
   workers: string;
+  /** A channel each worker subscribes to while it lives: no subscriber means the process is gone. */
+  workerChannel(workerId: string): string;
+  /** Set of the job ids a worker is running, so a dead worker's jobs can be handed back at once. */
+  workerJobs(workerId: string): string;
 }
 
 export function relayKeys(prefix: string): RelayKeys {
@@ -22,5 +26,7 @@ export function relayKeys(prefix: string): RelayKeys {
     replyChannel: (ingressId) => `${prefix}:reply:${ingressId}`,
     cancelChannel: `${prefix}:cancel`,
     workers: `${prefix}:workers`,
+    workerChannel: (workerId) => `${prefix}:worker:${workerId}`,
+    workerJobs: (workerId) => `${prefix}:worker:${workerId}:jobs`,
   };
 }

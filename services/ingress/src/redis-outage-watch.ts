@@ -2,8 +2,9 @@
 // a request, so an open stream would otherwise sit silent until its deadline (60 s) — for a voice
 // user, a hang. After REDIS_OUTAGE_GRACE_MS without a usable command connection (a blip such as a
 // reconnecting connection is shorter) every open request ends with redis_unavailable.
-// A closed connection is noticed at once; a Redis that hangs (connection open, no answers) by a
-// PING every tick that fails at the command timeout.
+// A closed connection is noticed at once; a Redis that hangs (connection open, no answers) by
+// PINGs that fail at the command timeout — two in a row, since one slow answer under load is not
+// an outage, and calling it one would turn a busy moment into refused requests.
 import type { Redis } from "ioredis";
 import { GatewayError } from "@switchboard/protocol";
 import type { OpenRequests } from "./open-requests.ts";
@@ -18,17 +19,22 @@ export class RedisOutageWatch {
     redis.on("end", markDown);
     redis.on("ready", () => (this.downSince = undefined));
     let pinging = false;
+    let failedSince: number | undefined;
+    let failures = 0;
     this.timer = setInterval(() => {
       if (!pinging && redis.status === "ready") {
         pinging = true;
         redis.ping().then(
           () => {
             pinging = false;
+            failures = 0;
+            failedSince = undefined;
             this.downSince = undefined;
           },
           () => {
             pinging = false;
-            markDown();
+            failedSince ??= Date.now();
+            if (++failures >= 2) this.downSince ??= failedSince;
           },
         );
       }

@@ -9,11 +9,17 @@ const WorkerEnv = z.object({
   // Work
   WORKER_CONCURRENCY: integer(100, { min: 1, max: 10_000 }),
   /**
-   * A crashed worker's jobs are taken over after about this long (BullMQ's lock, renewed every
-   * half of it) plus up to one stalled interval. Voice needs the takeover well inside 2 s.
+   * BullMQ's job lock, renewed every half of it: the last resort for a worker that stopped
+   * renewing. Dead processes are found much sooner by the crash reaper (crash-reaper.ts), so this
+   * can stay long enough that a busy event loop never loses a healthy job.
    */
-  WORKER_LOCK_DURATION_MS: integer(1200, { min: 500 }),
+  WORKER_LOCK_DURATION_MS: integer(4000, { min: 500 }),
+  /** How often workers move jobs whose lock is gone back to the queue. */
   WORKER_STALLED_INTERVAL_MS: integer(250, { min: 100 }),
+  /** How often a worker checks whether other workers' processes are still connected. */
+  WORKER_CRASH_CHECK_INTERVAL_MS: integer(250, { min: 50 }),
+  /** A worker disconnected from Redis for this long is dead: its jobs go back to the queue. */
+  WORKER_CRASH_GRACE_MS: integer(300, { min: 50 }),
   WORKER_HEARTBEAT_INTERVAL_MS: integer(1000, { min: 100 }),
   WORKER_SHUTDOWN_GRACE_MS: integer(10_000, { min: 0 }),
   // Upstreams

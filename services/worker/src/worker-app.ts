@@ -7,6 +7,7 @@ import { createRedisClient, defineRelayCommands, listenForCancels, relayKeys, st
 import { createLogger } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob } from "./chat-job-handler.ts";
+import { CrashReaper } from "./crash-reaper.ts";
 import { ListenerWatch } from "./listener-watch.ts";
 
 export interface WorkerApp {
@@ -33,6 +34,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   defineRelayCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
 
+  const jobsKey = keys.workerJobs(workerId);
   const listenerWatch = new ListenerWatch(redis, config.RELAY_LISTENER_CHECK_INTERVAL_MS, config.RELAY_NO_LISTENER_GRACE_MS);
   const deps = {
     redis,
@@ -54,7 +56,17 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   const worker = new Worker<ChatJob>(
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
-    async (job: Job<ChatJob>, token?: string, signal?: AbortSignal) => handleChatJob(job, signal, deps, token),
+    async (job: Job<ChatJob>, token?: string, signal?: AbortSignal) => {
+      // Recorded (without waiting) so that, should this process die, another worker hands the
+      // job back at once (crash-reaper.ts).
+      const jobId = job.id ?? job.data.requestId;
+      redis.sadd(jobsKey, jobId).catch(() => {});
+      try {
+        return await handleChatJob(job, signal, deps, token);
+      } finally {
+        redis.srem(jobsKey, jobId).catch(() => {});
+      }
+    },
     {
       connection: bullConnection,
       prefix: config.REDIS_KEY_PREFIX,
@@ -77,6 +89,9 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   await listenForCancels(cancelSubscriber, keys, (requestId) => {
     if (worker.cancelJob(requestId, "client-gone")) log.debug("cancelled", { requestId });
   });
+  // Subscribed while this process lives: the other workers' crash reapers watch it.
+  await cancelSubscriber.subscribe(keys.workerChannel(workerId));
+  const reaper = new CrashReaper({ redis, keys, queueName, workerId, intervalMs: config.WORKER_CRASH_CHECK_INTERVAL_MS, graceMs: config.WORKER_CRASH_GRACE_MS, log });
   const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.debug("heartbeat failed", { error }));
   await worker.waitUntilReady();
   log.info("ready", { concurrency: config.WORKER_CONCURRENCY, providers: [...providers.keys()] });
@@ -91,6 +106,8 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       await closing;
       clearTimeout(timer);
       listenerWatch.close();
+      reaper.close();
+      await redis.del(jobsKey).catch(() => {});
       await Promise.allSettled([redis.quit(), cancelSubscriber.quit(), bullConnection.quit()]);
       log.info("stopped");
     },
