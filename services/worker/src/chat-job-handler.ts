@@ -57,7 +57,8 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     return "cancelled";
   }
   if (Date.now() >= deadlineAt) return fail(new GatewayError("queue_timeout"));
-  if (job.data.startBy !== undefined && Date.now() > job.data.startBy) return fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
+  // The queue-wait bound is for a first start; a job taken over or handed back was started in time.
+  if (attempt === 1 && job.data.startBy !== undefined && Date.now() > job.data.startBy) return fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
   if (attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, requestId))) {
     return fail(new GatewayError("upstream_interrupted", { message: "The worker serving this answer stopped after it had started; it cannot be resumed." }));
   }
@@ -140,9 +141,11 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
         if (deltas === 0 && token) {
           // Nothing reached the client: hand the job back, another worker answers it.
           await relay.flush().catch(() => {});
-          await job.moveToWait(token);
-          deps.log.info("request handed back", { requestId });
-          throw new WaitingError();
+          const handedBack = await job.moveToWait(token).then(() => true, () => false);
+          if (handedBack) {
+            deps.log.info("request handed back", { requestId });
+            throw new WaitingError();
+          }
         }
         return fail(new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }));
       case "client-gone":
