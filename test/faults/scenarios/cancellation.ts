@@ -10,23 +10,25 @@ export interface CancellationFigures {
   /** Client disconnect -> upstream connection closed (ms). */
   closeLatency: ReturnType<typeof summary>;
   latencies: number[];
-  /** Cancelled streams whose upstream call was not seen closing (must be 0). */
+  /** Cancelled streams whose upstream answer had already ended when the cancel arrived. */
+  finishedFirst: number;
+  /** Cancelled streams whose upstream call neither ended nor was closed (must be 0). */
   notClosed: number;
   /** Upstream calls still open after everything settled (must be 0). */
   upstreamLeftOpen: number;
 }
 
 export async function measureActiveCancellation(streams: number): Promise<CancellationFigures> {
-  const stack = await startFaultStack({ workers: 2, workerEnv: { WORKER_CONCURRENCY: String(streams) }, mock: { tokens: 60, tokenDelayMs: 20, firstTokenDelayMs: 20 } });
+  const stack = await startFaultStack({ workers: 2, workerEnv: { WORKER_CONCURRENCY: String(streams) }, mock: { tokens: 150, tokenDelayMs: 20, firstTokenDelayMs: 20 } });
   try {
     const cancelAt = new Map<string, number>();
-    // Each stream is cancelled after a random number of tokens (1 to 55 of 60): mid-answer, where
+    // Each stream is cancelled after a random number of tokens (1 to 100 of 150): mid-answer, where
     // the upstream is being paid for.
     await Promise.all(
       Array.from({ length: streams }, async (_, index) => {
         const tag = `active-${index}`;
         const controller = new AbortController();
-        const cancelAfter = 1 + Math.floor(Math.random() * 55);
+        const cancelAfter = 1 + Math.floor(Math.random() * 100);
         await streamChat(stack.urls[0]!, chatBody({ tag }), {
           signal: controller.signal,
           onToken: (count) => {
@@ -41,12 +43,14 @@ export async function measureActiveCancellation(streams: number): Promise<Cancel
     const records = new Map(stack.mock.stats().recent.map((record) => [record.tag ?? "", record]));
     const latencies: number[] = [];
     let notClosed = 0;
+    let finishedFirst = 0;
     for (const [tag, at] of cancelAt) {
-      const abortedAt = records.get(tag)?.abortedAt;
-      if (abortedAt === undefined) notClosed++;
-      else latencies.push(abortedAt - at);
+      const record = records.get(tag);
+      if (record?.abortedAt !== undefined) latencies.push(record.abortedAt - at);
+      else if (record?.endedAt !== undefined) finishedFirst++;
+      else notClosed++;
     }
-    return { streams, closeLatency: summary(latencies), latencies: latencies.sort((a, b) => a - b), notClosed, upstreamLeftOpen: stack.mock.stats().active };
+    return { streams, closeLatency: summary(latencies), latencies: latencies.sort((a, b) => a - b), finishedFirst, notClosed, upstreamLeftOpen: stack.mock.stats().active };
   } finally {
     await stack.stop();
   }
