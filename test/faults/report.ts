@@ -80,10 +80,10 @@ await run("4", async () => {
     raw[`redisOutage-${mode}`] = figures;
     row("4", `Redis ${mode} (${mode === "killed" ? "SIGKILL, restarted empty" : "SIGSTOP, SIGCONT"}) ${ms(figures.outageMs)} under load (30 clients): requests / outcomes`, `${figures.requests}: ${JSON.stringify(figures.outcomes)}`);
     row("4", "  ended neither completed nor with an explicit error", String(figures.unexplained), "0", figures.unexplained === 0);
-    row("4", "  kill → first 503 (a new request sent right after the kill)", ms(figures.firstRejection), "≤ 1000 ms", figures.firstRejection <= 1000);
-    row("4", "  requests in flight at the kill: kill → explicit end, p50 / max", `${ms(figures.inFlightEnded.p50)} / ${ms(figures.inFlightEnded.max)}`, "explicit, < deadline");
+    row("4", "  outage start → first 503 (a new request sent right after)", ms(figures.firstRejection), "≤ 1000 ms", figures.firstRejection <= 1000);
+    row("4", "  requests in flight at the outage start → their explicit end, p50 / max", `${ms(figures.inFlightEnded.p50)} / ${ms(figures.inFlightEnded.max)}`, "explicit, < deadline");
     row("4", "  503 answer time during the outage, p50 / p99", `${ms(figures.rejectionLatency.p50)} / ${ms(figures.rejectionLatency.p99)}`, "≤ 1000 ms", figures.rejectionLatency.p99 <= 1000);
-    row("4", "  kill → /ready false", ms(figures.readyFalseAfter));
+    row("4", "  outage start → /ready false", ms(figures.readyFalseAfter));
     row("4", "  Redis back → first completed request", ms(figures.recoveredAfter), "recovers", Number.isFinite(figures.recoveredAfter));
     row("4", "  gateway processes restarted", String(figures.processesRestarted), "0", figures.processesRestarted === 0);
   }

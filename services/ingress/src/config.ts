@@ -28,7 +28,7 @@ const IngressEnv = z.object({
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: keyPrefix(),
   /** A Redis command unanswered for this long fails (a hung Redis answers 503, not a hang). */
-  REDIS_COMMAND_TIMEOUT_MS: integer(1000, { min: 50 }),
+  REDIS_COMMAND_TIMEOUT_MS: integer(750, { min: 50 }),
   /** Open requests end with redis_unavailable once Redis has been unreachable this long. */
   REDIS_OUTAGE_GRACE_MS: integer(1000, { min: 0 }),
   /** A request that heard nothing for this long re-reads its log (repairs a lost last event). */

@@ -84,7 +84,9 @@ export async function measureQueuedCancellation(queued: number): Promise<QueuedC
     await waitFor(async () => (await admin.llen("faults:chat:wait")) === queued, 10_000, "the requests to be queued");
     for (const controller of controllers) controller.abort();
     await Promise.all(requests);
-    // Free the worker; whatever is still queued must now be skipped, not called.
+    // The cancels have taken effect once the queue is empty: cancelled while still queued.
+    await waitFor(async () => (await admin.llen("faults:chat:wait")) === 0, 10_000, "the cancelled requests to leave the queue");
+    // Free the worker; nothing cancelled may reach the upstream now.
     blocker.abort();
     await blocking;
     await waitFor(async () => (await admin.llen("faults:chat:wait")) === 0 && (await admin.llen("faults:chat:active")) === 0, 10_000, "the queue to drain");

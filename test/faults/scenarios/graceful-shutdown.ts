@@ -20,13 +20,14 @@ export interface ShutdownFigures {
 
 export async function measureGracefulShutdown(requests: number): Promise<ShutdownFigures> {
   const stack = await startFaultStack({
-    workerEnv: { WORKER_SHUTDOWN_GRACE_MS: "300" },
+    workerEnv: { WORKER_SHUTDOWN_GRACE_MS: "300", UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: "30000" },
     ingressEnv: { SHUTDOWN_GRACE_MS: "1000" },
     mock: { tokens: 1000, tokenDelayMs: 20 },
   });
   try {
     const url = stack.urls[0]!;
-    const waiting = Array.from({ length: requests }, (_, index) => streamChat(url, chatBody({ tag: `waiting-${index}`, firstTokenDelayMs: 1500, tokens: 3 })));
+    // Their first upstream call never answers; the second (after the hand-back) answers at once.
+    const waiting = Array.from({ length: requests }, (_, index) => streamChat(url, chatBody({ tag: `waiting-${index}`, tokens: 3, fail: { kind: "never-respond", times: 1 } })));
     const streaming = Array.from({ length: requests }, (_, index) => streamChat(url, chatBody({ tag: `streaming-${index}` })));
     await waitFor(() => stack.mock.stats().active === requests * 2 && stack.mock.stats().recent.filter((record) => record.tokensSent > 0).length === requests, 10_000, "every request at the upstream");
     await stack.startWorker();
