@@ -46,7 +46,7 @@ await run("1", async () => {
     row("1", `disconnect → upstream closed, ${streams} streams, p50 / p99 / max`, `${ms(figures.closeLatency.p50)} / ${ms(figures.closeLatency.p99)} / ${ms(figures.closeLatency.max)}`, "p99 ≤ 50 ms", figures.closeLatency.p99 <= 50);
     row("1", `  cancelled streams whose upstream call stayed open (${streams})`, String(figures.notClosed + figures.upstreamLeftOpen), "0", figures.notClosed + figures.upstreamLeftOpen === 0);
     row("1", `  cancelled streams whose upstream answer had ended before the cancel arrived (${streams})`, String(figures.finishedFirst));
-    row("1", `  event-loop delay p99 of the measuring process (client + mock) (${streams})`, ms(figures.harnessLoopDelayP99));
+    row("1", `  event-loop delay p99 of the measuring process (clients) (${streams})`, ms(figures.harnessLoopDelayP99));
   }
   const queued = await measureQueuedCancellation(50);
   raw.queuedCancellation = queued;

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createMockUpstream, type MockUpstream, type MockUpstreamOptions } from "@switchboard/mock-upstream";
+import { createMockUpstream, type MockStats, type MockUpstream, type MockUpstreamOptions } from "@switchboard/mock-upstream";
 import { startService, type ServiceProcess } from "../../support/service-process.ts";
 import { startPrivateRedis, type PrivateRedis } from "./private-redis.ts";
 
@@ -12,6 +12,12 @@ export interface FaultStackOptions {
   ingresses?: number;
   workers?: number;
   mock?: MockUpstreamOptions;
+  /**
+   * Run the mock upstream as its own process instead of in the measuring one, so that its
+   * timestamps do not wait for the measuring process's busy event loop (the client's SSE parsing).
+   * Its clock (performance.timeOrigin + now) is still comparable. Read it with stats().
+   */
+  mockProcess?: boolean;
   /** Routing table builder, given the mock's base URL; default: every model to the mock. */
   routes?: (mockUrl: string) => unknown;
   env?: Record<string, string>;
@@ -21,8 +27,11 @@ export interface FaultStackOptions {
 
 export interface FaultStack {
   redis: PrivateRedis;
+  /** The in-process mock (when mockProcess is off). */
   mock: MockUpstream;
   mockUrl: string;
+  /** The mock's stats, wherever it runs. */
+  stats(): Promise<MockStats>;
   ingresses: ServiceProcess[];
   workers: ServiceProcess[];
   /** Base URLs (…/v1) of the live ingresses, in start order (stopped ones are removed). */
@@ -40,7 +49,21 @@ export function mockRoutes(mockUrl: string): unknown {
 export async function startFaultStack(options: FaultStackOptions = {}): Promise<FaultStack> {
   const redis = await startPrivateRedis();
   const mock = createMockUpstream({ recentLimit: 100_000, ...options.mock });
-  const { url: mockUrl } = await mock.listen(0);
+  let mockUrl: string;
+  let mockService: ServiceProcess | undefined;
+  if (options.mockProcess) {
+    const settings = options.mock ?? {};
+    mockService = await startService("mock-upstream", {
+      MOCK_PORT: "0",
+      MOCK_RECENT_LIMIT: "100000",
+      MOCK_TOKENS: String(settings.tokens ?? 20),
+      MOCK_TOKEN_DELAY_MS: String(settings.tokenDelayMs ?? 0),
+      MOCK_FIRST_TOKEN_DELAY_MS: String(settings.firstTokenDelayMs ?? 0),
+    });
+    mockUrl = String(mockService.readyLine.url);
+  } else {
+    mockUrl = (await mock.listen(0)).url;
+  }
   const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-faults-")), "routes.json");
   writeFileSync(routesFile, JSON.stringify((options.routes ?? mockRoutes)(mockUrl)));
   const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: "faults", LOG_LEVEL: "info", UPSTREAM_API_KEY: "fault-test-key", ROUTES_FILE: routesFile, ...options.env };
@@ -51,6 +74,11 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     redis,
     mock,
     mockUrl,
+    async stats() {
+      if (!mockService) return mock.stats();
+      const response = await fetch(mockUrl.replace(/\/v1$/, "/_mock/stats"));
+      return (await response.json()) as MockStats;
+    },
     ingresses,
     workers,
     urls,
@@ -71,7 +99,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     },
     urlOf: (ingress) => String(ingress.readyLine.url),
     async stop() {
-      await Promise.all([...ingresses, ...workers].map((service) => service.stop("SIGKILL")));
+      await Promise.all([...ingresses, ...workers, ...(mockService ? [mockService] : [])].map((service) => service.stop("SIGKILL")));
       await mock.close();
       await redis.stop();
     },
