@@ -21,12 +21,14 @@ export interface WorkerKillFigures {
 }
 
 export async function measureWorkerKill(requests: number): Promise<WorkerKillFigures> {
-  const stack = await startFaultStack({ workers: 1, mock: { tokens: 1000, tokenDelayMs: 20 } });
+  const stack = await startFaultStack({ workers: 1, workerEnv: { UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: "60000" }, mock: { tokens: 1000, tokenDelayMs: 20 } });
   try {
     const half = Math.floor(requests / 2);
     const waiting = (index: number) => index >= half;
     const results: Array<Promise<ChatResult>> = Array.from({ length: requests }, (_, index) =>
-      streamChat(stack.urls[0]!, chatBody(waiting(index) ? { tag: `waiting-${index}`, firstTokenDelayMs: 4000, tokens: 5 } : { tag: `streaming-${index}` }), { patienceMs: 20_000 }),
+      // A waiting request's first upstream call never answers (however long the survivor takes to
+      // start); the call after the takeover answers at once.
+      streamChat(stack.urls[0]!, chatBody(waiting(index) ? { tag: `waiting-${index}`, tokens: 5, fail: { kind: "never-respond", times: 1 } } : { tag: `streaming-${index}` }), { patienceMs: 20_000 }),
     );
     await waitFor(() => {
       const stats = stack.mock.stats();
