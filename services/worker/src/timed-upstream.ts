@@ -21,17 +21,34 @@ export async function* timedUpstream(options: TimedUpstreamOptions): AsyncIterab
   const forward = () => attempt.abort(options.signal.reason);
   if (options.signal.aborted) forward();
   options.signal.addEventListener("abort", forward, { once: true });
+  // One timer per silence, not per chunk: a chunk only moves lastChunkAt, and the timer, when it
+  // fires, re-arms itself for the time still left (10,000 chunks a second would otherwise mean
+  // 10,000 timers created and cleared a second).
   let timer: NodeJS.Timeout | undefined;
-  const arm = (ms: number, message: string) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => attempt.abort(new GatewayError("upstream_timeout", { message })), ms);
-  };
-  arm(options.firstTokenTimeoutMs, `${provider.name} sent no first token within ${options.firstTokenTimeoutMs} ms.`);
   let started = false;
+  let lastChunkAt = Date.now();
+  const expire = () => {
+    const limitMs = started ? options.idleTimeoutMs : options.firstTokenTimeoutMs;
+    const leftMs = lastChunkAt + limitMs - Date.now();
+    if (leftMs > 0) {
+      timer = setTimeout(expire, leftMs);
+      return;
+    }
+    const message = started
+      ? `${provider.name} stalled for ${options.idleTimeoutMs} ms in the middle of the answer.`
+      : `${provider.name} sent no first token within ${options.firstTokenTimeoutMs} ms.`;
+    attempt.abort(new GatewayError("upstream_timeout", { message }));
+  };
+  timer = setTimeout(expire, options.firstTokenTimeoutMs);
   try {
     for await (const chunk of provider.stream({ body: options.body, model: options.model, signal: attempt.signal })) {
-      if (chunk.delta) started = true;
-      if (started) arm(options.idleTimeoutMs, `${provider.name} stalled for ${options.idleTimeoutMs} ms in the middle of the answer.`);
+      if (chunk.delta && !started) {
+        started = true;
+        lastChunkAt = Date.now();
+        // The first token may come after less than the idle time: re-arm for the idle clock.
+        clearTimeout(timer);
+        timer = setTimeout(expire, options.idleTimeoutMs);
+      } else if (started) lastChunkAt = Date.now();
       yield chunk;
     }
   } catch (error) {
