@@ -24,6 +24,8 @@ beforeAll(async () => {
       },
       routes: { "*": { provider: "primary" }, "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }] } },
     },
+    // One call per target, so the counts below are per target (retries: test/faults and tracing.test.ts).
+    workerEnv: { UPSTREAM_RETRIES: "0" },
   });
   client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
   ingressMetricsUrl = String(stack.ingresses[0]!.readyLine.metricsUrl);

@@ -7,16 +7,18 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.ts";
-import { startStack, type Stack } from "../support/stack.ts";
+import { routesTo, startStack, type Stack } from "../support/stack.ts";
 
 let mock: MockUpstream;
 let receiver: OtlpReceiver;
 let stack: Stack;
 let client: OpenAI;
+let mockUrlForRetries: string;
 
 beforeAll(async () => {
   mock = createMockUpstream({ tokens: 12, tokenDelayMs: 1 });
   const mockUrl = (await mock.listen(0)).url;
+  mockUrlForRetries = mockUrl;
   receiver = await startOtlpReceiver();
   stack = await startStack("tracing", {
     routes: {
@@ -36,6 +38,8 @@ beforeAll(async () => {
       OTEL_BSP_SCHEDULE_DELAY: "20",
       OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test",
     },
+    // One call per target, so each CLIENT span below is one target; the retry test has its own stack.
+    workerEnv: { UPSTREAM_RETRIES: "0" },
   });
   client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
 });
@@ -188,6 +192,31 @@ describe("one trace per request, across processes", () => {
     // The worker's log line about it carries the trace and span ids.
     const line = stack.workers[0]!.output.flatMap((text) => (text.startsWith("{") ? [JSON.parse(text) as Record<string, unknown>] : [])).find((entry) => entry.msg === "upstream failed, trying fallback" && entry.trace_id === consumer.traceId);
     expect(line?.span_id).toBe(consumer.spanId);
+  });
+});
+
+describe("retries", () => {
+  it("shows a retried upstream call as a second CLIENT span with its retry number", async () => {
+    const retrying = await startStack("tracing-retry", {
+      routes: routesTo(mockUrlForRetries),
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_BSP_SCHEDULE_DELAY: "20" },
+      workerEnv: { UPSTREAM_RETRIES: "1", UPSTREAM_RETRY_BACKOFF_MS: "1" },
+    });
+    try {
+      const model = uniqueModel("retried");
+      const response = await fetch(`${retrying.urls[0]}/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], mock: { tag: model, fail: { kind: "http", status: 503, times: 1 } } }),
+      });
+      expect(response.status).toBe(200);
+      const { spans } = await traceFor(model, 5);
+      const calls = spans.filter((span) => span.kind === "CLIENT").sort((a, b) => Number(a.attributes["switchboard.upstream.retry"]) - Number(b.attributes["switchboard.upstream.retry"]));
+      expect(calls.map((call) => call.attributes["switchboard.upstream.retry"])).toEqual([0, 1]);
+      expect(calls[0]!.statusCode).toBe(2);
+      expect(calls[1]!.statusCode).not.toBe(2);
+    } finally {
+      await retrying.stop();
+    }
   });
 });
 

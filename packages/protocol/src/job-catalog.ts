@@ -14,6 +14,11 @@ export interface ChatJob {
   deadlineAt: number;
   /** Epoch ms when the ingress enqueued the job (queue wait is measured from here). */
   enqueuedAt: number;
+  /**
+   * Epoch ms after which no worker may start the job: the ingress has answered queue_timeout by
+   * then (a voice platform hangs up after a few seconds; a late answer is worthless).
+   */
+  startBy?: number;
   /** W3C trace context of the ingress's enqueue (PRODUCER) span, for one trace across processes. */
   trace?: Record<string, string>;
 }

@@ -16,6 +16,10 @@ export interface RelayKeys {
   workers: string;
   /** BullMQ's `prefix` option: the key prefix as a hash tag, e.g. `{switchboard}` (keys `{switchboard}:chat:wait`, …). */
   queuePrefix: string;
+  /** A channel each worker subscribes to while it lives: no subscriber means the process is gone. */
+  workerChannel(workerId: string): string;
+  /** Set of the job ids a worker is running, so a dead worker's jobs can be handed back at once. */
+  workerJobs(workerId: string): string;
 }
 
 export function relayKeys(prefix: string): RelayKeys {
@@ -27,5 +31,7 @@ export function relayKeys(prefix: string): RelayKeys {
     cancelChannel: `${prefix}:cancel`,
     workers: `${prefix}:workers`,
     queuePrefix: `{${prefix}}`,
+    workerChannel: (workerId) => `${prefix}:worker:${workerId}`,
+    workerJobs: (workerId) => `${prefix}:worker:${workerId}:jobs`,
   };
 }

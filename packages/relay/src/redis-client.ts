@@ -22,6 +22,11 @@ export interface RedisTopology {
   sentinelMaster?: string;
 }
 
+export interface RedisClientOptions {
+  /** Reject a command that got no answer within this long (a Redis that hangs rather than refuses). */
+  commandTimeoutMs?: number;
+}
+
 /** The topology from a service's configuration. */
 export function redisTopology(config: { REDIS_CLUSTER: boolean; REDIS_SENTINELS?: string | undefined; REDIS_SENTINEL_MASTER: string }): RedisTopology {
   return { cluster: config.REDIS_CLUSTER, sentinels: config.REDIS_SENTINELS, sentinelMaster: config.REDIS_SENTINEL_MASTER };
@@ -29,11 +34,13 @@ export function redisTopology(config: { REDIS_CLUSTER: boolean; REDIS_SENTINELS?
 
 const reconnectDelay = (times: number) => Math.min(50 * times, 1000);
 
-export function createRedisClient(url: string, role: RedisRole, connectionName: string, topology: RedisTopology = {}): RedisConnection {
+export function createRedisClient(url: string, role: RedisRole, connectionName: string, topology: RedisTopology = {}, options: RedisClientOptions = {}): RedisConnection {
   if (topology.cluster && topology.sentinels) throw new Error("REDIS_CLUSTER and REDIS_SENTINELS exclude each other: a Redis Cluster has no sentinels.");
-  if (topology.cluster) return createClusterClient(url, role, connectionName);
+  const commandTimeout = options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs };
+  if (topology.cluster) return createClusterClient(url, role, connectionName, commandTimeout);
   const common = {
     connectionName,
+    ...commandTimeout,
     retryStrategy: reconnectDelay,
     connectTimeout: 2000,
     keepAlive: 10_000,
@@ -64,7 +71,7 @@ function sentinelOptions(url: string, sentinels: string, master: string) {
   };
 }
 
-function createClusterClient(url: string, role: RedisRole, connectionName: string): Cluster {
+function createClusterClient(url: string, role: RedisRole, connectionName: string, commandTimeout: { commandTimeout?: number }): Cluster {
   const parsed = new URL(url);
   const tls = parsed.protocol === "rediss:";
   return new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], {
@@ -77,6 +84,7 @@ function createClusterClient(url: string, role: RedisRole, connectionName: strin
     ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
     redisOptions: {
       connectionName,
+      ...commandTimeout,
       connectTimeout: 2000,
       keepAlive: 10_000,
       // BullMQ reads this from redisOptions for a Cluster: null for its blocking connections.

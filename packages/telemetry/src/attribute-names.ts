@@ -45,6 +45,8 @@ export const attributeNames = {
   attempt: "switchboard.attempt",
   /** 0 for the route's first target, 1 for its first fallback, … */
   fallbackIndex: "switchboard.fallback.index",
+  /** 0 for a target's first call, 1 for its first retry (UPSTREAM_RETRIES), … */
+  upstreamRetry: "switchboard.upstream.retry",
   /** The gateway error code the request or call ended with (error.type carries the same value). */
   errorCode: "switchboard.error.code",
   /** The routing table's provider key (e.g. "primary"), next to the GenAI provider name. */

@@ -5,6 +5,7 @@ import { listModelIds, type RouteTable } from "@switchboard/config";
 import { GatewayError } from "@switchboard/protocol";
 import type { Logger, Metrics } from "@switchboard/telemetry";
 import { authentication, type AuthenticationOptions } from "./authentication.ts";
+import { bodyVerifier, invalidUtf8Type, tooDeepType } from "./body-guard.ts";
 import { chatCompletionsRoute } from "./chat-completions-route.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
@@ -16,6 +17,8 @@ export interface AppOptions {
   routes: RouteTable;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
+  queueMaxWaitMs: number;
+  jsonMaxDepth: number;
   log: Logger;
   /** API keys and the optional custom key header; absent or no keys: open. */
   authentication?: AuthenticationOptions;
@@ -49,8 +52,15 @@ export function createApp(options: AppOptions): express.Express {
     const created = 0;
     response.json({ object: "list", data: listModelIds(routes).map((id) => ({ id, object: "model", created, owned_by: "switchboard" })) });
   });
+  // Shutting down: refuse new work at once (before reading the body), so a load balancer or
+  // client retries on another instance; the connection is not kept for reuse.
+  app.post(chatPath, (_request: Request, response: Response, next: NextFunction) => {
+    if (!runtime.shuttingDown) return next();
+    response.setHeader("Connection", "close");
+    sendError(response, new GatewayError("shutting_down", { retryAfterSeconds: 1 }));
+  });
   // Any content type is read as JSON: curl users often forget the header.
-  app.post(chatPath, requestTelemetryMiddleware(options.ingressMetrics), express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false }), chatCompletionsRoute(options));
+  app.post(chatPath, requestTelemetryMiddleware(options.ingressMetrics), express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false, verify: bodyVerifier(options.jsonMaxDepth) }), chatCompletionsRoute(options));
 
   app.use((request: Request, response: Response) => {
     log.info("no such route", { method: request.method, path: request.path });
@@ -67,6 +77,10 @@ function toGatewayError(error: unknown, log: Logger): GatewayError {
   if (error instanceof GatewayError) return error;
   const type = (error as { type?: string }).type;
   switch (type) {
+    case invalidUtf8Type:
+      return new GatewayError("invalid_json", { message: (error as Error).message });
+    case tooDeepType:
+      return new GatewayError("invalid_request", { message: (error as Error).message });
     case "entity.parse.failed":
       return new GatewayError("invalid_json", { message: `The request body is not valid JSON: ${(error as Error).message}` });
     case "entity.too.large":

@@ -24,7 +24,12 @@ export function authentication(options: AuthenticationOptions) {
     if (presented.length === 0) {
       return sendError(response, new GatewayError("invalid_api_key", { message: `Missing API key. Send it ${where}.` }));
     }
-    if (presented.some((key) => matches(digest(key), digests))) return next();
+    const accepted = presented.map(digest).find((candidate) => matches(candidate, digests));
+    if (accepted) {
+      // Who is calling, for the per-key limits (key-limiter.ts): a digest, never the key.
+      response.locals.apiKeyId = accepted.toString("base64url").slice(0, 22);
+      return next();
+    }
     sendError(response, new GatewayError("invalid_api_key", { message: `Invalid API key. Send one of the gateway's keys ${where}.` }));
   };
 }

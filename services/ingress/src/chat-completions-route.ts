@@ -6,7 +6,9 @@ import { ChatRequest, GatewayError, completionId, type ChatJob } from "@switchbo
 import { traceIdsOf, withSpan, type Logger } from "@switchboard/telemetry";
 import { CollectedCompletion } from "./collected-completion.ts";
 import { sendError } from "./completion-sink.ts";
+import { bodyDefect } from "./body-guard.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
+import { clientKey } from "./key-limiter.ts";
 import { requestTelemetryOf } from "./request-telemetry.ts";
 import { StreamingCompletion } from "./streaming-completion.ts";
 import { upstreamBody } from "./upstream-body.ts";
@@ -15,12 +17,17 @@ export interface ChatRouteOptions {
   runtime: IngressRuntime;
   routes: RouteTable;
   requestTimeoutMs: number;
+  /** A request no worker has started within this long is answered queue_timeout. */
+  queueMaxWaitMs: number;
+  jsonMaxDepth: number;
   log: Logger;
 }
 
 export function chatCompletionsRoute(options: ChatRouteOptions) {
   const { runtime, routes, log } = options;
   return async (request: Request, response: Response): Promise<void> => {
+    const defect = bodyDefect(request.body, options.jsonMaxDepth);
+    if (defect) return sendError(response, new GatewayError("invalid_request", { message: defect }));
     const parsed = ChatRequest.safeParse(request.body);
     if (!parsed.success) return sendError(response, validationError(parsed.error.issues));
     const body = parsed.data;
@@ -32,12 +39,28 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       return sendError(response, new GatewayError("model_not_found", { param: "model", message: `The model "${body.model}" is not served by this gateway. GET /v1/models lists the models it serves.` }));
     }
 
+    // Admission: answered at once, before anything is queued.
+    if (runtime.redisDown) return sendError(response, new GatewayError("redis_unavailable", { retryAfterSeconds: 1 }));
+    const refused = runtime.admission.admit();
+    if (refused) return sendError(response, refused);
     const requestId = newRequestId();
+    let release = () => {};
+    try {
+      const acquired = await runtime.limiter.acquire(clientKey(request, response), requestId);
+      if (!acquired.ok) return sendError(response, acquired.error);
+      release = acquired.release;
+    } catch (error) {
+      log.warn("rate limiter unavailable", { requestId, error });
+      return sendError(response, new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
+    }
+    if (request.socket.destroyed) return release();
+
     const startedAt = Date.now();
     const telemetry = requestTelemetryOf(response);
     telemetry?.accepted(requestId, body.model, body.stream === true);
     const requestLog = telemetry ? log.child(traceIdsOf(telemetry.span)) : log;
     let deadline: NodeJS.Timeout | undefined;
+    let queueWait: NodeJS.Timeout | undefined;
     const context = {
       requestId,
       completionId: completionId(requestId),
@@ -46,12 +69,21 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       includeUsage: body.stream_options?.include_usage === true,
       onEnd: (outcome: string) => {
         clearTimeout(deadline);
+        clearTimeout(queueWait);
         runtime.hub.unregister(requestId);
+        runtime.openRequests.delete(requestId);
+        release();
         requestLog.debug("request ended", { requestId, outcome, durationMs: Date.now() - startedAt });
       },
       ...(telemetry ? { onDelta: () => telemetry.delta() } : {}),
     };
     const sink = body.stream ? new StreamingCompletion(response, context) : new CollectedCompletion(response, context);
+    /** End the answer with an error and stop its job wherever it is. */
+    const failAndCancel = (error: GatewayError) => {
+      if (sink.isEnded) return;
+      sink.fail(error);
+      runtime.cancel(requestId);
+    };
 
     const job: ChatJob = {
       requestId,
@@ -60,19 +92,22 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       replyChannel: runtime.hub.channel,
       deadlineAt: startedAt + options.requestTimeoutMs,
       enqueuedAt: startedAt,
+      startBy: startedAt + options.queueMaxWaitMs,
     };
     // Listening before enqueueing: nothing can be published before someone listens.
     runtime.hub.register(requestId, sink);
+    runtime.openRequests.add(requestId, { fail: failAndCancel });
     response.on("close", () => {
       if (sink.isEnded) return;
       sink.abandon();
       runtime.cancel(requestId);
-      requestLog.info("client went away", { requestId });
+      // Not an error: voice users interrupt all the time. The worker records the usage so far.
+      requestLog.info("client went away", { requestId, started: sink.hasStarted });
     });
-    deadline = setTimeout(() => {
-      sink.fail(new GatewayError("deadline_exceeded", { message: `No complete answer within ${options.requestTimeoutMs} ms.` }));
-      runtime.cancel(requestId);
-    }, options.requestTimeoutMs);
+    deadline = setTimeout(() => failAndCancel(new GatewayError("deadline_exceeded", { message: `No complete answer within ${options.requestTimeoutMs} ms.` })), options.requestTimeoutMs);
+    queueWait = setTimeout(() => {
+      if (!sink.hasStarted) failAndCancel(new GatewayError("queue_timeout", { retryAfterSeconds: 1, message: `No worker started the request within ${options.queueMaxWaitMs} ms (QUEUE_MAX_WAIT_MS).` }));
+    }, options.queueMaxWaitMs);
 
     if (sink instanceof StreamingCompletion && route.bufferWords) sink.startBufferWords(route.bufferWords);
 

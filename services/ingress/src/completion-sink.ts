@@ -20,6 +20,7 @@ export abstract class CompletionSink implements ReplySink {
   protected readonly response: Response;
   protected readonly context: CompletionContext;
   private ended = false;
+  private started = false;
   private deltaAttempt = 0;
 
   constructor(response: Response, context: CompletionContext) {
@@ -31,9 +32,15 @@ export abstract class CompletionSink implements ReplySink {
     return this.ended;
   }
 
+  /** Has a worker started this request (so it is past its queue wait)? */
+  get hasStarted(): boolean {
+    return this.started;
+  }
+
   onFrame(frame: string, position: EventPosition): void {
     if (this.ended) return;
     const event = decodeRelayEvent(frame);
+    this.started = true;
     switch (event.kind) {
       case "started":
         return;

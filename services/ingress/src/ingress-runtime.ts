@@ -1,36 +1,51 @@
 // The ingress's connections to the rest of the system: the queue it enqueues on, the reply hub it
-// listens on (subscribed once, at start-up, before any request is accepted), and readiness.
+// listens on (subscribed once, at start-up, before any request is accepted), admission, limits,
+// the requests it is answering, and readiness.
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { ReplyHub, broadcastCancel, countLiveWorkers, createRedisClient, redisTopology, relayKeys, waitForRedis, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import { SpanKind, attributeNames, contextWithSpan, injectTraceContext, markFailed, startSpan, type Logger } from "@switchboard/telemetry";
 import type { IngressConfig } from "./config.ts";
+import { KeyLimiter } from "./key-limiter.ts";
+import { OpenRequests } from "./open-requests.ts";
+import { QueueAdmission } from "./queue-admission.ts";
+import { RedisOutageWatch } from "./redis-outage-watch.ts";
 
 export const queueName = "chat";
+
+/** Cancels that could not be sent while Redis was down, kept (bounded) for when it returns. */
+const maxPendingCancels = 10_000;
 
 export interface Readiness {
   ready: boolean;
   redis: boolean;
   workers: number;
+  shuttingDown: boolean;
 }
 
 export class IngressRuntime {
   readonly ingressId = `ingress-${randomBytes(6).toString("base64url")}`;
   readonly keys: RelayKeys;
   readonly hub: ReplyHub;
+  readonly openRequests = new OpenRequests();
+  readonly admission: QueueAdmission;
+  readonly limiter: KeyLimiter;
   private readonly redis: RedisConnection;
   private readonly subscriber: RedisConnection;
   private readonly queue: Queue<ChatJob>;
   private readonly config: IngressConfig;
   private readonly log: Logger;
+  private readonly outageWatch: RedisOutageWatch;
+  private readonly pendingCancels = new Set<string>();
   private cachedReadiness: { at: number; value: Promise<Readiness> } | undefined;
+  private stopping = false;
 
   constructor(config: IngressConfig, log: Logger) {
     this.config = config;
     this.log = log;
     this.keys = relayKeys(config.REDIS_KEY_PREFIX);
-    this.redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${this.ingressId}:command`, redisTopology(config));
+    this.redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${this.ingressId}:command`, redisTopology(config), { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
     this.subscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${this.ingressId}:replies`, redisTopology(config));
     for (const client of [this.redis, this.subscriber]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
     this.queue = new Queue<ChatJob>(queueName, { connection: this.redis, prefix: this.keys.queuePrefix });
@@ -43,11 +58,34 @@ export class IngressRuntime {
       idleRepairMs: config.RELAY_IDLE_REPAIR_MS,
       onError: (error, context) => log.warn("relay error", { context, error }),
     });
+    this.admission = new QueueAdmission(this.queue, config.MAX_QUEUED_REQUESTS, config.QUEUE_DEPTH_REFRESH_MS);
+    this.limiter = new KeyLimiter(this.redis, config.REDIS_KEY_PREFIX, {
+      requestsPerMinute: config.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      concurrentStreams: config.RATE_LIMIT_CONCURRENT_STREAMS,
+      leaseMs: config.REQUEST_TIMEOUT_MS + 5000,
+    });
+    this.outageWatch = new RedisOutageWatch(this.redis, this.openRequests, config.REDIS_OUTAGE_GRACE_MS, (failed) => log.warn("redis unreachable: open requests ended", { failed }));
+    this.redis.on("ready", () => this.flushPendingCancels());
   }
 
   async start(): Promise<void> {
     await waitForRedis(this.redis, this.config.REDIS_URL, 5000);
     await this.hub.start();
+  }
+
+  /** Redis is known to be unreachable: answer 503 at once instead of trying. */
+  get redisDown(): boolean {
+    return this.outageWatch.isDown || this.redis.status !== "ready";
+  }
+
+  get shuttingDown(): boolean {
+    return this.stopping;
+  }
+
+  /** SIGTERM: readiness turns false and new requests are refused from now on. */
+  beginShutdown(): void {
+    this.stopping = true;
+    this.cachedReadiness = undefined;
   }
 
   /** Queue the job; its PRODUCER span's context travels inside it (job.trace) to the worker. */
@@ -84,10 +122,7 @@ export class IngressRuntime {
   /** The client went away: stop the job wherever it is (waiting: removed; active: aborted). */
   cancel(requestId: string): void {
     this.hub.unregister(requestId);
-    broadcastCancel(this.redis, this.keys, requestId, "client-gone").catch((error: unknown) => this.log.debug("cancel broadcast failed", { requestId, error }));
-    this.queue.remove(requestId).catch(() => {
-      // Active jobs are locked and cannot be removed; the broadcast stops those.
-    });
+    this.sendCancel(requestId);
   }
 
   readiness(): Promise<Readiness> {
@@ -97,17 +132,38 @@ export class IngressRuntime {
   }
 
   async close(): Promise<void> {
+    this.admission.close();
+    this.outageWatch.close();
     await this.hub.close();
     await this.queue.close().catch(() => {});
     await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);
   }
 
+  private sendCancel(requestId: string): void {
+    broadcastCancel(this.redis, this.keys, requestId, "client-gone").catch((error: unknown) => {
+      // Redis is unreachable: cancel once it is back, so a job that survives the outage does not
+      // stream to nobody.
+      if (this.pendingCancels.size < maxPendingCancels) this.pendingCancels.add(requestId);
+      this.log.debug("cancel broadcast failed", { requestId, error });
+    });
+    this.queue.remove(requestId).catch(() => {
+      // Active jobs are locked and cannot be removed; the broadcast stops those.
+    });
+  }
+
+  private flushPendingCancels(): void {
+    const requestIds = [...this.pendingCancels];
+    this.pendingCancels.clear();
+    for (const requestId of requestIds) this.sendCancel(requestId);
+  }
+
   private async checkReadiness(): Promise<Readiness> {
+    const shuttingDown = this.stopping;
     try {
       const workers = await countLiveWorkers(this.redis, this.keys, this.config.WORKER_LIVENESS_MS);
-      return { ready: workers > 0, redis: true, workers };
+      return { ready: workers > 0 && !shuttingDown, redis: true, workers, shuttingDown };
     } catch {
-      return { ready: false, redis: false, workers: 0 };
+      return { ready: false, redis: false, workers: 0, shuttingDown };
     }
   }
 }

@@ -1,5 +1,7 @@
 // Ingress process entry point: `node services/ingress/src/main.ts`.
 // Telemetry starts first: OTEL_* variables decide whether spans are exported (see README).
+import { createServer } from "node:http";
+import { GatewayError } from "@switchboard/protocol";
 import { createLogger, createMetrics, startTelemetry } from "@switchboard/telemetry";
 import { createApp } from "./app.ts";
 import { loadIngressConfig } from "./config.ts";
@@ -20,6 +22,8 @@ try {
     routes: config.routes,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    queueMaxWaitMs: config.QUEUE_MAX_WAIT_MS,
+    jsonMaxDepth: config.JSON_MAX_DEPTH,
     log,
     authentication: authenticationOptions,
     metrics,
@@ -30,26 +34,36 @@ try {
   } else {
     log.info("authentication on", { keys: config.apiKeys.length, header: config.AUTH_HEADER ?? null });
   }
-  const server = app.listen(config.PORT, config.HOST, () => {
+  // Slow senders: the whole request must arrive within REQUEST_BODY_TIMEOUT_MS (else 408), checked
+  // every second rather than Node's default 30 s.
+  const server = createServer({ requestTimeout: config.REQUEST_BODY_TIMEOUT_MS, headersTimeout: Math.min(config.REQUEST_BODY_TIMEOUT_MS, 60_000), connectionsCheckingInterval: 1000 }, app);
+  server.listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;
     log.info("listening", { ingressId: runtime.ingressId, port, url: `http://127.0.0.1:${port}/v1`, metricsUrl: `http://127.0.0.1:${port}/metrics`, tracing: telemetry.tracing });
   });
   server.keepAliveTimeout = 65_000;
   let stopping = false;
-  const stop = () => {
+  // SIGTERM: readiness false and new requests refused (503 shutting_down) at once, while still
+  // listening, so a load balancer sees the readiness change instead of refused connections; open
+  // answers get SHUTDOWN_GRACE_MS to finish; whatever is still open then ends with an explicit
+  // shutting_down error.
+  const stop = async () => {
     if (stopping) return;
     stopping = true;
+    runtime.beginShutdown();
+    log.info("shutting down", { open: runtime.openRequests.size, graceMs: config.SHUTDOWN_GRACE_MS });
+    const drained = await runtime.openRequests.waitUntilEmpty(config.SHUTDOWN_GRACE_MS);
+    if (!drained) runtime.openRequests.failAll(new GatewayError("shutting_down", { retryAfterSeconds: 1, message: "This gateway instance shut down before the answer was complete." }));
     server.close();
-    const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
-    force.unref();
-    runtime
-      .close()
-      .then(() => telemetry.shutdown())
-      .then(() => process.exit(0), () => process.exit(1));
+    server.closeAllConnections();
+    await runtime.close();
+    await telemetry.shutdown();
+    log.info("stopped", { drained });
+    process.exit(0);
   };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  process.on("SIGTERM", () => void stop().catch(() => process.exit(1)));
+  process.on("SIGINT", () => void stop().catch(() => process.exit(1)));
 } catch (error) {
   process.stderr.write(`ingress: ${(error as Error).message}\n`);
   process.exit(1);

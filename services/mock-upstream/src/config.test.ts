@@ -5,7 +5,7 @@ import { loadConfig } from "./config.ts";
 
 describe("loadConfig", () => {
   it("has defaults", () => {
-    expect(loadConfig({})).toEqual({ host: "127.0.0.1", port: 4010, firstTokenDelayMs: 0, tokenDelayMs: 0, tokens: 20 });
+    expect(loadConfig({})).toEqual({ host: "127.0.0.1", port: 4010, firstTokenDelayMs: 0, tokenDelayMs: 0, tokens: 20, recentLimit: 200 });
   });
 
   it("reads every variable", () => {
@@ -17,7 +17,7 @@ describe("loadConfig", () => {
         MOCK_TOKEN_DELAY_MS: "12.5",
         MOCK_TOKENS: "64",
       }),
-    ).toEqual({ host: "0.0.0.0", port: 0, firstTokenDelayMs: 250, tokenDelayMs: 12.5, tokens: 64 });
+    ).toEqual({ host: "0.0.0.0", port: 0, firstTokenDelayMs: 250, tokenDelayMs: 12.5, tokens: 64, recentLimit: 200 });
   });
 
   it.each([

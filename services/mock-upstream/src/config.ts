@@ -9,6 +9,8 @@ export interface MockConfig {
   firstTokenDelayMs: number;
   tokenDelayMs: number;
   tokens: number;
+  /** Calls kept in GET /_mock/stats. */
+  recentLimit: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -45,5 +47,6 @@ export function loadConfig(env: Env = process.env): MockConfig {
     firstTokenDelayMs: milliseconds(env, "MOCK_FIRST_TOKEN_DELAY_MS", 0),
     tokenDelayMs: milliseconds(env, "MOCK_TOKEN_DELAY_MS", 0),
     tokens: integer(env, "MOCK_TOKENS", 20, maxTokens),
+    recentLimit: integer(env, "MOCK_RECENT_LIMIT", 200, 1_000_000),
   };
 }

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     tokens: config.tokens,
     firstTokenDelayMs: config.firstTokenDelayMs,
     tokenDelayMs: config.tokenDelayMs,
+    recentLimit: config.recentLimit,
   });
   const { port, url } = await mock.listen(config.port);
   process.stdout.write(log("info", "listening", { port, url }));

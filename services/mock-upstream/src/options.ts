@@ -33,6 +33,8 @@ export interface MockRequestOptions {
     message?: string;
     afterTokens?: number;
     retryAfterSeconds?: number;
+    /** Fail only the first `times` calls carrying this request's tag; later ones answer normally. */
+    times?: number;
   };
   /** Free label copied into the stats entry, to find a request again. */
   tag?: string;
@@ -44,6 +46,7 @@ export interface MockFailure {
   message: string;
   afterTokens: number;
   retryAfterSeconds?: number;
+  times?: number;
 }
 
 /** Fully resolved behaviour for one request. */
@@ -69,7 +72,7 @@ const failureKinds: readonly string[] = ["http", "in-stream-error", "stall", "re
 const mockKeys: readonly string[] = [
   "tokens", "firstTokenDelayMs", "tokenDelayMs", "text", "toolCalls", "textBeforeToolCalls", "fail", "tag",
 ];
-const failKeys: readonly string[] = ["kind", "status", "message", "afterTokens", "retryAfterSeconds"];
+const failKeys: readonly string[] = ["kind", "status", "message", "afterTokens", "retryAfterSeconds", "times"];
 
 /** Thrown internally to abort parsing with the offending parameter path. */
 class InvalidOption extends Error {
@@ -170,6 +173,7 @@ function parseFailure(value: unknown): MockFailure {
     }
     failure.retryAfterSeconds = retryAfter;
   }
+  if (value["times"] !== undefined) failure.times = tokenCount(value["times"], "mock.fail.times");
   return failure;
 }
 
@@ -204,6 +208,7 @@ export function resolveBehaviour(defaults: MockDefaults, mock: unknown): ParseRe
     }
     if (mock["fail"] !== undefined) behaviour.fail = parseFailure(mock["fail"]);
     if (mock["tag"] !== undefined) behaviour.tag = string(mock["tag"], "mock.tag");
+    if (behaviour.fail?.times !== undefined && behaviour.tag === undefined) throw new InvalidOption("mock.fail.times", "mock.fail.times counts calls by mock.tag: set a tag too");
     return { ok: true, behaviour };
   } catch (error) {
     if (error instanceof InvalidOption) return { ok: false, param: error.param, message: error.message };

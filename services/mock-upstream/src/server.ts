@@ -22,6 +22,8 @@ export interface MockUpstreamOptions {
   tokens?: number | undefined;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string | undefined;
+  /** How many recent calls stats() keeps. Default 200. */
+  recentLimit?: number | undefined;
 }
 
 export interface MockUpstream {
@@ -57,7 +59,9 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
   }
   const host = options.host ?? "127.0.0.1";
   const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  const registry = createStatsRegistry();
+  const registry = createStatsRegistry(options.recentLimit);
+  /** Injected failures with `times`, counted per tag. */
+  const failuresByTag = new Map<string, number>();
   let callSeq = 0;
 
   function reject(res: ServerResponse, state: RequestState, status: number, body: string): void {
@@ -110,6 +114,11 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     // Like a real model, call a tool that tool_choice forces (unless mock.toolCalls says otherwise).
     const forced = forcedToolName(fields["tool_choice"]);
     if (behaviour.toolCalls.length === 0 && forced !== undefined) behaviour.toolCalls = [{ name: forced, arguments: "{}" }];
+    if (behaviour.fail?.times !== undefined && behaviour.tag !== undefined) {
+      const failed = failuresByTag.get(behaviour.tag) ?? 0;
+      if (failed >= behaviour.fail.times) delete behaviour.fail;
+      else failuresByTag.set(behaviour.tag, failed + 1);
+    }
     if (behaviour.fail !== undefined) state.record.fail = behaviour.fail.kind;
 
     const promptTokens = promptTokensOf(messages);
@@ -169,6 +178,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     }
     if (method === "POST" && path === "/_mock/reset") {
       registry.reset();
+      failuresByTag.clear();
       return sendJson(res, 200, '{"status":"reset"}');
     }
     sendJson(res, 404, errorJson(`Unknown route: ${method ?? "?"} ${path}`, "invalid_request_error", null, "unknown_url"));
@@ -200,7 +210,10 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       });
     },
     stats: registry.snapshot,
-    reset: registry.reset,
+    reset() {
+      registry.reset();
+      failuresByTag.clear();
+    },
   };
 }
 

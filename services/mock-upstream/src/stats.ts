@@ -53,7 +53,7 @@ export interface RequestState {
   settled: boolean;
 }
 
-const recentLimit = 200;
+const defaultRecentLimit = 200;
 
 /** Wall-clock ms with sub-ms precision, comparable across processes. */
 export function clock(): number {
@@ -69,7 +69,7 @@ export interface StatsRegistry {
   reset(): void;
 }
 
-export function createStatsRegistry(): StatsRegistry {
+export function createStatsRegistry(recentLimit = defaultRecentLimit): StatsRegistry {
   let seq = 0;
   let epoch = 0;
   let requests = 0;

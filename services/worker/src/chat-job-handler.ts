@@ -1,15 +1,20 @@
-// Runs one chat job: resolve the route, stream from the upstream (falling back to the next target
-// while nothing has reached the client), and relay every delta to the owning ingress.
+// Runs one chat job: resolve the route, stream from the upstream (retrying, then falling back to
+// the next target, while nothing has reached the client), and relay every delta to the owning
+// ingress.
 //
-// The client must always hear an end: a finish event, or an error event that says what happened.
-// The only silent ends are the ones nobody can hear: the client went away, or its ingress did.
-import type { Job } from "bullmq";
-import { resolveRoute, type RouteTable } from "@switchboard/config";
+// The client must always hear an end: a finish event, or an error event that says what happened
+// (or, on a route with a fallback sentence, that sentence). The only silent ends are the ones
+// nobody can hear: the client went away, or its ingress did.
+import { setTimeout as sleep } from "node:timers/promises";
+import { WaitingError, type Job } from "bullmq";
+import { resolveRoute, type Route, type RouteTable } from "@switchboard/config";
 import { GatewayError, encodeDelta, encodeRelayEvent, isRetryable, type ChatJob, type FinishReason, type Usage } from "@switchboard/protocol";
 import { toUpstreamError, type Provider } from "@switchboard/providers";
 import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import { withoutTracing, type Logger } from "@switchboard/telemetry";
 import type { JobTelemetry } from "./job-telemetry.ts";
+import type { ListenerWatch } from "./listener-watch.ts";
+import { timedUpstream } from "./timed-upstream.ts";
 
 export interface ChatJobDeps {
   redis: RedisConnection;
@@ -19,13 +24,18 @@ export interface ChatJobDeps {
   workerId: string;
   logTtlMs: number;
   noListenerGraceMs: number;
+  listenerWatch: ListenerWatch;
+  upstream: { firstTokenTimeoutMs: number; idleTimeoutMs: number; retries: number; retryBackoffMs: number };
   log: Logger;
 }
 
-/** Why a job stopped early; the reason decides whether anyone is told. */
-type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown";
+/** Longest wait before retrying the same target; a voice user is waiting. */
+const maxRetryWaitMs = 1000;
 
-export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | undefined, deps: ChatJobDeps, telemetry: JobTelemetry): Promise<string> {
+/** Why a job stopped early; the reason decides whether anyone is told. */
+type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown" | "lock-lost";
+
+export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | undefined, deps: ChatJobDeps, telemetry: JobTelemetry, token?: string): Promise<string> {
   const { requestId, deadlineAt } = job.data;
   const attempt = jobAttempt(job);
   const stop = new AbortController();
@@ -43,80 +53,140 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     await relay.emit(encodeRelayEvent({ kind: "error", code: error.code, message: error.message, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) }));
     return error.code;
   };
-
-  if (await isCancelled(deps.redis, deps.keys, requestId)) return "cancelled";
+  if (await isCancelled(deps.redis, deps.keys, requestId)) {
+    deps.log.info("request cancelled", { requestId, reason: "client-gone", stage: "queued", deltas: 0 });
+    return "cancelled";
+  }
   if (Date.now() >= deadlineAt) return fail(new GatewayError("queue_timeout"));
+  // The queue-wait bound is for a first start; a job taken over or handed back was started in time.
+  if (attempt === 1 && job.data.startBy !== undefined && Date.now() > job.data.startBy) return fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
   if (attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, requestId))) {
     return fail(new GatewayError("upstream_interrupted", { message: "The worker serving this answer stopped after it had started; it cannot be resumed." }));
   }
 
   const onJobAbort = () => stop.abort((jobSignal?.reason as StopReason | undefined) ?? "client-gone");
   jobSignal?.addEventListener("abort", onJobAbort, { once: true });
+  if (jobSignal?.aborted) onJobAbort();
+  const unwatch = deps.listenerWatch.watch(job.data.replyChannel, () => stop.abort("no-listener" satisfies StopReason));
   const deadline = setTimeout(() => stop.abort("deadline" satisfies StopReason), deadlineAt - Date.now());
+  let deltas = 0;
+  let usage: Usage | null = null;
   try {
     relay.emit(encodeRelayEvent({ kind: "started", worker: deps.workerId })).catch(() => {});
     const route = resolveRoute(deps.routes, job.data.model);
     if (!route) return await fail(new GatewayError("model_not_found", { param: "model", message: `The model "${job.data.model}" is not served by this gateway.` }));
-
     const targets = [route, ...route.fallbacks];
+    let lastError: GatewayError | undefined;
     for (let index = 0; index < targets.length; index++) {
       const target = targets[index] as (typeof targets)[number];
       const provider = deps.providers.get(target.provider);
       if (!provider) return await fail(new GatewayError("internal_error", { message: `Provider "${target.provider}" is not configured.` }));
-      let relayedOutput = false;
-      let finishReason: FinishReason | undefined;
-      let usage: Usage | null = null;
       const model = target.model ?? job.data.model;
-      const call = telemetry.upstreamCall({ providerKey: target.provider, providerType: deps.routes.providers[target.provider]?.type ?? "unknown", model, fallbackIndex: index });
-      try {
-        const chunks = provider.stream({ body: job.data.request as Record<string, unknown>, model, signal: stop.signal });
-        for await (const chunk of chunks) {
-          if (chunk.delta) {
-            // Per-token Redis writes never become spans, whatever instrumentation is loaded.
-            const frame = encodeDelta(chunk.delta);
-            withoutTracing(() => relay.emit(frame)).catch((error: unknown) => stop.abort(error));
-            relayedOutput = true;
+      for (let retry = 0; ; retry++) {
+        let finishReason: FinishReason | undefined;
+        const call = telemetry.upstreamCall({ providerKey: target.provider, providerType: deps.routes.providers[target.provider]?.type ?? "unknown", model, fallbackIndex: index, retry });
+        try {
+          const chunks = timedUpstream({
+            provider,
+            body: job.data.request as Record<string, unknown>,
+            model,
+            signal: stop.signal,
+            firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
+            idleTimeoutMs: deps.upstream.idleTimeoutMs,
+          });
+          for await (const chunk of chunks) {
+            if (chunk.delta) {
+              // Per-token Redis writes never become spans, whatever instrumentation is loaded.
+              const frame = encodeDelta(chunk.delta);
+              withoutTracing(() => relay.emit(frame)).catch((error: unknown) => stop.abort(error));
+              deltas++;
+            }
+            // After the write: telemetry never delays a token.
+            call.chunk(chunk.delta, chunk.model);
+            if (chunk.finishReason) finishReason = chunk.finishReason;
+            if (chunk.usage) usage = chunk.usage;
           }
-          // After the write: telemetry never delays a token.
-          call.chunk(chunk.delta, chunk.model);
-          if (chunk.finishReason) finishReason = chunk.finishReason;
-          if (chunk.usage) usage = chunk.usage;
+          if (!finishReason) throw new GatewayError("upstream_unavailable", { message: `${provider.name} ended the stream without a finish reason.` });
+          call.finished(finishReason, usage);
+          await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
+          return finishReason;
+        } catch (caught) {
+          if (stop.signal.aborted) {
+            call.stopped(String(stop.signal.reason));
+            return await stopped(stop.signal.reason);
+          }
+          const error = toUpstreamError(caught, provider.name);
+          call.failed(error.code);
+          if (deltas > 0) {
+            // Never a truncated answer dressed as success, never a second answer glued to the first.
+            deps.log.warn("upstream failed after the first token", { requestId, code: error.code, provider: provider.name, deltas });
+            return await fail(new GatewayError("upstream_interrupted", { message: `The answer was interrupted after it had started: ${error.message}`, cause: error }));
+          }
+          if (!isRetryable(error.code)) return await failBeforeOutput(route, error);
+          lastError = error;
+          const waitMs = backoffMs(deps.upstream.retryBackoffMs, retry, error.retryAfterSeconds);
+          // A long Retry-After is better spent on a fallback target, or told to the client.
+          const canRetry = retry < deps.upstream.retries && waitMs <= maxRetryWaitMs && Date.now() + waitMs < deadlineAt;
+          const next = targets[index + 1];
+          if (!canRetry) {
+            if (next) {
+              deps.log.warn("upstream failed, trying fallback", { requestId, code: error.code, provider: provider.name, retry, next: next.provider });
+              telemetry.fallback(target.provider, next.provider, error.code);
+            }
+            break;
+          }
+          deps.log.warn("upstream failed, retrying", { requestId, code: error.code, provider: provider.name, retry });
+          try {
+            await sleep(waitMs, undefined, { signal: stop.signal });
+          } catch {
+            return await stopped(stop.signal.reason);
+          }
         }
-        if (!finishReason) throw new GatewayError("upstream_unavailable", { message: `${provider.name} ended the stream without a finish reason.` });
-        call.finished(finishReason, usage);
-        await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
-        return finishReason;
-      } catch (caught) {
-        if (stop.signal.aborted) {
-          call.stopped(String(stop.signal.reason));
-          return await stopped(stop.signal.reason, relay, fail);
-        }
-        const error = toUpstreamError(caught, provider.name);
-        call.failed(error.code);
-        if (relayedOutput) {
-          return await fail(new GatewayError("upstream_interrupted", { message: `The answer was interrupted after it had started: ${error.message}`, cause: error }));
-        }
-        const next = targets[index + 1];
-        if (next && isRetryable(error.code)) {
-          deps.log.warn("upstream failed, trying fallback", { requestId, code: error.code, provider: provider.name, next: next.provider });
-          telemetry.fallback(target.provider, next.provider, error.code);
-          continue;
-        }
-        if (route.fallbackSentence !== undefined) {
-          // Nothing reached the client yet: a spoken sentence keeps a voice call alive.
-          deps.log.warn("upstream failed, answering with the route's fallback sentence", { requestId, code: error.code, provider: provider.name });
-          await relay.emit(encodeDelta({ content: route.fallbackSentence }));
-          await relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }));
-          return "fallback-sentence";
-        }
-        return await fail(error);
       }
     }
-    return "unreachable";
+    return await failBeforeOutput(route, lastError ?? new GatewayError("upstream_unavailable"));
   } finally {
     relay.close();
+    unwatch();
     clearTimeout(deadline);
     jobSignal?.removeEventListener("abort", onJobAbort);
+  }
+
+  /** Nothing reached the client yet: on a route with a fallback sentence, a spoken sentence keeps a voice call alive. */
+  async function failBeforeOutput(route: Route, error: GatewayError): Promise<string> {
+    if (route.fallbackSentence === undefined) return fail(error);
+    deps.log.warn("upstream failed, answering with the route's fallback sentence", { requestId, code: error.code });
+    await relay.emit(encodeDelta({ content: route.fallbackSentence }));
+    await relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }));
+    return "fallback-sentence";
+  }
+
+  async function stopped(reason: unknown): Promise<string> {
+    switch (reason as StopReason) {
+      case "deadline":
+        return fail(new GatewayError("deadline_exceeded"));
+      case "shutdown":
+        if (deltas === 0 && token) {
+          // Nothing reached the client: hand the job back, another worker answers it.
+          await relay.flush().catch(() => {});
+          const handedBack = await job.moveToWait(token).then(() => true, () => false);
+          if (handedBack) {
+            deps.log.info("request handed back", { requestId });
+            throw new WaitingError();
+          }
+        }
+        return fail(new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }));
+      case "client-gone":
+      case "no-listener":
+      case "lock-lost":
+        // Not an error: nobody is listening. Recorded with what had been produced so far.
+        await relay.flush().catch(() => {});
+        deps.log.info("request cancelled", { requestId, reason: String(reason), stage: deltas > 0 ? "streaming" : "before-first-token", deltas, usage });
+        return String(reason);
+      default:
+        // A relay write failed (Redis unreachable): nobody can be told through Redis either.
+        throw reason instanceof Error ? reason : new Error(String(reason));
+    }
   }
 }
 
@@ -125,18 +195,9 @@ export function jobAttempt(job: Job<ChatJob>): number {
   return Math.max(1, job.attemptsStarted);
 }
 
-async function stopped(reason: unknown, relay: RequestRelay, fail: (error: GatewayError) => Promise<string>): Promise<string> {
-  switch (reason as StopReason) {
-    case "deadline":
-      return fail(new GatewayError("deadline_exceeded"));
-    case "shutdown":
-      return fail(new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }));
-    case "client-gone":
-    case "no-listener":
-      await relay.flush().catch(() => {});
-      return String(reason);
-    default:
-      // A relay write failed (Redis unreachable): nobody can be told through Redis either.
-      throw reason instanceof Error ? reason : new Error(String(reason));
-  }
+/** Exponential backoff with jitter; an upstream's Retry-After wins when it is longer. */
+function backoffMs(baseMs: number, retry: number, retryAfterSeconds: number | undefined): number {
+  const exponential = baseMs * 2 ** retry;
+  const jittered = exponential / 2 + Math.random() * (exponential / 2);
+  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
 }

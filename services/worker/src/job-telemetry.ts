@@ -187,6 +187,7 @@ export class UpstreamCallTelemetry {
         [attributeNames.genAiRequestModel]: this.target.model,
         [attributeNames.genAiRequestStream]: true,
         [attributeNames.fallbackIndex]: this.target.fallbackIndex,
+        [attributeNames.upstreamRetry]: this.target.retry,
         [attributeNames.requestId]: this.job.requestId,
         [attributeNames.chunkCount]: this.chunks,
         ...(this.responseModel ? { [attributeNames.genAiResponseModel]: this.responseModel } : {}),
@@ -208,6 +209,8 @@ export interface UpstreamTarget {
   providerType: string;
   model: string;
   fallbackIndex: number;
+  /** 0 for the first call to this target, 1 for its first retry, … */
+  retry: number;
 }
 
 /** The request's messages in the GenAI conventions' shape (only ever built when capture is on). */

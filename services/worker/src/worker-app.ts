@@ -7,8 +7,10 @@ import { createRedisClient, defineRelayCommands, listenForCancels, redisTopology
 import { createLogger, createMetrics } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
+import { CrashReaper } from "./crash-reaper.ts";
 import { startHealthFile } from "./health-file.ts";
 import { traceChatJob } from "./job-telemetry.ts";
+import { ListenerWatch } from "./listener-watch.ts";
 import { createWorkerMetrics } from "./worker-metrics.ts";
 
 export interface WorkerApp {
@@ -37,12 +39,39 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
 
   const metrics = createMetrics("switchboard-worker");
   const telemetryOptions = { metrics: createWorkerMetrics(metrics.meter), captureContent: config.SWITCHBOARD_CAPTURE_CONTENT, queueName };
-  const deps = { redis, keys, routes: config.routes, providers, workerId, logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000, noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS, log };
+  const jobsKey = keys.workerJobs(workerId);
+  const listenerWatch = new ListenerWatch(redis, config.RELAY_LISTENER_CHECK_INTERVAL_MS, config.RELAY_NO_LISTENER_GRACE_MS);
+  const deps = {
+    redis,
+    keys,
+    routes: config.routes,
+    providers,
+    workerId,
+    logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000,
+    noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS,
+    listenerWatch,
+    upstream: {
+      firstTokenTimeoutMs: config.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
+      idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
+      retries: config.UPSTREAM_RETRIES,
+      retryBackoffMs: config.UPSTREAM_RETRY_BACKOFF_MS,
+    },
+    log,
+  };
   const worker = new Worker<ChatJob>(
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
-    async (job: Job<ChatJob>, _token?: string, signal?: AbortSignal) =>
-      traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) => handleChatJob(job, signal, deps, telemetry)),
+    async (job: Job<ChatJob>, token?: string, signal?: AbortSignal) => {
+      // Recorded (without waiting) so that, should this process die, another worker hands the
+      // job back at once (crash-reaper.ts).
+      const jobId = job.id ?? job.data.requestId;
+      redis.sadd(jobsKey, jobId).catch(() => {});
+      try {
+        return await traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) => handleChatJob(job, signal, deps, telemetry, token));
+      } finally {
+        redis.srem(jobsKey, jobId).catch(() => {});
+      }
+    },
     {
       connection: bullConnection,
       prefix: keys.queuePrefix,
@@ -57,10 +86,17 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   );
   worker.on("error", (error) => log.warn("queue error", { error }));
   worker.on("failed", (job, error) => log.warn("job failed", { requestId: job?.id, error }));
+  // Another worker took the job over (this one looked stalled): stop, so the upstream is not paid twice.
+  worker.on("lockRenewalFailed", (jobIds) => {
+    for (const jobId of jobIds) worker.cancelJob(jobId, "lock-lost");
+  });
 
   await listenForCancels(cancelSubscriber, keys, (requestId) => {
     if (worker.cancelJob(requestId, "client-gone")) log.debug("cancelled", { requestId });
   });
+  // Subscribed while this process lives: the other workers' crash reapers watch it.
+  await cancelSubscriber.subscribe(keys.workerChannel(workerId));
+  const reaper = new CrashReaper({ redis, keys, queueName, workerId, intervalMs: config.WORKER_CRASH_CHECK_INTERVAL_MS, graceMs: config.WORKER_CRASH_GRACE_MS, log });
   const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.debug("heartbeat failed", { error }));
   const stopHealthFile = config.WORKER_HEALTH_FILE ? startHealthFile(config.WORKER_HEALTH_FILE, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.warn("health file not written", { error })) : () => {};
   await worker.waitUntilReady();
@@ -76,10 +112,14 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     async close() {
       stopHealthFile();
       await stopHeartbeat();
+      // Stop taking jobs; active ones finish within the grace, the rest are handed back or told.
       const closing = worker.close();
       const timer = setTimeout(() => worker.cancelAllJobs("shutdown"), config.WORKER_SHUTDOWN_GRACE_MS);
       await closing;
       clearTimeout(timer);
+      listenerWatch.close();
+      reaper.close();
+      await redis.del(jobsKey).catch(() => {});
       await Promise.allSettled([redis.quit(), cancelSubscriber.quit(), bullConnection.quit(), metrics.shutdown()]);
       metricsServer?.server.close();
       log.info("stopped");

@@ -1,0 +1,104 @@
+// Per-key limits held in Redis, so they hold across every ingress replica: requests per minute (a
+// token bucket refilled continuously, so no double burst at a window's edge) and concurrent streams
+// (a sorted set of leases, so a crashed ingress's streams expire instead of counting forever).
+// One script, one round trip per request.
+// The key is whatever string the route passes in (see clientKey): the caller's authenticated API
+// key (as a digest), else the client's IP.
+import { createHash } from "node:crypto";
+import type { Request, Response } from "express";
+import type { Result } from "ioredis";
+import { GatewayError } from "@switchboard/protocol";
+import type { RedisConnection } from "@switchboard/relay";
+
+const acquireScript = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local perMinute = tonumber(ARGV[1])
+local concurrent = tonumber(ARGV[2])
+local leaseMs = tonumber(ARGV[4])
+if concurrent > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  if redis.call('ZCARD', KEYS[2]) >= concurrent then return {2, 1000} end
+end
+if perMinute > 0 then
+  local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+  local tokens = tonumber(bucket[1]) or perMinute
+  local at = tonumber(bucket[2]) or now
+  tokens = math.min(perMinute, tokens + (now - at) * perMinute / 60000)
+  if tokens < 1 then return {1, math.ceil((1 - tokens) * 60000 / perMinute)} end
+  redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'at', now)
+  redis.call('PEXPIRE', KEYS[1], 60000)
+end
+if concurrent > 0 then
+  redis.call('ZADD', KEYS[2], now + leaseMs, ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], leaseMs)
+end
+return {0, 0}`;
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    keyLimitAcquire(rateKey: string, streamsKey: string, perMinute: number, concurrent: number, member: string, leaseMs: number): Result<[number, number], Context>;
+  }
+}
+
+export interface KeyLimits {
+  requestsPerMinute: number;
+  concurrentStreams: number;
+  /** How long a concurrency slot is held at most (the request's own deadline, plus a margin). */
+  leaseMs: number;
+}
+
+export type Acquired = { ok: true; release: () => void } | { ok: false; error: GatewayError };
+
+export class KeyLimiter {
+  private readonly redis: RedisConnection;
+  private readonly prefix: string;
+  private readonly limits: KeyLimits;
+
+  constructor(redis: RedisConnection, prefix: string, limits: KeyLimits) {
+    this.redis = redis;
+    this.prefix = prefix;
+    this.limits = limits;
+    redis.defineCommand("keyLimitAcquire", { numberOfKeys: 2, lua: acquireScript });
+  }
+
+  get enabled(): boolean {
+    return this.limits.requestsPerMinute > 0 || this.limits.concurrentStreams > 0;
+  }
+
+  /** Take one request (and one stream slot) for key; rejects with rate_limited when over a limit. */
+  async acquire(key: string, requestId: string): Promise<Acquired> {
+    const noop = { ok: true as const, release: () => {} };
+    if (!this.enabled) return noop;
+    const base = `${this.prefix}:limit:{${key}}`;
+    const streamsKey = `${base}:streams`;
+    const [verdict, waitMs] = await this.redis.keyLimitAcquire(`${base}:rpm`, streamsKey, this.limits.requestsPerMinute, this.limits.concurrentStreams, requestId, this.limits.leaseMs);
+    if (verdict === 1) {
+      return { ok: false, error: new GatewayError("rate_limited", { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), message: `More than ${this.limits.requestsPerMinute} requests per minute for this key; retry after the indicated time.` }) };
+    }
+    if (verdict === 2) {
+      return { ok: false, error: new GatewayError("rate_limited", { retryAfterSeconds: 1, message: `More than ${this.limits.concurrentStreams} concurrent requests for this key; retry after the indicated time.` }) };
+    }
+    if (this.limits.concurrentStreams === 0) return noop;
+    return {
+      ok: true,
+      release: () => {
+        // If Redis is down the lease simply expires.
+        this.redis.zrem(streamsKey, requestId).catch(() => {});
+      },
+    };
+  }
+}
+
+/**
+ * The limiter key of a request: the caller's authenticated API key (its digest, set by
+ * authentication.ts), else — on an open gateway — the hash of its bearer token, else its IP.
+ */
+export function clientKey(request: Request, response: Response): string {
+  const apiKeyId: unknown = response.locals.apiKeyId;
+  if (typeof apiKeyId === "string") return `key:${apiKeyId}`;
+  const authorization = request.headers.authorization;
+  const token = authorization?.startsWith("Bearer ") ? authorization.slice(7).trim() : "";
+  if (token) return `key:${createHash("sha256").update(token).digest("base64url").slice(0, 22)}`;
+  return `ip:${request.ip ?? request.socket.remoteAddress ?? "unknown"}`;
+}

@@ -1,0 +1,56 @@
+// Ends open requests explicitly when Redis goes away. While Redis is unreachable no event can reach
+// a request, so an open stream would otherwise sit silent until its deadline (60 s) — for a voice
+// user, a hang. After REDIS_OUTAGE_GRACE_MS without a usable command connection (a blip such as a
+// reconnecting connection is shorter) every open request ends with redis_unavailable.
+// A closed connection is noticed at once; a Redis that hangs (connection open, no answers) by
+// PINGs that fail at the command timeout — two in a row, since one slow answer under load is not
+// an outage, and calling it one would turn a busy moment into refused requests.
+import { GatewayError } from "@switchboard/protocol";
+import type { RedisConnection } from "@switchboard/relay";
+import type { OpenRequests } from "./open-requests.ts";
+
+export class RedisOutageWatch {
+  private downSince: number | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(redis: RedisConnection, openRequests: OpenRequests, graceMs: number, onOutage: (failed: number) => void) {
+    const markDown = () => (this.downSince ??= Date.now());
+    redis.on("close", markDown);
+    redis.on("end", markDown);
+    redis.on("ready", () => (this.downSince = undefined));
+    let pinging = false;
+    let failedSince: number | undefined;
+    let failures = 0;
+    this.timer = setInterval(() => {
+      if (!pinging && redis.status === "ready") {
+        pinging = true;
+        redis.ping().then(
+          () => {
+            pinging = false;
+            failures = 0;
+            failedSince = undefined;
+            this.downSince = undefined;
+          },
+          () => {
+            pinging = false;
+            failedSince ??= Date.now();
+            if (++failures >= 2) this.downSince ??= failedSince;
+          },
+        );
+      }
+      if (this.downSince === undefined || Date.now() - this.downSince < graceMs || openRequests.size === 0) return;
+      const failed = openRequests.failAll(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, message: "The gateway lost its Redis while answering; retry after the indicated time." }));
+      onOutage(failed);
+    }, Math.max(20, Math.min(250, graceMs / 2)));
+    this.timer.unref();
+  }
+
+  /** Is Redis known to be unreachable right now? */
+  get isDown(): boolean {
+    return this.downSince !== undefined;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}

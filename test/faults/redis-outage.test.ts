@@ -1,0 +1,24 @@
+// Issue 4, acceptance 4 (behaviour; the figures come from `npm run faults`): with Redis gone,
+// requests fail fast and explicitly, /ready turns false, and the stack recovers by itself.
+import { describe, expect, it } from "vitest";
+import { measureRedisOutage } from "./scenarios/redis-outage.ts";
+
+describe("Redis outage", () => {
+  it("answers 503 while Redis is down, ends every request explicitly, and recovers without restarts", async () => {
+    const figures = await measureRedisOutage({ until503s: 20 }, 10);
+    expect(figures.unexplained).toBe(0);
+    expect(figures.outcomes["http-error:redis_unavailable"]).toBeGreaterThan(0);
+    expect(figures.readyFalseAfter).toBeGreaterThan(0);
+    expect(figures.recoveredAfter).toBeGreaterThan(0);
+    expect(figures.processesRestarted).toBe(0);
+  }, 60_000);
+
+  it("does the same when Redis hangs with its connections open", async () => {
+    const figures = await measureRedisOutage({ until503s: 20 }, 10, "hung");
+    expect(figures.unexplained).toBe(0);
+    expect(figures.outcomes["http-error:redis_unavailable"]).toBeGreaterThan(0);
+    expect(figures.readyFalseAfter).toBeGreaterThan(0);
+    expect(figures.recoveredAfter).toBeGreaterThan(0);
+    expect(figures.processesRestarted).toBe(0);
+  }, 60_000);
+});

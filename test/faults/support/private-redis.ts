@@ -1,0 +1,74 @@
+// A private redis-server for fault injection: started on a free loopback port, killed by its PID
+// (never by name), and restartable on the same port so clients reconnect to "the same" Redis.
+// No persistence: a restart is an empty Redis, the harshest case for recovery.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  pid(): number | undefined;
+  /** SIGKILL the server (an outage); resolves once it has exited. */
+  kill(): Promise<void>;
+  /** Start it again on the same port; resolves once it answers PING. */
+  restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a Redis that hangs with its connections open. */
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let server: ChildProcess | undefined;
+  const launch = async () => {
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "10000"], { stdio: "ignore" });
+    await Promise.race([once(child, "spawn"), once(child, "error").then(([error]) => Promise.reject(error as Error))]);
+    server = child;
+    await waitForPing(url);
+  };
+  const kill = async () => {
+    const child = server;
+    server = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, "exit");
+    child.kill("SIGKILL");
+    await exited;
+  };
+  await launch();
+  const signal = (name: NodeJS.Signals) => {
+    if (server?.pid !== undefined) process.kill(server.pid, name);
+  };
+  return { url, port, pid: () => server?.pid, kill, restart: launch, pause: () => signal("SIGSTOP"), resume: () => signal("SIGCONT"), stop: kill };
+}
+
+async function waitForPing(url: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await client.ping();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      client.disconnect();
+    }
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
