@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { Worker, type Job } from "bullmq";
 import type { ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
-import { createRedisClient, defineRelayCommands, listenForCancels, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
+import { RecentCancels, createRedisClient, defineRelayCommands, listenForCancels, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
 import { createLogger } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob } from "./chat-job-handler.ts";
@@ -32,7 +32,8 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   defineRelayCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
 
-  const deps = { redis, keys, routes: config.routes, providers, workerId, logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000, noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS, log };
+  const recentCancels = new RecentCancels(120_000);
+  const deps = { redis, keys, routes: config.routes, providers, recentCancels, workerId, logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000, noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS, log };
   const worker = new Worker<ChatJob>(
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
@@ -53,8 +54,10 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   worker.on("failed", (job, error) => log.warn("job failed", { requestId: job?.id, error }));
 
   await listenForCancels(cancelSubscriber, keys, (requestId) => {
+    recentCancels.add(requestId);
     if (worker.cancelJob(requestId, "client-gone")) log.debug("cancelled", { requestId });
   });
+  recentCancels.follow(cancelSubscriber);
   const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.debug("heartbeat failed", { error }));
   await worker.waitUntilReady();
   log.info("ready", { concurrency: config.WORKER_CONCURRENCY, providers: [...providers.keys()] });
