@@ -104,6 +104,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   writeFileSync(routesFile, JSON.stringify({ providers: { mock: { type: "openai", baseUrl: options.upstreamUrl, apiKeyEnv: "MOCK_API_KEY" } }, routes: { "*": { provider: "mock" } } }));
   const env: Record<string, string> = { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, ROUTES_FILE: routesFile, MOCK_API_KEY: "unused", LOG_LEVEL: "info" };
   if (options.nodeOptions) env.NODE_OPTIONS = options.nodeOptions;
+  // BENCH_ENV='{"WORKER_FETCH_LOOPS":"1"}' passes settings to every ingress and worker, for A/B runs.
+  if (process.env.BENCH_ENV) Object.assign(env, JSON.parse(process.env.BENCH_ENV) as Record<string, string>);
   const workers = await Promise.all(
     Array.from({ length: options.workers }, async (_, index) => fromService(`worker${index + 1}`, await startService("worker", { ...env, WORKER_CONCURRENCY: String(options.workerConcurrency) }))),
   );
