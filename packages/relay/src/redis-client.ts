@@ -1,11 +1,13 @@
 // Redis connections with the options each role needs.
 //  - command:    fails fast while Redis is unreachable (a request gets a 503, never a hang);
+//  - relay:      a command connection whose commands issued in one event-loop turn share one socket
+//                write (ioredis auto-pipelining): a worker relays many small events per turn;
 //  - subscriber: keeps its subscriptions across reconnects;
 //  - blocking:   BullMQ workers (maxRetriesPerRequest must be null).
 // All reconnect quickly (at most 1 s apart), so recovery after an outage is automatic and prompt.
 import { Redis } from "ioredis";
 
-export type RedisRole = "command" | "subscriber" | "blocking";
+export type RedisRole = "command" | "relay" | "subscriber" | "blocking";
 
 export function createRedisClient(url: string, role: RedisRole, connectionName: string): Redis {
   const common = {
@@ -17,6 +19,8 @@ export function createRedisClient(url: string, role: RedisRole, connectionName: 
   switch (role) {
     case "command":
       return new Redis(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    case "relay":
+      return new Redis(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
     case "subscriber":
       return new Redis(url, { ...common, maxRetriesPerRequest: null });
     case "blocking":

@@ -25,7 +25,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     simulated: { firstTokenDelayMs: config.SIMULATED_FIRST_TOKEN_DELAY_MS, tokenDelayMs: config.SIMULATED_TOKEN_DELAY_MS },
   });
 
-  const redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${workerId}:relay`);
+  const redis = createRedisClient(config.REDIS_URL, "relay", `switchboard:${workerId}:relay`);
   const cancelSubscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${workerId}:cancel`);
   const bullConnection = createRedisClient(config.REDIS_URL, "blocking", `switchboard:${workerId}:queue`);
   for (const client of [redis, cancelSubscriber, bullConnection]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
