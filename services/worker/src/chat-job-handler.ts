@@ -10,6 +10,7 @@ import { GatewayError, encodeDelta, encodeRelayEvent, isRetryable, type ChatJob,
 import { toUpstreamError, type Provider } from "@switchboard/providers";
 import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RecentCancels, type RelayKeys } from "@switchboard/relay";
 import type { Logger } from "@switchboard/telemetry";
+import { DeltaCoalescer } from "./delta-coalescer.ts";
 
 export interface ChatJobDeps {
   redis: Redis;
@@ -41,7 +42,9 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     onNoListener: () => stop.abort("no-listener" satisfies StopReason),
     noListenerGraceMs: deps.noListenerGraceMs,
   });
+  const coalescer = job.data.request.stream === true ? undefined : new DeltaCoalescer((frame) => void relay.emit(frame).catch((error: unknown) => stop.abort(error)));
   const fail = async (error: GatewayError) => {
+    coalescer?.flush();
     await relay.emit(encodeRelayEvent({ kind: "error", code: error.code, message: error.message, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) }));
     return error.code;
   };
@@ -72,13 +75,15 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
         const chunks = provider.stream({ body: job.data.request as Record<string, unknown>, model: target.model ?? job.data.model, signal: stop.signal });
         for await (const chunk of chunks) {
           if (chunk.delta) {
-            relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => stop.abort(error));
+            if (coalescer) coalescer.add(chunk.delta);
+            else relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => stop.abort(error));
             relayedOutput = true;
           }
           if (chunk.finishReason) finishReason = chunk.finishReason;
           if (chunk.usage) usage = chunk.usage;
         }
         if (!finishReason) throw new GatewayError("upstream_unavailable", { message: `${provider.name} ended the stream without a finish reason.` });
+        coalescer?.flush();
         await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
         return finishReason;
       } catch (caught) {
