@@ -38,10 +38,12 @@ export async function countRoundTrips(redisUrl: string, phase: () => Promise<voi
   return counts;
 }
 
-/** "switchboard:ingress-AbC:command" -> "ingress:command"; BullMQ's own connections keep their names. */
+/** "switchboard:ingress-AbC:command" -> "ingress:command"; the bench's own clients are "unnamed". */
 function connectionRole(name: string): string {
   const match = /^switchboard:(ingress|worker)-[^:]+:(\w+)$/.exec(name);
   if (match) return `${match[1]}:${match[2]}`;
+  // BullMQ names the blocking connection it duplicates `<prefix>:<queue, base64>:w:<worker name>`.
+  if (/:w:worker-/.test(name)) return "worker:queue-blocking";
   return name === "" ? "unnamed" : name.replace(/:[A-Za-z0-9+/=]{8,}$/, "");
 }
 
