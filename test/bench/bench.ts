@@ -82,10 +82,11 @@ const result: Record<string, unknown> = {
   settings: { ...settings, out: undefined },
 };
 
+let main: SwitchboardStack | undefined;
 try {
   // 1. Streaming latency, 1 ingress and 1 worker.
   progress("starting Switchboard (1 ingress, 1 worker) and warming up");
-  const main = await startSwitchboard({ redisUrl: redis.url, upstreamUrl: mockUrl, ingresses: 1, workers: 1, workerConcurrency: settings.workerConcurrency, ...(settings.cpuProfileDir ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}` } : {}) });
+  main = await startSwitchboard({ redisUrl: redis.url, upstreamUrl: mockUrl, ingresses: 1, workers: 1, workerConcurrency: settings.workerConcurrency, ...(settings.cpuProfileDir ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}` } : {}) });
   const targets: Record<Side, string[]> = { direct: [mockUrl], gateway: main.urls, nodeProxy: nodeProxy?.url ? [nodeProxy.url] : [] };
   const sides = (Object.keys(targets) as Side[]).filter((side) => targets[side].length > 0);
   for (let index = 0; index < 30; index++) await Promise.all(sides.map((side) => streamOnce(targets[side][0] as string, streamBody)));
@@ -102,16 +103,18 @@ try {
   if (redis.pid && settings.roundTripRequests > 0) {
     progress("counting Redis round trips");
     const requests = settings.roundTripRequests;
+    const url = main.urls[0] as string;
     const streamed = await countRoundTrips(redis.url, async () => {
-      for (let index = 0; index < requests; index++) await streamOnce(main.urls[0] as string, streamBody);
+      for (let index = 0; index < requests; index++) await streamOnce(url, streamBody);
     });
     const collected = await countRoundTrips(redis.url, async () => {
-      for (let index = 0; index < requests; index++) await completeOnce(main.urls[0] as string, completeBody);
+      for (let index = 0; index < requests; index++) await completeOnce(url, completeBody);
     });
     result.redisRoundTrips = { requests, tokensPerRequest: settings.tokens, streaming: perRequest(streamed, requests), nonStreaming: perRequest(collected, requests) };
     printRoundTrips(result.redisRoundTrips as RoundTripReport);
   }
   await main.stop();
+  main = undefined;
 
   // 3. Throughput and queue wait per process layout.
   const throughput: Array<Record<string, unknown>> = [];
@@ -146,7 +149,7 @@ try {
   writeFileSync(settings.out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nResults: ${settings.out}`);
   agent.destroy();
-  await Promise.all([nodeProxy?.stop(), mock.stop()]);
+  await Promise.all([main?.stop(), nodeProxy?.stop(), mock.stop()]);
   await redis.stop();
 }
 
