@@ -8,6 +8,8 @@ const WorkerEnv = z.object({
   REDIS_KEY_PREFIX: keyPrefix(),
   // Work
   WORKER_CONCURRENCY: integer(100, { min: 1, max: 10_000 }),
+  /** BullMQ consumers in the process, fetching jobs in parallel; WORKER_CONCURRENCY is split among them. */
+  WORKER_FETCH_LOOPS: integer(1, { min: 1, max: 64 }),
   /** A crashed worker's jobs are taken over after about this long (BullMQ's lock). */
   WORKER_LOCK_DURATION_MS: integer(2000, { min: 500 }),
   WORKER_STALLED_INTERVAL_MS: integer(1000, { min: 100 }),

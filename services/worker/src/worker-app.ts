@@ -1,12 +1,13 @@
 // Wires a worker process: the BullMQ worker, the cancel listener, the heartbeat, and shutdown.
 import { randomBytes } from "node:crypto";
-import { Worker, type Job } from "bullmq";
+import type { Job } from "bullmq";
 import type { ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
 import { RecentCancels, createRedisClient, defineRelayCommands, listenForCancels, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
 import { createLogger } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob } from "./chat-job-handler.ts";
+import { QueueConsumers } from "./queue-consumers.ts";
 
 export interface WorkerApp {
   workerId: string;
@@ -34,10 +35,11 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
 
   const recentCancels = new RecentCancels(120_000);
   const deps = { redis, keys, routes: config.routes, providers, recentCancels, workerId, logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000, noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS, log };
-  const worker = new Worker<ChatJob>(
+  const worker = new QueueConsumers<ChatJob, string>(
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
     async (job: Job<ChatJob>, _token?: string, signal?: AbortSignal) => handleChatJob(job, signal, deps),
+    config.WORKER_FETCH_LOOPS,
     {
       connection: bullConnection,
       prefix: config.REDIS_KEY_PREFIX,
@@ -60,7 +62,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   recentCancels.follow(cancelSubscriber);
   const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.debug("heartbeat failed", { error }));
   await worker.waitUntilReady();
-  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, providers: [...providers.keys()] });
+  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, fetchLoops: worker.workers.length, providers: [...providers.keys()] });
 
   return {
     workerId,
