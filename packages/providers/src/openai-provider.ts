@@ -1,8 +1,10 @@
 // Any OpenAI-compatible upstream, through the official openai SDK. The SDK's own retries are off:
-// the worker decides about retries and fallbacks, knowing whether a token already went out.
-import OpenAI from "openai";
-import type { ChunkDelta } from "@switchboard/protocol";
+// the worker decides about retries and fallbacks, knowing whether a token already went out. The
+// streamed body is read with a lean SSE loop (sse-reader.ts): this is the worker's per-token path.
+import OpenAI, { APIError } from "openai";
+import type { ChunkDelta, FinishReason, Usage } from "@switchboard/protocol";
 import type { Provider, UpstreamChunk, UpstreamRequest } from "./provider.ts";
+import { readSseEvents } from "./sse-reader.ts";
 import { toUpstreamError } from "./upstream-error.ts";
 
 export interface OpenAIProviderOptions {
@@ -22,26 +24,27 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
   return {
     name: options.name,
     async *stream(request: UpstreamRequest): AsyncIterable<UpstreamChunk> {
-      let stream;
+      let response: Response;
       try {
         const body = { ...request.body, model: request.model, stream: true, stream_options: { include_usage: true } };
-        stream = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal: request.signal });
+        // The SDK builds, sends and checks the request (auth, headers, HTTP errors, timeout); its
+        // raw response is then read with one lean loop instead of the SDK's generator stack.
+        response = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal: request.signal }).asResponse();
       } catch (error) {
         throw toUpstreamError(error, options.name);
       }
+      if (!response.body) throw toUpstreamError(new Error("the streamed response has no body"), options.name);
       // The answering model is reported once, on the first chunk yielded.
       let modelReported = false;
       try {
-        for await (const chunk of stream) {
-          const choice = chunk.choices[0];
-          const out: UpstreamChunk = {};
-          if (choice) {
-            const delta = relayedDelta(choice.delta as Record<string, unknown>);
-            if (delta) out.delta = delta;
-            if (choice.finish_reason) out.finishReason = choice.finish_reason;
-          }
-          if (chunk.usage) out.usage = chunk.usage as unknown as NonNullable<UpstreamChunk["usage"]>;
-          if (out.delta || out.finishReason || out.usage) {
+        for await (const events of readSseEvents(response.body)) {
+          for (const event of events) {
+            if (event.data === "[DONE]") return;
+            const chunk = JSON.parse(event.data) as StreamedChunk;
+            // The SDK's own rule: an `error` event, or any event carrying `error`, is a failure.
+            if (event.event === "error" || chunk.error) throw new APIError(undefined, chunk.error ?? chunk, undefined, response.headers);
+            const out = upstreamChunk(chunk);
+            if (!out) continue;
             if (!modelReported && chunk.model) {
               out.model = chunk.model;
               modelReported = true;
@@ -54,6 +57,26 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
       }
     },
   };
+}
+
+interface StreamedChunk {
+  model?: string;
+  choices?: Array<{ delta?: Record<string, unknown>; finish_reason?: string | null }>;
+  usage?: unknown;
+  error?: unknown;
+}
+
+/** What the worker relays of one upstream chunk; undefined when nothing. */
+function upstreamChunk(chunk: StreamedChunk): UpstreamChunk | undefined {
+  const choice = chunk.choices?.[0];
+  const out: UpstreamChunk = {};
+  if (choice) {
+    const delta = relayedDelta(choice.delta);
+    if (delta) out.delta = delta;
+    if (choice.finish_reason) out.finishReason = choice.finish_reason as FinishReason;
+  }
+  if (chunk.usage) out.usage = chunk.usage as Usage;
+  return out.delta || out.finishReason || out.usage ? out : undefined;
 }
 
 /** Keep only the parts of a delta a client should see; undefined when nothing is left. */

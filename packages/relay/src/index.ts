@@ -5,4 +5,5 @@ export { countSubscribers, countSubscribersOf } from "./subscriber-count.ts";
 export { RequestRelay, defineRelayCommands, earlierAttemptRelayedOutput, type RequestRelayOptions } from "./relay-writer.ts";
 export { ReplyHub, type ReplyHubOptions, type ReplySink } from "./reply-hub.ts";
 export { broadcastCancel, isCancelled, listenForCancels } from "./cancellation.ts";
+export { RecentCancels } from "./recent-cancels.ts";
 export { countLiveWorkers, startHeartbeat } from "./presence.ts";

@@ -1,5 +1,7 @@
 // Redis connections with the options each role needs.
 //  - command:    fails fast while Redis is unreachable (a request gets a 503, never a hang);
+//  - relay:      a command connection whose commands issued in one event-loop turn share one socket
+//                write (ioredis auto-pipelining): a worker relays many small events per turn;
 //  - subscriber: keeps its subscriptions across reconnects;
 //  - blocking:   BullMQ workers (maxRetriesPerRequest must be null).
 // All reconnect quickly (at most 1 s apart), so recovery after an outage is automatic and prompt.
@@ -9,7 +11,7 @@
 // apply to the primary and its host is ignored). Credentials and TLS apply to every node.
 import { Cluster, Redis } from "ioredis";
 
-export type RedisRole = "command" | "subscriber" | "blocking";
+export type RedisRole = "command" | "relay" | "subscriber" | "blocking";
 
 /** One Redis, or a Redis Cluster: every relay function and BullMQ accept either. */
 export type RedisConnection = Redis | Cluster;
@@ -45,9 +47,26 @@ export function createRedisClient(url: string, role: RedisRole, connectionName: 
     connectTimeout: 2000,
     keepAlive: 10_000,
   };
-  const roleOptions = role === "command" ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 } : { enableOfflineQueue: true, maxRetriesPerRequest: null };
+  const roleOptions = roleOptionsOf(role);
   if (topology.sentinels) return new Redis({ ...common, ...roleOptions, ...sentinelOptions(url, topology.sentinels, topology.sentinelMaster ?? "mymaster") });
   return new Redis(url, { ...common, ...roleOptions });
+}
+
+/**
+ * command and relay fail fast while Redis is unreachable; the relay connection also auto-pipelines,
+ * so the events of one event-loop turn share one socket write (less CPU per token, same order).
+ * subscriber and blocking keep waiting for Redis (BullMQ needs maxRetriesPerRequest null).
+ */
+function roleOptionsOf(role: RedisRole) {
+  switch (role) {
+    case "command":
+      return { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+    case "relay":
+      return { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true };
+    case "subscriber":
+    case "blocking":
+      return { enableOfflineQueue: true, maxRetriesPerRequest: null };
+  }
 }
 
 function sentinelOptions(url: string, sentinels: string, master: string) {
@@ -78,7 +97,9 @@ function createClusterClient(url: string, role: RedisRole, connectionName: strin
     clusterRetryStrategy: reconnectDelay,
     // ioredis 6 does not reconnect a lost node connection by default; ours do, like single Redis.
     clusterNodeRetryStrategy: reconnectDelay,
-    enableOfflineQueue: role !== "command",
+    enableOfflineQueue: role !== "command" && role !== "relay",
+    // The relay's events of one event-loop turn share one socket write (see roleOptionsOf).
+    enableAutoPipelining: role === "relay",
     slotsRefreshTimeout: 2000,
     // TLS certificates name the host, not its IP: keep host names (AWS ElastiCache and others).
     ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
@@ -88,7 +109,7 @@ function createClusterClient(url: string, role: RedisRole, connectionName: strin
       connectTimeout: 2000,
       keepAlive: 10_000,
       // BullMQ reads this from redisOptions for a Cluster: null for its blocking connections.
-      maxRetriesPerRequest: role === "command" ? 1 : null,
+      maxRetriesPerRequest: role === "command" || role === "relay" ? 1 : null,
       ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
       ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
       ...(tls ? { tls: {} } : {}),

@@ -10,8 +10,9 @@ import { WaitingError, type Job } from "bullmq";
 import { resolveRoute, type Route, type RouteTable } from "@switchboard/config";
 import { GatewayError, encodeDelta, encodeRelayEvent, isRetryable, type ChatJob, type FinishReason, type Usage } from "@switchboard/protocol";
 import { toUpstreamError, type Provider } from "@switchboard/providers";
-import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RedisConnection, type RelayKeys } from "@switchboard/relay";
+import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RecentCancels, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import { withoutTracing, type Logger } from "@switchboard/telemetry";
+import { DeltaCoalescer } from "./delta-coalescer.ts";
 import type { JobTelemetry } from "./job-telemetry.ts";
 import type { ListenerWatch } from "./listener-watch.ts";
 import { timedUpstream } from "./timed-upstream.ts";
@@ -21,6 +22,8 @@ export interface ChatJobDeps {
   keys: RelayKeys;
   routes: RouteTable;
   providers: Map<string, Provider>;
+  /** Cancel broadcasts this worker heard: spares most jobs a Redis round trip before the upstream call. */
+  recentCancels: RecentCancels;
   workerId: string;
   logTtlMs: number;
   noListenerGraceMs: number;
@@ -49,11 +52,13 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     onNoListener: () => stop.abort("no-listener" satisfies StopReason),
     noListenerGraceMs: deps.noListenerGraceMs,
   });
+  const coalescer = job.data.request.stream === true ? undefined : new DeltaCoalescer((frame) => void relay.emit(frame).catch((error: unknown) => stop.abort(error)));
   const fail = async (error: GatewayError) => {
+    coalescer?.flush();
     await relay.emit(encodeRelayEvent({ kind: "error", code: error.code, message: error.message, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) }));
     return error.code;
   };
-  if (await isCancelled(deps.redis, deps.keys, requestId)) {
+  if (deps.recentCancels.knows(requestId, job.timestamp, attempt) ?? (await isCancelled(deps.redis, deps.keys, requestId))) {
     deps.log.info("request cancelled", { requestId, reason: "client-gone", stage: "queued", deltas: 0 });
     return "cancelled";
   }
@@ -97,8 +102,11 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
           for await (const chunk of chunks) {
             if (chunk.delta) {
               // Per-token Redis writes never become spans, whatever instrumentation is loaded.
-              const frame = encodeDelta(chunk.delta);
-              withoutTracing(() => relay.emit(frame)).catch((error: unknown) => stop.abort(error));
+              if (coalescer) coalescer.add(chunk.delta);
+              else {
+                const frame = encodeDelta(chunk.delta);
+                withoutTracing(() => relay.emit(frame)).catch((error: unknown) => stop.abort(error));
+              }
               deltas++;
             }
             // After the write: telemetry never delays a token.
@@ -108,6 +116,7 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
           }
           if (!finishReason) throw new GatewayError("upstream_unavailable", { message: `${provider.name} ended the stream without a finish reason.` });
           call.finished(finishReason, usage);
+          coalescer?.flush();
           await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
           return finishReason;
         } catch (caught) {

@@ -14,6 +14,8 @@ export const WorkerEnv = z.object({
   REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
   // Work
   WORKER_CONCURRENCY: integer(100, { min: 1, max: 10_000 }),
+  /** BullMQ consumers in the process, fetching jobs in parallel; WORKER_CONCURRENCY is split among them. */
+  WORKER_FETCH_LOOPS: integer(1, { min: 1, max: 64 }),
   /**
    * BullMQ's job lock, renewed every half of it: the last resort for a worker that stopped
    * renewing. Dead processes are found much sooner by the crash reaper (crash-reaper.ts), so this

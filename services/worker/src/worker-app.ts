@@ -1,9 +1,10 @@
 // Wires a worker process: the BullMQ worker, the cancel listener, the heartbeat, and shutdown.
 import { randomBytes } from "node:crypto";
-import { Worker, type Job } from "bullmq";
+import type { Job } from "bullmq";
+import type { Redis } from "ioredis";
 import type { ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
-import { createRedisClient, defineRelayCommands, listenForCancels, redisTopology, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
+import { RecentCancels, createRedisClient, defineRelayCommands, listenForCancels, redisTopology, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
 import { createLogger, createMetrics } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
@@ -11,6 +12,7 @@ import { CrashReaper } from "./crash-reaper.ts";
 import { startHealthFile } from "./health-file.ts";
 import { traceChatJob } from "./job-telemetry.ts";
 import { ListenerWatch } from "./listener-watch.ts";
+import { QueueConsumers } from "./queue-consumers.ts";
 import { createWorkerMetrics } from "./worker-metrics.ts";
 
 export interface WorkerApp {
@@ -30,7 +32,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     simulated: { firstTokenDelayMs: config.SIMULATED_FIRST_TOKEN_DELAY_MS, tokenDelayMs: config.SIMULATED_TOKEN_DELAY_MS },
   });
 
-  const redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${workerId}:relay`, redisTopology(config));
+  const redis = createRedisClient(config.REDIS_URL, "relay", `switchboard:${workerId}:relay`, redisTopology(config));
   const cancelSubscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${workerId}:cancel`, redisTopology(config));
   const bullConnection = createRedisClient(config.REDIS_URL, "blocking", `switchboard:${workerId}:queue`, redisTopology(config));
   for (const client of [redis, cancelSubscriber, bullConnection]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
@@ -41,11 +43,13 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   const telemetryOptions = { metrics: createWorkerMetrics(metrics.meter), captureContent: config.SWITCHBOARD_CAPTURE_CONTENT, queueName };
   const jobsKey = keys.workerJobs(workerId);
   const listenerWatch = new ListenerWatch(redis, config.RELAY_LISTENER_CHECK_INTERVAL_MS, config.RELAY_NO_LISTENER_GRACE_MS);
+  const recentCancels = new RecentCancels(120_000);
   const deps = {
     redis,
     keys,
     routes: config.routes,
     providers,
+    recentCancels,
     workerId,
     logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000,
     noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS,
@@ -58,7 +62,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     },
     log,
   };
-  const worker = new Worker<ChatJob>(
+  const worker = new QueueConsumers<ChatJob, string>(
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
     async (job: Job<ChatJob>, token?: string, signal?: AbortSignal) => {
@@ -72,6 +76,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
         redis.srem(jobsKey, jobId).catch(() => {});
       }
     },
+    config.WORKER_FETCH_LOOPS,
     {
       connection: bullConnection,
       prefix: keys.queuePrefix,
@@ -92,11 +97,15 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   });
 
   await listenForCancels(cancelSubscriber, keys, (requestId) => {
+    recentCancels.add(requestId);
     if (worker.cancelJob(requestId, "client-gone")) log.debug("cancelled", { requestId });
   });
   // Subscribed while this process lives: the other workers' crash reapers watch it.
   await cancelSubscriber.subscribe(keys.workerChannel(workerId));
   const reaper = new CrashReaper({ redis, keys, queueName, workerId, intervalMs: config.WORKER_CRASH_CHECK_INTERVAL_MS, graceMs: config.WORKER_CRASH_GRACE_MS, log });
+  // On a Redis Cluster the cancel subscriber may move between nodes without a "ready" event, so
+  // memory cannot vouch for having heard every broadcast: there every job asks Redis.
+  if (!config.REDIS_CLUSTER) recentCancels.follow(cancelSubscriber as Redis);
   const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.debug("heartbeat failed", { error }));
   const stopHealthFile = config.WORKER_HEALTH_FILE ? startHealthFile(config.WORKER_HEALTH_FILE, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.warn("health file not written", { error })) : () => {};
   await worker.waitUntilReady();
@@ -105,7 +114,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     log.warn("metrics server not started", { port: config.METRICS_PORT, error });
     return undefined;
   });
-  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, providers: [...providers.keys()], ...(metricsServer ? { metricsUrl: metricsServer.url } : {}) });
+  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, fetchLoops: worker.workers.length, providers: [...providers.keys()], ...(metricsServer ? { metricsUrl: metricsServer.url } : {}) });
 
   return {
     workerId,

@@ -1,0 +1,61 @@
+// Reads a Server-Sent Events body as a series of events, directly from the response's byte stream.
+// The openai SDK's own stream runs every chunk through five layers of async generators; on the
+// worker's per-token path that cost more CPU than the rest of the relay together (see
+// docs/performance.md), so the provider reads the SDK's raw response with this one loop instead.
+export interface SseEvent {
+  event: string | undefined;
+  data: string;
+}
+
+/** Parses SSE text fed in arbitrary pieces; returns the events each piece completes. */
+export class SseParser {
+  private partialLine = "";
+  private event: string | undefined;
+  private data: string[] = [];
+
+  push(text: string): SseEvent[] {
+    const events: SseEvent[] = [];
+    const lines = (this.partialLine + text).split("\n");
+    this.partialLine = lines.pop() ?? "";
+    for (const rawLine of lines) this.line(rawLine.endsWith("\r") ? rawLine.slice(0, -1) : rawLine, events);
+    return events;
+  }
+
+  /** The stream ended: an event the server did not terminate with a blank line still counts. */
+  end(): SseEvent[] {
+    const events: SseEvent[] = [];
+    if (this.partialLine !== "") this.line(this.partialLine.endsWith("\r") ? this.partialLine.slice(0, -1) : this.partialLine, events);
+    this.partialLine = "";
+    this.line("", events);
+    return events;
+  }
+
+  private line(line: string, events: SseEvent[]): void {
+    if (line === "") {
+      if (this.data.length > 0) events.push({ event: this.event, data: this.data.join("\n") });
+      this.event = undefined;
+      this.data = [];
+      return;
+    }
+    if (line.startsWith(":")) return;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "data") this.data.push(value);
+    else if (field === "event") this.event = value;
+  }
+}
+
+/** Yields the events of an SSE body, one batch per network read. */
+export async function* readSseEvents(body: AsyncIterable<Uint8Array>): AsyncIterable<SseEvent[]> {
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  for await (const bytes of body) {
+    const events = parser.push(decoder.decode(bytes, { stream: true }));
+    if (events.length > 0) yield events;
+  }
+  const last = parser.push(decoder.decode());
+  last.push(...parser.end());
+  if (last.length > 0) yield last;
+}

@@ -1,0 +1,59 @@
+// Cancel broadcasts a worker has heard, remembered for a while, so a starting job can be checked
+// against them without a Redis round trip on the way to its first token. Redis's cancel flag stays
+// the source of truth wherever the broadcast may not have been heard: a job older than the current
+// subscription (enqueued before this worker listened, or across a subscriber reconnect) and any
+// attempt after the first.
+import type { Redis } from "ioredis";
+
+export class RecentCancels {
+  private readonly cancelledAt = new Map<string, number>();
+  private readonly keepMs: number;
+  private listeningSince = Number.POSITIVE_INFINITY;
+
+  constructor(keepMs: number) {
+    this.keepMs = keepMs;
+  }
+
+  /** The cancel subscription is (again) live from now on. */
+  listening(now = Date.now()): void {
+    this.listeningSince = now;
+  }
+
+  /** Broadcasts may be missed: until the subscription is back, memory cannot answer. */
+  deaf(): void {
+    this.listeningSince = Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Follow a subscriber connection that is already subscribed to the cancel channel: deaf while it
+   * is down, listening again once ioredis has re-subscribed (a PING queued after the re-subscribe
+   * answers then).
+   */
+  follow(subscriber: Redis): void {
+    this.listening();
+    subscriber.on("close", () => this.deaf());
+    subscriber.on("ready", () => {
+      subscriber.ping().then(() => this.listening(), () => {});
+    });
+  }
+
+  add(requestId: string, now = Date.now()): void {
+    this.cancelledAt.set(requestId, now);
+    // Entries are added in time order, so the oldest come first.
+    for (const [id, at] of this.cancelledAt) {
+      if (now - at <= this.keepMs) break;
+      this.cancelledAt.delete(id);
+    }
+  }
+
+  /**
+   * true: cancelled; false: certainly not cancelled before now; undefined: cannot tell from
+   * memory (ask Redis). enqueuedAt is the job's timestamp; clockSlackMs covers clock skew between
+   * the ingress that enqueued it and this worker.
+   */
+  knows(requestId: string, enqueuedAt: number, attempt: number, clockSlackMs = 1000): boolean | undefined {
+    if (this.cancelledAt.has(requestId)) return true;
+    if (attempt > 1 || enqueuedAt - clockSlackMs <= this.listeningSince) return undefined;
+    return false;
+  }
+}

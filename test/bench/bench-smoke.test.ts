@@ -1,0 +1,75 @@
+// CI smoke check of `npm run bench`: the benchmark still runs end to end with tiny numbers and
+// writes well-formed results. No timing is asserted (performance claims come from real runs, see
+// docs/performance.md); only that every phase produced its figures and nothing failed.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, inject, it } from "vitest";
+
+const benchScript = fileURLToPath(new URL("./bench.ts", import.meta.url));
+
+describe("npm run bench (smoke)", () => {
+  it("measures every phase with tiny numbers and writes well-formed JSON", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "switchboard-bench-smoke-")), "bench.json");
+    const child = spawn(process.execPath, [benchScript], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        // Without REDIS_URL the bench starts a private redis-server; the tests' Redis is given here
+        // so the smoke check runs wherever the tests run.
+        REDIS_URL: inject("redisUrl"),
+        BENCH_CONCURRENCY: "1,5",
+        BENCH_SAMPLES: "4",
+        BENCH_MIN_ROUNDS: "1",
+        BENCH_LAYOUTS: "1x1,2x2",
+        BENCH_SECONDS: "0.3",
+        BENCH_CLIENTS: "4",
+        BENCH_LAYOUT_STREAMS: "4",
+        BENCH_OUT: out,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (text: Buffer) => (output += text.toString()));
+    child.stderr.on("data", (text: Buffer) => (output += text.toString()));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(code, output).toBe(0);
+    expect(output).toContain("Targets");
+
+    const result = JSON.parse(readFileSync(out, "utf8")) as BenchJson;
+    expect(result.streaming.map((row) => row.concurrency)).toEqual([1, 5]);
+    for (const row of result.streaming) {
+      for (const side of ["direct", "gateway", "nodeProxy"] as const) {
+        const measured = row.sides[side];
+        expect(measured?.errors).toBe(0);
+        expect(measured?.firstTokenMs.count).toBe(row.concurrency * row.rounds);
+        expect(measured?.firstTokenMs.p50).toBeGreaterThan(0);
+        expect(measured?.lastTokenMs.p50).toBeGreaterThanOrEqual(measured?.firstTokenMs.p50 ?? Infinity);
+        expect(measured?.gapMs.count).toBeGreaterThan(0);
+      }
+      expect(Number.isFinite(row.addedFirstTokenMs.p50)).toBe(true);
+      expect(Object.keys(row.gatewayCpuMsPerRequest)).toEqual(expect.arrayContaining(["ingress1", "worker1"]));
+    }
+    expect(result.throughput.map((row) => row.label)).toEqual(["direct to mock", "in-process Node.js proxy", "switchboard 1 ingress x 1 worker", "switchboard 2 ingress x 2 worker"]);
+    for (const row of result.throughput) {
+      expect(row.errors).toBe(0);
+      expect(row.requests).toBeGreaterThan(0);
+    }
+    expect(result.throughput[3]?.queueWaitMs?.count).toBeGreaterThan(0);
+    expect(result.targets.length).toBeGreaterThanOrEqual(9);
+  }, 120_000);
+});
+
+interface BenchJson {
+  streaming: Array<{
+    concurrency: number;
+    rounds: number;
+    sides: Partial<Record<"direct" | "gateway" | "nodeProxy", { errors: number; firstTokenMs: { count: number; p50: number }; lastTokenMs: { p50: number }; gapMs: { count: number } }>>;
+    addedFirstTokenMs: { p50: number };
+    gatewayCpuMsPerRequest: Record<string, number>;
+  }>;
+  throughput: Array<{ label: string; errors: number; requests: number; queueWaitMs?: { count: number } }>;
+  targets: unknown[];
+}

@@ -1,0 +1,115 @@
+// The benchmark's HTTP client: raw node:http with a keep-alive pool, so the load generator costs as
+// little CPU as possible and the same client measures the mock and the gateway.
+import { Agent, request } from "node:http";
+
+export const agent = new Agent({ keepAlive: true, maxSockets: 4000 });
+
+export interface StreamTiming {
+  firstTokenMs: number;
+  lastTokenMs: number;
+  /** Time between consecutive content tokens; 0 when two arrived in the same read (merged). */
+  gapsMs: number[];
+  tokens: number;
+  /** Tokens that arrived in the same read as the token before them. */
+  mergedTokens: number;
+}
+
+const tokenMarker = '"content":"';
+
+function countTokens(text: string): number {
+  let count = 0;
+  for (let index = text.indexOf(tokenMarker); index >= 0; index = text.indexOf(tokenMarker, index + 1)) {
+    // The first chunk of an answer carries an empty content with the role; it is not a token.
+    if (text.startsWith('"', index + tokenMarker.length) === false) count++;
+  }
+  return count;
+}
+
+/** One streamed chat completion; rejects on a non-200 answer, a missing [DONE], or a socket error. */
+export function streamOnce(baseUrl: string, body: string): Promise<StreamTiming> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const timing: StreamTiming = { firstTokenMs: -1, lastTokenMs: -1, gapsMs: [], tokens: 0, mergedTokens: 0 };
+    let previousTokenAt = -1;
+    let tail = "";
+    const outgoing = request(`${baseUrl}/chat/completions`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
+      response.setEncoding("utf8");
+      if (response.statusCode !== 200) {
+        response.resume();
+        return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}`));
+      }
+      response.on("data", (text: string) => {
+        const now = performance.now() - start;
+        const tokens = countTokens(text);
+        if (tokens > 0) {
+          if (timing.firstTokenMs < 0) timing.firstTokenMs = now;
+          else timing.gapsMs.push(now - previousTokenAt);
+          for (let extra = 1; extra < tokens; extra++) timing.gapsMs.push(0);
+          timing.mergedTokens += tokens - 1;
+          timing.tokens += tokens;
+          timing.lastTokenMs = now;
+          previousTokenAt = now;
+        }
+        tail = (tail + text).slice(-32);
+      });
+      response.on("end", () => {
+        if (!tail.includes("data: [DONE]")) return reject(new Error(`stream from ${baseUrl} ended without [DONE]`));
+        if (timing.tokens === 0) return reject(new Error(`no token from ${baseUrl}`));
+        resolve(timing);
+      });
+      response.on("error", reject);
+    });
+    outgoing.on("error", reject);
+    outgoing.end(body);
+  });
+}
+
+/** One non-streamed chat completion; resolves with its latency in ms. */
+export function completeOnce(baseUrl: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const outgoing = request(`${baseUrl}/chat/completions`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => {
+        if (response.statusCode !== 200 || !text.includes('"chat.completion"')) return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}: ${text.slice(0, 200)}`));
+        resolve(performance.now() - start);
+      });
+      response.on("error", reject);
+    });
+    outgoing.on("error", reject);
+    outgoing.end(body);
+  });
+}
+
+export interface ThroughputResult {
+  requests: number;
+  errors: number;
+  seconds: number;
+  requestsPerSecond: number;
+  latencyMs: number[];
+}
+
+/** Closed loop: `clients` clients each send the next request as soon as the last one is answered. */
+export async function closedLoop(baseUrls: readonly string[], body: string, clients: number, seconds: number): Promise<ThroughputResult> {
+  const until = performance.now() + seconds * 1000;
+  const latencyMs: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < until) {
+        const baseUrl = baseUrls[next++ % baseUrls.length] as string;
+        try {
+          latencyMs.push(await completeOnce(baseUrl, body));
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  return { requests: latencyMs.length, errors, seconds: elapsed, requestsPerSecond: latencyMs.length / elapsed, latencyMs };
+}

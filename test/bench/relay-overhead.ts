@@ -1,0 +1,36 @@
+// `node test/bench/relay-overhead.ts`: worker-side CPU per relayed event, one socket write per
+// event vs ioredis auto-pipelining (events emitted in the same event-loop turn share one write),
+// in alternating rounds within one process against REDIS_URL. See docs/performance.md.
+import { Redis } from "ioredis";
+import { RequestRelay, defineRelayCommands, relayKeys } from "@switchboard/relay";
+
+const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const streams = Number(process.env.STREAMS ?? "200");
+const events = 22;
+const rounds = Number(process.env.ROUNDS ?? "6");
+const keys = relayKeys(`sbrelaybench-${process.pid}`);
+const clients = { "one write per event": new Redis(url), "auto-pipelined": new Redis(url, { enableAutoPipelining: true }) };
+for (const client of Object.values(clients)) defineRelayCommands(client);
+
+const results: Record<string, number[]> = {};
+for (let round = 0; round < rounds; round++) {
+  for (const [variant, [label, redis]] of Object.entries(clients).entries()) {
+    const before = process.cpuUsage();
+    // Streams interleave as they would in a worker: every stream emits one event per turn.
+    const relays = Array.from({ length: streams }, (_, index) => new RequestRelay({ redis, keys, requestId: `r${round}-${variant}-${index}`, replyChannel: keys.replyChannel("nobody"), attempt: 1, logTtlMs: 10_000, onNoListener: () => {}, noListenerGraceMs: 60_000 }));
+    for (let event = 0; event < events; event++) {
+      await Promise.all(relays.map((relay) => relay.emit(`d{"content":"token ${event} "}`)));
+    }
+    for (const relay of relays) relay.close();
+    const used = process.cpuUsage(before);
+    if (round > 0) (results[label] ??= []).push(((used.user + used.system) / 1000 / (streams * events)) * 1000);
+  }
+}
+for (const [label, values] of Object.entries(results)) {
+  const sorted = [...values].sort((a, b) => a - b);
+  console.log(`${label.padEnd(20)} CPU per relayed event: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} µs (${streams} streams x ${events} events, ${values.length} rounds)`);
+}
+const cleanup = new Redis(url);
+for (let round = 0; round < rounds; round++) for (let index = 0; index < streams; index++) await cleanup.del(keys.log(`r${round}-0-${index}`), keys.log(`r${round}-1-${index}`));
+cleanup.disconnect();
+for (const client of Object.values(clients)) client.disconnect();
