@@ -12,6 +12,7 @@ import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.ts";
 import { waitUntil } from "../support/wait-until.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { streamsWithKills } from "../support/streams-with-kills.ts";
 
 let cluster: RedisCluster;
 let mock: MockUpstream;
@@ -62,20 +63,7 @@ describe("faults on a Redis Cluster", () => {
   it("completes every stream intact when the reply subscriber is killed mid-stream, twice", async () => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
     const ingressId = String(stack.ingresses[0]!.readyLine.ingressId);
-    let kills = 0;
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, async (_, index) => {
-        const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: `r${index}` }], stream: true });
-        const pieces: string[] = [];
-        for await (const chunk of stream) {
-          const content = chunk.choices[0]?.delta.content;
-          if (!content) continue;
-          pieces.push(content);
-          if (index === 0 && (pieces.length === 10 || pieces.length === 30)) kills += await killSubscriber(ingressId);
-        }
-        return pieces;
-      }),
-    );
+    const { answers, kills } = await streamsWithKills(client, { streams: 20, killAfterTokens: [10, 30], kill: () => killSubscriber(ingressId) });
     expect(kills).toBe(2);
     for (const pieces of answers) expect(pieces).toEqual(mockTokens(60));
   });

@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { streamsWithKills } from "../support/streams-with-kills.ts";
 
 let mock: MockUpstream;
 let stack: Stack;
@@ -34,20 +35,8 @@ describe("subscriber reconnect", () => {
   it("completes every stream intact when the subscriber connection is killed mid-stream, twice", async () => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
     const ingressId = String(stack.ingresses[0]!.readyLine.ingressId);
-    let kills = 0;
-    const streams = Array.from({ length: 20 }, async (_, index) => {
-      const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: `r${index}` }], stream: true });
-      const pieces: string[] = [];
-      for await (const chunk of stream) {
-        const content = chunk.choices[0]?.delta.content;
-        if (!content) continue;
-        pieces.push(content);
-        // The first stream kills the subscriber after its 10th and its 30th token.
-        if (index === 0 && (pieces.length === 10 || pieces.length === 30)) kills += await killSubscriber(ingressId);
-      }
-      return pieces;
-    });
-    const answers = await Promise.all(streams);
+    // The first stream kills the subscriber after its 10th and its 30th token.
+    const { answers, kills } = await streamsWithKills(client, { streams: 20, killAfterTokens: [10, 30], kill: () => killSubscriber(ingressId) });
     expect(kills).toBe(2);
     for (const pieces of answers) expect(pieces).toEqual(mockTokens(60));
   });
