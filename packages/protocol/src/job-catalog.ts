@@ -25,6 +25,8 @@ export interface ChatJob {
 
 export const jobCatalog = {
   chat: {
+    /** The BullMQ queue the ingress enqueues on and the workers consume (keys `{prefix}:chat:*`). */
+    queue: "chat",
     name: "chat",
     /** A streamed answer cannot be regenerated once a token went out: no BullMQ retries. */
     attempts: 1,

@@ -12,7 +12,8 @@ import { OpenRequests } from "./open-requests.ts";
 import { QueueAdmission } from "./queue-admission.ts";
 import { RedisOutageWatch } from "./redis-outage-watch.ts";
 
-export const queueName = "chat";
+/** The one queue, from the job catalog. */
+export const queueName = jobCatalog.chat.queue;
 
 /** Cancels that could not be sent while Redis was down, kept (bounded) for when it returns. */
 const maxPendingCancels = 10_000;

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
-import type { ChatJob } from "@switchboard/protocol";
+import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
 import { RecentCancels, createRedisClient, defineRelayCommands, listenForCancels, redisTopology, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
 import { createLogger, createMetrics } from "@switchboard/telemetry";
@@ -20,7 +20,8 @@ export interface WorkerApp {
   close(): Promise<void>;
 }
 
-export const queueName = "chat";
+/** The one queue, from the job catalog. */
+export const queueName = jobCatalog.chat.queue;
 
 export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   const workerId = `worker-${randomBytes(6).toString("base64url")}`;
