@@ -5,6 +5,7 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
+import { removeKeys } from "./remove-keys.ts";
 import { startService, type ServiceProcess } from "./service-process.ts";
 
 export interface StackOptions {
@@ -73,6 +74,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     },
     async stop() {
       await Promise.all([...ingresses, ...workers].map((service) => service.stop("SIGKILL")));
+      await removeKeys(redisUrl, prefix);
     },
   };
   try {

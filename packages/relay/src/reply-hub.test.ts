@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { encodeDelta, encodeRelayEvent, encodeReplyMessage, logEntryId, type EventPosition } from "@switchboard/protocol";
+import { removeKeys } from "../../../test/support/remove-keys.ts";
 import { relayKeys } from "./keys.ts";
 import { RequestRelay, defineRelayCommands } from "./relay-writer.ts";
 import { ReplyHub } from "./reply-hub.ts";
@@ -25,6 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await hub.close();
   for (const client of [writer, subscriber, reader]) client.disconnect();
+  await removeKeys(inject("redisUrl"), keys.prefix);
 });
 
 /** A sink that records frames and resolves when it has seen `count` of them. */
