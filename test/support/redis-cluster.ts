@@ -1,14 +1,12 @@
 // A private 3-master Redis Cluster on loopback for one test file: three `redis-server
 // --cluster-enabled yes` processes on free ports, joined by `redis-cli --cluster create`, ready
 // once every node reports cluster_state:ok. Stopped by the PIDs it started, never by name.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { RedisProcesses } from "./redis-processes.ts";
 import { waitUntil } from "./wait-until.ts";
 
 const run = promisify(execFile);
@@ -23,37 +21,15 @@ export interface RedisCluster {
 }
 
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
-  const directory = mkdtempSync(join(tmpdir(), "switchboard-cluster-"));
-  const servers: ChildProcess[] = [];
+  const processes = new RedisProcesses("cluster");
   const nodes: Redis[] = [];
-  const stop = async () => {
-    for (const node of nodes) node.disconnect();
-    await Promise.all(
-      servers.map(async (server) => {
-        if (server.exitCode !== null || server.signalCode !== null) return;
-        server.kill("SIGKILL");
-        await once(server, "exit");
-      }),
-    );
-    rmSync(directory, { recursive: true, force: true });
-  };
+  const stop = () => processes.stop();
   try {
     const ports = await clusterPorts(masters);
     for (const port of ports) {
-      const server = spawn(
-        "redis-server",
-        ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(directory, `nodes-${port}.conf`), "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no", "--dir", directory],
-        { stdio: "ignore" },
-      );
-      servers.push(server);
-      await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
+      await processes.start(["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(processes.directory, `nodes-${port}.conf`), "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no", "--dir", processes.directory]);
     }
-    for (const port of ports) {
-      const node = new Redis({ port, host: "127.0.0.1", retryStrategy: (times) => Math.min(20 * times, 200) });
-      node.on("error", () => {});
-      nodes.push(node);
-      await node.ping();
-    }
+    for (const port of ports) nodes.push(await processes.connect(port));
     await run("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"]);
     await waitUntil(async () => {
       const infos = await Promise.all(nodes.map((node) => node.cluster("INFO") as Promise<string>));

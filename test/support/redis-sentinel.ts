@@ -1,12 +1,10 @@
 // A private Redis Sentinel set-up on loopback for one test file: a primary, one replica and one
 // sentinel (quorum 1) watching them under the name `mymaster`. Stopped by the PIDs it started.
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { freePort } from "./redis-cluster.ts";
+import { RedisProcesses } from "./redis-processes.ts";
 import { waitUntil } from "./wait-until.ts";
 
 export interface RedisSentinelSetup {
@@ -20,32 +18,11 @@ export interface RedisSentinelSetup {
 }
 
 export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
-  const directory = mkdtempSync(join(tmpdir(), "switchboard-sentinel-"));
-  const servers: ChildProcess[] = [];
-  const clients: Redis[] = [];
-  const stop = async () => {
-    for (const client of clients) client.disconnect();
-    await Promise.all(
-      servers.map(async (server) => {
-        if (server.exitCode !== null || server.signalCode !== null) return;
-        server.kill("SIGKILL");
-        await once(server, "exit");
-      }),
-    );
-    rmSync(directory, { recursive: true, force: true });
-  };
-  const start = async (args: string[]) => {
-    const server = spawn("redis-server", args, { stdio: "ignore" });
-    servers.push(server);
-    await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
-  };
-  const connect = async (port: number) => {
-    const client = new Redis({ port, host: "127.0.0.1", retryStrategy: (times) => Math.min(20 * times, 200) });
-    client.on("error", () => {});
-    clients.push(client);
-    await client.ping();
-    return client;
-  };
+  const processes = new RedisProcesses("sentinel");
+  const directory = processes.directory;
+  const stop = () => processes.stop();
+  const start = (args: string[]) => processes.start(args);
+  const connect = (port: number) => processes.connect(port);
   try {
     const [primaryPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()] as [number, number, number];
     const common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory];
