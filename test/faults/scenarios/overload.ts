@@ -89,7 +89,8 @@ export interface KeyLimitFigures {
 export async function measureKeyLimits(limit: number, perMinute: number, burst: number): Promise<KeyLimitFigures> {
   const stack = await startFaultStack({
     ingresses: 2,
-    ingressEnv: { RATE_LIMIT_CONCURRENT_STREAMS: String(limit), RATE_LIMIT_REQUESTS_PER_MINUTE: String(perMinute) },
+    // Limits are per authenticated key: the two keys below are the gateway's API keys.
+    ingressEnv: { RATE_LIMIT_CONCURRENT_STREAMS: String(limit), RATE_LIMIT_REQUESTS_PER_MINUTE: String(perMinute), API_KEYS: "key-under-test,another-key" },
     mock: { tokens: 5, tokenDelayMs: 5 },
   });
   try {
