@@ -8,6 +8,7 @@ import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.ts";
 import { waitUntil } from "../support/wait-until.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { streamTokens } from "../support/stream-tokens.ts";
 
 let cluster: RedisCluster;
 let mock: MockUpstream;
@@ -25,15 +26,6 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function streamTokens(client: OpenAI, tag: string): Promise<string[]> {
-  const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: tag }], stream: true });
-  const pieces: string[] = [];
-  for await (const chunk of stream) {
-    const content = chunk.choices[0]?.delta.content;
-    if (content) pieces.push(content);
-  }
-  return pieces;
-}
 
 /** Keys matching a pattern on each node (a plain connection per node sees only its own keys). */
 async function keysPerNode(pattern: string): Promise<string[][]> {

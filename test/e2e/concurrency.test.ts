@@ -4,6 +4,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { streamTokens } from "../support/stream-tokens.ts";
 
 let mock: MockUpstream;
 let stack: Stack;
@@ -18,15 +19,6 @@ afterAll(async () => {
   await mock?.close();
 });
 
-async function streamTokens(client: OpenAI, tag: string): Promise<string[]> {
-  const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: tag }], stream: true });
-  const pieces: string[] = [];
-  for await (const chunk of stream) {
-    const content = chunk.choices[0]?.delta.content;
-    if (content) pieces.push(content);
-  }
-  return pieces;
-}
 
 describe("concurrency", () => {
   it("delivers 200 concurrent streams complete and in order", async () => {

@@ -2,11 +2,11 @@
 // --cluster-enabled yes` processes on free ports, joined by `redis-cli --cluster create`, ready
 // once every node reports cluster_state:ok. Stopped by the PIDs it started, never by name.
 import { execFile } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Redis } from "ioredis";
 import { RedisProcesses } from "./redis-processes.ts";
+import { freePort } from "./free-port.ts";
 import { waitUntil } from "./wait-until.ts";
 
 const run = promisify(execFile);
@@ -53,13 +53,3 @@ async function clusterPorts(count: number): Promise<number[]> {
   return ports;
 }
 
-export function freePort(port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(port, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}

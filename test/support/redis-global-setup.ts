@@ -4,10 +4,10 @@
 //   3. a private `redis-server` on a free loopback port, where the binary is installed;
 //   4. otherwise the run fails, saying how to provide one.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { once } from "node:events";
 import { Redis } from "ioredis";
 import type { TestProject } from "vitest/node";
+import { freePort } from "./free-port.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -84,12 +84,3 @@ async function startLocalRedisServer(): Promise<{ url: string; stop: () => Promi
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}

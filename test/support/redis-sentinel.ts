@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
-import { freePort } from "./redis-cluster.ts";
+import { freePort } from "./free-port.ts";
 import { RedisProcesses } from "./redis-processes.ts";
 import { waitUntil } from "./wait-until.ts";
 

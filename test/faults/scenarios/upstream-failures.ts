@@ -3,7 +3,7 @@
 // explicit in-stream error, never a truncated answer that looks complete.
 import { chatBody, streamChat } from "../support/chat-client.ts";
 import { startFaultStack } from "../support/fault-stack.ts";
-import { freePort } from "../support/private-redis.ts";
+import { freePort } from "../../support/free-port.ts";
 import { summary } from "../support/figures.ts";
 
 export interface FailureCase {

@@ -3,8 +3,8 @@
 // No persistence: a restart is an empty Redis, the harshest case for recovery.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
+import { freePort } from "../../support/free-port.ts";
 
 export interface PrivateRedis {
   url: string;
@@ -63,12 +63,3 @@ async function waitForPing(url: string): Promise<void> {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
