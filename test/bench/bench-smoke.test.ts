@@ -23,6 +23,9 @@ describe("npm run bench (smoke)", () => {
         BENCH_CONCURRENCY: "1,5",
         BENCH_SAMPLES: "4",
         BENCH_MIN_ROUNDS: "1",
+        BENCH_HELD: "3",
+        BENCH_HELD_SECONDS: "0.3",
+        BENCH_HELD_ROUNDS: "1",
         BENCH_LAYOUTS: "1x1,2x2",
         BENCH_SECONDS: "0.3",
         BENCH_CLIENTS: "4",
@@ -39,12 +42,14 @@ describe("npm run bench (smoke)", () => {
     expect(output).toContain("Targets");
 
     const result = JSON.parse(readFileSync(out, "utf8")) as BenchJson;
-    expect(result.streaming.map((row) => row.concurrency)).toEqual([1, 5]);
+    expect(result.streaming.map((row) => `${row.load} ${row.concurrency}`)).toEqual(["burst 1", "burst 5", "held 3"]);
     for (const row of result.streaming) {
       for (const side of ["direct", "gateway", "nodeProxy"] as const) {
         const measured = row.sides[side];
         expect(measured?.errors).toBe(0);
-        expect(measured?.firstTokenMs.count).toBe(row.concurrency * row.rounds);
+        // A burst round is exactly `concurrency` streams; a held round as many as fit in its time.
+        if (row.load === "burst") expect(measured?.firstTokenMs.count).toBe(row.concurrency * row.rounds);
+        else expect(measured?.firstTokenMs.count).toBeGreaterThanOrEqual(row.concurrency * row.rounds);
         expect(measured?.firstTokenMs.p50).toBeGreaterThan(0);
         expect(measured?.lastTokenMs.p50).toBeGreaterThanOrEqual(measured?.firstTokenMs.p50 ?? Infinity);
         expect(measured?.gapMs.count).toBeGreaterThan(0);
@@ -58,12 +63,13 @@ describe("npm run bench (smoke)", () => {
       expect(row.requests).toBeGreaterThan(0);
     }
     expect(result.throughput[3]?.queueWaitMs?.count).toBeGreaterThan(0);
-    expect(result.targets.length).toBeGreaterThanOrEqual(9);
+    expect(result.targets.length).toBeGreaterThanOrEqual(13);
   }, 120_000);
 });
 
 interface BenchJson {
   streaming: Array<{
+    load: "burst" | "held";
     concurrency: number;
     rounds: number;
     sides: Partial<Record<"direct" | "gateway" | "nodeProxy", { errors: number; firstTokenMs: { count: number; p50: number }; lastTokenMs: { p50: number }; gapMs: { count: number } }>>;

@@ -2,7 +2,9 @@
 // Node.js proxy as a reference point), on one machine, in one run.
 //  1. Streaming, at each concurrency: time to first token, to last token, and the gaps between
 //     tokens, p50/p90/p99, direct vs through Switchboard; rounds interleave the targets so machine
-//     noise hits them alike. The difference is the time Switchboard adds.
+//     noise hits them alike. The difference is the time Switchboard adds. Two load shapes: "burst"
+//     (all streams of a round start at once) and "held" (that many streams kept open for a while,
+//     each client starting its next stream when its last one ends).
 //  2. Redis round trips per request and per token (MONITOR on the benchmark's private Redis).
 //  3. Non-streaming requests/s at 64 clients, for each process layout (ingress x worker processes),
 //     with CPU per request of every process and the BullMQ queue wait.
@@ -12,7 +14,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname } from "node:path";
 import { startMock, startNodeProxy, startRedis, startSwitchboard, type BenchProcess, type SwitchboardStack } from "./bench-stack.ts";
-import { agent, closedLoop, completeOnce, streamOnce, type StreamTiming } from "./load-client.ts";
+import { agent, closedLoop, completeOnce, heldStreams, streamOnce, type StreamTiming } from "./load-client.ts";
 import { cpuTimeMs, rssBytes, sampleRss } from "./process-stats.ts";
 import { readQueueWaits } from "./queue-wait.ts";
 import { countRoundTrips, type RoundTripCounts } from "./redis-round-trips.ts";
@@ -24,6 +26,9 @@ const settings = {
   /** Samples per side and concurrency; rounds = max(BENCH_MIN_ROUNDS, samples / concurrency). */
   samples: Number(process.env.BENCH_SAMPLES ?? "150"),
   minRounds: Number(process.env.BENCH_MIN_ROUNDS ?? "4"),
+  held: list(process.env.BENCH_HELD ?? "50,200").map(Number),
+  heldSeconds: Number(process.env.BENCH_HELD_SECONDS ?? "1.5"),
+  heldRounds: Number(process.env.BENCH_HELD_ROUNDS ?? "3"),
   layouts: list(process.env.BENCH_LAYOUTS ?? "1x1,1x2,1x4,2x1,2x2,2x4"),
   throughputClients: Number(process.env.BENCH_CLIENTS ?? "64"),
   throughputSeconds: Number(process.env.BENCH_SECONDS ?? "5"),
@@ -52,7 +57,10 @@ interface SideResult {
   mergedTokenShare: number;
 }
 
+type Load = "burst" | "held";
+
 interface StreamingRow {
+  load: Load;
   concurrency: number;
   rounds: number;
   sides: Partial<Record<Side, SideResult>>;
@@ -95,6 +103,11 @@ try {
   for (const concurrency of settings.concurrencies) {
     progress(`streaming at ${concurrency} concurrent streams`);
     streaming.push(await streamingRow(concurrency, sides, targets, main));
+    printStreaming(streaming.slice(-1));
+  }
+  for (const concurrency of settings.held) {
+    progress(`streaming with ${concurrency} streams held open`);
+    streaming.push(await heldRow(concurrency, sides, targets, main));
     printStreaming(streaming.slice(-1));
   }
   result.streaming = streaming;
@@ -181,10 +194,31 @@ async function streamingRow(concurrency: number, sides: Side[], targets: Record<
       }
     }
   }
-  return finishRow(concurrency, rounds, sides, timings, errors, cpuMs, rssPerStream);
+  return finishRow("burst", concurrency, rounds, sides, timings, errors, cpuMs, rssPerStream);
 }
 
-function finishRow(concurrency: number, rounds: number, sides: Side[], timings: Record<Side, StreamTiming[]>, errors: Record<Side, number>, cpuMs: Record<string, number>, rssPerStream: Record<string, number> | undefined): StreamingRow {
+/** Rounds of `concurrency` streams held open for settings.heldSeconds, per side, interleaved. */
+async function heldRow(concurrency: number, sides: Side[], targets: Record<Side, string[]>, stack: SwitchboardStack): Promise<StreamingRow> {
+  const timings: Record<Side, StreamTiming[]> = { direct: [], gateway: [], nodeProxy: [] };
+  const errors: Record<Side, number> = { direct: 0, gateway: 0, nodeProxy: 0 };
+  const gatewayProcesses = [...stack.ingresses, ...stack.workers, ...(redis.pid ? [{ label: "redis", pid: redis.pid }] : [])];
+  const cpuMs: Record<string, number> = {};
+  // One stream lasts about tokens x delay; spreading the first starts over that keeps `concurrency` in flight.
+  const rampMs = settings.tokens * settings.tokenDelayMs;
+  for (let round = 0; round < settings.heldRounds; round++) {
+    const order = sides.map((_, index) => sides[(index + round) % sides.length] as Side);
+    for (const side of order) {
+      const before = gatewayProcesses.map((process) => cpuTimeMs(process.pid));
+      const held = await heldStreams(targets[side], streamBody, concurrency, settings.heldSeconds, rampMs);
+      timings[side].push(...held.timings);
+      errors[side] += held.errors;
+      if (side === "gateway") gatewayProcesses.forEach((process, index) => (cpuMs[process.label] = (cpuMs[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number)));
+    }
+  }
+  return finishRow("held", concurrency, settings.heldRounds, sides, timings, errors, cpuMs, undefined);
+}
+
+function finishRow(load: Load, concurrency: number, rounds: number, sides: Side[], timings: Record<Side, StreamTiming[]>, errors: Record<Side, number>, cpuMs: Record<string, number>, rssPerStream: Record<string, number> | undefined): StreamingRow {
   const results: Partial<Record<Side, SideResult>> = {};
   for (const side of sides) {
     const all = timings[side];
@@ -201,6 +235,7 @@ function finishRow(concurrency: number, rounds: number, sides: Side[], timings: 
   const direct = results.direct as SideResult;
   const requests = gateway.firstTokenMs.count + gateway.errors;
   return {
+    load,
     concurrency,
     rounds,
     sides: results,
@@ -253,19 +288,19 @@ function printTable(title: string, header: string[], rows: string[][]): void {
 }
 
 function printStreaming(rows: StreamingRow[]): void {
-  const header = ["streams", "side", "n", "err", "TTFT p50", "p90", "p99", "TTLT p50", "p90", "p99", "gap p50", "p90", "p99", "merged"];
+  const header = ["load", "streams", "side", "n", "err", "TTFT p50", "p90", "p99", "TTLT p50", "p90", "p99", "gap p50", "p90", "p99", "merged"];
   const lines: string[][] = [];
   for (const row of rows) {
     for (const [side, result] of Object.entries(row.sides)) {
-      lines.push([String(row.concurrency), side, String(result.firstTokenMs.count), String(result.errors), ms(result.firstTokenMs.p50), ms(result.firstTokenMs.p90), ms(result.firstTokenMs.p99), ms(result.lastTokenMs.p50), ms(result.lastTokenMs.p90), ms(result.lastTokenMs.p99), ms(result.gapMs.p50), ms(result.gapMs.p90), ms(result.gapMs.p99), `${(result.mergedTokenShare * 100).toFixed(1)}%`]);
+      lines.push([row.load, String(row.concurrency), side, String(result.firstTokenMs.count), String(result.errors), ms(result.firstTokenMs.p50), ms(result.firstTokenMs.p90), ms(result.firstTokenMs.p99), ms(result.lastTokenMs.p50), ms(result.lastTokenMs.p90), ms(result.lastTokenMs.p99), ms(result.gapMs.p50), ms(result.gapMs.p90), ms(result.gapMs.p99), `${(result.mergedTokenShare * 100).toFixed(1)}%`]);
     }
-    lines.push([String(row.concurrency), "ADDED", "", "", ms(row.addedFirstTokenMs.p50), ms(row.addedFirstTokenMs.p90), ms(row.addedFirstTokenMs.p99), ms(row.addedLastTokenMs.p50), ms(row.addedLastTokenMs.p90), ms(row.addedLastTokenMs.p99), ms(row.addedGapMs.p50), ms(row.addedGapMs.p90), ms(row.addedGapMs.p99), ""]);
+    lines.push([row.load, String(row.concurrency), "ADDED", "", "", ms(row.addedFirstTokenMs.p50), ms(row.addedFirstTokenMs.p90), ms(row.addedFirstTokenMs.p99), ms(row.addedLastTokenMs.p50), ms(row.addedLastTokenMs.p90), ms(row.addedLastTokenMs.p99), ms(row.addedGapMs.p50), ms(row.addedGapMs.p90), ms(row.addedGapMs.p99), ""]);
   }
   printTable(`Streaming (ms; ${settings.tokens} tokens ${settings.tokenDelayMs} ms apart; direct = mock, gateway = Switchboard 1 ingress x 1 worker, nodeProxy = in-process Node.js proxy)`, header, lines);
   for (const row of rows) {
     const cpu = Object.entries(row.gatewayCpuMsPerRequest).map(([label, value]) => `${label} ${value.toFixed(2)}`).join(", ");
     const rss = row.rssBytesPerStream ? Object.entries(row.rssBytesPerStream).map(([label, value]) => `${label} ${(value / 1024).toFixed(1)} KiB`).join(", ") : "";
-    console.log(`  @${row.concurrency}: gateway CPU ms per streamed request: ${cpu}${rss ? `; RSS per open stream: ${rss}` : ""}`);
+    console.log(`  ${row.load} @${row.concurrency}: gateway CPU ms per streamed request: ${cpu}${rss ? `; RSS per open stream: ${rss}` : ""}`);
   }
 }
 
@@ -299,7 +334,7 @@ interface TargetRow {
 
 function evaluateTargets(all: Record<string, unknown>): TargetRow[] {
   const rows = (all.streaming as StreamingRow[] | undefined) ?? [];
-  const at = (concurrency: number) => rows.find((row) => row.concurrency === concurrency);
+  const at = (concurrency: number, load: Load = "burst") => rows.find((row) => row.concurrency === concurrency && row.load === load);
   const throughputRows = (all.throughput as Array<Record<string, unknown>> | undefined) ?? [];
   const best = Math.max(...throughputRows.filter((row) => String(row.label).startsWith("switchboard")).map((row) => row.requestsPerSecond as number));
   const proxy = throughputRows.find((row) => row.label === "in-process Node.js proxy")?.requestsPerSecond as number | undefined;
@@ -307,10 +342,14 @@ function evaluateTargets(all: Record<string, unknown>): TargetRow[] {
   return [
     check("added TTFT p50 @1 (ms)", 1.5, at(1)?.addedFirstTokenMs.p50),
     check("added TTFT p99 @1 (ms)", 5, at(1)?.addedFirstTokenMs.p99),
-    check("added TTFT p50 @50 (ms)", 3, at(50)?.addedFirstTokenMs.p50),
-    check("added TTFT p99 @50 (ms)", 10, at(50)?.addedFirstTokenMs.p99),
-    check("added TTFT p50 @200 (ms)", 10, at(200)?.addedFirstTokenMs.p50),
-    check("added TTLT p50 @50 (ms)", 2, at(50)?.addedLastTokenMs.p50),
+    check("burst: added TTFT p50 @50 (ms)", 3, at(50)?.addedFirstTokenMs.p50),
+    check("burst: added TTFT p99 @50 (ms)", 10, at(50)?.addedFirstTokenMs.p99),
+    check("burst: added TTFT p50 @200 (ms)", 10, at(200)?.addedFirstTokenMs.p50),
+    check("burst: added TTLT p50 @50 (ms)", 2, at(50)?.addedLastTokenMs.p50),
+    check("held: added TTFT p50 @50 (ms)", 3, at(50, "held")?.addedFirstTokenMs.p50),
+    check("held: added TTFT p99 @50 (ms)", 10, at(50, "held")?.addedFirstTokenMs.p99),
+    check("held: added TTFT p50 @200 (ms)", 10, at(200, "held")?.addedFirstTokenMs.p50),
+    check("held: added TTLT p50 @50 (ms)", 2, at(50, "held")?.addedLastTokenMs.p50),
     check("errors @1000 streams", 0, at(1000)?.sides.gateway?.errors),
     check("non-streaming req/s (best layout) >= in-process proxy", proxy ?? 1500, Number.isFinite(best) ? best : undefined, false),
     check("non-streaming req/s (best layout), aim", 2000, Number.isFinite(best) ? best : undefined, false),

@@ -113,3 +113,33 @@ export async function closedLoop(baseUrls: readonly string[], body: string, clie
   const elapsed = (performance.now() - start) / 1000;
   return { requests: latencyMs.length, errors, seconds: elapsed, requestsPerSecond: latencyMs.length / elapsed, latencyMs };
 }
+
+export interface HeldResult {
+  timings: StreamTiming[];
+  errors: number;
+}
+
+/**
+ * `streams` streams held open for `seconds`: each client starts its next stream as soon as its last
+ * one ends, so that many are always in flight. The clients' first starts are spread evenly over
+ * `rampMs` (about one stream's length), so requests arrive as they do at steady concurrency rather
+ * than in one simultaneous burst (the burst rows measure that).
+ */
+export async function heldStreams(baseUrls: readonly string[], body: string, streams: number, seconds: number, rampMs: number): Promise<HeldResult> {
+  const until = performance.now() + rampMs + seconds * 1000;
+  const timings: StreamTiming[] = [];
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: streams }, async (_, index) => {
+      await new Promise((resolve) => setTimeout(resolve, (rampMs * index) / streams));
+      while (performance.now() < until) {
+        try {
+          timings.push(await streamOnce(baseUrls[index % baseUrls.length] as string, body));
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { timings, errors };
+}
