@@ -11,6 +11,14 @@ describe("client disconnect", () => {
     expect(figures.closeLatency.n + figures.finishedFirst).toBe(40);
   }, 60_000);
 
+  it("closes them too when every stream is cancelled after all are streaming", async () => {
+    const figures = await measureActiveCancellation(20, "all-streaming");
+    expect(figures.outcomes).toEqual({ aborted: 20 });
+    expect(figures.upstreamLeftOpen).toBe(0);
+    expect(figures.notClosed).toBe(0);
+    expect(figures.closeLatency.n).toBe(20);
+  }, 60_000);
+
   it("never calls the upstream for requests cancelled while queued", async () => {
     const figures = await measureQueuedCancellation(10);
     expect(figures.upstreamCalls).toBe(0);

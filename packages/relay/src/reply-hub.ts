@@ -4,6 +4,13 @@
 // so each request tracks the next sequence number it expects and repairs any gap from the
 // request's log: when a later event arrives first, when the subscriber reconnects, and when a
 // request has heard nothing for a while. Each event is delivered exactly once, in order.
+//
+// ioredis emits every message of one socket read at once, and under load one read holds hundreds
+// of them (one SSE write each). Handled there and then, they would keep the event loop from
+// noticing anything else for that long, a client hanging up included. So messages are queued and
+// delivered in short slices, each from setImmediate: between two slices the event loop polls its
+// sockets, and a disconnect (which cancels the upstream call) is handled ahead of the token
+// backlog instead of behind it.
 import { decodeReplyMessage, parseLogEntryId, type EventPosition } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
 import type { RedisConnection } from "./redis-client.ts";
@@ -24,6 +31,9 @@ interface OpenRequest {
   repairAgain: boolean;
 }
 
+/** How long one slice of queued messages may run before the hub yields to the event loop (ms). */
+const sliceMs = 2;
+
 export interface ReplyHubOptions {
   subscriber: RedisConnection;
   reader: RedisConnection;
@@ -39,6 +49,10 @@ export class ReplyHub {
   private readonly open = new Map<string, OpenRequest>();
   private readonly options: ReplyHubOptions;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Messages heard but not yet delivered, oldest first, from index `backlogStart`. */
+  private backlog: string[] = [];
+  private backlogStart = 0;
+  private sliceScheduled = false;
 
   constructor(options: ReplyHubOptions) {
     this.options = options;
@@ -48,7 +62,7 @@ export class ReplyHub {
   async start(): Promise<void> {
     const { subscriber } = this.options;
     subscriber.on("message", (channel: string, message: string) => {
-      if (channel === this.channel) this.onMessage(message);
+      if (channel === this.channel) this.queue(message);
     });
     // After a reconnect ioredis re-subscribes; a PING queued behind that tells us it is done,
     // and everything published meanwhile is then read from the logs.
@@ -76,6 +90,8 @@ export class ReplyHub {
   async close(): Promise<void> {
     clearInterval(this.idleTimer);
     this.open.clear();
+    this.backlog = [];
+    this.backlogStart = 0;
   }
 
   /** Read the log now (for example when the owner suspects a lost event). */
@@ -83,6 +99,31 @@ export class ReplyHub {
     const request = this.open.get(requestId);
     if (request) this.repairRequest(requestId, request);
   }
+
+  private queue(message: string): void {
+    this.backlog.push(message);
+    if (this.sliceScheduled) return;
+    this.sliceScheduled = true;
+    setImmediate(this.deliverSlice);
+  }
+
+  /** Deliver queued messages for up to sliceMs, then yield to the event loop if any are left. */
+  private readonly deliverSlice = (): void => {
+    const until = performance.now() + sliceMs;
+    let index = this.backlogStart;
+    while (index < this.backlog.length) {
+      this.onMessage(this.backlog[index++] as string);
+      if ((index & 7) === 0 && performance.now() >= until) break;
+    }
+    if (index < this.backlog.length) {
+      this.backlogStart = index;
+      setImmediate(this.deliverSlice);
+      return;
+    }
+    this.backlog = [];
+    this.backlogStart = 0;
+    this.sliceScheduled = false;
+  };
 
   private onMessage(message: string): void {
     const decoded = decodeReplyMessage(message);

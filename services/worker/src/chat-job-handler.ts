@@ -15,6 +15,7 @@ import { withoutTracing, type Logger } from "@switchboard/telemetry";
 import { DeltaCoalescer } from "./delta-coalescer.ts";
 import type { JobTelemetry } from "./job-telemetry.ts";
 import type { ListenerWatch } from "./listener-watch.ts";
+import type { StartPacer } from "./start-pacer.ts";
 import { timedUpstream } from "./timed-upstream.ts";
 
 export interface ChatJobDeps {
@@ -24,6 +25,8 @@ export interface ChatJobDeps {
   providers: Map<string, Provider>;
   /** Cancel broadcasts this worker heard: spares most jobs a Redis round trip before the upstream call. */
   recentCancels: RecentCancels;
+  /** Paces the upstream calls of jobs that arrive together (start-pacer.ts); none: start at once. */
+  starts?: StartPacer;
   workerId: string;
   logTtlMs: number;
   noListenerGraceMs: number;
@@ -68,6 +71,8 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
   if (attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, requestId))) {
     return fail(new GatewayError("upstream_interrupted", { message: "The worker serving this answer stopped after it had started; it cannot be resumed." }));
   }
+  // After the queue-wait check (the job was picked up in time); a cancel heard meanwhile is seen below.
+  await deps.starts?.turn();
 
   const onJobAbort = () => stop.abort((jobSignal?.reason as StopReason | undefined) ?? "client-gone");
   jobSignal?.addEventListener("abort", onJobAbort, { once: true });

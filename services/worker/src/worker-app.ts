@@ -13,6 +13,7 @@ import { startHealthFile } from "./health-file.ts";
 import { traceChatJob } from "./job-telemetry.ts";
 import { ListenerWatch } from "./listener-watch.ts";
 import { QueueConsumers } from "./queue-consumers.ts";
+import { StartPacer } from "./start-pacer.ts";
 import { createWorkerMetrics } from "./worker-metrics.ts";
 
 export interface WorkerApp {
@@ -22,6 +23,9 @@ export interface WorkerApp {
 
 /** The one queue, from the job catalog. */
 export const queueName = jobCatalog.chat.queue;
+
+/** Jobs that may start their upstream call in one event-loop turn (start-pacer.ts). */
+const jobStartsPerTurn = 4;
 
 export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   const workerId = `worker-${randomBytes(6).toString("base64url")}`;
@@ -45,12 +49,14 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   const jobsKey = keys.workerJobs(workerId);
   const listenerWatch = new ListenerWatch(redis, config.RELAY_LISTENER_CHECK_INTERVAL_MS, config.RELAY_NO_LISTENER_GRACE_MS);
   const recentCancels = new RecentCancels(120_000);
+  const starts = new StartPacer(jobStartsPerTurn);
   const deps = {
     redis,
     keys,
     routes: config.routes,
     providers,
     recentCancels,
+    starts,
     workerId,
     logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000,
     noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS,

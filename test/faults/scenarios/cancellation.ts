@@ -4,10 +4,22 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import { chatBody, streamChat } from "../support/chat-client.ts";
 import { startFaultStack, waitFor } from "../support/fault-stack.ts";
-import { clock, summary } from "../support/figures.ts";
+import { clock, countBy, summary } from "../support/figures.ts";
+
+/**
+ * When each stream is cancelled:
+ * - "from-start": after a random 1–100 of its 150 tokens, counted from its own first token. Many of
+ *   these cancels land while the 200 requests are still being started (queued, picked up, sent to
+ *   the upstream), when every process on the machine is busy with that burst.
+ * - "all-streaming": after a random 1–100 tokens counted from the moment every stream has had its
+ *   first token, so all of them are streaming concurrently when the cancels come. The answers are
+ *   longer (400 tokens) so that none ends before the last one has started.
+ */
+export type CancelPoint = "from-start" | "all-streaming";
 
 export interface CancellationFigures {
   streams: number;
+  cancelPoint: CancelPoint;
   /** Client disconnect -> upstream connection closed (ms). */
   closeLatency: ReturnType<typeof summary>;
   latencies: number[];
@@ -22,29 +34,51 @@ export interface CancellationFigures {
    * loop gets to it, after cancelAt was taken. The mock runs in its own process.
    */
   harnessLoopDelayP99: number;
+  /** First request sent -> every stream has had its first token (ms): the start-up burst. */
+  allStreamingAfterMs: number;
+  /** How the client saw each stream end ("aborted" for every cancelled one). */
+  outcomes: Record<string, number>;
 }
 
-export async function measureActiveCancellation(streams: number): Promise<CancellationFigures> {
-  const stack = await startFaultStack({ mockProcess: true, workers: 2, workerEnv: { WORKER_CONCURRENCY: String(streams) }, mock: { tokens: 150, tokenDelayMs: 20, firstTokenDelayMs: 20 } });
+export async function measureActiveCancellation(streams: number, cancelPoint: CancelPoint = "from-start"): Promise<CancellationFigures> {
+  const tokens = cancelPoint === "from-start" ? 150 : 400;
+  const stack = await startFaultStack({ mockProcess: true, workers: 2, workerEnv: { WORKER_CONCURRENCY: String(streams) }, mock: { tokens, tokenDelayMs: 20, firstTokenDelayMs: 20 } });
   try {
     const cancelAt = new Map<string, number>();
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
-    // Each stream is cancelled after a random number of tokens (1 to 100 of 150): mid-answer, where
-    // the upstream is being paid for.
-    await Promise.all(
+    const sentAt = clock();
+    let allStreamingAt = Number.NaN;
+    // Per stream: tokens received so far, and the count at which it is cancelled.
+    const received = new Array<number>(streams).fill(0);
+    const cancelAfter = Array.from({ length: streams }, () => 1 + Math.floor(Math.random() * 100));
+    const cancelAtCount = cancelPoint === "from-start" ? [...cancelAfter] : new Array<number>(streams).fill(Number.POSITIVE_INFINITY);
+    let streaming = 0;
+    const controllers = Array.from({ length: streams }, () => new AbortController());
+    // A stream counts as started at its first token, or when it ended without any (an error): the
+    // cancels are not held back by a request that failed.
+    const started = () => {
+      if (++streaming !== streams) return;
+      allStreamingAt = clock();
+      // Every stream is streaming now: each is cancelled a random number of tokens from here.
+      if (cancelPoint === "all-streaming") for (let other = 0; other < streams; other++) cancelAtCount[other] = received[other]! + cancelAfter[other]!;
+    };
+    const cancel = (index: number) => {
+      cancelAt.set(`active-${index}`, clock());
+      controllers[index]!.abort();
+    };
+    const results = await Promise.all(
       Array.from({ length: streams }, async (_, index) => {
-        const tag = `active-${index}`;
-        const controller = new AbortController();
-        const cancelAfter = 1 + Math.floor(Math.random() * 100);
-        await streamChat(stack.urls[0]!, chatBody({ tag }), {
-          signal: controller.signal,
+        const result = await streamChat(stack.urls[0]!, chatBody({ tag: `active-${index}` }), {
+          signal: controllers[index]!.signal,
           onToken: (count) => {
-            if (count !== cancelAfter) return;
-            cancelAt.set(tag, clock());
-            controller.abort();
+            received[index] = count;
+            if (count === 1) started();
+            if (count === cancelAtCount[index]) cancel(index);
           },
         });
+        if (result.tokens === 0) started();
+        return result;
       }),
     );
     loopDelay.disable();
@@ -60,7 +94,18 @@ export async function measureActiveCancellation(streams: number): Promise<Cancel
       else if (record?.endedAt !== undefined) finishedFirst++;
       else notClosed++;
     }
-    return { streams, closeLatency: summary(latencies), latencies: latencies.sort((a, b) => a - b), finishedFirst, notClosed, upstreamLeftOpen: stats.active, harnessLoopDelayP99: loopDelay.percentile(99) / 1e6 };
+    return {
+      streams,
+      cancelPoint,
+      closeLatency: summary(latencies),
+      latencies: latencies.sort((a, b) => a - b),
+      finishedFirst,
+      notClosed,
+      upstreamLeftOpen: stats.active,
+      harnessLoopDelayP99: loopDelay.percentile(99) / 1e6,
+      allStreamingAfterMs: allStreamingAt - sentAt,
+      outcomes: countBy(results, (result) => (result.code ? `${result.outcome}:${result.code}` : result.outcome)),
+    };
   } finally {
     await stack.stop();
   }
