@@ -16,9 +16,13 @@ if (!process.env.REDIS_SENTINELS) await checkRedis(redisUrl);
 const children: ChildProcess[] = [];
 let stopping = false;
 
+// The ingress runs with a small young generation, as everywhere it starts (docs/architecture.md,
+// "Hostile input").
+const nodeFlags = { ingress: ["--max-semi-space-size=2"], worker: [] };
+
 function start(service: "ingress" | "worker", onLine?: (line: string) => void, extraEnv: Record<string, string> = {}): ChildProcess {
   const entry = fileURLToPath(new URL(`../services/${service}/src/main.ts`, import.meta.url));
-  const child = spawn(process.execPath, [entry], { env: { ...process.env, REDIS_URL: redisUrl, ...extraEnv }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...nodeFlags[service], entry], { env: { ...process.env, REDIS_URL: redisUrl, ...extraEnv }, stdio: ["ignore", "pipe", "inherit"] });
   createInterface({ input: child.stdout! }).on("line", (line) => {
     process.stdout.write(`${line}\n`);
     onLine?.(line);

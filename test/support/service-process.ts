@@ -24,8 +24,16 @@ export function entryPoint(name: ServiceName): string {
   return fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));
 }
 
-export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 15_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [entryPoint(name)], {
+/**
+ * The node flags each service runs with, the same everywhere it starts (package.json, scripts/start.ts,
+ * the Dockerfile; test/deploy/node-flags.test.ts holds them together): the ingress's young generation
+ * is capped (docs/architecture.md, "Hostile input").
+ */
+export const nodeFlags: Record<ServiceName, readonly string[]> = { ingress: ["--max-semi-space-size=2"], worker: [], "mock-upstream": [] };
+
+/** flags: node flags instead of the service's own (a benchmark comparing them). */
+export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 15_000, flags: readonly string[] = nodeFlags[name]): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...flags, entryPoint(name)], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

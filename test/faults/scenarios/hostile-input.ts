@@ -117,6 +117,9 @@ const kinds: Array<{ name: string; make: (random: () => number) => string | Buff
 /** Kinds that are large are sent less often, so the run measures the gateway, not the loopback. */
 const weights = [30, 15, 25, 10, 10, 8, 1, 1];
 
+/** Valid requests sent before the "before" figure. */
+const warmUpRequests = 1000;
+
 /** onlyKind: send only bodies of this kind (to find which one costs memory). */
 export async function measureHostileInput(bodies: number, slowSenders: number, onlyKind?: string): Promise<HostileFigures> {
   const stack = await startFaultStack({ ingressEnv: { BODY_LIMIT_BYTES: String(bodyLimitBytes), REQUEST_BODY_TIMEOUT_MS: "1000" } });
@@ -133,8 +136,9 @@ export async function measureHostileInput(bodies: number, slowSenders: number, o
       while (roll >= weights[kind]!) roll -= weights[kind++]!;
       plan.push(onlyKind === undefined ? kind : kinds.findIndex((entry) => entry.name === onlyKind));
     }
-    // Warm up (JIT, pools) before the "before" figure.
-    for (let index = 0; index < 200; index++) await post(url, kinds[index % 6]!.make(random));
+    // "Before" is the ingress as normal traffic leaves it (JIT, pools, a heap sized for real
+    // requests), not a cold process: valid requests, streamed and not, 16 at a time.
+    await warmUp(url, warmUpRequests);
     const before = { ingress: residentMb(ingress.child.pid), worker: residentMb(worker.child.pid) };
     const answers: Array<{ kind: string; status: number; shaped: boolean }> = [];
     let cursor = 0;
@@ -170,6 +174,21 @@ export async function measureHostileInput(bodies: number, slowSenders: number, o
   } finally {
     await stack.stop();
   }
+}
+
+/** Valid requests, every other one streamed, 16 at a time; each must be answered 200. */
+async function warmUp(url: string, requests: number): Promise<void> {
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (sent < requests) {
+        const stream = sent++ % 2 === 0;
+        const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...valid, stream }) });
+        const text = await response.text();
+        if (response.status !== 200) throw new Error(`warm-up request answered ${response.status}: ${text.slice(0, 200)}`);
+      }
+    }),
+  );
 }
 
 async function post(url: string, body: string | Buffer): Promise<{ status: number; shaped: boolean }> {
