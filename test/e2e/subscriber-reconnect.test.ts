@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
 import { streamsWithKills } from "../support/streams-with-kills.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 let mock: MockUpstream;
 let stack: Stack;
@@ -23,12 +24,19 @@ afterAll(async () => {
   await mock?.close();
 });
 
+/**
+ * Kill the ingress's subscriber connection. After a first kill, ioredis may still be reconnecting
+ * and re-subscribing, so wait (up to 5 s) for a subscribed connection to exist.
+ */
 async function killSubscriber(ingressId: string): Promise<number> {
-  const clients = (await admin.client("LIST")) as string;
-  const line = clients.split("\n").find((entry) => entry.includes(` name=switchboard:${ingressId}:replies `));
-  const id = line?.match(/^id=(\d+)/)?.[1];
-  if (!id) throw new Error(`no subscriber connection for ${ingressId}`);
-  return (await admin.client("KILL", "ID", id)) as number;
+  let id: string | undefined;
+  await waitUntil(async () => {
+    const clients = (await admin.client("LIST")) as string;
+    const line = clients.split("\n").find((entry) => entry.includes(` name=switchboard:${ingressId}:replies `) && / sub=[1-9]/.test(entry));
+    id = line?.match(/^id=(\d+)/)?.[1];
+    return id !== undefined;
+  }, 5000, `no subscribed connection for ${ingressId}`);
+  return (await admin.client("KILL", "ID", id!)) as number;
 }
 
 describe("subscriber reconnect", () => {

@@ -127,11 +127,5 @@ export function residentMb(pid: number | undefined): number {
   }
 }
 
-/** Poll a condition until it holds or the deadline passes (for states that emit no event). */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Poll a condition until it holds or the deadline passes (the tests' one poller, under its fault-suite name). */
+export { waitUntil as waitFor } from "../../support/wait-until.ts";
