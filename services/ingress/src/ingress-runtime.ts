@@ -10,6 +10,7 @@ import type { IngressConfig } from "./config.ts";
 import { KeyLimiter } from "./key-limiter.ts";
 import { OpenRequests } from "./open-requests.ts";
 import { QueueAdmission } from "./queue-admission.ts";
+import { LoopStallWatch } from "./loop-stall.ts";
 import { RedisOutageWatch } from "./redis-outage-watch.ts";
 
 /** The one queue, from the job catalog. */
@@ -38,6 +39,7 @@ export class IngressRuntime {
   private readonly config: IngressConfig;
   private readonly log: Logger;
   private readonly outageWatch: RedisOutageWatch;
+  private readonly stalls: LoopStallWatch;
   private readonly pendingCancels = new Set<string>();
   private cachedReadiness: { at: number; value: Promise<Readiness> } | undefined;
   private stopping = false;
@@ -65,7 +67,8 @@ export class IngressRuntime {
       concurrentStreams: config.RATE_LIMIT_CONCURRENT_STREAMS,
       leaseMs: config.REQUEST_TIMEOUT_MS + 5000,
     });
-    this.outageWatch = new RedisOutageWatch(this.redis, this.openRequests, config.REDIS_OUTAGE_GRACE_MS, (failed) => log.warn("redis unreachable: open requests ended", { failed }));
+    this.stalls = new LoopStallWatch(Math.max(25, config.REDIS_COMMAND_TIMEOUT_MS / 4));
+    this.outageWatch = new RedisOutageWatch(this.redis, this.openRequests, config.REDIS_OUTAGE_GRACE_MS, this.stalls, (failed) => log.warn("redis unreachable: open requests ended", { failed }));
     this.redis.on("ready", () => this.flushPendingCancels());
   }
 
@@ -100,13 +103,23 @@ export class IngressRuntime {
     };
     const span = startSpan(`send ${queueName}`, { kind: SpanKind.PRODUCER, attributes });
     const trace = injectTraceContext(contextWithSpan(span));
-    try {
-      await this.queue.add(jobCatalog.chat.name, trace ? { ...job, trace } : job, {
+    const add = () =>
+      this.queue.add(jobCatalog.chat.name, trace ? { ...job, trace } : job, {
         jobId: job.requestId,
         attempts: jobCatalog.chat.attempts,
         removeOnComplete: true,
         removeOnFail: { age: 3600, count: 1000 },
       });
+    const sentAt = this.stalls.now();
+    try {
+      try {
+        await add();
+      } catch (error) {
+        // A timeout that overlapped a stall of this process says nothing about Redis: try once more.
+        // Safe: the job id is the request id, and BullMQ adds a job id only once.
+        if (!this.stalls.stalledSince(sentAt) || this.redis.status !== "ready") throw error;
+        await add();
+      }
     } catch (error) {
       markFailed(span, "redis_unavailable", (error as Error).message);
       throw error;
@@ -135,6 +148,7 @@ export class IngressRuntime {
   async close(): Promise<void> {
     this.admission.close();
     this.outageWatch.close();
+    this.stalls.close();
     await this.hub.close();
     await this.queue.close().catch(() => {});
     await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);

@@ -4,16 +4,18 @@
 // reconnecting connection is shorter) every open request ends with redis_unavailable.
 // A closed connection is noticed at once; a Redis that hangs (connection open, no answers) by
 // PINGs that fail at the command timeout — two in a row, since one slow answer under load is not
-// an outage, and calling it one would turn a busy moment into refused requests.
+// an outage, and calling it one would turn a busy moment into refused requests. For the same reason
+// a PING that failed while this process's own event loop was stalled does not count (loop-stall.ts).
 import { GatewayError } from "@switchboard/protocol";
 import type { RedisConnection } from "@switchboard/relay";
+import type { LoopStallWatch } from "./loop-stall.ts";
 import type { OpenRequests } from "./open-requests.ts";
 
 export class RedisOutageWatch {
   private downSince: number | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(redis: RedisConnection, openRequests: OpenRequests, graceMs: number, onOutage: (failed: number) => void) {
+  constructor(redis: RedisConnection, openRequests: OpenRequests, graceMs: number, stalls: LoopStallWatch, onOutage: (failed: number) => void) {
     const markDown = () => (this.downSince ??= Date.now());
     redis.on("close", markDown);
     redis.on("end", markDown);
@@ -24,6 +26,7 @@ export class RedisOutageWatch {
     this.timer = setInterval(() => {
       if (!pinging && redis.status === "ready") {
         pinging = true;
+        const sentAt = stalls.now();
         redis.ping().then(
           () => {
             pinging = false;
@@ -33,6 +36,7 @@ export class RedisOutageWatch {
           },
           () => {
             pinging = false;
+            if (stalls.stalledSince(sentAt)) return;
             failedSince ??= Date.now();
             if (++failures >= 2) this.downSince ??= failedSince;
           },
