@@ -190,6 +190,20 @@ describe("createNodeFetch", () => {
     expect(server.sockets).toHaveLength(1);
   });
 
+  it("closes a socket left idle longer than idleSocketMs, and never one whose response is only slow", async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200);
+      res.write("a", () => setTimeout(() => res.end("b"), 150)); // a pause three times the idle limit
+    });
+    const fetch = createNodeFetch({ idleSocketMs: 50 });
+    closers.push(async () => fetch.close());
+    const connected = server.connection();
+    const response = await fetch(server.url);
+    const closed = once(await connected, "close");
+    expect(await response.text()).toBe("ab");
+    await closed;
+  });
+
   it("speaks TLS to an https upstream, naming the host (SNI)", async () => {
     // No certificate is needed to see the client's first flight: a TLS ClientHello naming the host.
     const received = new Promise<Buffer>((resolve) => {

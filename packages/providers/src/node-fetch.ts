@@ -37,9 +37,19 @@ export interface NodeFetch {
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
 const noop = () => {};
 
-export function createNodeFetch(): NodeFetch {
+export interface NodeFetchOptions {
+  /**
+   * How long an idle socket is kept for reuse (default 4 s, as the global fetch keeps them); a
+   * server's shorter `Keep-Alive: timeout` hint wins, less 1 s, so a socket the server is about to
+   * close is not reused. A request in progress is never cut by it.
+   */
+  idleSocketMs?: number;
+}
+
+export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
   // No socket cap (maxSockets is Infinity by default), idle sockets kept and reused, most recent first.
-  const agents = { http: new HttpAgent({ keepAlive: true, scheduling: "lifo" }), https: new HttpsAgent({ keepAlive: true, scheduling: "lifo" }) };
+  const agentOptions = { keepAlive: true, scheduling: "lifo", timeout: options.idleSocketMs ?? 4_000 } as const;
+  const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
   const nodeFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     let href: string;
     let method = init?.method ?? "GET";
