@@ -1,7 +1,8 @@
 // `node test/bench/provider-overhead.ts`: the worker's upstream call, the openai provider sending
 // through the global fetch (undici, web-stream body) vs through its node:http fetch (Node-stream
 // body, the default), side by side in alternating rounds within one process so machine noise hits
-// both alike. The mock upstream runs in a child process (services/mock-upstream), so the CPU
+// both alike; a third side, a bare node:http client with the same SSE loop and no SDK, is the floor.
+// The mock upstream runs in a child process (services/mock-upstream), so the CPU
 // measured here is this process's alone: the provider, the SDK and the transport. Per concurrency
 // (1 and 50 calls in flight, closed loop): CPU per 20-token answer (median over rounds) and the time
 // from the call to its first chunk (p50/p99 over all calls of all rounds but the first, a warm-up).
@@ -9,7 +10,8 @@
 // short), 10 ms apart with 50 (as from a real model, so the process is not saturated and the first
 // chunk times measure the path, not a queue).
 // See docs/performance.md.
-import { createOpenAIProvider, type Provider } from "@switchboard/providers";
+import { Agent, request } from "node:http";
+import { createOpenAIProvider, readNodeSseEvents, type Provider, type UpstreamChunk } from "@switchboard/providers";
 import { startMock } from "./bench-stack.ts";
 
 const rounds = Number(process.env.ROUNDS ?? "6");
@@ -22,7 +24,31 @@ const baseUrl = mock.url as string;
 const variants: Record<string, Provider> = {
   "global fetch (undici)": createOpenAIProvider({ name: "mock", apiKey: "unused", baseUrl, timeoutMs: 10_000, fetch: globalThis.fetch }),
   "node:http fetch": createOpenAIProvider({ name: "mock", apiKey: "unused", baseUrl, timeoutMs: 10_000 }),
+  "floor: node:http, no SDK": bareProvider(baseUrl),
 };
+
+/** The floor: POST the body with node:http (keep-alive) and read the SSE with the provider's loop. */
+function bareProvider(base: string): Provider {
+  const agent = new Agent({ keepAlive: true });
+  const url = new URL(`${base}/chat/completions`);
+  return {
+    name: "bare",
+    async *stream(call): AsyncIterable<UpstreamChunk> {
+      const payload = JSON.stringify({ ...call.body, model: call.model, stream: true, stream_options: { include_usage: true } });
+      const response = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
+        const sent = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload), authorization: "Bearer unused" } }, resolve);
+        sent.on("error", reject).end(payload);
+      });
+      for await (const events of readNodeSseEvents(response)) {
+        for (const event of events) {
+          if (event.data === "[DONE]") return;
+          const content = (JSON.parse(event.data) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta?.content;
+          if (content) yield { delta: { content } };
+        }
+      }
+    },
+  };
+}
 /** One call: ms from the call to its first chunk; throws unless all 20 tokens came. */
 async function call(provider: Provider, tokenDelayMs: number): Promise<number> {
   const body = { messages: [{ role: "user", content: "Hello" }], mock: { tokenDelayMs } };
@@ -77,6 +103,6 @@ for (const { concurrency } of levels) {
     return { label, cpu: percentile(entry.cpuMs, 50), p50: percentile(entry.firstChunkMs, 50), p99: percentile(entry.firstChunkMs, 99) };
   });
   for (const row of rows) console.log(`| ${concurrency} | ${row.label} | ${row.cpu.toFixed(3)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} |`);
-  const [before, after] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  const [before, after] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
   console.log(`| ${concurrency} | node:http / undici | ${(after.cpu / before.cpu).toFixed(2)}x | ${(after.p50 / before.p50).toFixed(2)}x | ${(after.p99 / before.p99).toFixed(2)}x |`);
 }
