@@ -13,8 +13,9 @@
 // - a failed connection rejects with TypeError("fetch failed") whose cause is the socket error;
 // - gzip, deflate and br bodies are decoded (the request asks for `identity` unless the caller set
 //   accept-encoding, so upstreams normally send none: compression would delay streamed tokens).
-// Not supported: proxies (HTTP(S)_PROXY is ignored, as the global fetch ignores it by default),
-// redirects (a 3xx is returned as it is; the SDK reports it as an error status), HTTP/2.
+// Out of scope: proxies (no proxy is configured on these agents; an upstream behind one needs the
+// global fetch back), redirects (a 3xx is returned as it is; the SDK reports it as an error
+// status), HTTP/2.
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { pipeline, type Readable, type Transform } from "node:stream";
