@@ -4,3 +4,5 @@ export { createOpenAIProvider, type OpenAIProviderOptions } from "./openai-provi
 export { createSimulatedProvider, simulatedText, simulatedTokens, type SimulatedProviderOptions } from "./simulated-provider.ts";
 export { createProviders, type ProviderDefaults } from "./provider-registry.ts";
 export { toUpstreamError } from "./upstream-error.ts";
+export { createNodeFetch, nodeResponseBody, type NodeFetch, type NodeFetchOptions } from "./node-fetch.ts";
+export { readNodeSseEvents } from "./sse-reader.ts";

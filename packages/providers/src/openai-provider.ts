@@ -1,10 +1,13 @@
 // Any OpenAI-compatible upstream, through the official openai SDK. The SDK's own retries are off:
 // the worker decides about retries and fallbacks, knowing whether a token already went out. The
 // streamed body is read with a lean SSE loop (sse-reader.ts): this is the worker's per-token path.
+// The SDK sends through a node:http fetch (node-fetch.ts) whose body the loop reads as a Node
+// stream, so neither undici nor web streams are on that path.
 import OpenAI, { APIError } from "openai";
 import type { ChunkDelta, FinishReason, Usage } from "@switchboard/protocol";
 import type { Provider, UpstreamChunk, UpstreamRequest } from "./provider.ts";
-import { readSseEvents } from "./sse-reader.ts";
+import { createNodeFetch, nodeResponseBody } from "./node-fetch.ts";
+import { readNodeSseEvents, readSseEvents } from "./sse-reader.ts";
 import { toUpstreamError } from "./upstream-error.ts";
 
 export interface OpenAIProviderOptions {
@@ -12,6 +15,8 @@ export interface OpenAIProviderOptions {
   apiKey: string;
   baseUrl?: string;
   timeoutMs: number;
+  /** The fetch the SDK sends with; default a node:http one (node-fetch.ts). The benchmark passes the global fetch to compare. */
+  fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 }
 
 export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
@@ -20,6 +25,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
     ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }),
     maxRetries: 0,
     timeout: options.timeoutMs,
+    fetch: options.fetch ?? createNodeFetch(),
   });
   return {
     name: options.name,
@@ -33,13 +39,18 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
       } catch (error) {
         throw toUpstreamError(error, options.name);
       }
-      if (!response.body) throw toUpstreamError(new Error("the streamed response has no body"), options.name);
+      const nodeBody = nodeResponseBody(response);
+      if (!nodeBody && !response.body) throw toUpstreamError(new Error("the streamed response has no body"), options.name);
       // The answering model is reported once, on the first chunk yielded.
       let modelReported = false;
+      let done = false;
       try {
-        for await (const events of readSseEvents(response.body)) {
+        for await (const events of nodeBody ? readNodeSseEvents(nodeBody) : readSseEvents(response.body as ReadableStream<Uint8Array>)) {
           for (const event of events) {
-            if (event.data === "[DONE]") return;
+            if (event.data === "[DONE]") {
+              done = true;
+              return;
+            }
             const chunk = JSON.parse(event.data) as StreamedChunk;
             // The SDK's own rule: an `error` event, or any event carrying `error`, is a failure.
             if (event.event === "error" || chunk.error) throw new APIError(undefined, chunk.error ?? chunk, undefined, response.headers);
@@ -52,8 +63,16 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
             yield out;
           }
         }
+        done = true;
       } catch (error) {
         throw toUpstreamError(error, options.name);
+      } finally {
+        // After [DONE] only the end of the body can be left: read it, so the socket goes back to
+        // the pool. Stopped any other way (the consumer left, a bad event): close the upstream.
+        if (nodeBody && !nodeBody.readableEnded) {
+          if (done) nodeBody.resume();
+          else nodeBody.destroy();
+        }
       }
     },
   };

@@ -2,6 +2,8 @@
 // The openai SDK's own stream runs every chunk through five layers of async generators; on the
 // worker's per-token path that cost more CPU than the rest of the relay together (see
 // docs/performance.md), so the provider reads the SDK's raw response with this one loop instead.
+import type { Readable } from "node:stream";
+
 export interface SseEvent {
   event: string | undefined;
   data: string;
@@ -57,5 +59,62 @@ export async function* readSseEvents(body: AsyncIterable<Uint8Array>): AsyncIter
   }
   const last = parser.push(decoder.decode());
   last.push(...parser.end());
+  if (last.length > 0) yield last;
+}
+
+/**
+ * Yields the events of an SSE body read from a Node stream (`nodeResponseBody`), one batch per
+ * read, without web streams or a TextDecoder per chunk. When the loop stops early the stream is
+ * left paused, neither drained nor destroyed: the caller decides which.
+ */
+export async function* readNodeSseEvents(stream: Readable): AsyncIterable<SseEvent[]> {
+  const parser = new SseParser();
+  const texts: string[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  const notify = () => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  const onData = (text: string) => {
+    texts.push(text);
+    if (texts.length >= 16) stream.pause(); // the consumer is behind: let TCP push back
+    notify();
+  };
+  const onEnd = () => {
+    ended = true;
+    notify();
+  };
+  const onError = (error: unknown) => {
+    failure ??= { error };
+    notify();
+  };
+  const onClose = () => {
+    if (!ended) failure ??= { error: stream.errored ?? new Error("the upstream's response closed before its end") };
+    notify();
+  };
+  stream.setEncoding("utf8");
+  stream.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+  try {
+    for (;;) {
+      if (texts.length > 0) {
+        const text = texts.length === 1 ? (texts[0] as string) : texts.join("");
+        texts.length = 0;
+        if (stream.isPaused()) stream.resume();
+        const events = parser.push(text);
+        if (events.length > 0) yield events;
+        continue;
+      }
+      if (failure) throw failure.error;
+      if (ended) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stream.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    if (!ended) stream.pause();
+  }
+  const last = parser.end();
   if (last.length > 0) yield last;
 }
