@@ -6,4 +6,5 @@ export { RequestRelay, defineRelayCommands, earlierAttemptRelayedOutput, type Re
 export { ReplyHub, type ReplyHubOptions, type ReplySink } from "./reply-hub.ts";
 export { broadcastCancel, isCancelled, listenForCancels } from "./cancellation.ts";
 export { RecentCancels } from "./recent-cancels.ts";
+export { TurnQueue, type TurnBudget } from "./turn-queue.ts";
 export { countLiveWorkers, startHeartbeat } from "./presence.ts";

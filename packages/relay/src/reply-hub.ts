@@ -7,13 +7,13 @@
 //
 // ioredis emits every message of one socket read at once, and under load one read holds hundreds
 // of them (one SSE write each). Handled there and then, they would keep the event loop from
-// noticing anything else for that long, a client hanging up included. So messages are queued and
-// delivered in short slices, each from setImmediate: between two slices the event loop polls its
-// sockets, and a disconnect (which cancels the upstream call) is handled ahead of the token
-// backlog instead of behind it.
+// noticing anything else for that long, a client hanging up included. So messages are delivered
+// in slices of at most 2 ms (TurnQueue): a disconnect (which cancels the upstream call) is handled
+// ahead of the token backlog instead of behind it.
 import { decodeReplyMessage, parseLogEntryId, type EventPosition } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
 import type { RedisConnection } from "./redis-client.ts";
+import { TurnQueue } from "./turn-queue.ts";
 
 export interface ReplySink {
   /** Called once per event, in order. */
@@ -31,9 +31,6 @@ interface OpenRequest {
   repairAgain: boolean;
 }
 
-/** How long one slice of queued messages may run before the hub yields to the event loop (ms). */
-const sliceMs = 2;
-
 export interface ReplyHubOptions {
   subscriber: RedisConnection;
   reader: RedisConnection;
@@ -49,10 +46,8 @@ export class ReplyHub {
   private readonly open = new Map<string, OpenRequest>();
   private readonly options: ReplyHubOptions;
   private idleTimer: NodeJS.Timeout | undefined;
-  /** Messages heard but not yet delivered, oldest first, from index `backlogStart`. */
-  private backlog: string[] = [];
-  private backlogStart = 0;
-  private sliceScheduled = false;
+  /** Messages heard but not yet delivered, delivered at most 2 ms per event-loop turn. */
+  private readonly backlog = new TurnQueue<string>((message) => this.onMessage(message), { maxMs: 2 });
 
   constructor(options: ReplyHubOptions) {
     this.options = options;
@@ -62,7 +57,7 @@ export class ReplyHub {
   async start(): Promise<void> {
     const { subscriber } = this.options;
     subscriber.on("message", (channel: string, message: string) => {
-      if (channel === this.channel) this.queue(message);
+      if (channel === this.channel) this.backlog.push(message);
     });
     // After a reconnect ioredis re-subscribes; a PING queued behind that tells us it is done,
     // and everything published meanwhile is then read from the logs.
@@ -90,8 +85,7 @@ export class ReplyHub {
   async close(): Promise<void> {
     clearInterval(this.idleTimer);
     this.open.clear();
-    this.backlog = [];
-    this.backlogStart = 0;
+    this.backlog.clear();
   }
 
   /** Read the log now (for example when the owner suspects a lost event). */
@@ -99,31 +93,6 @@ export class ReplyHub {
     const request = this.open.get(requestId);
     if (request) this.repairRequest(requestId, request);
   }
-
-  private queue(message: string): void {
-    this.backlog.push(message);
-    if (this.sliceScheduled) return;
-    this.sliceScheduled = true;
-    setImmediate(this.deliverSlice);
-  }
-
-  /** Deliver queued messages for up to sliceMs, then yield to the event loop if any are left. */
-  private readonly deliverSlice = (): void => {
-    const until = performance.now() + sliceMs;
-    let index = this.backlogStart;
-    while (index < this.backlog.length) {
-      this.onMessage(this.backlog[index++] as string);
-      if ((index & 7) === 0 && performance.now() >= until) break;
-    }
-    if (index < this.backlog.length) {
-      this.backlogStart = index;
-      setImmediate(this.deliverSlice);
-      return;
-    }
-    this.backlog = [];
-    this.backlogStart = 0;
-    this.sliceScheduled = false;
-  };
 
   private onMessage(message: string): void {
     const decoded = decodeReplyMessage(message);

@@ -112,14 +112,12 @@ export class IngressRuntime {
       });
     const sentAt = this.stalls.now();
     try {
-      try {
-        await add();
-      } catch (error) {
+      await add().catch((error: unknown) => {
         // A timeout that overlapped a stall of this process says nothing about Redis: try once more.
         // Safe: the job id is the request id, and BullMQ adds a job id only once.
         if (!this.stalls.stalledSince(sentAt) || this.redis.status !== "ready") throw error;
-        await add();
-      }
+        return add();
+      });
     } catch (error) {
       markFailed(span, "redis_unavailable", (error as Error).message);
       throw error;
