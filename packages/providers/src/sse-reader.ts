@@ -65,7 +65,10 @@ export async function* readSseEvents(body: AsyncIterable<Uint8Array>): AsyncIter
 /**
  * Yields the events of an SSE body read from a Node stream (`nodeResponseBody`), one batch per
  * read, without web streams or a TextDecoder per chunk. When the loop stops early the stream is
- * left paused, neither drained nor destroyed: the caller decides which.
+ * left paused, neither drained nor destroyed: the caller decides which. (Not Node's own
+ * `stream.iterator({ destroyOnReturn: false })`: a stream it leaves behind still counts as read
+ * with 'readable', so the caller's resume() after [DONE] does not drain it in time, and the next
+ * call opens a second socket — openai-provider.test.ts catches it.)
  */
 export async function* readNodeSseEvents(stream: Readable): AsyncIterable<SseEvent[]> {
   const parser = new SseParser();
