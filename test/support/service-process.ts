@@ -72,3 +72,23 @@ export async function startService(name: ServiceName, env: Record<string, string
     },
   };
 }
+
+/** A stack of services that can start one more of each kind and stop everything it started. */
+export interface ServiceStack {
+  startWorker(): Promise<unknown>;
+  startIngress(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** Start a stack's first workers and ingresses together; if one fails, stop the rest and fail. */
+export async function startServices(stack: ServiceStack, counts: { workers?: number | undefined; ingresses?: number | undefined }): Promise<void> {
+  try {
+    await Promise.all([
+      ...Array.from({ length: counts.workers ?? 1 }, () => stack.startWorker()),
+      ...Array.from({ length: counts.ingresses ?? 1 }, () => stack.startIngress()),
+    ]);
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}

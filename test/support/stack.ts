@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { removeKeys } from "./remove-keys.ts";
-import { startService, type ServiceProcess } from "./service-process.ts";
+import { startService, startServices, type ServiceProcess } from "./service-process.ts";
 
 export interface StackOptions {
   ingresses?: number;
@@ -77,14 +77,6 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       await removeKeys(redisUrl, prefix);
     },
   };
-  try {
-    await Promise.all([
-      ...Array.from({ length: options.workers ?? 1 }, () => stack.startWorker()),
-      ...Array.from({ length: options.ingresses ?? 1 }, () => stack.startIngress()),
-    ]);
-  } catch (error) {
-    await stack.stop();
-    throw error;
-  }
+  await startServices(stack, options);
   return stack;
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMockUpstream, type MockStats, type MockUpstream, type MockUpstreamOptions } from "@switchboard/mock-upstream";
-import { startService, type ServiceProcess } from "../../support/service-process.ts";
+import { startService, startServices, type ServiceProcess } from "../../support/service-process.ts";
 import { startPrivateRedis, type PrivateRedis } from "./private-redis.ts";
 
 export interface FaultStackOptions {
@@ -104,15 +104,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       await redis.stop();
     },
   };
-  try {
-    await Promise.all([
-      ...Array.from({ length: options.workers ?? 1 }, () => stack.startWorker()),
-      ...Array.from({ length: options.ingresses ?? 1 }, () => stack.startIngress()),
-    ]);
-  } catch (error) {
-    await stack.stop();
-    throw error;
-  }
+  await startServices(stack, options);
   return stack;
 }
 
