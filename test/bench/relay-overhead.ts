@@ -1,6 +1,8 @@
-// `node test/bench/relay-overhead.ts`: worker-side CPU per relayed event, one socket write per
-// event vs ioredis auto-pipelining (events emitted in the same event-loop turn share one write),
-// in alternating rounds within one process against REDIS_URL. See docs/performance.md.
+// `node test/bench/relay-overhead.ts`: worker-side CPU per relayed event, ioredis auto-pipelining
+// (events emitted in the same tick share one socket write) vs the relay writer's own cork
+// (turn-cork.ts: events of one event-loop turn share one write), in alternating rounds within one
+// process against REDIS_URL. As in a worker, each stream's event is emitted from its own callback
+// (a worker gets each token from its own socket read). See docs/performance.md.
 import { Redis } from "ioredis";
 import { RequestRelay, defineRelayCommands, relayKeys } from "@switchboard/relay";
 
@@ -9,17 +11,19 @@ const streams = Number(process.env.STREAMS ?? "200");
 const events = 22;
 const rounds = Number(process.env.ROUNDS ?? "6");
 const keys = relayKeys(`sbrelaybench-${process.pid}`);
-const clients = { "one write per event": new Redis(url), "auto-pipelined": new Redis(url, { enableAutoPipelining: true }) };
+// The relay writer leaves an auto-pipelining connection's socket alone (relay-writer.ts).
+const clients = { "auto-pipelined": new Redis(url, { enableAutoPipelining: true }), "corked per turn": new Redis(url) };
 for (const client of Object.values(clients)) defineRelayCommands(client);
 
 const results: Record<string, number[]> = {};
 for (let round = 0; round < rounds; round++) {
   for (const [variant, [label, redis]] of Object.entries(clients).entries()) {
     const before = process.cpuUsage();
-    // Streams interleave as they would in a worker: every stream emits one event per turn.
+    // Streams interleave as they would in a worker: every stream emits one event per turn, each
+    // from its own callback.
     const relays = Array.from({ length: streams }, (_, index) => new RequestRelay({ redis, keys, requestId: `r${round}-${variant}-${index}`, replyChannel: keys.replyChannel("nobody"), attempt: 1, logTtlMs: 10_000, onNoListener: () => {}, noListenerGraceMs: 60_000 }));
     for (let event = 0; event < events; event++) {
-      await Promise.all(relays.map((relay) => relay.emit(`d{"content":"token ${event} "}`)));
+      await Promise.all(relays.map((relay) => new Promise((resolve) => setImmediate(() => resolve(relay.emit(`d{"content":"token ${event} "}`))))));
     }
     for (const relay of relays) relay.close();
     const used = process.cpuUsage(before);
@@ -31,6 +35,6 @@ for (const [label, values] of Object.entries(results)) {
   console.log(`${label.padEnd(20)} CPU per relayed event: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} µs (${streams} streams x ${events} events, ${values.length} rounds)`);
 }
 const cleanup = new Redis(url);
-for (let round = 0; round < rounds; round++) for (let index = 0; index < streams; index++) await cleanup.del(keys.log(`r${round}-0-${index}`), keys.log(`r${round}-1-${index}`));
+for (let round = 0; round < rounds; round++) for (let index = 0; index < streams; index++) await cleanup.del(...Object.keys(clients).map((_, variant) => keys.log(`r${round}-${variant}-${index}`)));
 cleanup.disconnect();
 for (const client of Object.values(clients)) client.disconnect();

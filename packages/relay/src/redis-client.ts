@@ -1,7 +1,7 @@
 // Redis connections with the options each role needs.
 //  - command:    fails fast while Redis is unreachable (a request gets a 503, never a hang);
-//  - relay:      a command connection whose commands issued in one event-loop turn share one socket
-//                write (ioredis auto-pipelining): a worker relays many small events per turn;
+//  - relay:      a command connection for the worker's token events; their writes of one event-loop
+//                turn share one system call (turn-cork.ts, or auto-pipelining on a Cluster);
 //  - subscriber: keeps its subscriptions across reconnects;
 //  - blocking:   BullMQ workers (maxRetriesPerRequest must be null).
 // All reconnect quickly (at most 1 s apart), so recovery after an outage is automatic and prompt.
@@ -53,8 +53,8 @@ export function createRedisClient(url: string, role: RedisRole, connectionName: 
 }
 
 /**
- * command and relay fail fast while Redis is unreachable; the relay connection also auto-pipelines,
- * so the events of one event-loop turn share one socket write (less CPU per token, same order).
+ * command and relay fail fast while Redis is unreachable (the relay's writer corks its socket per
+ * event-loop turn: turn-cork.ts, measured against ioredis auto-pipelining in docs/performance.md).
  * subscriber and blocking keep waiting for Redis (BullMQ needs maxRetriesPerRequest null).
  */
 function roleOptionsOf(role: RedisRole) {
@@ -62,7 +62,7 @@ function roleOptionsOf(role: RedisRole) {
     case "command":
       return { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
     case "relay":
-      return { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true };
+      return { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
     case "subscriber":
     case "blocking":
       return { enableOfflineQueue: true, maxRetriesPerRequest: null };
@@ -98,7 +98,8 @@ function createClusterClient(url: string, role: RedisRole, connectionName: strin
     // ioredis 6 does not reconnect a lost node connection by default; ours do, like single Redis.
     clusterNodeRetryStrategy: reconnectDelay,
     enableOfflineQueue: role !== "command" && role !== "relay",
-    // The relay's events of one event-loop turn share one socket write (see roleOptionsOf).
+    // The relay's events of one event-loop turn share one socket write per node (a Cluster's node
+    // sockets are not reachable for corking, see relay-writer.ts).
     enableAutoPipelining: role === "relay",
     slotsRefreshTimeout: 2000,
     // TLS certificates name the host, not its IP: keep host names (AWS ElastiCache and others).

@@ -1,11 +1,13 @@
 // The worker's side of the relay: append an event to the request's log and publish it to the
 // owning ingress, in one round trip (one Lua script), without waiting for the previous event.
-// Writes on one connection are ordered, so events arrive in sequence.
-import type { Result } from "ioredis";
+// Writes on one connection are ordered, so events arrive in sequence; the events of one event-loop
+// turn share one socket write.
+import { Cluster, type Result } from "ioredis";
 import { encodeReplyMessage, logEntryId } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
 import type { RedisConnection } from "./redis-client.ts";
 import { countSubscribers } from "./subscriber-count.ts";
+import { corkUntilNextTurn } from "./turn-cork.ts";
 
 const appendScript = `
 redis.call('XADD', KEYS[1], ARGV[1], 'f', ARGV[2])
@@ -59,6 +61,9 @@ export class RequestRelay {
   emit(frame: string): Promise<number> {
     const position = { attempt: this.options.attempt, seq: ++this.seq };
     const { redis, requestId, replyChannel, logTtlMs } = this.options;
+    // The events of this turn leave in one system call (turn-cork.ts), unless the connection
+    // auto-pipelines instead (a Cluster's, whose node sockets are its own: redis-client.ts).
+    if (!(redis instanceof Cluster) && !redis.options.enableAutoPipelining) corkUntilNextTurn(redis.stream);
     const write = redis.relayAppend(this.logKey, logEntryId(position), frame, logTtlMs, replyChannel, encodeReplyMessage(requestId, position, frame));
     this.lastWrite = write;
     write.then((listeners) => (listeners === 0 ? this.suspectNoListener() : this.clearSuspicion()), () => {});

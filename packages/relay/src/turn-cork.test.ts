@@ -1,0 +1,59 @@
+import { once } from "node:events";
+import { createServer, connect, type Socket } from "node:net";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitUntil } from "../../../test/support/wait-until.ts";
+import { corkUntilNextTurn } from "./turn-cork.ts";
+
+describe("corkUntilNextTurn", () => {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+
+  async function connectedPair(): Promise<{ client: Socket; received: () => string }> {
+    let data = "";
+    const server = createServer((socket) => socket.on("data", (chunk) => (data += chunk.toString())));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const address = server.address() as { port: number };
+    const client = connect(address.port, "127.0.0.1");
+    await once(client, "connect");
+    cleanups.push(() => {
+      client.destroy();
+      server.close();
+    });
+    return { client, received: () => data };
+  }
+
+  it("holds the writes of one event-loop turn and sends them together after it", async () => {
+    const { client, received } = await connectedPair();
+    corkUntilNextTurn(client);
+    client.write("one ");
+    corkUntilNextTurn(client);
+    client.write("two");
+    expect(client.writableCorked).toBe(1);
+    expect(client.writableLength).toBe("one two".length);
+    await nextTurn();
+    expect(client.writableCorked).toBe(0);
+    expect(client.writableLength).toBe(0);
+    await waitUntil(() => received() === "one two", 2000, "the server received both writes");
+  });
+
+  it("corks again in a later turn", async () => {
+    const { client, received } = await connectedPair();
+    corkUntilNextTurn(client);
+    client.write("a");
+    await nextTurn();
+    corkUntilNextTurn(client);
+    expect(client.writableCorked).toBe(1);
+    client.write("b");
+    await nextTurn();
+    await waitUntil(() => received() === "ab", 2000, "the server received both writes");
+  });
+
+  it("accepts a connection that has no socket yet", () => {
+    expect(() => corkUntilNextTurn(undefined)).not.toThrow();
+  });
+});
+
