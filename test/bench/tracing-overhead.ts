@@ -6,6 +6,7 @@
 //     with the default protocol and batching, to a local collector that discards) gets requests
 //     alternately with a sampled and an unsampled W3C traceparent. The difference is the cost of
 //     recording and exporting the spans, free of any process-to-process bias. (Headline figure.)
+//     The traced ingress trusts this load generator's traceparent (TRUST_INCOMING_TRACEPARENT).
 //  2. Traced stack (sampled) vs two untraced stacks (no OTEL endpoint, the default): the whole
 //     cost, but also any bias between process pairs; |untraced A - untraced B| shows that bias.
 //     The traced stack serves two requests in four, so it runs warmer: this one favours it.
@@ -48,7 +49,7 @@ async function startStack(label: string, extraEnv: Record<string, string>): Prom
 }
 
 const untracedA = await startStack("off-a", {});
-const traced = await startStack("on", { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl });
+const traced = await startStack("on", { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, TRUST_INCOMING_TRACEPARENT: "true" });
 const untracedB = await startStack("off-b", {});
 
 const agent = new Agent({ keepAlive: true, maxSockets: 10 });

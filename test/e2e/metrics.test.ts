@@ -80,22 +80,22 @@ describe("Prometheus metrics on each service", () => {
     );
 
     // Ingress: what callers experience.
-    expect(delta(ingress, ingressBefore, "gen_ai_server_time_to_first_token_count")).toBeGreaterThanOrEqual(4);
-    expect(delta(ingress, ingressBefore, "gen_ai_server_time_to_first_token_sum")).toBeGreaterThan(0);
-    expect(delta(ingress, ingressBefore, "gen_ai_server_request_duration_count")).toBe(5);
-    expect(delta(ingress, ingressBefore, "gen_ai_server_request_duration_count", { switchboard_outcome: "finish" })).toBe(3);
+    expect(delta(ingress, ingressBefore, "gen_ai_server_time_to_first_token_seconds_count")).toBeGreaterThanOrEqual(4);
+    expect(delta(ingress, ingressBefore, "gen_ai_server_time_to_first_token_seconds_sum")).toBeGreaterThan(0);
+    expect(delta(ingress, ingressBefore, "gen_ai_server_request_duration_seconds_count")).toBe(5);
+    expect(delta(ingress, ingressBefore, "gen_ai_server_request_duration_seconds_count", { switchboard_outcome: "finish" })).toBe(3);
     expect(delta(ingress, ingressBefore, "switchboard_errors_total", { error_type: "upstream_unavailable" })).toBe(1);
     expect(delta(ingress, ingressBefore, "switchboard_cancellations_total", { switchboard_cancel_reason: "client-gone" })).toBe(1);
     expect(total(ingress, "switchboard_streams_active")).toBe(0);
-    const ttftBuckets = ingress.filter((sample) => sample.name === "gen_ai_server_time_to_first_token_bucket");
+    const ttftBuckets = ingress.filter((sample) => sample.name === "gen_ai_server_time_to_first_token_seconds_bucket");
     expect(ttftBuckets.some((sample) => sample.labels.le === "0.01")).toBe(true);
 
     // Worker: the queue and the upstreams, per provider.
-    expect(delta(worker, workerBefore, "switchboard_queue_wait_count")).toBe(5);
-    expect(delta(worker, workerBefore, "gen_ai_client_operation_duration_count", { switchboard_provider: "primary" })).toBe(5);
-    expect(delta(worker, workerBefore, "gen_ai_client_operation_duration_count", { switchboard_provider: "dead", error_type: "upstream_unavailable" })).toBe(1);
-    expect(delta(worker, workerBefore, "gen_ai_client_operation_duration_count", { switchboard_provider: "primary", error_type: "upstream_unavailable" })).toBe(1);
-    expect(delta(worker, workerBefore, "gen_ai_client_operation_time_to_first_chunk_count", { gen_ai_provider_name: "openai" })).toBeGreaterThanOrEqual(4);
+    expect(delta(worker, workerBefore, "switchboard_queue_wait_seconds_count")).toBe(5);
+    expect(delta(worker, workerBefore, "gen_ai_client_operation_duration_seconds_count", { switchboard_provider: "primary" })).toBe(5);
+    expect(delta(worker, workerBefore, "gen_ai_client_operation_duration_seconds_count", { switchboard_provider: "dead", error_type: "upstream_unavailable" })).toBe(1);
+    expect(delta(worker, workerBefore, "gen_ai_client_operation_duration_seconds_count", { switchboard_provider: "primary", error_type: "upstream_unavailable" })).toBe(1);
+    expect(delta(worker, workerBefore, "gen_ai_client_operation_time_to_first_chunk_seconds_count", { gen_ai_provider_name: "openai" })).toBeGreaterThanOrEqual(4);
     expect(delta(worker, workerBefore, "gen_ai_client_token_usage_sum", { gen_ai_token_type: "output" })).toBe(30);
     expect(delta(worker, workerBefore, "gen_ai_client_token_usage_sum", { gen_ai_token_type: "input" })).toBeGreaterThan(0);
     expect(delta(worker, workerBefore, "switchboard_fallbacks_total", { switchboard_provider: "dead" })).toBe(1);
@@ -103,8 +103,11 @@ describe("Prometheus metrics on each service", () => {
     expect(delta(worker, workerBefore, "switchboard_cancellations_total", { switchboard_cancel_reason: "client-gone" })).toBe(1);
     expect(total(worker, "switchboard_jobs_active")).toBe(0);
 
-    // OpenTelemetry units survive into the exposition.
-    expect(await (await fetch(ingressMetricsUrl)).text()).toContain("# UNIT gen_ai_server_time_to_first_token s");
-    expect(await (await fetch(workerMetricsUrl)).text()).toContain("# UNIT gen_ai_client_operation_duration s");
+    // Units are in the names (Prometheus conventions) and in the UNIT metadata.
+    expect(await (await fetch(ingressMetricsUrl)).text()).toContain("# UNIT gen_ai_server_time_to_first_token_seconds seconds");
+    expect(await (await fetch(workerMetricsUrl)).text()).toContain("# UNIT gen_ai_client_operation_duration_seconds seconds");
+    // Every histogram in seconds says so in its name.
+    const unsuffixed = [...ingress, ...worker].filter((sample) => sample.name.endsWith("_bucket") && !sample.name.endsWith("_seconds_bucket") && !sample.name.startsWith("gen_ai_client_token_usage"));
+    expect(unsuffixed.map((sample) => sample.name)).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@
 // wire to a real OTLP/HTTP receiver in this test. Each request is one connected trace,
 // SERVER (ingress) -> PRODUCER (ingress) -> CONSUMER (worker) -> CLIENT `chat {model}` (worker),
 // with GenAI and gateway attributes; cancellations, upstream failures and fallbacks show as such.
+// A caller's traceparent is a link unless TRUST_INCOMING_TRACEPARENT is on.
 import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -192,6 +193,38 @@ describe("one trace per request, across processes", () => {
     // The worker's log line about it carries the trace and span ids.
     const line = stack.workers[0]!.output.flatMap((text) => (text.startsWith("{") ? [JSON.parse(text) as Record<string, unknown>] : [])).find((entry) => entry.msg === "upstream failed, trying fallback" && entry.trace_id === consumer.traceId);
     expect(line?.span_id).toBe(consumer.spanId);
+  });
+});
+
+describe("a caller's traceparent", () => {
+  const callerIds = () => ({ traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex") });
+  const ask = (baseUrl: string, model: string, traceparent: string) =>
+    fetch(`${baseUrl}/chat/completions`, { method: "POST", headers: { traceparent, tracestate: "caller=opaque" }, body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }] }) });
+
+  it("does not decide sampling: the gateway samples by its own sampler, starts its own trace and links the caller's", async () => {
+    const model = uniqueModel("caller-unsampled");
+    const caller = callerIds();
+    // The caller says "do not sample"; this gateway's sampler (the default, always on for roots) decides.
+    expect((await ask(stack.urls[0]!, model, `00-${caller.traceId}-${caller.spanId}-00`)).status).toBe(200);
+    const { server, spans } = await traceFor(model, 4);
+    expect(spans.map((span) => span.kind).sort()).toEqual(["CLIENT", "CONSUMER", "PRODUCER", "SERVER"]);
+    expect(server.traceId).not.toBe(caller.traceId);
+    expect(server.parentSpanId).toBeUndefined();
+    expect(server.links).toEqual([{ traceId: caller.traceId, spanId: caller.spanId, traceState: undefined }]);
+    expect(receiver.spans.some((span) => span.traceId === caller.traceId)).toBe(false);
+  });
+
+  it("with TRUST_INCOMING_TRACEPARENT=true, joins the caller's trace, on into the worker", async () => {
+    const trusting = await stack.startIngress({ TRUST_INCOMING_TRACEPARENT: "true" });
+    const model = uniqueModel("caller-trusted");
+    const caller = callerIds();
+    expect((await ask(String(trusting.readyLine.url), model, `00-${caller.traceId}-${caller.spanId}-01`)).status).toBe(200);
+    const { server, spans } = await traceFor(model, 4);
+    expect(server.traceId).toBe(caller.traceId);
+    expect(server.parentSpanId).toBe(caller.spanId);
+    expect(server.links).toEqual([]);
+    expect(only(spans, "CONSUMER").service).toBe("switchboard-worker");
+    expect(only(spans, "CLIENT").parentSpanId).toBe(only(spans, "CONSUMER").spanId);
   });
 });
 

@@ -16,6 +16,7 @@ export interface ReceivedSpan {
   kind: SpanKindName;
   attributes: Record<string, unknown>;
   events: Array<{ name: string; attributes: Record<string, unknown> }>;
+  links: Array<{ traceId: string; spanId: string; traceState: string | undefined }>;
   /** 0 unset, 1 ok, 2 error. */
   statusCode: number;
   statusMessage: string | undefined;
@@ -103,6 +104,7 @@ interface OtlpSpan {
   kind: number;
   attributes?: OtlpAttribute[];
   events?: Array<{ name: string; attributes?: OtlpAttribute[] }>;
+  links?: Array<{ traceId: string; spanId: string; traceState?: string }>;
   status?: { code?: number; message?: string };
 }
 interface OtlpTraces {
@@ -126,6 +128,7 @@ function decodeTraces(payload: OtlpTraces): ReceivedSpan[] {
           kind: kindNames[span.kind] ?? "UNSPECIFIED",
           attributes: decodeAttributes(span.attributes),
           events: (span.events ?? []).map((event) => ({ name: event.name, attributes: decodeAttributes(event.attributes) })),
+          links: (span.links ?? []).map((link) => ({ traceId: toHex(link.traceId), spanId: toHex(link.spanId), traceState: link.traceState || undefined })),
           statusCode: span.status?.code ?? 0,
           statusMessage: span.status?.message,
         });

@@ -4,6 +4,7 @@ export { startTelemetry, tracingConfigured, type Telemetry } from "./start-telem
 export {
   SpanKind,
   SpanStatusCode,
+  callerTraceContext,
   contextWithSpan,
   extractTraceContext,
   injectTraceContext,
@@ -15,7 +16,9 @@ export {
   withSpan,
   withoutTracing,
   type Attributes,
+  type CallerTraceContext,
   type Context,
+  type Link,
   type Span,
   type SpanOptions,
 } from "./tracing.ts";

@@ -1,12 +1,15 @@
 // Metrics in Prometheus text format, recorded through the OpenTelemetry metrics API: instruments
 // keep their OpenTelemetry names and units (seconds), and the same instruments could be pushed over
-// OTLP later without touching the code that records them. Always on, independent of tracing:
-// Prometheus pulls, so nothing is sent anywhere unless something scrapes.
+// OTLP later without touching the code that records them; only the exposition carries Prometheus
+// names (unit suffixes such as `_seconds`, `_total` on counters: see prometheus-names.ts).
+// Always on, independent of tracing: Prometheus pulls, so nothing is sent anywhere unless something
+// scrapes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Meter } from "@opentelemetry/api";
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { diag, type Meter } from "@opentelemetry/api";
+import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
+import { withPrometheusNames } from "./prometheus-names.ts";
 
 export type { Meter };
 
@@ -21,10 +24,22 @@ export interface Metrics {
 
 /** service: the default service.name (OTEL_SERVICE_NAME wins), shown on target_info. */
 export function createMetrics(service: string, env: Record<string, string | undefined> = process.env): Metrics {
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+  // The exporter is used as the reader only; the scrape is answered here, so the names can be
+  // translated between collecting and serializing.
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  // No prefix, no timestamps, no resource labels; target_info kept, scope labels left out.
+  const serializer = new PrometheusSerializer("", false, undefined, false, true);
   const provider = new MeterProvider({ readers: [exporter], resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? service }) });
   const meter = provider.getMeter(service);
-  const handle = (request: IncomingMessage, response: ServerResponse) => exporter.getMetricsRequestHandler(request, response);
+  const handle = (_request: IncomingMessage, response: ServerResponse) => {
+    exporter.collect().then(
+      ({ resourceMetrics, errors }) => {
+        if (errors.length > 0) diag.error("metrics collection errors", ...errors);
+        response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(serializer.serialize(withPrometheusNames(resourceMetrics)));
+      },
+      (error: unknown) => response.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end(`# failed to collect metrics: ${String(error)}\n`),
+    );
+  };
   return {
     meter,
     handle,

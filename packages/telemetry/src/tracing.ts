@@ -1,10 +1,10 @@
 // The tracing seam: every span the gateway makes goes through here. When tracing is off (no
 // exporter configured, OTEL_SDK_DISABLED, or OTEL_TRACES_EXPORTER=none) every helper returns at
 // once with a shared no-op span: no allocation, no context switch, no attribute work.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, propagation, trace, type Attributes, type Context, type Link, type Span } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 
-export { SpanKind, SpanStatusCode, type Attributes, type Context, type Span };
+export { SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span };
 
 const tracerName = "switchboard";
 const noopSpan: Span = trace.wrapSpanContext({ traceId: "00000000000000000000000000000000", spanId: "0000000000000000", traceFlags: 0 });
@@ -24,6 +24,7 @@ export interface SpanOptions {
   attributes?: Attributes;
   /** Parent context; default: the active one. */
   parent?: Context;
+  links?: Link[];
   startTime?: number;
 }
 
@@ -89,6 +90,30 @@ export function injectTraceContext(from?: Context): Record<string, string> | und
 export function extractTraceContext(carrier: Record<string, string | string[] | undefined> | undefined): Context {
   if (!enabled || !carrier) return ROOT_CONTEXT;
   return propagation.extract(ROOT_CONTEXT, carrier);
+}
+
+/** Where a span serving an outside caller starts: its parent context and links. */
+export interface CallerTraceContext {
+  parent: Context;
+  links: Link[];
+}
+
+/**
+ * The parent of a span that serves an outside caller (the ingress's SERVER span), from the
+ * caller's headers. By default the caller's context is only a link: the span starts a new trace,
+ * so the configured sampler decides as for any root and a caller cannot switch sampling on (or
+ * off) with its traceparent's flag, nor pick the trace id that traceidratio samples by. The link
+ * keeps the caller's trace and span ids (not its tracestate), so the two traces lead to each other.
+ * trustCaller: join the caller's trace as its child instead (a parentbased_* sampler then follows
+ * the caller's flag) — for callers the operator trusts.
+ */
+export function callerTraceContext(headers: Record<string, string | string[] | undefined>, trustCaller: boolean): CallerTraceContext {
+  if (!enabled) return { parent: ROOT_CONTEXT, links: [] };
+  const callerContext = propagation.extract(ROOT_CONTEXT, headers);
+  if (trustCaller) return { parent: callerContext, links: [] };
+  const caller = trace.getSpanContext(callerContext);
+  if (!caller || !isSpanContextValid(caller)) return { parent: ROOT_CONTEXT, links: [] };
+  return { parent: ROOT_CONTEXT, links: [{ context: { traceId: caller.traceId, spanId: caller.spanId, traceFlags: caller.traceFlags, isRemote: true } }] };
 }
 
 /** trace_id and span_id of the active span, for log lines; undefined outside any sampled span. */

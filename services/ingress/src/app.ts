@@ -24,6 +24,8 @@ export interface AppOptions {
   authentication?: AuthenticationOptions;
   metrics: Metrics;
   ingressMetrics: IngressMetrics;
+  /** TRUST_INCOMING_TRACEPARENT: a caller's traceparent joins its trace and sampling decision. */
+  trustIncomingTraceparent: boolean;
 }
 
 /** /v1/chat/completions, /chat/completions, and the doubled or missing slashes users type. */
@@ -60,7 +62,7 @@ export function createApp(options: AppOptions): express.Express {
     sendError(response, new GatewayError("shutting_down", { retryAfterSeconds: 1 }));
   });
   // Any content type is read as JSON: curl users often forget the header.
-  app.post(chatPath, requestTelemetryMiddleware(options.ingressMetrics), express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false, verify: bodyVerifier(options.jsonMaxDepth) }), chatCompletionsRoute(options));
+  app.post(chatPath, requestTelemetryMiddleware(options.ingressMetrics, options.trustIncomingTraceparent), express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false, verify: bodyVerifier(options.jsonMaxDepth) }), chatCompletionsRoute(options));
 
   app.use((request: Request, response: Response) => {
     log.info("no such route", { method: request.method, path: request.path });

@@ -39,6 +39,12 @@ export const IngressEnv = z.object({
   /** In production (NODE_ENV=production) the ingress refuses to start without keys unless this is true. */
   ALLOW_OPEN_ACCESS: boolean(false),
   NODE_ENV: z.string().default("development"),
+  // Tracing (the OTEL_* variables are read by the OpenTelemetry SDK itself; see the README)
+  /**
+   * Let a caller's W3C traceparent put the request into the caller's trace and decide its sampling.
+   * Off: the gateway starts its own trace and samples it by OTEL_TRACES_SAMPLER, linking the caller's.
+   */
+  TRUST_INCOMING_TRACEPARENT: boolean(false),
   // Redis
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: keyPrefix(),

@@ -28,6 +28,7 @@ try {
     authentication: authenticationOptions,
     metrics,
     ingressMetrics,
+    trustIncomingTraceparent: config.TRUST_INCOMING_TRACEPARENT,
   });
   if (config.apiKeys.length === 0) {
     log.warn("OPEN ACCESS: no API keys are configured, so anyone who can reach this gateway can use it (and spend its upstream credits). Set API_KEYS or API_KEYS_FILE.");

@@ -1,8 +1,10 @@
 // One chat request as the ingress sees it: the HTTP SERVER span (the root of the request's trace)
 // and the caller-side metrics. It is made before the body is read, so malformed requests are seen
 // too, and ends when the response closes, however it ended. Per token it only counts.
+// The sampling decision is the gateway's own: a caller's traceparent is a link, not the parent,
+// unless the operator trusts its callers (TRUST_INCOMING_TRACEPARENT); see callerTraceContext.
 import type { NextFunction, Request, Response } from "express";
-import { SpanKind, attributeNames, eventNames, extractTraceContext, markFailed, startSpan, type Span } from "@switchboard/telemetry";
+import { SpanKind, attributeNames, callerTraceContext, eventNames, markFailed, startSpan, type Span } from "@switchboard/telemetry";
 import type { IngressMetrics } from "./ingress-metrics.ts";
 
 const localsKey = "requestTelemetry";
@@ -18,12 +20,14 @@ export class RequestTelemetry {
   private streamed = false;
   private ended = false;
 
-  /** headers: a caller's W3C traceparent joins its trace (and its sampling decision) to ours. */
-  constructor(metrics: IngressMetrics, method: string, path: string, headers: Record<string, string | string[] | undefined>) {
+  /** headers: a caller's W3C traceparent, linked to (or, with trustCaller, joined). */
+  constructor(metrics: IngressMetrics, method: string, path: string, headers: Record<string, string | string[] | undefined>, trustCaller: boolean) {
     this.metrics = metrics;
+    const { parent, links } = callerTraceContext(headers, trustCaller);
     this.span = startSpan(`${method} /v1/chat/completions`, {
       kind: SpanKind.SERVER,
-      parent: extractTraceContext(headers),
+      parent,
+      links,
       attributes: {
         [attributeNames.httpRequestMethod]: method,
         [attributeNames.httpRoute]: "/v1/chat/completions",
@@ -93,9 +97,9 @@ export class RequestTelemetry {
 }
 
 /** Express middleware for the chat route: opens the request's telemetry before the body is read. */
-export function requestTelemetryMiddleware(metrics: IngressMetrics) {
+export function requestTelemetryMiddleware(metrics: IngressMetrics, trustCaller: boolean) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    const telemetry = new RequestTelemetry(metrics, request.method, request.path, request.headers);
+    const telemetry = new RequestTelemetry(metrics, request.method, request.path, request.headers, trustCaller);
     response.locals[localsKey] = telemetry;
     response.on("close", () => {
       // Closed before the last byte was written: the client went away.
