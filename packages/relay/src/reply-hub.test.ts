@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { encodeDelta, encodeRelayEvent, encodeReplyMessage, logEntryId, type EventPosition } from "@switchboard/protocol";
 import { removeKeys } from "../../../test/support/remove-keys.ts";
+import { freePort } from "../../../test/support/free-port.ts";
 import { relayKeys } from "./keys.ts";
+import { createRedisClient, type RedisConnection } from "./redis-client.ts";
 import { RequestRelay, defineRelayCommands } from "./relay-writer.ts";
 import { ReplyHub } from "./reply-hub.ts";
 
@@ -87,5 +89,50 @@ describe("ReplyHub", () => {
     await second.emit(encodeDelta({ content: "fresh" }));
     await sink.done;
     expect(sink.frames.map((entry) => `${entry.position.attempt}-${entry.position.seq}`)).toEqual(["1-1", "2-1", "2-2"]);
+  });
+});
+
+describe("ReplyHub.catchUp", () => {
+  /** A hub whose idle repair never runs in a test's time: only catchUp reads the log. */
+  async function quietHub(reader: RedisConnection, ingressId: string) {
+    const quietSubscriber = new Redis(inject("redisUrl"));
+    const quiet = new ReplyHub({ subscriber: quietSubscriber, reader, keys, ingressId, idleRepairMs: 600_000, onError: (error) => { throw error; } });
+    await quiet.start();
+    return { hub: quiet, close: async () => { await quiet.close(); quietSubscriber.disconnect(); } };
+  }
+
+  it("delivers a started event that pub/sub never brought, before it resolves", async () => {
+    const { hub: quiet, close } = await quietHub(reader, "hub-catch-up");
+    try {
+      const sink = recorder(1);
+      quiet.register("unheard", sink);
+      // Published while nobody listened on the hub's channel: in the log only.
+      const relay = new RequestRelay({ redis: writer, keys, requestId: "unheard", replyChannel: `${quiet.channel}:nobody`, attempt: 1, logTtlMs: 60_000, onNoListener: () => {}, noListenerGraceMs: 60_000 });
+      expect(await relay.emit(encodeRelayEvent({ kind: "started", worker: "w1" }))).toBe(0);
+      relay.close();
+      expect(sink.frames).toHaveLength(0);
+      await quiet.catchUp("unheard");
+      expect(sink.frames.map((entry) => `${entry.position.attempt}-${entry.position.seq} ${entry.frame[0]}`)).toEqual(["1-1 s"]);
+      // Nothing twice: a second read finds the event already delivered.
+      await quiet.catchUp("unheard");
+      expect(sink.frames).toHaveLength(1);
+    } finally {
+      await close();
+    }
+  });
+
+  it("rejects at once when Redis cannot be read, so its caller can still answer", async () => {
+    const unreachable = createRedisClient(`redis://127.0.0.1:${await freePort()}`, "command", "hub-test-unreachable", {}, { commandTimeoutMs: 750 });
+    unreachable.on("error", () => {});
+    const { hub: quiet, close } = await quietHub(unreachable, "hub-catch-up-down");
+    try {
+      quiet.register("down", recorder(1));
+      const startedAt = Date.now();
+      await expect(quiet.catchUp("down")).rejects.toThrow();
+      expect(Date.now() - startedAt).toBeLessThan(750);
+    } finally {
+      await close();
+      unreachable.disconnect();
+    }
   });
 });

@@ -2,8 +2,9 @@
 // instance's reply channel once at start-up; events for every open request arrive on it and are
 // routed by request id. Pub/sub is fast but may drop messages (a reconnect, a killed connection),
 // so each request tracks the next sequence number it expects and repairs any gap from the
-// request's log: when a later event arrives first, when the subscriber reconnects, and when a
-// request has heard nothing for a while. Each event is delivered exactly once, in order.
+// request's log: when a later event arrives first, when the subscriber reconnects, when a
+// request has heard nothing for a while, and when the ingress asks before a decision (catchUp).
+// Each event is delivered exactly once, in order.
 //
 // ioredis emits every message of one socket read at once, and under load one read holds hundreds
 // of them (one SSE write each). Handled there and then, they would keep the event loop from
@@ -88,10 +89,14 @@ export class ReplyHub {
     this.backlog.clear();
   }
 
-  /** Read the log now (for example when the owner suspects a lost event). */
-  repair(requestId: string): void {
+  /**
+   * Read the request's log now and deliver what pub/sub missed. Resolves once it is delivered;
+   * rejects when the log cannot be read (the reader fails fast, so this never hangs). For a
+   * decision that must not rest on pub/sub alone: has a worker started this request?
+   */
+  async catchUp(requestId: string): Promise<void> {
     const request = this.open.get(requestId);
-    if (request) this.repairRequest(requestId, request);
+    if (request) await this.readLog(requestId, request);
   }
 
   private onMessage(message: string): void {
@@ -139,17 +144,9 @@ export class ReplyHub {
     }
     request.repairing = true;
     request.lastHeardAt = Date.now();
-    const start = `${request.attempt}-${request.nextSeq}`;
-    this.options.reader.xrange(this.options.keys.log(requestId), start, "+").then(
-      (entries) => {
+    this.readLog(requestId, request).then(
+      () => {
         request.repairing = false;
-        for (const [id, fields] of entries as Array<[string, string[]]>) {
-          if (this.open.get(requestId) !== request) return;
-          const frame = fields[1];
-          if (frame === undefined) continue;
-          const position = parseLogEntryId(id);
-          this.deliver(requestId, request, position.attempt, position.seq, frame);
-        }
         if (request.repairAgain && this.open.get(requestId) === request) {
           request.repairAgain = false;
           this.repairRequest(requestId, request);
@@ -160,6 +157,21 @@ export class ReplyHub {
         this.options.onError(error, `repair of ${requestId}`);
       },
     );
+  }
+
+  /**
+   * Deliver the log from the next expected event on. Safe beside a repair in flight or live
+   * messages: deliver() drops what was already delivered.
+   */
+  private async readLog(requestId: string, request: OpenRequest): Promise<void> {
+    const entries = (await this.options.reader.xrange(this.options.keys.log(requestId), `${request.attempt}-${request.nextSeq}`, "+")) as Array<[string, string[]]>;
+    for (const [id, fields] of entries) {
+      if (this.open.get(requestId) !== request) return;
+      const frame = fields[1];
+      if (frame === undefined) continue;
+      const position = parseLogEntryId(id);
+      this.deliver(requestId, request, position.attempt, position.seq, frame);
+    }
   }
 
   private repairAll(): void {

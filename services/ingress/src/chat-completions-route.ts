@@ -105,9 +105,22 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       requestLog.info("client went away", { requestId, started: sink.hasStarted });
     });
     deadline = setTimeout(() => failAndCancel(new GatewayError("deadline_exceeded", { message: `No complete answer within ${options.requestTimeoutMs} ms.` })), options.requestTimeoutMs);
-    queueWait = setTimeout(() => {
+    queueWait = setTimeout(() => void endIfNotStarted(), options.queueMaxWaitMs);
+    /**
+     * The start-by time has passed: answer queue_timeout unless a worker started the request. The
+     * worker's "started" event may have been lost from pub/sub (the subscriber was reconnecting),
+     * so the request's log decides, read once, now. A worker refuses a first start after start-by;
+     * one that passed its check just before but had not written its event yet is stopped by the
+     * cancel that goes with the 503. Redis down: the read fails at once (or at the command timeout
+     * if Redis hangs) and the answer is queue_timeout, as before; the deadline still holds.
+     */
+    async function endIfNotStarted(): Promise<void> {
+      if (sink.hasStarted || sink.isEnded) return;
+      if (!runtime.redisDown) {
+        await runtime.catchUp(requestId).catch((error: unknown) => requestLog.warn("queue-wait log read failed", { requestId, error }));
+      }
       if (!sink.hasStarted) failAndCancel(new GatewayError("queue_timeout", { retryAfterSeconds: 1, message: `No worker started the request within ${options.queueMaxWaitMs} ms (QUEUE_MAX_WAIT_MS).` }));
-    }, options.queueMaxWaitMs);
+    }
 
     if (sink instanceof StreamingCompletion && route.bufferWords) sink.startBufferWords(route.bufferWords);
 

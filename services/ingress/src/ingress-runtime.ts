@@ -126,6 +126,19 @@ export class IngressRuntime {
     }
   }
 
+  /**
+   * Read a request's log now and deliver what pub/sub missed (ReplyHub.catchUp). Like the enqueue,
+   * a read that timed out across a stall of this process is sent once more: the timeout says
+   * nothing about Redis, and the queue-wait decision that rests on it is final.
+   */
+  async catchUp(requestId: string): Promise<void> {
+    const sentAt = this.stalls.now();
+    await this.hub.catchUp(requestId).catch((error: unknown) => {
+      if (!this.stalls.stalledSince(sentAt) || this.redis.status !== "ready") throw error;
+      return this.hub.catchUp(requestId);
+    });
+  }
+
   /** Jobs in the queue by state, for the queue-depth gauge. */
   async queueDepth(): Promise<Record<string, number>> {
     return this.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
