@@ -136,7 +136,8 @@ try {
   for (const layout of settings.layouts) {
     const [ingresses, workers] = layout.split("x").map(Number) as [number, number];
     progress(`throughput with ${ingresses} ingress x ${workers} worker processes`);
-    const stack = await startSwitchboard({ redisUrl: redis.url, upstreamUrl: mockUrl, ingresses, workers, workerConcurrency: settings.workerConcurrency });
+    const profile = settings.cpuProfileDir ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}/throughput-${layout}` } : {};
+    const stack = await startSwitchboard({ redisUrl: redis.url, upstreamUrl: mockUrl, ingresses, workers, workerConcurrency: settings.workerConcurrency, ...profile });
     try {
       for (let index = 0; index < 20; index++) await Promise.all(stack.urls.map((url) => completeOnce(url, completeBody)));
       const since = await redisTimeMs();
