@@ -46,7 +46,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
     const requestId = newRequestId();
     let release = () => {};
     try {
-      const acquired = await runtime.limiter.acquire(clientKey(request, response), requestId);
+      const acquired = await runtime.acquireLimits(clientKey(request, response), requestId);
       if (!acquired.ok) return sendError(response, acquired.error);
       release = acquired.release;
     } catch (error) {

@@ -7,7 +7,7 @@ import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { ReplyHub, broadcastCancel, countLiveWorkers, createRedisClient, redisTopology, relayKeys, waitForRedis, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import { SpanKind, attributeNames, contextWithSpan, injectTraceContext, markFailed, startSpan, type Logger } from "@switchboard/telemetry";
 import type { IngressConfig } from "./config.ts";
-import { KeyLimiter } from "./key-limiter.ts";
+import { KeyLimiter, type Acquired } from "./key-limiter.ts";
 import { OpenRequests } from "./open-requests.ts";
 import { QueueAdmission } from "./queue-admission.ts";
 import { LoopStallWatch } from "./loop-stall.ts";
@@ -32,7 +32,7 @@ export class IngressRuntime {
   readonly hub: ReplyHub;
   readonly openRequests = new OpenRequests();
   readonly admission: QueueAdmission;
-  readonly limiter: KeyLimiter;
+  private readonly limiter: KeyLimiter;
   private readonly redis: RedisConnection;
   private readonly subscriber: RedisConnection;
   private readonly queue: Queue<ChatJob>;
@@ -110,14 +110,9 @@ export class IngressRuntime {
         removeOnComplete: true,
         removeOnFail: { age: 3600, count: 1000 },
       });
-    const sentAt = this.stalls.now();
     try {
-      await add().catch((error: unknown) => {
-        // A timeout that overlapped a stall of this process says nothing about Redis: try once more.
-        // Safe: the job id is the request id, and BullMQ adds a job id only once.
-        if (!this.stalls.stalledSince(sentAt) || this.redis.status !== "ready") throw error;
-        return add();
-      });
+      // Safe to send twice: the job id is the request id, and BullMQ adds a job id only once.
+      await this.resentAcrossStall(add);
     } catch (error) {
       markFailed(span, "redis_unavailable", (error as Error).message);
       throw error;
@@ -127,15 +122,28 @@ export class IngressRuntime {
   }
 
   /**
-   * Read a request's log now and deliver what pub/sub missed (ReplyHub.catchUp). Like the enqueue,
-   * a read that timed out across a stall of this process is sent once more: the timeout says
-   * nothing about Redis, and the queue-wait decision that rests on it is final.
+   * Read a request's log now and deliver what pub/sub missed (ReplyHub.catchUp); the queue-wait
+   * decision that rests on it is final, so a read that timed out across a stall is sent again.
    */
   async catchUp(requestId: string): Promise<void> {
+    await this.resentAcrossStall(() => this.hub.catchUp(requestId));
+  }
+
+  /** Take the per-key limits for a request (key-limiter.ts; the script is safe to send twice). */
+  async acquireLimits(key: string, requestId: string): Promise<Acquired> {
+    return this.resentAcrossStall(() => this.limiter.acquire(key, requestId));
+  }
+
+  /**
+   * Send a command; if it failed (timed out) across a stall of this process's event loop, send it
+   * once more: the timeout timer fired before the answer could be read, which says nothing about
+   * Redis (loop-stall.ts). Only for commands that are safe to send twice.
+   */
+  private async resentAcrossStall<T>(send: () => Promise<T>): Promise<T> {
     const sentAt = this.stalls.now();
-    await this.hub.catchUp(requestId).catch((error: unknown) => {
+    return send().catch((error: unknown) => {
       if (!this.stalls.stalledSince(sentAt) || this.redis.status !== "ready") throw error;
-      return this.hub.catchUp(requestId);
+      return send();
     });
   }
 

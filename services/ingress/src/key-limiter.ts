@@ -1,7 +1,9 @@
 // Per-key limits held in Redis, so they hold across every ingress replica: requests per minute (a
 // token bucket refilled continuously, so no double burst at a window's edge) and concurrent streams
 // (a sorted set of leases, so a crashed ingress's streams expire instead of counting forever).
-// One script, one round trip per request.
+// One script, one round trip per request. Sent twice for one request (a resend after a timeout),
+// it charges once: the request's lease, or the bucket's record of the last request it charged,
+// says the request was already admitted.
 // The key is whatever string the route passes in (see clientKey): the caller's authenticated API
 // key (as a digest), else the client's IP.
 import type { Request, Response } from "express";
@@ -15,6 +17,8 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local perMinute = tonumber(ARGV[1])
 local concurrent = tonumber(ARGV[2])
 local leaseMs = tonumber(ARGV[4])
+if concurrent > 0 and redis.call('ZSCORE', KEYS[2], ARGV[3]) then return {0, 0} end
+if concurrent == 0 and perMinute > 0 and redis.call('HGET', KEYS[1], 'last') == ARGV[3] then return {0, 0} end
 if concurrent > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
   if redis.call('ZCARD', KEYS[2]) >= concurrent then return {2, 1000} end
@@ -25,7 +29,7 @@ if perMinute > 0 then
   local at = tonumber(bucket[2]) or now
   tokens = math.min(perMinute, tokens + (now - at) * perMinute / 60000)
   if tokens < 1 then return {1, math.ceil((1 - tokens) * 60000 / perMinute)} end
-  redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'at', now)
+  redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'at', now, 'last', ARGV[3])
   redis.call('PEXPIRE', KEYS[1], 60000)
 end
 if concurrent > 0 then
