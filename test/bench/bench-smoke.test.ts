@@ -30,6 +30,8 @@ describe("npm run bench (smoke)", () => {
         BENCH_SECONDS: "0.3",
         BENCH_CLIENTS: "4",
         BENCH_LAYOUT_STREAMS: "4",
+        BENCH_SCALING_SLOTS: "2",
+        BENCH_SCALING_SECONDS: "0.5",
         BENCH_OUT: out,
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -63,7 +65,12 @@ describe("npm run bench (smoke)", () => {
       expect(row.requests).toBeGreaterThan(0);
     }
     expect(result.throughput[3]?.queueWaitMs?.count).toBeGreaterThan(0);
-    expect(result.targets.length).toBeGreaterThanOrEqual(13);
+    expect(result.workerScaling.map((row) => `${row.workers} x ${row.slotsPerWorker} slots, ${row.clients} clients`)).toEqual(["1 x 2 slots, 4 clients", "2 x 2 slots, 4 clients"]);
+    for (const row of result.workerScaling) {
+      expect(row.errors).toBe(0);
+      expect(row.queueWaitMs.count).toBeGreaterThan(0);
+    }
+    expect(result.targets.length).toBeGreaterThanOrEqual(14);
   }, 120_000);
 });
 
@@ -77,5 +84,6 @@ interface BenchJson {
     gatewayCpuMsPerRequest: Record<string, number>;
   }>;
   throughput: Array<{ label: string; errors: number; requests: number; queueWaitMs?: { count: number } }>;
+  workerScaling: Array<{ workers: number; slotsPerWorker: number; clients: number; errors: number; queueWaitMs: { count: number } }>;
   targets: unknown[];
 }
