@@ -13,9 +13,10 @@
 // - a failed connection rejects with TypeError("fetch failed") whose cause is the socket error;
 // - gzip, deflate and br bodies are decoded (the request asks for `identity` unless the caller set
 //   accept-encoding, so upstreams normally send none: compression would delay streamed tokens).
-// Out of scope: proxies (no proxy is configured on these agents; an upstream behind one needs the
-// global fetch back), redirects (a 3xx is returned as it is; the SDK reports it as an error
-// status), HTTP/2.
+// - an HTTP(S) proxy from HTTP_PROXY / HTTPS_PROXY / NO_PROXY when NODE_USE_ENV_PROXY=1, as Node
+//   24 does for its own fetch and global agents (Node's built-in proxy support: absolute-form
+//   requests for http, a CONNECT tunnel for https).
+// Out of scope: redirects (a 3xx is returned as it is; the SDK reports it as an error status), HTTP/2.
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { pipeline, type Readable, type Transform } from "node:stream";
@@ -45,11 +46,17 @@ export interface NodeFetchOptions {
    * close is not reused. A request in progress is never cut by it.
    */
   idleSocketMs?: number;
+  /**
+   * Proxy settings (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), read by Node's agents. Default: the
+   * process's environment when NODE_USE_ENV_PROXY=1, else none (Node's own rule for its fetch).
+   */
+  proxyEnv?: NodeJS.ProcessEnv | undefined;
 }
 
 export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
   // No socket cap (maxSockets is Infinity by default), idle sockets kept and reused, most recent first.
-  const agentOptions = { keepAlive: true, scheduling: "lifo", timeout: options.idleSocketMs ?? 4_000 } as const;
+  const proxyEnv = "proxyEnv" in options ? options.proxyEnv : process.env.NODE_USE_ENV_PROXY === "1" ? process.env : undefined;
+  const agentOptions = { keepAlive: true, scheduling: "lifo", timeout: options.idleSocketMs ?? 4_000, ...(proxyEnv ? { proxyEnv } : {}) } as const;
   const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
   const nodeFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     let href: string;
