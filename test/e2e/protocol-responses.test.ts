@@ -224,6 +224,14 @@ describe("a route's fallback sentence", () => {
     expect(completion.choices[0]!.finish_reason).toBe("stop");
   });
 
+  for (const [status, code] of [[400, "upstream_bad_request"], [401, "upstream_auth_failed"]] as const) {
+    it(`is not used for a failure that would come back on every turn (upstream ${status}): that is an explicit error`, async () => {
+      const caught = await client.chat.completions.create({ model: "voice-model", messages: [user as never], stream: true, mock: { fail: { kind: "http", status } } } as never).then(() => undefined, (error: unknown) => error);
+      expect(caught).toBeInstanceOf(APIError);
+      expect((caught as APIError).code).toBe(code);
+    });
+  }
+
   it("is not used when the upstream answers, nor after the first token (the answer cannot be unsaid)", async () => {
     const ok = (await client.chat.completions.create({ model: "voice-model", messages: [user as never] })) as OpenAI.ChatCompletion;
     expect(ok.choices[0]!.message.content).toBe(mockText(6));

@@ -70,3 +70,13 @@ export function isRetryable(code: ErrorCode): boolean {
       return false;
   }
 }
+
+/**
+ * Will the same request fail the same way again? The client must not retry it (the ingress says
+ * `x-should-retry: false`), and a route's fallback sentence does not paper over it.
+ */
+export function isDeterministic(code: ErrorCode): boolean {
+  if (code === "upstream_auth_failed") return true;
+  const { status } = errorCodes[code];
+  return status < 500 && status !== 429 && !isRetryable(code);
+}

@@ -1,6 +1,6 @@
 // What both answer shapes share: receive ordered relay events for one request, end exactly once.
 import type { Response } from "express";
-import { GatewayError, decodeRelayEvent, isRetryable, toErrorBody, type EventPosition, type FinishReason, type Usage } from "@switchboard/protocol";
+import { GatewayError, decodeRelayEvent, isDeterministic, toErrorBody, type EventPosition, type FinishReason, type Usage } from "@switchboard/protocol";
 import type { ReplySink } from "@switchboard/relay";
 import { requestTelemetryOf } from "./request-telemetry.ts";
 
@@ -92,12 +92,6 @@ export function sendError(response: Response, error: GatewayError): void {
     response.setHeader("retry-after-ms", String(error.retryAfterSeconds * 1000));
   }
   // Tell SDKs not to retry what would fail the same way again.
-  if (isDeterministic(error)) response.setHeader("x-should-retry", "false");
+  if (isDeterministic(error.code)) response.setHeader("x-should-retry", "false");
   response.status(error.status).json(toErrorBody(error));
-}
-
-/** Failures a client retry cannot fix: its own mistakes, and the gateway's rejected upstream credentials. */
-function isDeterministic(error: GatewayError): boolean {
-  if (error.code === "upstream_auth_failed") return true;
-  return error.status < 500 && error.status !== 429 && !isRetryable(error.code);
 }

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { WaitingError, type Job } from "bullmq";
 import { resolveRoute, type Route, type RouteTable } from "@switchboard/config";
-import { GatewayError, encodeDelta, encodeRelayEvent, isRetryable, type ChatJob, type FinishReason, type Usage } from "@switchboard/protocol";
+import { GatewayError, encodeDelta, encodeRelayEvent, isDeterministic, isRetryable, type ChatJob, type FinishReason, type Usage } from "@switchboard/protocol";
 import { toUpstreamError, type Provider } from "@switchboard/providers";
 import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RecentCancels, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import { withoutTracing, type Logger } from "@switchboard/telemetry";
@@ -166,9 +166,13 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     jobSignal?.removeEventListener("abort", onJobAbort);
   }
 
-  /** Nothing reached the client yet: on a route with a fallback sentence, a spoken sentence keeps a voice call alive. */
+  /**
+   * Nothing reached the client yet: on a route with a fallback sentence, a spoken sentence keeps a
+   * voice call alive. Not for a failure that would come back on every turn (the upstream rejected
+   * the request or the gateway's credentials): that one is an explicit error, so it gets seen.
+   */
   async function failBeforeOutput(route: Route, error: GatewayError): Promise<string> {
-    if (route.fallbackSentence === undefined) return fail(error);
+    if (route.fallbackSentence === undefined || isDeterministic(error.code)) return fail(error);
     deps.log.warn("upstream failed, answering with the route's fallback sentence", { requestId, code: error.code });
     await relay.emit(encodeDelta({ content: route.fallbackSentence }));
     await relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }));
