@@ -1,11 +1,16 @@
-// Redis Sentinel: the services find the primary through the sentinels (REDIS_SENTINELS) and stream
-// through it. Failover is not checked here: see "Redis deployments" in README.md.
+// Redis Sentinel: the services find the primary through the sentinels (REDIS_SENTINELS), stream
+// through it, and follow the sentinels' failover when the primary crashes under load.
 import OpenAI from "openai";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startRedisSentinel, type RedisSentinelSetup } from "../support/redis-sentinel.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { startSteadyLoad } from "../support/steady-load.ts";
+import { waitUntil } from "../support/wait-until.ts";
+
+/** Short enough that a request hanging until its deadline shows within the test. */
+const requestTimeoutMs = 10_000;
 
 let sentinel: RedisSentinelSetup;
 let mock: MockUpstream;
@@ -13,10 +18,17 @@ let stack: Stack;
 
 beforeAll(async () => {
   sentinel = await startRedisSentinel();
-  mock = createMockUpstream({ tokens: 20, tokenDelayMs: 2 });
+  // Answers of about half a second, as a voice agent's: long enough to be cut by the failover, and
+  // for the relay to notice a reply channel nobody listens on.
+  mock = createMockUpstream({ tokens: 20, tokenDelayMs: 25 });
   const { url } = await mock.listen(0);
   // The URL's host is ignored with sentinels; its credentials and database would apply.
-  stack = await startStack("sentinel", { redisUrl: "redis://ignored:6379/0", env: { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_MASTER: sentinel.master }, routes: routesTo(url) });
+  stack = await startStack("sentinel", {
+    redisUrl: "redis://ignored:6379/0",
+    env: { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_MASTER: sentinel.master, REQUEST_TIMEOUT_MS: String(requestTimeoutMs) },
+    routes: routesTo(url),
+    workers: 2,
+  });
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
@@ -47,4 +59,32 @@ describe("Redis Sentinel", () => {
       primary.disconnect();
     }
   });
+
+  it("follows the sentinels' failover when the primary is killed under load: every request ends explicitly, new ones succeed", async () => {
+    const load = startSteadyLoad(stack.urls[0]!, 16, requestTimeoutMs + 5000);
+    const done = () => load.outcomes.filter((entry) => entry.outcome === "done");
+    await waitUntil(() => done().length >= 40, 10_000, "the load did not get going");
+    const killedAt = Date.now();
+    const before = await sentinel.killPrimary();
+    await waitUntil(async () => (await sentinel.primaryPort()) !== before, 15_000, "the sentinels did not fail over");
+    const promotedAt = Date.now();
+    await waitUntil(() => done().some((entry) => entry.sentAt > killedAt), 15_000, "no request succeeded after the failover");
+    const firstSuccessAt = Math.min(...done().filter((entry) => entry.sentAt > killedAt).map((entry) => entry.endedAt));
+    await waitUntil(() => done().filter((entry) => entry.sentAt > firstSuccessAt).length >= 48, 15_000, "the load did not go on after the failover");
+    const outcomes = await load.stop();
+
+    // Per outcome: how many, and when the first and last of them were sent (ms after the kill).
+    const summary: Record<string, [number, number, number]> = {};
+    for (const entry of outcomes) {
+      const sent = entry.sentAt - killedAt;
+      const [count, first, last] = summary[entry.outcome] ?? [0, sent, sent];
+      summary[entry.outcome] = [count + 1, Math.min(first, sent), Math.max(last, sent)];
+    }
+    console.log(`sentinel failover: promoted ${promotedAt - killedAt} ms after the kill, first success ${firstSuccessAt - killedAt} ms after it; outcomes [count, first sent, last sent] ${JSON.stringify(summary)}`);
+    // Every request ended explicitly, none at its deadline.
+    expect(outcomes.filter((entry) => !entry.outcome.startsWith("done") && !entry.outcome.startsWith("error:"))).toEqual([]);
+    expect(outcomes.filter((entry) => entry.outcome === "error:deadline_exceeded" || entry.endedAt - entry.sentAt >= requestTimeoutMs)).toEqual([]);
+    // Once the services are on the new primary, every request succeeds, without a restart.
+    expect(outcomes.filter((entry) => entry.sentAt > firstSuccessAt && entry.outcome !== "done")).toEqual([]);
+  }, 60_000);
 });

@@ -16,10 +16,11 @@ export class RedisProcesses {
     this.directory = mkdtempSync(join(tmpdir(), `switchboard-${label}-`));
   }
 
-  async start(args: string[]): Promise<void> {
+  async start(args: string[]): Promise<ChildProcess> {
     const server = spawn("redis-server", args, { stdio: "ignore" });
     this.servers.push(server);
     await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
+    return server;
   }
 
   /** A plain connection to one of them, closed by stop(). */

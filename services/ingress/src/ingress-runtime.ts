@@ -68,7 +68,7 @@ export class IngressRuntime {
       leaseMs: config.REQUEST_TIMEOUT_MS + 5000,
     });
     this.stalls = new LoopStallWatch(Math.max(25, config.REDIS_COMMAND_TIMEOUT_MS / 4));
-    this.outageWatch = new RedisOutageWatch(this.redis, this.openRequests, config.REDIS_OUTAGE_GRACE_MS, this.stalls, (failed) => log.warn("redis unreachable: open requests ended", { failed }));
+    this.outageWatch = new RedisOutageWatch(this.redis, this.subscriber, this.openRequests, config.REDIS_OUTAGE_GRACE_MS, this.stalls, (failed) => log.warn("redis unreachable: open requests ended", { failed }));
     this.redis.on("ready", () => this.flushPendingCancels());
   }
 
@@ -77,9 +77,12 @@ export class IngressRuntime {
     await this.hub.start();
   }
 
-  /** Redis is known to be unreachable: answer 503 at once instead of trying. */
+  /**
+   * Redis is known to be unreachable, or the reply subscriber is not connected (no answer could
+   * arrive): answer 503 at once instead of trying.
+   */
   get redisDown(): boolean {
-    return this.outageWatch.isDown || this.redis.status !== "ready";
+    return this.outageWatch.isDown || this.redis.status !== "ready" || this.subscriber.status !== "ready";
   }
 
   get shuttingDown(): boolean {
@@ -193,6 +196,7 @@ export class IngressRuntime {
 
   private async checkReadiness(): Promise<Readiness> {
     const shuttingDown = this.stopping;
+    if (this.subscriber.status !== "ready") return { ready: false, redis: false, workers: 0, shuttingDown };
     try {
       const workers = await countLiveWorkers(this.redis, this.keys, this.config.WORKER_LIVENESS_MS);
       return { ready: workers > 0 && !shuttingDown, redis: true, workers, shuttingDown };

@@ -6,6 +6,9 @@
 // PINGs that fail at the command timeout — two in a row, since one slow answer under load is not
 // an outage, and calling it one would turn a busy moment into refused requests. For the same reason
 // a PING that failed while this process's own event loop was stalled does not count (loop-stall.ts).
+// The reply subscriber counts as much as the command connection: while it is away no answer can
+// arrive, and a worker whose reply channel has no listener for RELAY_NO_LISTENER_GRACE_MS gives up
+// on the request. After a Redis failover the two reconnect separately, up to a second apart.
 import { GatewayError } from "@switchboard/protocol";
 import type { RedisConnection } from "@switchboard/relay";
 import type { LoopStallWatch } from "./loop-stall.ts";
@@ -15,11 +18,17 @@ export class RedisOutageWatch {
   private downSince: number | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(redis: RedisConnection, openRequests: OpenRequests, graceMs: number, stalls: LoopStallWatch, onOutage: (failed: number) => void) {
+  /** redis: the command connection; subscriber: the reply subscriber, without which no answer arrives. */
+  constructor(redis: RedisConnection, subscriber: RedisConnection, openRequests: OpenRequests, graceMs: number, stalls: LoopStallWatch, onOutage: (failed: number) => void) {
     const markDown = () => (this.downSince ??= Date.now());
-    redis.on("close", markDown);
-    redis.on("end", markDown);
-    redis.on("ready", () => (this.downSince = undefined));
+    const bothReady = () => redis.status === "ready" && subscriber.status === "ready";
+    for (const connection of [redis, subscriber]) {
+      connection.on("close", markDown);
+      connection.on("end", markDown);
+      connection.on("ready", () => {
+        if (bothReady()) this.downSince = undefined;
+      });
+    }
     let pinging = false;
     let failedSince: number | undefined;
     let failures = 0;
@@ -32,7 +41,7 @@ export class RedisOutageWatch {
             pinging = false;
             failures = 0;
             failedSince = undefined;
-            this.downSince = undefined;
+            if (bothReady()) this.downSince = undefined;
           },
           () => {
             pinging = false;

@@ -194,8 +194,14 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
           }
         }
         return fail(new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }));
-      case "client-gone":
       case "no-listener":
+        // Nobody hears it now, but a reply subscriber that is only reconnecting (a Redis failover
+        // moves every connection, not all at the same moment) reads the log when it is back: the
+        // end goes there, so that request ends with an error instead of at its deadline.
+        await fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, message: "The gateway lost the Redis connection that carries this answer; retry after the indicated time." })).catch(() => {});
+        deps.log.info("request cancelled", { requestId, reason: "no-listener", stage: deltas > 0 ? "streaming" : "before-first-token", deltas, usage });
+        return "no-listener";
+      case "client-gone":
       case "lock-lost":
         // Not an error: nobody is listening. Recorded with what had been produced so far.
         await relay.flush().catch(() => {});

@@ -76,6 +76,10 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       // Recorded (without waiting) so that, should this process die, another worker hands the
       // job back at once (crash-reaper.ts).
       const jobId = job.id ?? job.data.requestId;
+      // After a Redis failover this process's connections come back one by one: a job taken before
+      // the relay connection is back would fail at its first write, with nobody told. Wait for it,
+      // until the job's start-by time at most (then the job fails and the ingress answers queue_timeout).
+      if (redis.status !== "ready") await waitForRedis(redis, config.REDIS_URL, Math.max(0, (job.data.startBy ?? job.data.deadlineAt) - Date.now()));
       redis.sadd(jobsKey, jobId).catch(() => {});
       try {
         return await traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) => handleChatJob(job, signal, deps, telemetry, token));
