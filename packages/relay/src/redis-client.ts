@@ -118,29 +118,48 @@ function createClusterClient(url: string, role: RedisRole, connectionName: strin
   });
 }
 
-/** Resolve when the client is connected, or reject after timeoutMs with a message that says what to do. */
+/** The next "ready" of each client that someone waits for: one listener, however many wait. */
+const nextReady = new WeakMap<RedisConnection, Promise<void>>();
+
+function readyAgain(client: RedisConnection): Promise<void> {
+  let ready = nextReady.get(client);
+  if (!ready) {
+    ready = new Promise<void>((resolve) =>
+      client.once("ready", () => {
+        nextReady.delete(client);
+        resolve();
+      }),
+    );
+    nextReady.set(client, ready);
+  }
+  return ready;
+}
+
+/**
+ * Resolve when the client is connected, or reject after timeoutMs with a message that says what to
+ * do. Any number of callers may wait at once (a worker's jobs after a failover): they share one
+ * "ready" listener, and each gives up at its own time.
+ */
 export async function waitForRedis(client: RedisConnection, url: string, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new Error(
-          `Cannot reach Redis at ${redactUrl(url)} within ${timeoutMs} ms. Start one (for example ` +
-            `\`redis-server --daemonize yes --save ""\` or \`docker run -p 6379:6379 redis:7\`) or set REDIS_URL.`,
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `Cannot reach Redis at ${redactUrl(url)} within ${timeoutMs} ms. Start one (for example ` +
+              `\`redis-server --daemonize yes --save ""\` or \`docker run -p 6379:6379 redis:7\`) or set REDIS_URL.`,
+          ),
         ),
-      );
-    }, timeoutMs);
-    const onReady = () => {
-      cleanup();
-      resolve();
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      client.off("ready", onReady);
-    };
-    client.on("ready", onReady);
+      timeoutMs,
+    );
   });
+  try {
+    await Promise.race([readyAgain(client), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A URL fit for logs: the password is never printed. */

@@ -2,7 +2,7 @@
 // owning ingress, in one round trip (one Lua script), without waiting for the previous event.
 // Writes on one connection are ordered, so events arrive in sequence; the events of one event-loop
 // turn share one socket write.
-import { Cluster, type Result } from "ioredis";
+import { Cluster, type Redis, type Result } from "ioredis";
 import { encodeReplyMessage, logEntryId } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
 import type { RedisConnection } from "./redis-client.ts";
@@ -47,10 +47,16 @@ export class RequestRelay {
   private noListenerTimer: NodeJS.Timeout | undefined;
   private readonly options: RequestRelayOptions;
   private readonly logKey: string;
+  /**
+   * The events of a turn leave in one system call (turn-cork.ts), unless the connection
+   * auto-pipelines instead (a Cluster's, whose node sockets are its own: redis-client.ts).
+   */
+  private readonly corks: boolean;
 
   constructor(options: RequestRelayOptions) {
     this.options = options;
     this.logKey = options.keys.log(options.requestId);
+    this.corks = !(options.redis instanceof Cluster) && !options.redis.options.enableAutoPipelining;
   }
 
   get eventCount(): number {
@@ -61,9 +67,7 @@ export class RequestRelay {
   emit(frame: string): Promise<number> {
     const position = { attempt: this.options.attempt, seq: ++this.seq };
     const { redis, requestId, replyChannel, logTtlMs } = this.options;
-    // The events of this turn leave in one system call (turn-cork.ts), unless the connection
-    // auto-pipelines instead (a Cluster's, whose node sockets are its own: redis-client.ts).
-    if (!(redis instanceof Cluster) && !redis.options.enableAutoPipelining) corkUntilNextTurn(redis.stream);
+    if (this.corks) corkUntilNextTurn((redis as Redis).stream);
     const write = redis.relayAppend(this.logKey, logEntryId(position), frame, logTtlMs, replyChannel, encodeReplyMessage(requestId, position, frame));
     this.lastWrite = write;
     write.then((listeners) => (listeners === 0 ? this.suspectNoListener() : this.clearSuspicion()), () => {});

@@ -8,7 +8,6 @@ import { RecentCancels, createRedisClient, defineRelayCommands, listenForCancels
 import { createLogger, createMetrics } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
-import { ConnectionReady } from "./connection-ready.ts";
 import { CrashReaper } from "./crash-reaper.ts";
 import { startHealthFile } from "./health-file.ts";
 import { traceChatJob } from "./job-telemetry.ts";
@@ -51,7 +50,6 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   const listenerWatch = new ListenerWatch(redis, config.RELAY_LISTENER_CHECK_INTERVAL_MS, config.RELAY_NO_LISTENER_GRACE_MS);
   const recentCancels = new RecentCancels(120_000);
   const starts = new StartPacer(jobStartsPerTurn);
-  const relayBack = new ConnectionReady(redis, "the relay connection");
   const deps = {
     redis,
     keys,
@@ -81,7 +79,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       // After a Redis failover this process's connections come back one by one: a job taken before
       // the relay connection is back would fail at its first write, with nobody told. Wait for it,
       // until the job's start-by time at most (then the job fails and the ingress answers queue_timeout).
-      if (redis.status !== "ready") await relayBack.wait(Math.max(0, (job.data.startBy ?? job.data.deadlineAt) - Date.now()));
+      if (redis.status !== "ready") await waitForRedis(redis, config.REDIS_URL, Math.max(0, (job.data.startBy ?? job.data.deadlineAt) - Date.now()));
       redis.sadd(jobsKey, jobId).catch(() => {});
       try {
         return await traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) => handleChatJob(job, signal, deps, telemetry, token));
