@@ -1,5 +1,4 @@
 // POST /v1/chat/completions: validate, enqueue, and answer from the relayed events.
-import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { resolveRoute, type RouteTable } from "@switchboard/config";
 import { ChatRequest, GatewayError, completionId, type ChatJob } from "@switchboard/protocol";
@@ -9,6 +8,7 @@ import { sendError } from "./completion-sink.ts";
 import { bodyDefect } from "./body-guard.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
 import { clientKey } from "./key-limiter.ts";
+import { newRequestId } from "./request-ids.ts";
 import { requestTelemetryOf } from "./request-telemetry.ts";
 import { StreamingCompletion } from "./streaming-completion.ts";
 import { upstreamBody } from "./upstream-body.ts";
@@ -132,13 +132,6 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       sink.fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
     }
   };
-}
-
-function newRequestId(): string {
-  for (;;) {
-    const id = randomBytes(12).toString("base64url");
-    if (!/^\d+$/.test(id)) return id;
-  }
 }
 
 function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): GatewayError {
