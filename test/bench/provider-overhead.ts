@@ -55,7 +55,7 @@ async function call(provider: Provider, tokenDelayMs: number): Promise<number> {
   const start = performance.now();
   let firstChunkMs = -1;
   let tokens = 0;
-  for await (const chunk of provider.stream({ body, model: "mock-model", signal: new AbortController().signal })) {
+  for await (const chunk of provider.stream({ body, model: "mock-model", stream: true, signal: new AbortController().signal })) {
     if (firstChunkMs < 0) firstChunkMs = performance.now() - start;
     if (chunk.delta?.content) tokens++;
   }

@@ -1,10 +1,12 @@
-// The openai provider over its node:http fetch, against a real SSE server on loopback: the
-// upstream's socket is kept after a finished answer and closed at once when the call is stopped.
-import { once } from "node:events";
+// The openai provider over its node:http fetch, against a real server on loopback (SSE for a
+// streamed call, one chat.completion otherwise): the upstream's socket is kept after a finished
+// answer and closed at once when the call is stopped.
+import { EventEmitter, once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayError } from "@switchboard/protocol";
+import { createNodeFetch } from "./node-fetch.ts";
 import { createOpenAIProvider } from "./openai-provider.ts";
 import type { Provider, UpstreamChunk } from "./provider.ts";
 
@@ -13,11 +15,23 @@ const sockets: Socket[] = [];
 const held: ServerResponse[] = [];
 /** The "late-end" responses and their sockets. */
 const lateEnds: Array<{ res: ServerResponse; socket: Socket }> = [];
+/** Every request body the server received, in order. */
+const received: Array<Record<string, unknown>> = [];
+/** Emits "held" when the server starts holding a response, "response" when the client has a response's headers. */
+const serverEvents = new EventEmitter();
+interface Received {
+  model: string;
+  stream?: boolean;
+  messages: Array<{ content: string }>;
+}
 const server = createServer(async (req, res) => {
-  let raw = "";
-  for await (const chunk of req) raw += String(chunk);
-  const body = JSON.parse(raw) as { model: string; messages: Array<{ content: string }> };
+  const parts: Buffer[] = [];
+  for await (const chunk of req) parts.push(chunk as Buffer);
+  const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as Received;
+  received.push(body as unknown as Record<string, unknown>);
+  if (body.stream !== true) return answerWhole(body, res);
   res.writeHead(200, { "content-type": "text/event-stream" });
+  if (body.model === "error") return res.end(`data: ${JSON.stringify({ error: { message: "boom", type: "server_error" } })}\n\n`);
   const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
   // Echo the prompt's characters one by one, so non-ASCII has to survive both ways.
   const tokens = [...(body.messages[0]?.content ?? "")].map((character) => chunk({ content: character }));
@@ -35,12 +49,56 @@ const server = createServer(async (req, res) => {
   else res.end(answer);
 });
 server.on("connection", (socket) => sockets.push(socket));
+
+const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
+const weather = { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } };
+const time = { id: "call_2", type: "function", function: { name: "get_time", arguments: "{}" } };
+
+/** A non-streamed call: one chat.completion echoing the prompt, or what the model names. */
+function answerWhole(body: Received, res: ServerResponse): void {
+  const send = (value: unknown) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(value));
+  };
+  const completion = (message: object, finishReason: string) => ({
+    id: "chatcmpl-1",
+    object: "chat.completion",
+    created: 0,
+    model: `${body.model}-2024`,
+    choices: [{ index: 0, message: { role: "assistant", refusal: null, ...message }, logprobs: null, finish_reason: finishReason }],
+    usage,
+  });
+  if (body.model === "hold") {
+    // Headers and the start of the body, then nothing until the test ends it.
+    res.writeHead(200, { "content-type": "application/json" });
+    res.write('{"id":"chatcmpl-1",');
+    held.push(res);
+    serverEvents.emit("held");
+    return;
+  }
+  if (body.model === "silent") {
+    held.push(res);
+    serverEvents.emit("held");
+    return;
+  }
+  if (body.model === "error") return send({ error: { message: "boom", type: "server_error" } });
+  if (body.model === "no-choices") return send({ id: "chatcmpl-1", object: "chat.completion", model: body.model, choices: [], usage });
+  if (body.model === "tools") return send(completion({ content: null, tool_calls: [weather, time] }, "tool_calls"));
+  send(completion({ content: body.messages[0]?.content ?? "" }, "stop"));
+}
 let provider: Provider;
 
 beforeAll(async () => {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  provider = createOpenAIProvider({ name: "test", apiKey: "k", baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, timeoutMs: 5_000 });
+  // The provider's own node:http fetch, telling the test when a response's headers are in.
+  const nodeFetch = createNodeFetch();
+  const fetch = async (input: string | URL | Request, init?: RequestInit) => {
+    const response = await nodeFetch(input, init);
+    serverEvents.emit("response");
+    return response;
+  };
+  provider = createOpenAIProvider({ name: "test", apiKey: "k", baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, timeoutMs: 5_000, fetch });
 });
 afterAll(async () => {
   server.closeAllConnections();
@@ -48,7 +106,18 @@ afterAll(async () => {
 });
 
 function call(model: string, content: string, signal = new AbortController().signal): AsyncIterator<UpstreamChunk> {
-  return provider.stream({ body: { messages: [{ role: "user", content }] }, model, signal })[Symbol.asyncIterator]();
+  return provider.stream({ body: { messages: [{ role: "user", content }] }, model, stream: true, signal })[Symbol.asyncIterator]();
+}
+
+/** A call for a client that asked for one answer; the body carries what such a client sends. */
+function callWhole(model: string, content: string, extra: { signal?: AbortSignal; timeoutMs?: number } = {}): AsyncIterator<UpstreamChunk> {
+  const body = { messages: [{ role: "user", content }], stream: false, stream_options: { include_usage: true } };
+  const request = { body, model, stream: false, signal: extra.signal ?? new AbortController().signal, ...(extra.timeoutMs === undefined ? {} : { timeoutMs: extra.timeoutMs }) };
+  return provider.stream(request)[Symbol.asyncIterator]();
+}
+
+async function failure(iterator: AsyncIterator<UpstreamChunk>): Promise<unknown> {
+  return all(iterator).then(() => undefined, (error: unknown) => error);
 }
 
 async function all(iterator: AsyncIterator<UpstreamChunk>): Promise<UpstreamChunk[]> {
@@ -94,6 +163,78 @@ describe("the openai provider over node:http", () => {
     const upstream = held.at(-1) as ServerResponse;
     const closed = once(upstream, "close");
     await iterator.return?.();
+    await closed;
+  });
+});
+
+describe("a non-streamed call (the client asked for one answer)", () => {
+  it("asks the upstream for one answer, without stream_options, and yields it as one chunk", async () => {
+    const streamedBefore = received.length;
+    await all(call("m", "ab"));
+    expect(received[streamedBefore]).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+
+    const before = received.length;
+    const chunks = await all(callWhole("m", "é✓🎙"));
+    expect(received[before]).toMatchObject({ model: "m", stream: false });
+    expect(received[before]).not.toHaveProperty("stream_options");
+    expect(chunks).toEqual([{ delta: { content: "é✓🎙" }, finishReason: "stop", usage, model: "m-2024" }]);
+  });
+
+  it("decodes a long answer whole (characters split across reads survive) and reuses the socket", async () => {
+    const text = "é✓🎙".repeat(50_000);
+    const [first] = await all(callWhole("m", text));
+    expect(first?.delta?.content).toBe(text);
+    const before = sockets.length;
+    await all(callWhole("m", "again"));
+    await all(callWhole("m", "and again"));
+    expect(sockets.length).toBe(before);
+  });
+
+  it("gives each tool call its position as index, and drops the null content", async () => {
+    const chunks = await all(callWhole("tools", "weather?"));
+    expect(chunks).toEqual([
+      {
+        delta: { tool_calls: [{ index: 0, ...weather }, { index: 1, ...time }] },
+        finishReason: "tool_calls",
+        usage,
+        model: "tools-2024",
+      },
+    ]);
+  });
+
+  it("turns an error body into the same error as an error event in a stream", async () => {
+    const streamed = await failure(call("error", "x"));
+    const whole = await failure(callWhole("error", "x"));
+    expect(streamed).toBeInstanceOf(GatewayError);
+    expect(whole).toBeInstanceOf(GatewayError);
+    expect({ code: (whole as GatewayError).code, message: (whole as GatewayError).message }).toEqual({ code: (streamed as GatewayError).code, message: (streamed as GatewayError).message });
+    expect((whole as GatewayError).code).toBe("upstream_unavailable");
+  });
+
+  it("yields an answer without choices as a chunk without a finish reason (the worker's explicit error)", async () => {
+    expect(await all(callWhole("no-choices", "x"))).toEqual([{ usage, model: "no-choices" }]);
+  });
+
+  it("closes the upstream's socket at once when the call's signal aborts while the answer is being read", async () => {
+    const controller = new AbortController();
+    const headersIn = once(serverEvents, "response");
+    const pending = failure(callWhole("hold", "xyz", { signal: controller.signal }));
+    await headersIn;
+    const upstream = held.at(-1) as ServerResponse;
+    const closed = once(upstream, "close");
+    controller.abort(new GatewayError("upstream_timeout", { message: "stalled" }));
+    expect(await pending).toMatchObject({ code: "upstream_timeout" });
+    await closed;
+    expect(upstream.socket?.destroyed ?? true).toBe(true);
+  });
+
+  it("is bounded by timeoutMs when the upstream never answers", async () => {
+    const holding = once(serverEvents, "held");
+    const pending = failure(callWhole("silent", "xyz", { timeoutMs: 200 }));
+    await holding;
+    const upstream = held.at(-1) as ServerResponse;
+    const closed = once(upstream, "close");
+    expect(await pending).toMatchObject({ code: "upstream_timeout" });
     await closed;
   });
 });

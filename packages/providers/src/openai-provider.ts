@@ -2,7 +2,8 @@
 // the worker decides about retries and fallbacks, knowing whether a token already went out. The
 // streamed body is read with a lean SSE loop (sse-reader.ts): this is the worker's per-token path.
 // The SDK sends through a node:http fetch (node-fetch.ts) whose body the loop reads as a Node
-// stream, so neither undici nor web streams are on that path.
+// stream, so neither undici nor web streams are on that path. A client that asked for one answer
+// gets one: the upstream is called without a stream and its chat.completion becomes one chunk.
 import OpenAI, { APIError } from "openai";
 import type { ChunkDelta, FinishReason, Usage } from "@switchboard/protocol";
 import type { Provider, UpstreamChunk, UpstreamRequest } from "./provider.ts";
@@ -32,12 +33,21 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
     async *stream(request: UpstreamRequest): AsyncIterable<UpstreamChunk> {
       let response: Response;
       try {
-        const body = { ...request.body, model: request.model, stream: true, stream_options: { include_usage: true } };
+        // Usage is always measured: a stream is asked for it, one answer carries it. OpenAI rejects
+        // stream_options unless stream is true (undefined: left out of the JSON).
+        const body = request.stream
+          ? { ...request.body, model: request.model, stream: true, stream_options: { include_usage: true } }
+          : { ...request.body, model: request.model, stream: false, stream_options: undefined };
+        const callOptions = { signal: request.signal, ...(request.timeoutMs === undefined ? {} : { timeout: Math.max(1, Math.ceil(request.timeoutMs)) }) };
         // The SDK builds, sends and checks the request (auth, headers, HTTP errors, timeout); its
         // raw response is then read with one lean loop instead of the SDK's generator stack.
-        response = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal: request.signal }).asResponse();
+        response = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParams, callOptions).asResponse();
       } catch (error) {
         throw toUpstreamError(error, options.name);
+      }
+      if (!request.stream) {
+        yield answerChunk(await readAnswer(response, options.name));
+        return;
       }
       const nodeBody = nodeResponseBody(response);
       if (!nodeBody && !response.body) throw toUpstreamError(new Error("the streamed response has no body"), options.name);
@@ -78,9 +88,51 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
   };
 }
 
+interface Answer {
+  model?: string;
+  choices?: Array<{ message?: Record<string, unknown>; finish_reason?: string | null }>;
+  usage?: unknown;
+  error?: unknown;
+}
+
+/** The whole body of a non-streamed answer, parsed; an `error` in it is a failure, as in a stream. */
+async function readAnswer(response: Response, providerName: string): Promise<Answer> {
+  try {
+    const nodeBody = nodeResponseBody(response);
+    let text: string;
+    if (nodeBody) {
+      const parts: Buffer[] = [];
+      for await (const part of nodeBody) parts.push(part as Buffer);
+      text = Buffer.concat(parts).toString("utf8");
+    } else text = await response.text();
+    const answer = JSON.parse(text) as Answer | null;
+    if (typeof answer !== "object" || answer === null) throw new Error("the answer is not a JSON object");
+    if (answer.error) throw new APIError(undefined, answer.error, undefined, response.headers);
+    return answer;
+  } catch (error) {
+    throw toUpstreamError(error, providerName);
+  }
+}
+
+/**
+ * A non-streamed answer as the one chunk the worker relays: the message as a delta (each tool call
+ * given its position as `index`, as in a streamed delta; the ingress merges tool calls by index).
+ * An answer without a finish reason (no choices) ends the request with the same error as a stream
+ * that ended without one.
+ */
+function answerChunk(answer: Answer): UpstreamChunk {
+  const choice = answer.choices?.[0];
+  const message = choice?.message;
+  const toolCalls = message?.tool_calls;
+  const delta = Array.isArray(toolCalls) ? { ...message, tool_calls: toolCalls.map((call: object, index) => ({ index, ...call })) } : message;
+  const out = upstreamChunk({ choices: choice ? [{ delta, finish_reason: choice.finish_reason ?? null }] : [], usage: answer.usage }) ?? {};
+  if (answer.model) out.model = answer.model;
+  return out;
+}
+
 interface StreamedChunk {
   model?: string;
-  choices?: Array<{ delta?: Record<string, unknown>; finish_reason?: string | null }>;
+  choices?: Array<{ delta?: Record<string, unknown> | undefined; finish_reason?: string | null }>;
   usage?: unknown;
   error?: unknown;
 }

@@ -1,5 +1,7 @@
 // The built-in simulated model: answers with no API key at all, deterministically, at a steady
 // pace, so a fresh stack can be tried end to end. When the request forces a tool, it calls it.
+// It streams whether or not the client asked for a stream (the worker coalesces a non-streamed
+// answer's deltas).
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChatRequest, ChunkDelta } from "@switchboard/protocol";
 import type { Provider, UpstreamChunk, UpstreamRequest } from "./provider.ts";

@@ -41,7 +41,7 @@ export async function* timedUpstream(options: TimedUpstreamOptions): AsyncIterab
   };
   timer = setTimeout(expire, options.firstTokenTimeoutMs);
   try {
-    for await (const chunk of provider.stream({ body: options.body, model: options.model, signal: attempt.signal })) {
+    for await (const chunk of provider.stream({ body: options.body, model: options.model, stream: true, signal: attempt.signal })) {
       if (chunk.delta && !started) {
         started = true;
         lastChunkAt = Date.now();
