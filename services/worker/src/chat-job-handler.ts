@@ -38,6 +38,13 @@ export interface ChatJobDeps {
 /** Longest wait before retrying the same target; a voice user is waiting. */
 const maxRetryWaitMs = 1000;
 
+/**
+ * How much longer than the time left to the deadline a non-streamed upstream call may take: the
+ * job's deadline timer, armed earlier for less, fires first, so the request ends with
+ * deadline_exceeded rather than an upstream timeout. The SDK's bound only backs it up.
+ */
+const deadlineMarginMs = 1000;
+
 /** Why a job stopped early; the reason decides whether anyone is told. */
 type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown" | "lock-lost";
 
@@ -55,7 +62,9 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     onNoListener: () => stop.abort("no-listener" satisfies StopReason),
     noListenerGraceMs: deps.noListenerGraceMs,
   });
-  const coalescer = job.data.request.stream === true ? undefined : new DeltaCoalescer((frame) => void relay.emit(frame).catch((error: unknown) => stop.abort(error)));
+  const streamed = job.data.request.stream === true;
+  // For a provider that streams even when the client asked for one answer (the simulated one).
+  const coalescer = streamed ? undefined : new DeltaCoalescer((frame) => void relay.emit(frame).catch((error: unknown) => stop.abort(error)));
   const fail = async (error: GatewayError) => {
     coalescer?.flush();
     await relay.emit(encodeRelayEvent({ kind: "error", code: error.code, message: error.message, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) }));
@@ -101,6 +110,9 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
             body: job.data.request as Record<string, unknown>,
             model,
             signal: stop.signal,
+            stream: streamed,
+            // One answer comes whole: the request's deadline bounds it, not the header timeout.
+            ...(streamed ? {} : { timeoutMs: deadlineAt - Date.now() + deadlineMarginMs }),
             firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
             idleTimeoutMs: deps.upstream.idleTimeoutMs,
           });

@@ -2,6 +2,9 @@
 // between chunks both end the attempt with upstream_timeout instead of hanging until the request's
 // deadline. The openai SDK's own timeout only covers the response headers; an upstream that sends
 // headers and then nothing would otherwise keep a voice user waiting in silence.
+//
+// The clocks are for streams. A non-streamed call has neither: its one answer legitimately comes
+// after the whole of it is written, so it is bounded by `timeoutMs` (the request's deadline) instead.
 import { GatewayError } from "@switchboard/protocol";
 import type { Provider, UpstreamChunk } from "@switchboard/providers";
 
@@ -11,6 +14,10 @@ export interface TimedUpstreamOptions {
   model: string;
   /** The request's own stop signal (client gone, deadline, shutdown). */
   signal: AbortSignal;
+  /** Whether the client asked for a stream; only a streamed call runs the two clocks. */
+  stream: boolean;
+  /** Bounds the whole call (UpstreamRequest.timeoutMs); given for a non-streamed call. */
+  timeoutMs?: number;
   firstTokenTimeoutMs: number;
   idleTimeoutMs: number;
 }
@@ -39,9 +46,15 @@ export async function* timedUpstream(options: TimedUpstreamOptions): AsyncIterab
       : `${provider.name} sent no first token within ${options.firstTokenTimeoutMs} ms.`;
     attempt.abort(new GatewayError("upstream_timeout", { message }));
   };
-  timer = setTimeout(expire, options.firstTokenTimeoutMs);
+  const clocked = options.stream;
+  if (clocked) timer = setTimeout(expire, options.firstTokenTimeoutMs);
+  const request = { body: options.body, model: options.model, stream: options.stream, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), signal: attempt.signal };
   try {
-    for await (const chunk of provider.stream({ body: options.body, model: options.model, stream: true, signal: attempt.signal })) {
+    for await (const chunk of provider.stream(request)) {
+      if (!clocked) {
+        yield chunk;
+        continue;
+      }
       if (chunk.delta && !started) {
         started = true;
         lastChunkAt = Date.now();
