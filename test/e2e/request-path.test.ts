@@ -53,6 +53,40 @@ describe("the request path", () => {
     expect(completion.usage).toMatchObject({ prompt_tokens: direct.usage!.prompt_tokens, completion_tokens: 12 });
   });
 
+  it("answers a non-streamed request with tool calls from one non-streamed upstream call", async () => {
+    const tools = [
+      { type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } },
+      { type: "function" as const, function: { name: "end_call", parameters: { type: "object", properties: {} } } },
+    ];
+    const toolCalls = [
+      { name: "get_weather", arguments: '{"city":"Paris","unit":"celsius"}' },
+      { name: "end_call", arguments: "{}" },
+    ];
+    const tag = `tools-${Date.now()}`;
+    const messages = [{ role: "user" as const, content: "Weather in Paris, then hang up" }];
+    const mockOptions = { toolCalls, textBeforeToolCalls: true, tokens: 3, tag };
+    const direct = await new OpenAI({ baseURL: mockUrl, apiKey: "x" }).chat.completions.create({ model: "mock-model", messages, tools, mock: { ...mockOptions, tag: `${tag}-direct` } } as never);
+    // stream_options with stream: false, as some clients send it: OpenAI would reject it upstream.
+    const completion = await client.chat.completions.create({ model: "mock-model", messages, tools, stream: false, stream_options: { include_usage: true }, mock: mockOptions } as never);
+
+    expect(completion.object).toBe("chat.completion");
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe("tool_calls");
+    expect(choice.message.content).toBe(mockText(3));
+    expect(choice.message.tool_calls).toEqual([
+      { id: expect.stringMatching(/^call_mock_/), type: "function", function: toolCalls[0] },
+      { id: expect.stringMatching(/^call_mock_/), type: "function", function: toolCalls[1] },
+    ]);
+    expect(new Set(choice.message.tool_calls!.map((call) => call.id)).size).toBe(2);
+    expect(completion.usage).toEqual(direct.usage);
+    expect(completion.usage!.completion_tokens).toBeGreaterThan(3);
+
+    const record = mock.stats().recent.find((entry) => entry.tag === tag);
+    expect(record).toMatchObject({ stream: false, status: 200 });
+    expect(record!.body).toMatchObject({ stream: false });
+    expect(record!.body).not.toHaveProperty("stream_options");
+  });
+
   it("sends a usage chunk only when stream_options.include_usage asks for it", async () => {
     const withUsage = await readSse(await post(chatBody({ stream: true, stream_options: { include_usage: true } })));
     const usageChunks = withUsage.filter((event) => Array.isArray(event.json?.choices) && (event.json.choices as unknown[]).length === 0);
@@ -90,7 +124,9 @@ describe("the request path", () => {
     const body = mock.stats().recent.at(-1)!.body as Record<string, unknown>;
     expect(body).not.toHaveProperty("elevenlabs_extra_body");
     expect(body).not.toHaveProperty("user_id");
-    expect(body.stream).toBe(true);
+    // A client that asked for one answer: the upstream is asked for one too.
+    expect(body.stream).toBe(false);
+    expect(body).not.toHaveProperty("stream_options");
   });
 
   it("serves /v1/models, /health and /ready", async () => {
