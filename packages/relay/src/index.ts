@@ -8,3 +8,4 @@ export { broadcastCancel, isCancelled, listenForCancels } from "./cancellation.t
 export { RecentCancels } from "./recent-cancels.ts";
 export { TurnQueue, type TurnBudget } from "./turn-queue.ts";
 export { countLiveWorkers, startHeartbeat } from "./presence.ts";
+export { corkConnectionUntilNextTurn } from "./turn-cork.ts";

@@ -2,12 +2,12 @@
 // owning ingress, in one round trip (one Lua script), without waiting for the previous event.
 // Writes on one connection are ordered, so events arrive in sequence; the events of one event-loop
 // turn share one socket write.
-import { Cluster, type Redis, type Result } from "ioredis";
+import type { Redis, Result } from "ioredis";
 import { encodeReplyMessage, logEntryId } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
 import type { RedisConnection } from "./redis-client.ts";
 import { countSubscribers } from "./subscriber-count.ts";
-import { corkUntilNextTurn } from "./turn-cork.ts";
+import { corkUntilNextTurn, corksTurns } from "./turn-cork.ts";
 
 const appendScript = `
 redis.call('XADD', KEYS[1], ARGV[1], 'f', ARGV[2])
@@ -56,7 +56,7 @@ export class RequestRelay {
   constructor(options: RequestRelayOptions) {
     this.options = options;
     this.logKey = options.keys.log(options.requestId);
-    this.corks = !(options.redis instanceof Cluster) && !options.redis.options.enableAutoPipelining;
+    this.corks = corksTurns(options.redis);
   }
 
   get eventCount(): number {

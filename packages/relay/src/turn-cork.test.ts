@@ -1,9 +1,10 @@
 import { once } from "node:events";
 import { createServer, connect, type Socket } from "node:net";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { afterEach, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, inject, it } from "vitest";
 import { waitUntil } from "../../../test/support/wait-until.ts";
-import { corkUntilNextTurn } from "./turn-cork.ts";
+import { corkConnectionUntilNextTurn, corkUntilNextTurn } from "./turn-cork.ts";
 
 describe("corkUntilNextTurn", () => {
   const cleanups: Array<() => void> = [];
@@ -57,3 +58,33 @@ describe("corkUntilNextTurn", () => {
   });
 });
 
+describe("corkConnectionUntilNextTurn", () => {
+  const connections: Redis[] = [];
+  afterEach(async () => {
+    await Promise.all(connections.splice(0).map((redis) => redis.quit()));
+  });
+
+  async function connection(options: { enableAutoPipelining?: boolean } = {}): Promise<Redis> {
+    const redis = new Redis(inject("redisUrl"), options);
+    connections.push(redis);
+    await redis.ping();
+    return redis;
+  }
+
+  it("holds the commands of one turn in the socket, then sends them and gets every answer", async () => {
+    const redis = await connection();
+    corkConnectionUntilNextTurn(redis);
+    const answers = Promise.all([redis.echo("one"), redis.echo("two")]);
+    expect(redis.stream.writableCorked).toBe(1);
+    expect(redis.stream.writableLength).toBeGreaterThan(0);
+    expect(await answers).toEqual(["one", "two"]);
+    expect(redis.stream.writableCorked).toBe(0);
+  });
+
+  it("leaves an auto-pipelined connection alone (ioredis batches it)", async () => {
+    const redis = await connection({ enableAutoPipelining: true });
+    corkConnectionUntilNextTurn(redis);
+    expect(redis.stream.writableCorked).toBe(0);
+    expect(await redis.echo("three")).toBe("three");
+  });
+});

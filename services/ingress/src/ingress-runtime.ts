@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
-import { ReplyHub, broadcastCancel, countLiveWorkers, createRedisClient, redisTopology, relayKeys, waitForRedis, type RedisConnection, type RelayKeys } from "@switchboard/relay";
+import { ReplyHub, broadcastCancel, corkConnectionUntilNextTurn, countLiveWorkers, createRedisClient, redisTopology, relayKeys, waitForRedis, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import { SpanKind, attributeNames, contextWithSpan, injectTraceContext, markFailed, startSpan, type Logger } from "@switchboard/telemetry";
 import type { IngressConfig } from "./config.ts";
 import { KeyLimiter, type Acquired } from "./key-limiter.ts";
@@ -106,13 +106,16 @@ export class IngressRuntime {
     };
     const span = startSpan(`send ${queueName}`, { kind: SpanKind.PRODUCER, attributes });
     const trace = injectTraceContext(contextWithSpan(span));
-    const add = () =>
-      this.queue.add(jobCatalog.chat.name, trace ? { ...job, trace } : job, {
+    const add = () => {
+      // The jobs added in one poll phase (requests that arrived together) leave in one write.
+      corkConnectionUntilNextTurn(this.redis);
+      return this.queue.add(jobCatalog.chat.name, trace ? { ...job, trace } : job, {
         jobId: job.requestId,
         attempts: jobCatalog.chat.attempts,
         removeOnComplete: true,
         removeOnFail: { age: 3600, count: 1000 },
       });
+    };
     try {
       // Safe to send twice: the job id is the request id, and BullMQ adds a job id only once.
       await this.resentAcrossStall(add);

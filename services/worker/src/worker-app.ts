@@ -4,7 +4,7 @@ import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
-import { RecentCancels, createRedisClient, defineRelayCommands, listenForCancels, redisTopology, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
+import { RecentCancels, corkConnectionUntilNextTurn, createRedisClient, defineRelayCommands, listenForCancels, redisTopology, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
 import { createLogger, createMetrics } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
@@ -85,6 +85,9 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
         return await traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) => handleChatJob(job, signal, deps, telemetry, token));
       } finally {
         redis.srem(jobsKey, jobId).catch(() => {});
+        // BullMQ sends this job's moveToFinished as soon as this returns: the jobs that end in one
+        // poll phase leave in one write.
+        corkConnectionUntilNextTurn(bullConnection);
       }
     },
     config.WORKER_FETCH_LOOPS,
