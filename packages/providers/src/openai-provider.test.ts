@@ -209,6 +209,8 @@ describe("a non-streamed call (the client asked for one answer)", () => {
     expect(whole).toBeInstanceOf(GatewayError);
     expect({ code: (whole as GatewayError).code, message: (whole as GatewayError).message }).toEqual({ code: (streamed as GatewayError).code, message: (streamed as GatewayError).message });
     expect((whole as GatewayError).code).toBe("upstream_unavailable");
+    // Worded for both: no "mid-stream" for an answer that was never a stream.
+    expect((whole as GatewayError).message).toMatch(/^test reported an error in its answer: /);
   });
 
   it("yields an answer without choices as a chunk without a finish reason (the worker's explicit error)", async () => {

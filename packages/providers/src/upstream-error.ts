@@ -11,7 +11,7 @@ export function toUpstreamError(error: unknown, providerName: string): GatewayEr
   if (error instanceof APIError) {
     const detail = upstreamMessage(error);
     const status = error.status;
-    if (status === undefined) return new GatewayError("upstream_unavailable", { message: `${providerName} failed mid-stream: ${detail}`, cause: error });
+    if (status === undefined) return new GatewayError("upstream_unavailable", { message: `${providerName} reported an error in its answer: ${detail}`, cause: error });
     if (status === 429) {
       const retryAfterSeconds = retryAfter(error.headers);
       return new GatewayError("upstream_rate_limited", { message: `${providerName} is rate limiting: ${detail}`, cause: error, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) });
