@@ -16,7 +16,7 @@ export interface TimedUpstreamOptions {
   signal: AbortSignal;
   /** Whether the client asked for a stream; only a streamed call runs the two clocks. */
   stream: boolean;
-  /** Bounds the whole call (UpstreamRequest.timeoutMs); given for a non-streamed call. */
+  /** Bounds a non-streamed call (UpstreamRequest.timeoutMs); a stream runs the two clocks instead. */
   timeoutMs?: number;
   firstTokenTimeoutMs: number;
   idleTimeoutMs: number;
@@ -24,6 +24,10 @@ export interface TimedUpstreamOptions {
 
 export async function* timedUpstream(options: TimedUpstreamOptions): AsyncIterable<UpstreamChunk> {
   const { provider } = options;
+  if (!options.stream) {
+    yield* provider.stream({ body: options.body, model: options.model, stream: false, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), signal: options.signal });
+    return;
+  }
   const attempt = new AbortController();
   const forward = () => attempt.abort(options.signal.reason);
   if (options.signal.aborted) forward();
@@ -46,15 +50,9 @@ export async function* timedUpstream(options: TimedUpstreamOptions): AsyncIterab
       : `${provider.name} sent no first token within ${options.firstTokenTimeoutMs} ms.`;
     attempt.abort(new GatewayError("upstream_timeout", { message }));
   };
-  const clocked = options.stream;
-  if (clocked) timer = setTimeout(expire, options.firstTokenTimeoutMs);
-  const request = { body: options.body, model: options.model, stream: options.stream, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), signal: attempt.signal };
+  timer = setTimeout(expire, options.firstTokenTimeoutMs);
   try {
-    for await (const chunk of provider.stream(request)) {
-      if (!clocked) {
-        yield chunk;
-        continue;
-      }
+    for await (const chunk of provider.stream({ body: options.body, model: options.model, stream: true, signal: attempt.signal })) {
       if (chunk.delta && !started) {
         started = true;
         lastChunkAt = Date.now();
