@@ -18,8 +18,15 @@ describe("relay events", () => {
   });
 
   it("carry request id, attempt and sequence through reply messages with tabs in the payload", () => {
-    const message = encodeReplyMessage("abc_-1", { attempt: 2, seq: 17 }, encodeDelta({ content: "x\ty" }));
-    expect(decodeReplyMessage(message)).toEqual({ requestId: "abc_-1", attempt: 2, seq: 17, frame: 'd{"content":"x\\ty"}' });
+    const message = encodeReplyMessage("abc_-1", { attempt: 2, seq: 17 }, [encodeDelta({ content: "x\ty" })]);
+    expect(decodeReplyMessage(message)).toEqual({ requestId: "abc_-1", attempt: 2, seq: 17, frames: ['d{"content":"x\\ty"}'] });
     expect(parseLogEntryId(logEntryId({ attempt: 3, seq: 41 }))).toEqual({ attempt: 3, seq: 41 });
+  });
+
+  it("carry several events in one reply message, newlines inside their text included", () => {
+    const frames = [encodeDelta({ content: "line one\nline two" }), encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null })];
+    const decoded = decodeReplyMessage(encodeReplyMessage("r1", { attempt: 1, seq: 5 }, frames));
+    expect(decoded).toEqual({ requestId: "r1", attempt: 1, seq: 5, frames });
+    expect(decodeRelayEvent(decoded.frames[0] as string)).toEqual({ kind: "delta", deltaJson: '{"content":"line one\\nline two"}' });
   });
 });

@@ -2,8 +2,9 @@
 //
 // One event is one line of text: a kind letter followed by a JSON payload. A delta's payload is
 // exactly the OpenAI `delta` object, so the ingress can splice it into a chunk without parsing it.
-// On the wire an event travels as `<requestId>\t<attempt>\t<seq>\t<frame>` on the ingress's reply
-// channel, and as entry `<attempt>-<seq>` (field `f` = frame) in the request's log stream.
+// On the wire the events of one write travel as `<requestId>\t<attempt>\t<seq>\t<frame>[\n<frame>…]` on
+// the ingress's reply channel (seq is the first one's), and each as entry `<attempt>-<seq>` (field
+// `f` = frame) in the request's log stream.
 import type { ChunkDelta, FinishReason, Usage } from "./chat-response.ts";
 import type { ErrorCode } from "./error-codes.ts";
 
@@ -91,13 +92,18 @@ export function parseLogEntryId(id: string): EventPosition {
   return { attempt: Number(id.slice(0, dash)), seq: Number(id.slice(dash + 1)) };
 }
 
-export function encodeReplyMessage(requestId: string, position: EventPosition, frame: string): string {
-  return `${requestId}\t${position.attempt}\t${position.seq}\t${frame}`;
+/**
+ * The frames of one write, events `position.seq`, `position.seq + 1`, …: one line each (a frame is
+ * a kind letter and JSON, which never holds a raw newline).
+ */
+export function encodeReplyMessage(requestId: string, position: EventPosition, frames: readonly string[]): string {
+  return `${requestId}\t${position.attempt}\t${position.seq}\t${frames.join("\n")}`;
 }
 
 export interface ReplyMessage extends EventPosition {
   requestId: string;
-  frame: string;
+  /** Events seq, seq + 1, …, in order. */
+  frames: string[];
 }
 
 export function decodeReplyMessage(message: string): ReplyMessage {
@@ -108,6 +114,6 @@ export function decodeReplyMessage(message: string): ReplyMessage {
     requestId: message.slice(0, first),
     attempt: Number(message.slice(first + 1, second)),
     seq: Number(message.slice(second + 1, third)),
-    frame: message.slice(third + 1),
+    frames: message.slice(third + 1).split("\n"),
   };
 }

@@ -1,7 +1,9 @@
 // The worker's side of the relay: append an event to the request's log and publish it to the
 // owning ingress, in one round trip (one Lua script), without waiting for the previous event.
-// Writes on one connection are ordered, so events arrive in sequence; the events of one event-loop
-// turn share one socket write.
+// Writes on one connection are ordered, so events arrive in sequence. The events of a request
+// emitted in one event-loop turn (a non-streamed answer and its finish; tokens that came in one
+// read from the upstream) go as one script and one pub/sub message; the events of all requests in
+// one turn share one socket write. A lone event waits for nothing: its turn ends with it.
 import type { Redis, Result } from "ioredis";
 import { encodeReplyMessage, logEntryId } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
@@ -9,14 +11,17 @@ import type { RedisConnection } from "./redis-client.ts";
 import { countSubscribers } from "./subscriber-count.ts";
 import { corkUntilNextTurn, corksTurns } from "./turn-cork.ts";
 
+// ARGV: the log's time to live, the reply channel, the message, then an entry id and a frame per event.
 const appendScript = `
-redis.call('XADD', KEYS[1], ARGV[1], 'f', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return redis.call('PUBLISH', ARGV[4], ARGV[5])`;
+for i = 4, #ARGV, 2 do
+  redis.call('XADD', KEYS[1], ARGV[i], 'f', ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('PUBLISH', ARGV[2], ARGV[3])`;
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    relayAppend(log: string, entryId: string, frame: string, ttlMs: number, channel: string, message: string): Result<number, Context>;
+    relayAppend(log: string, ttlMs: number, channel: string, message: string, ...entries: string[]): Result<number, Context>;
   }
 }
 
@@ -38,10 +43,20 @@ export interface RequestRelayOptions {
    */
   onNoListener: () => void;
   noListenerGraceMs: number;
+  /** Runs each write (default: as it is); the worker passes one that keeps relay writes out of traces. */
+  untraced?: <T>(write: () => T) => T;
+}
+
+/** Events emitted in one turn, written together at its end. */
+interface Batch {
+  firstSeq: number;
+  frames: string[];
+  written: PromiseWithResolvers<number>;
 }
 
 export class RequestRelay {
   private seq = 0;
+  private batch: Batch | undefined;
   private lastWrite: Promise<unknown> = Promise.resolve();
   private noListenerReported = false;
   private noListenerTimer: NodeJS.Timeout | undefined;
@@ -49,7 +64,8 @@ export class RequestRelay {
   private readonly logKey: string;
   /**
    * The events of a turn leave in one system call (turn-cork.ts), unless the connection
-   * auto-pipelines instead (a Cluster's, whose node sockets are its own: redis-client.ts).
+   * auto-pipelines instead (a Cluster's, whose node sockets are its own: redis-client.ts); either
+   * way a request's events of one turn are one script.
    */
   private readonly corks: boolean;
 
@@ -63,16 +79,46 @@ export class RequestRelay {
     return this.seq;
   }
 
-  /** Append and publish one frame. Resolves with the number of listeners that received it. */
+  /**
+   * Append and publish one frame, with the others of this turn. Resolves with the number of
+   * listeners that received it.
+   */
   emit(frame: string): Promise<number> {
-    const position = { attempt: this.options.attempt, seq: ++this.seq };
-    const { redis, requestId, replyChannel, logTtlMs } = this.options;
-    if (this.corks) corkUntilNextTurn((redis as Redis).stream);
-    const write = redis.relayAppend(this.logKey, logEntryId(position), frame, logTtlMs, replyChannel, encodeReplyMessage(requestId, position, frame));
-    this.lastWrite = write;
-    write.then((listeners) => (listeners === 0 ? this.suspectNoListener() : this.clearSuspicion()), () => {});
-    return write;
+    let batch = this.batch;
+    if (!batch) {
+      batch = this.batch = { firstSeq: this.seq + 1, frames: [], written: Promise.withResolvers() };
+      // The write is made at the end of the turn, before the socket it goes on is uncorked.
+      if (this.corks) corkUntilNextTurn((this.options.redis as Redis).stream, this.send);
+      else setImmediate(this.send);
+    }
+    this.seq++;
+    batch.frames.push(frame);
+    this.lastWrite = batch.written.promise;
+    return batch.written.promise;
   }
+
+  private readonly send = (): void => {
+    const batch = this.batch as Batch;
+    this.batch = undefined;
+    const { redis, requestId, replyChannel, logTtlMs, attempt, untraced = (write) => write() } = this.options;
+    const entries: string[] = [];
+    batch.frames.forEach((frame, index) => entries.push(logEntryId({ attempt, seq: batch.firstSeq + index }), frame));
+    const message = encodeReplyMessage(requestId, { attempt, seq: batch.firstSeq }, batch.frames);
+    let write: Promise<number>;
+    try {
+      write = untraced(() => redis.relayAppend(this.logKey, logTtlMs, replyChannel, message, ...entries));
+    } catch (error) {
+      write = Promise.reject(error);
+    }
+    write.then(
+      (listeners) => {
+        if (listeners === 0) this.suspectNoListener();
+        else this.clearSuspicion();
+        batch.written.resolve(listeners);
+      },
+      (error: unknown) => batch.written.reject(error),
+    );
+  };
 
   /** Stop watching for listeners (the request is over). */
   close(): void {

@@ -58,13 +58,56 @@ describe("ReplyHub", () => {
     expect(sink.frames.map((entry) => entry.position.seq)).toEqual(Array.from({ length: 50 }, (_, index) => index + 1));
   });
 
+  it("sends the events of one turn as one message, each logged under its own id, and a lone event at once", async () => {
+    const sink = recorder(4);
+    hub.register("batched", sink);
+    const listener = new Redis(inject("redisUrl"));
+    const messages: string[] = [];
+    listener.on("message", (_channel: string, message: string) => {
+      if (message.startsWith("batched\t")) messages.push(message);
+    });
+    await listener.subscribe(hub.channel);
+    try {
+      const relay = relayFor("batched");
+      // A non-streamed answer and its end come in one turn.
+      const written = [relay.emit(encodeDelta({ content: "whole\nanswer" })), relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }))];
+      expect(await Promise.all(written)).toEqual([2, 2]);
+      // A later turn's event is its own message, sent without waiting for another.
+      await relay.emit(encodeDelta({ content: "later" }));
+      await relay.emit(encodeDelta({ content: "last" }));
+      await sink.done;
+      expect(sink.frames.map((entry) => `${entry.position.seq} ${entry.frame}`)).toEqual([
+        '1 d{"content":"whole\\nanswer"}',
+        '2 f{"finish_reason":"stop","usage":null}',
+        '3 d{"content":"later"}',
+        '4 d{"content":"last"}',
+      ]);
+      expect(messages.map((message) => message.split("\t")[2])).toEqual(["1", "3", "4"]);
+      const log = (await reader.xrange(keys.log("batched"), "-", "+")) as Array<[string, string[]]>;
+      expect(log.map(([id, fields]) => `${id} ${fields[1]}`)).toEqual(sink.frames.map((entry) => `1-${entry.position.seq} ${entry.frame}`));
+    } finally {
+      listener.disconnect();
+    }
+  });
+
+  it("repairs a gap before a message that carries several events", async () => {
+    const sink = recorder(3);
+    hub.register("gap-batch", sink);
+    await logOnly("gap-batch", { attempt: 1, seq: 1 }, encodeDelta({ content: "a" }));
+    await writer.xadd(keys.log("gap-batch"), "1-2", "f", encodeDelta({ content: "b" }));
+    await writer.xadd(keys.log("gap-batch"), "1-3", "f", encodeDelta({ content: "c" }));
+    await writer.publish(hub.channel, encodeReplyMessage("gap-batch", { attempt: 1, seq: 2 }, [encodeDelta({ content: "b" }), encodeDelta({ content: "c" })]));
+    await sink.done;
+    expect(sink.frames.map((entry) => `${entry.position.seq} ${entry.frame}`)).toEqual(['1 d{"content":"a"}', '2 d{"content":"b"}', '3 d{"content":"c"}']);
+  });
+
   it("repairs a gap from the log when a later event arrives first", async () => {
     const sink = recorder(3);
     hub.register("gap", sink);
     await logOnly("gap", { attempt: 1, seq: 1 }, encodeDelta({ content: "a" }));
     await logOnly("gap", { attempt: 1, seq: 2 }, encodeDelta({ content: "b" }));
     await writer.xadd(keys.log("gap"), "1-3", "f", encodeDelta({ content: "c" }));
-    await writer.publish(hub.channel, encodeReplyMessage("gap", { attempt: 1, seq: 3 }, encodeDelta({ content: "c" })));
+    await writer.publish(hub.channel, encodeReplyMessage("gap", { attempt: 1, seq: 3 }, [encodeDelta({ content: "c" })]));
     await sink.done;
     expect(sink.frames.map((entry) => entry.frame)).toEqual(["d{\"content\":\"a\"}", "d{\"content\":\"b\"}", "d{\"content\":\"c\"}"]);
   });
@@ -82,10 +125,10 @@ describe("ReplyHub", () => {
     hub.register("attempts", sink);
     const first = relayFor("attempts", 1);
     await first.emit(encodeRelayEvent({ kind: "started", worker: "w1" }));
-    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 1 }, "s{\"worker\":\"w1\"}"));
+    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 1 }, ["s{\"worker\":\"w1\"}"]));
     const second = relayFor("attempts", 2);
     await second.emit(encodeRelayEvent({ kind: "started", worker: "w2" }));
-    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 2 }, encodeDelta({ content: "stale" })));
+    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 2 }, [encodeDelta({ content: "stale" })]));
     await second.emit(encodeDelta({ content: "fresh" }));
     await sink.done;
     expect(sink.frames.map((entry) => `${entry.position.attempt}-${entry.position.seq}`)).toEqual(["1-1", "2-1", "2-2"]);

@@ -100,9 +100,13 @@ export class ReplyHub {
   }
 
   private onMessage(message: string): void {
-    const decoded = decodeReplyMessage(message);
-    const request = this.open.get(decoded.requestId);
-    if (request) this.deliver(decoded.requestId, request, decoded.attempt, decoded.seq, decoded.frame);
+    const { requestId, attempt, seq, frames } = decodeReplyMessage(message);
+    const request = this.open.get(requestId);
+    // One message carries the events a worker relayed for the request in one turn.
+    for (const [index, frame] of frames.entries()) {
+      if (!request || this.open.get(requestId) !== request) return;
+      this.deliver(requestId, request, attempt, seq + index, frame);
+    }
   }
 
   private deliver(requestId: string, request: OpenRequest, attempt: number, seq: number, frame: string): void {

@@ -53,6 +53,29 @@ describe("corkUntilNextTurn", () => {
     await waitUntil(() => received() === "ab", 2000, "the server received both writes");
   });
 
+  it("runs what is to be written at the end of the turn before uncorking, so it leaves with the rest", async () => {
+    const { client, received } = await connectedPair();
+    const corkedWhenRun: number[] = [];
+    corkUntilNextTurn(client, () => {
+      corkedWhenRun.push(client.writableCorked);
+      client.write(" end");
+    });
+    client.write("start");
+    corkUntilNextTurn(client, () => client.write(" later"));
+    await nextTurn();
+    expect(corkedWhenRun).toEqual([1]);
+    expect(client.writableCorked).toBe(0);
+    await waitUntil(() => received() === "start end later", 2000, "the server received every write");
+  });
+
+  it("runs the end-of-turn write even when the connection has no socket yet", async () => {
+    let ran = false;
+    corkUntilNextTurn(undefined, () => (ran = true));
+    expect(ran).toBe(false);
+    await nextTurn();
+    expect(ran).toBe(true);
+  });
+
   it("accepts a connection that has no socket yet", () => {
     expect(() => corkUntilNextTurn(undefined)).not.toThrow();
   });

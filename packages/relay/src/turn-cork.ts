@@ -10,17 +10,35 @@ import type { RedisConnection } from "./redis-client.ts";
 
 type Corkable = Pick<Socket, "cork" | "uncork">;
 
-const corked = new WeakSet<Corkable>();
+/** The corked sockets, each with what is to run just before it is uncorked. */
+const corked = new WeakMap<Corkable, Array<() => void>>();
 
-/** Cork the socket until the end of this event-loop turn's poll phase (no-op if already so). */
-export function corkUntilNextTurn(socket: Corkable | undefined): void {
-  if (!socket || corked.has(socket)) return;
-  corked.add(socket);
-  socket.cork();
-  setImmediate(() => {
-    corked.delete(socket);
-    socket.uncork();
-  });
+/**
+ * Cork the socket until the end of this event-loop turn's poll phase (no-op if already so).
+ * `beforeUncork` runs then, just before the socket is uncorked: what it writes leaves with the rest
+ * (it runs even when there is no socket yet, at the same moment). It must not throw.
+ */
+export function corkUntilNextTurn(socket: Corkable | undefined, beforeUncork?: () => void): void {
+  if (!socket) {
+    if (beforeUncork) setImmediate(beforeUncork);
+    return;
+  }
+  let pending = corked.get(socket);
+  if (!pending) {
+    const runs: Array<() => void> = [];
+    pending = runs;
+    corked.set(socket, runs);
+    socket.cork();
+    setImmediate(() => {
+      corked.delete(socket);
+      try {
+        for (const run of runs) run();
+      } finally {
+        socket.uncork();
+      }
+    });
+  }
+  if (beforeUncork) pending.push(beforeUncork);
 }
 
 /**

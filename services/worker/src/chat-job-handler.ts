@@ -61,6 +61,8 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     logTtlMs: deps.logTtlMs,
     onNoListener: () => stop.abort("no-listener" satisfies StopReason),
     noListenerGraceMs: deps.noListenerGraceMs,
+    // Relay writes (one per token) never become spans, whatever instrumentation is loaded.
+    untraced: withoutTracing,
   });
   const streamed = job.data.request.stream === true;
   // For a provider that streams even when the client asked for one answer (the simulated one).
@@ -118,12 +120,8 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
           });
           for await (const chunk of chunks) {
             if (chunk.delta) {
-              // Per-token Redis writes never become spans, whatever instrumentation is loaded.
               if (coalescer) coalescer.add(chunk.delta);
-              else {
-                const frame = encodeDelta(chunk.delta);
-                withoutTracing(() => relay.emit(frame)).catch((error: unknown) => stop.abort(error));
-              }
+              else relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => stop.abort(error));
               deltas++;
             }
             // After the write: telemetry never delays a token.
@@ -186,8 +184,7 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
   async function failBeforeOutput(route: Route, error: GatewayError): Promise<string> {
     if (route.fallbackSentence === undefined || isDeterministic(error.code)) return fail(error);
     deps.log.warn("upstream failed, answering with the route's fallback sentence", { requestId, code: error.code });
-    await relay.emit(encodeDelta({ content: route.fallbackSentence }));
-    await relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }));
+    await Promise.all([relay.emit(encodeDelta({ content: route.fallbackSentence })), relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }))]);
     return "fallback-sentence";
   }
 
