@@ -3,7 +3,9 @@
 // Writes on one connection are ordered, so events arrive in sequence. The events of a request
 // emitted in one event-loop turn (a non-streamed answer and its finish; tokens that came in one
 // read from the upstream) go as one script and one pub/sub message; the events of all requests in
-// one turn share one socket write. A lone event waits for nothing: its turn ends with it.
+// one turn share one socket write. A lone event waits for nothing: its turn ends with it. An event
+// the ingress need not hear at once (a worker's "started") is logged at once and published with
+// the request's next events (emitQuietly).
 import type { Redis, Result } from "ioredis";
 import { encodeReplyMessage, logEntryId } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
@@ -11,12 +13,14 @@ import type { RedisConnection } from "./redis-client.ts";
 import { countSubscribers } from "./subscriber-count.ts";
 import { corkUntilNextTurn, corksTurns } from "./turn-cork.ts";
 
-// ARGV: the log's time to live, the reply channel, the message, then an entry id and a frame per event.
+// ARGV: the log's time to live, the reply channel, the message (none: "", and -1 is returned), then
+// an entry id and a frame per event.
 const appendScript = `
 for i = 4, #ARGV, 2 do
   redis.call('XADD', KEYS[1], ARGV[i], 'f', ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if ARGV[3] == '' then return -1 end
 return redis.call('PUBLISH', ARGV[2], ARGV[3])`;
 
 declare module "ioredis" {
@@ -47,16 +51,24 @@ export interface RequestRelayOptions {
   untraced?: <T>(write: () => T) => T;
 }
 
-/** Events emitted in one turn, written together at its end. */
-interface Batch {
+/** Events in sequence: the first one's number and the frames. */
+interface Frames {
   firstSeq: number;
   frames: string[];
+}
+
+/** Events emitted in one turn, written together at its end. */
+interface Batch extends Frames {
+  /** Published now (else only logged, and published with the next batch). */
+  publish: boolean;
   written: PromiseWithResolvers<number>;
 }
 
 export class RequestRelay {
   private seq = 0;
   private batch: Batch | undefined;
+  /** Logged, not yet published: they go with the next published batch. */
+  private unpublished: Frames | undefined;
   private lastWrite: Promise<unknown> = Promise.resolve();
   private noListenerReported = false;
   private noListenerTimer: NodeJS.Timeout | undefined;
@@ -84,15 +96,29 @@ export class RequestRelay {
    * listeners that received it.
    */
   emit(frame: string): Promise<number> {
+    return this.add(frame, true);
+  }
+
+  /**
+   * Append one frame to the log now, and publish it with the request's next events: for an event
+   * the ingress need not hear before them (whoever must know at once reads the log). Resolves
+   * with -1 when it is only logged, as with emit() when it goes with events of the same turn.
+   */
+  emitQuietly(frame: string): Promise<number> {
+    return this.add(frame, false);
+  }
+
+  private add(frame: string, publish: boolean): Promise<number> {
     let batch = this.batch;
     if (!batch) {
-      batch = this.batch = { firstSeq: this.seq + 1, frames: [], written: Promise.withResolvers() };
+      batch = this.batch = { firstSeq: this.seq + 1, frames: [], publish, written: Promise.withResolvers() };
       // The write is made at the end of the turn, before the socket it goes on is uncorked.
       if (this.corks) corkUntilNextTurn((this.options.redis as Redis).stream, this.send);
       else setImmediate(this.send);
     }
     this.seq++;
     batch.frames.push(frame);
+    batch.publish ||= publish;
     this.lastWrite = batch.written.promise;
     return batch.written.promise;
   }
@@ -103,7 +129,11 @@ export class RequestRelay {
     const { redis, requestId, replyChannel, logTtlMs, attempt, untraced = (write) => write() } = this.options;
     const entries: string[] = [];
     batch.frames.forEach((frame, index) => entries.push(logEntryId({ attempt, seq: batch.firstSeq + index }), frame));
-    const message = encodeReplyMessage(requestId, { attempt, seq: batch.firstSeq }, batch.frames);
+    // Logged earlier and not published yet: they go first in this message.
+    const held = this.unpublished;
+    const published: Frames = held ? { firstSeq: held.firstSeq, frames: [...held.frames, ...batch.frames] } : batch;
+    this.unpublished = batch.publish ? undefined : published;
+    const message = batch.publish ? encodeReplyMessage(requestId, { attempt, seq: published.firstSeq }, published.frames) : "";
     let write: Promise<number>;
     try {
       write = untraced(() => redis.relayAppend(this.logKey, logTtlMs, replyChannel, message, ...entries));
@@ -113,7 +143,7 @@ export class RequestRelay {
     write.then(
       (listeners) => {
         if (listeners === 0) this.suspectNoListener();
-        else this.clearSuspicion();
+        else if (listeners > 0) this.clearSuspicion();
         batch.written.resolve(listeners);
       },
       (error: unknown) => batch.written.reject(error),

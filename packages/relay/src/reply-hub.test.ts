@@ -44,6 +44,21 @@ async function logOnly(requestId: string, position: EventPosition, frame: string
   await writer.xadd(keys.log(requestId), logEntryId(position), "f", frame);
 }
 
+/** A second subscriber on the hub's channel: the messages published for one request, as sent. */
+async function listenFor(requestId: string) {
+  const listener = new Redis(inject("redisUrl"));
+  const messages: string[] = [];
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  listener.on("message", (_channel: string, message: string) => {
+    if (!message.startsWith(`${requestId}\t`)) return;
+    messages.push(message);
+    for (const waiter of waiters) if (messages.length >= waiter.count) waiter.resolve();
+  });
+  await listener.subscribe(hub.channel);
+  const heard = (count: number) => new Promise<void>((resolve) => (messages.length >= count ? resolve() : waiters.push({ count, resolve })));
+  return { listener, messages, heard };
+}
+
 function relayFor(requestId: string, attempt = 1): RequestRelay {
   return new RequestRelay({ redis: writer, keys, requestId, replyChannel: hub.channel, attempt, logTtlMs: 60_000, onNoListener: () => {}, noListenerGraceMs: 500 });
 }
@@ -61,12 +76,7 @@ describe("ReplyHub", () => {
   it("sends the events of one turn as one message, each logged under its own id, and a lone event at once", async () => {
     const sink = recorder(4);
     hub.register("batched", sink);
-    const listener = new Redis(inject("redisUrl"));
-    const messages: string[] = [];
-    listener.on("message", (_channel: string, message: string) => {
-      if (message.startsWith("batched\t")) messages.push(message);
-    });
-    await listener.subscribe(hub.channel);
+    const { listener, messages, heard } = await listenFor("batched");
     try {
       const relay = relayFor("batched");
       // A non-streamed answer and its end come in one turn.
@@ -82,9 +92,29 @@ describe("ReplyHub", () => {
         '3 d{"content":"later"}',
         '4 d{"content":"last"}',
       ]);
+      await heard(3);
       expect(messages.map((message) => message.split("\t")[2])).toEqual(["1", "3", "4"]);
       const log = (await reader.xrange(keys.log("batched"), "-", "+")) as Array<[string, string[]]>;
       expect(log.map(([id, fields]) => `${id} ${fields[1]}`)).toEqual(sink.frames.map((entry) => `1-${entry.position.seq} ${entry.frame}`));
+    } finally {
+      listener.disconnect();
+    }
+  });
+
+  it("logs a quiet event at once and publishes it with the request's next event", async () => {
+    const sink = recorder(2);
+    hub.register("quiet", sink);
+    const { listener, messages, heard } = await listenFor("quiet");
+    try {
+      const relay = relayFor("quiet");
+      expect(await relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: "w1" }))).toBe(-1);
+      const log = (await reader.xrange(keys.log("quiet"), "-", "+")) as Array<[string, string[]]>;
+      expect(log.map(([id, fields]) => `${id} ${fields[1]}`)).toEqual(['1-1 s{"worker":"w1"}']);
+      expect(await relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }))).toBe(2);
+      await sink.done;
+      expect(sink.frames.map((entry) => `${entry.position.seq} ${entry.frame[0]}`)).toEqual(["1 s", "2 f"]);
+      await heard(1);
+      expect(messages).toEqual([`quiet\t1\t1\ts{"worker":"w1"}\nf{"finish_reason":"stop","usage":null}`]);
     } finally {
       listener.disconnect();
     }

@@ -93,7 +93,9 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
   let deltas = 0;
   let usage: Usage | null = null;
   try {
-    relay.emit(encodeRelayEvent({ kind: "started", worker: deps.workerId })).catch(() => {});
+    // In the log at once (the ingress's queue-wait check and a later attempt read it there); the
+    // ingress hears it with the first token or the end, one pub/sub message fewer per request.
+    relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: deps.workerId })).catch(() => {});
     const route = resolveRoute(deps.routes, job.data.model);
     if (!route) return await fail(new GatewayError("model_not_found", { param: "model", message: `The model "${job.data.model}" is not served by this gateway.` }));
     const targets = [route, ...route.fallbacks];
