@@ -32,7 +32,10 @@ export abstract class CompletionSink implements ReplySink {
     return this.ended;
   }
 
-  /** Has a worker started this request (so it is past its queue wait)? */
+  /**
+   * Has this ingress heard that a worker started the request (so it is past its queue wait)? The
+   * worker's started event comes with its first token or its end; catchUp() reads it from the log.
+   */
   get hasStarted(): boolean {
     return this.started;
   }
