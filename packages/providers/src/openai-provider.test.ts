@@ -5,6 +5,7 @@ import { EventEmitter, once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { APIError, APIUserAbortError } from "openai";
 import { GatewayError } from "@switchboard/protocol";
 import { createNodeFetch } from "./node-fetch.ts";
 import { createOpenAIProvider } from "./openai-provider.ts";
@@ -17,6 +18,8 @@ const held: ServerResponse[] = [];
 const lateEnds: Array<{ res: ServerResponse; socket: Socket }> = [];
 /** Every request body the server received, in order. */
 const received: Array<Record<string, unknown>> = [];
+/** The method, path and headers of every request the server received, in order. */
+const requests: Array<{ method?: string | undefined; url?: string | undefined; headers: Record<string, unknown> }> = [];
 /** Emits "held" when the server starts holding a response, "response" when the client has a response's headers. */
 const serverEvents = new EventEmitter();
 interface Received {
@@ -29,6 +32,13 @@ const server = createServer(async (req, res) => {
   for await (const chunk of req) parts.push(chunk as Buffer);
   const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as Received;
   received.push(body as unknown as Record<string, unknown>);
+  requests.push({ method: req.method, url: req.url, headers: req.headers });
+  // "status-NNN": that HTTP status with an OpenAI error body (and a Retry-After).
+  const status = /^status-(\d{3})$/.exec(body.model)?.[1];
+  if (status) {
+    res.writeHead(Number(status), { "content-type": "application/json", "retry-after": "7" });
+    return res.end(JSON.stringify({ error: { message: `status ${status}`, type: "test_error" } }));
+  }
   if (body.stream !== true) return answerWhole(body, res);
   res.writeHead(200, { "content-type": "text/event-stream" });
   if (body.model === "error") return res.end(`data: ${JSON.stringify({ error: { message: "boom", type: "server_error" } })}\n\n`);
@@ -237,6 +247,46 @@ describe("a non-streamed call (the client asked for one answer)", () => {
     const upstream = held.at(-1) as ServerResponse;
     const closed = once(upstream, "close");
     expect(await pending).toMatchObject({ code: "upstream_timeout" });
+    await closed;
+  });
+});
+
+// The provider sends with the SDK's generic `client.post` rather than `chat.completions.create`:
+// the SDK still builds, sends and checks the request.
+describe("the request the SDK builds and checks", () => {
+  it("POSTs the JSON body to the chat completions path with the key as bearer auth", async () => {
+    const before = requests.length;
+    await all(call("m", "ab"));
+    await all(callWhole("m", "ab"));
+    for (const [index, stream] of [true, false].entries()) {
+      const { method, url, headers } = requests[before + index] as (typeof requests)[0];
+      expect({ method, url }).toEqual({ method: "POST", url: "/v1/chat/completions" });
+      expect(headers).toMatchObject({ authorization: "Bearer k", "content-type": "application/json", accept: "application/json" });
+      expect(received[before + index]).toMatchObject({ model: "m", stream, messages: [{ role: "user", content: "ab" }] });
+    }
+  });
+
+  it("turns an HTTP error status into the SDK's APIError, once (no retries)", async () => {
+    const before = requests.length;
+    const limited = (await failure(callWhole("status-429", "x"))) as GatewayError;
+    expect(limited).toMatchObject({ code: "upstream_rate_limited", retryAfterSeconds: 7 });
+    expect(limited.cause).toBeInstanceOf(APIError);
+    expect((limited.cause as APIError).status).toBe(429);
+    expect(await failure(call("status-401", "x"))).toMatchObject({ code: "upstream_auth_failed" });
+    expect(await failure(call("status-500", "x"))).toMatchObject({ code: "upstream_unavailable", message: expect.stringMatching(/HTTP 500: status 500/) });
+    expect(requests.length - before).toBe(3);
+  });
+
+  it("is stopped by the SDK when the call's signal aborts before the upstream answers", async () => {
+    const controller = new AbortController();
+    const holding = once(serverEvents, "held");
+    const pending = failure(callWhole("silent", "xyz", { signal: controller.signal }));
+    await holding;
+    const upstream = held.at(-1) as ServerResponse;
+    const closed = once(upstream, "close");
+    controller.abort();
+    const error = (await pending) as GatewayError;
+    expect(error.cause).toBeInstanceOf(APIUserAbortError);
     await closed;
   });
 });

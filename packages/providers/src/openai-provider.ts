@@ -38,10 +38,15 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
         const body = request.stream
           ? { ...request.body, model: request.model, stream: true, stream_options: { include_usage: true } }
           : { ...request.body, model: request.model, stream: false, stream_options: undefined };
-        const callOptions = { signal: request.signal, ...(request.timeoutMs === undefined ? {} : { timeout: Math.max(1, Math.ceil(request.timeoutMs)) }) };
-        // The SDK builds, sends and checks the request (auth, headers, HTTP errors, timeout); its
-        // raw response is then read with one lean loop instead of the SDK's generator stack.
-        response = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParams, callOptions).asResponse();
+        const timeout = request.timeoutMs === undefined ? {} : { timeout: Math.max(1, Math.ceil(request.timeoutMs)) };
+        // The SDK builds, sends and checks the request (auth, headers, HTTP errors, timeout, abort);
+        // its raw response is then read with one lean loop instead of the SDK's generator stack.
+        // Sent with the SDK's generic `client.post` (its documented way to any endpoint: the same
+        // request path as `chat.completions.create`), not `create`: `create` has the body
+        // serialized with a replacer callback on every value, to learn `stream` from the JSON as
+        // written, which costs CPU in proportion to the body (about 20 µs on a 17 kB request with
+        // tools, against plain JSON.stringify). Here `stream` is ours, set just above.
+        response = await client.post("/chat/completions", { body, stream: request.stream, signal: request.signal, ...timeout }).asResponse();
       } catch (error) {
         throw toUpstreamError(error, options.name);
       }
