@@ -18,8 +18,6 @@ export interface RelayKeys {
   queuePrefix: string;
   /** A channel each worker subscribes to while it lives: no subscriber means the process is gone. */
   workerChannel(workerId: string): string;
-  /** Set of the job ids a worker is running, so a dead worker's jobs can be handed back at once. */
-  workerJobs(workerId: string): string;
 }
 
 export function relayKeys(prefix: string): RelayKeys {
@@ -32,6 +30,5 @@ export function relayKeys(prefix: string): RelayKeys {
     workers: `${prefix}:workers`,
     queuePrefix: `{${prefix}}`,
     workerChannel: (workerId) => `${prefix}:worker:${workerId}`,
-    workerJobs: (workerId) => `${prefix}:worker:${workerId}:jobs`,
   };
 }

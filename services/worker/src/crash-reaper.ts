@@ -6,10 +6,13 @@
 // Redis drops its subscriptions at once. Each worker subscribes to its own channel; every
 // interval, a reaper in each worker asks `PUBSUB NUMSUB` for the channels of the workers in the
 // presence set; one silent for longer than the grace (a reconnecting subscriber is back well
-// within it) is dead. Its running jobs (a set it keeps in Redis) get their BullMQ lock deleted,
-// so the next stalled-job check (every WORKER_STALLED_INTERVAL_MS) moves them back to the queue.
-// The lock key is BullMQ's `<queue prefix>:<queue>:<jobId>:lock`; the worker-kill fault test breaks if
-// that ever changes.
+// within it) is dead. Its running jobs get their BullMQ lock deleted, so the next stalled-job
+// check (every WORKER_STALLED_INTERVAL_MS) moves them back to the queue. Which jobs are its: those
+// in the queue's active list whose hash names it as their taker (BullMQ writes the worker's name,
+// field `pb`, "processed by", as it hands the job over, in the same script that takes the lock),
+// so a running job costs nothing extra per request and a job another worker has taken since is
+// never touched. Keys and field are BullMQ's (`<queue prefix>:<queue>:active`, `…:<jobId>` field
+// `pb`, `…:<jobId>:lock`); the worker-kill fault tests break if they ever change.
 import { countSubscribersOf, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import type { Logger } from "@switchboard/telemetry";
 
@@ -67,11 +70,24 @@ export class CrashReaper {
 
   private async reap(deadWorkerId: string): Promise<void> {
     const { redis, keys, queueName } = this.options;
-    const jobsKey = keys.workerJobs(deadWorkerId);
-    const jobIds = (await redis.smembers(jobsKey)) as string[];
-    // Separate commands, not one MULTI: on a Redis Cluster these keys live in different slots.
-    await Promise.all([...jobIds.map((jobId) => redis.del(`${keys.queuePrefix}:${queueName}:${jobId}:lock`)), redis.del(jobsKey), redis.zrem(keys.workers, deadWorkerId)]);
+    const queue = `${keys.queuePrefix}:${queueName}`;
+    const active = (await redis.lrange(`${queue}:active`, 0, -1)) as string[];
+    const takers = await Promise.all(active.map((jobId) => redis.hget(`${queue}:${jobId}`, "pb")));
+    const held = active.filter((_, index) => takenBy(takers[index], deadWorkerId));
+    // Separate commands, not one MULTI: on a Redis Cluster the presence set lives in another slot.
+    await Promise.all([...held.map((jobId) => redis.del(`${queue}:${jobId}:lock`)), redis.zrem(keys.workers, deadWorkerId)]);
     this.silentSince.delete(deadWorkerId);
-    this.options.log.warn("worker gone: its jobs go back to the queue", { deadWorkerId, jobs: jobIds.length });
+    this.options.log.warn("worker gone: its jobs go back to the queue", { deadWorkerId, jobs: held.length });
   }
+}
+
+/**
+ * Did this worker process take the job? Its first BullMQ consumer bears its id, the others
+ * `<id>-<n>` (queue-consumers.ts); ids are `worker-` and 8 random characters, so no other
+ * process's name looks like that.
+ */
+function takenBy(taker: string | null | undefined, workerId: string): boolean {
+  if (!taker?.startsWith(workerId)) return false;
+  const rest = taker.slice(workerId.length);
+  return rest === "" || /^-\d+$/.test(rest);
 }

@@ -46,7 +46,6 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
 
   const metrics = createMetrics("switchboard-worker");
   const telemetryOptions = { metrics: createWorkerMetrics(metrics.meter), captureContent: config.SWITCHBOARD_CAPTURE_CONTENT, queueName };
-  const jobsKey = keys.workerJobs(workerId);
   const listenerWatch = new ListenerWatch(redis, config.RELAY_LISTENER_CHECK_INTERVAL_MS, config.RELAY_NO_LISTENER_GRACE_MS);
   const recentCancels = new RecentCancels(120_000);
   const starts = new StartPacer(jobStartsPerTurn);
@@ -73,18 +72,13 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
     async (job: Job<ChatJob>, token?: string, signal?: AbortSignal) => {
-      // Recorded (without waiting) so that, should this process die, another worker hands the
-      // job back at once (crash-reaper.ts).
-      const jobId = job.id ?? job.data.requestId;
       // After a Redis failover this process's connections come back one by one: a job taken before
       // the relay connection is back would fail at its first write, with nobody told. Wait for it,
       // until the job's start-by time at most (then the job fails and the ingress answers queue_timeout).
       if (redis.status !== "ready") await waitForRedis(redis, config.REDIS_URL, Math.max(0, (job.data.startBy ?? job.data.deadlineAt) - Date.now()));
-      redis.sadd(jobsKey, jobId).catch(() => {});
       try {
         return await traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) => handleChatJob(job, signal, deps, telemetry, token));
       } finally {
-        redis.srem(jobsKey, jobId).catch(() => {});
         // BullMQ sends this job's moveToFinished as soon as this returns: the jobs that end in one
         // poll phase leave in one write.
         corkConnectionUntilNextTurn(bullConnection);
@@ -142,7 +136,6 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       clearTimeout(timer);
       listenerWatch.close();
       reaper.close();
-      await redis.del(jobsKey).catch(() => {});
       await Promise.allSettled([redis.quit(), cancelSubscriber.quit(), bullConnection.quit(), metrics.shutdown()]);
       metricsServer?.server.close();
       log.info("stopped");
