@@ -4,7 +4,7 @@
 import { EventEmitter, once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { APIError, APIUserAbortError } from "openai";
 import { GatewayError } from "@switchboard/protocol";
 import { createNodeFetch } from "./node-fetch.ts";
@@ -275,6 +275,25 @@ describe("the request the SDK builds and checks", () => {
     expect(await failure(call("status-401", "x"))).toMatchObject({ code: "upstream_auth_failed" });
     expect(await failure(call("status-500", "x"))).toMatchObject({ code: "upstream_unavailable", message: expect.stringMatching(/HTTP 500: status 500/) });
     expect(requests.length - before).toBe(3);
+  });
+
+  it("puts no prompt in the SDK's log lines, even the debug ones OPENAI_LOG turns on", async () => {
+    const before = process.env.OPENAI_LOG;
+    process.env.OPENAI_LOG = "debug";
+    const spies = (["debug", "info", "log", "warn", "error"] as const).map((level) => vi.spyOn(console, level));
+    try {
+      const debugging = createOpenAIProvider({ name: "test", apiKey: "k", baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, timeoutMs: 5_000 });
+      const chunks = await all(debugging.stream({ body: { messages: [{ role: "user", content: "a private prompt" }] }, model: "m", stream: false, signal: new AbortController().signal })[Symbol.asyncIterator]());
+      expect(chunks).toHaveLength(1);
+      const logged = spies.flatMap((spy) => spy.mock.calls).map((args) => JSON.stringify(args));
+      // The SDK did log at debug: the request and the response, with their details.
+      expect(logged.filter((line) => /sending request|response start/.test(line))).toHaveLength(2);
+      expect(logged.filter((line) => line.includes("a private prompt"))).toEqual([]);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      if (before === undefined) delete process.env.OPENAI_LOG;
+      else process.env.OPENAI_LOG = before;
+    }
   });
 
   it("is stopped by the SDK when the call's signal aborts before the upstream answers", async () => {
