@@ -97,6 +97,8 @@ function answerWhole(body: Received, res: ServerResponse): void {
   send(completion({ content: body.messages[0]?.content ?? "" }, "stop"));
 }
 let provider: Provider;
+/** The test server's base URL, as a provider is configured with it. */
+let baseUrl: string;
 
 beforeAll(async () => {
   server.listen(0, "127.0.0.1");
@@ -108,7 +110,8 @@ beforeAll(async () => {
     serverEvents.emit("response");
     return response;
   };
-  provider = createOpenAIProvider({ name: "test", apiKey: "k", baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, timeoutMs: 5_000, fetch });
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  provider = createOpenAIProvider({ name: "test", apiKey: "k", baseUrl, timeoutMs: 5_000, fetch });
 });
 afterAll(async () => {
   server.closeAllConnections();
@@ -282,7 +285,7 @@ describe("the request the SDK builds and checks", () => {
     process.env.OPENAI_LOG = "debug";
     const spies = (["debug", "info", "log", "warn", "error"] as const).map((level) => vi.spyOn(console, level));
     try {
-      const debugging = createOpenAIProvider({ name: "test", apiKey: "k", baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, timeoutMs: 5_000 });
+      const debugging = createOpenAIProvider({ name: "test", apiKey: "k", baseUrl, timeoutMs: 5_000 });
       const chunks = await all(debugging.stream({ body: { messages: [{ role: "user", content: "a private prompt" }] }, model: "m", stream: false, signal: new AbortController().signal })[Symbol.asyncIterator]());
       expect(chunks).toHaveLength(1);
       const logged = spies.flatMap((spy) => spy.mock.calls).map((args) => JSON.stringify(args));

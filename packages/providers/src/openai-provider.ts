@@ -4,6 +4,7 @@
 // The SDK sends through a node:http fetch (node-fetch.ts) whose body the loop reads as a Node
 // stream, so neither undici nor web streams are on that path. A client that asked for one answer
 // gets one: the upstream is called without a stream and its chat.completion becomes one chunk.
+import { text as streamText } from "node:stream/consumers";
 import OpenAI, { APIError } from "openai";
 import type { ChunkDelta, FinishReason, Usage } from "@switchboard/protocol";
 import type { Provider, UpstreamChunk, UpstreamRequest } from "./provider.ts";
@@ -104,13 +105,7 @@ interface Answer {
 async function readAnswer(response: Response, providerName: string): Promise<Answer> {
   try {
     const nodeBody = nodeResponseBody(response);
-    let text: string;
-    if (nodeBody) {
-      const parts: Buffer[] = [];
-      for await (const part of nodeBody) parts.push(part as Buffer);
-      text = Buffer.concat(parts).toString("utf8");
-    } else text = await response.text();
-    const answer = JSON.parse(text) as Answer | null;
+    const answer = JSON.parse(nodeBody ? await streamText(nodeBody) : await response.text()) as Answer | null;
     if (typeof answer !== "object" || answer === null) throw new Error("the answer is not a JSON object");
     if (answer.error) throw new APIError(undefined, answer.error, undefined, response.headers);
     return answer;

@@ -102,9 +102,11 @@ export class ReplyHub {
   private onMessage(message: string): void {
     const { requestId, attempt, seq, frames } = decodeReplyMessage(message);
     const request = this.open.get(requestId);
-    // One message carries the events a worker relayed for the request in one turn.
+    if (!request) return;
+    // One message carries the events a worker relayed for the request in one turn; a sink may end
+    // the request (and unregister it) at any of them.
     for (const [index, frame] of frames.entries()) {
-      if (!request || this.open.get(requestId) !== request) return;
+      if (this.open.get(requestId) !== request) return;
       this.deliver(requestId, request, attempt, seq + index, frame);
     }
   }

@@ -23,22 +23,21 @@ export function corkUntilNextTurn(socket: Corkable | undefined, beforeUncork?: (
     if (beforeUncork) setImmediate(beforeUncork);
     return;
   }
-  let pending = corked.get(socket);
-  if (!pending) {
-    const runs: Array<() => void> = [];
-    pending = runs;
-    corked.set(socket, runs);
+  let runs = corked.get(socket);
+  if (!runs) {
+    const thisTurn: Array<() => void> = (runs = []);
+    corked.set(socket, thisTurn);
     socket.cork();
     setImmediate(() => {
       corked.delete(socket);
       try {
-        for (const run of runs) run();
+        for (const run of thisTurn) run();
       } finally {
         socket.uncork();
       }
     });
   }
-  if (beforeUncork) pending.push(beforeUncork);
+  if (beforeUncork) runs.push(beforeUncork);
 }
 
 /**
