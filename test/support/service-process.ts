@@ -2,6 +2,7 @@
 // up (no sleeps). Output is kept so a failing test can show it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -20,8 +21,9 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function entryPoint(name: ServiceName): string {
-  return fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));
+/** root: another checkout of this repository to start the service from (a benchmark comparing two). */
+export function entryPoint(name: ServiceName, root?: string): string {
+  return root ? join(root, "services", name, "src", "main.ts") : fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));
 }
 
 /**
@@ -31,9 +33,9 @@ export function entryPoint(name: ServiceName): string {
  */
 export const nodeFlags: Record<ServiceName, readonly string[]> = { ingress: ["--max-semi-space-size=2"], worker: [], "mock-upstream": [] };
 
-/** flags: node flags instead of the service's own (a benchmark comparing them). */
-export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 15_000, flags: readonly string[] = nodeFlags[name]): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...flags, entryPoint(name)], {
+/** flags: node flags instead of the service's own (a benchmark comparing them); root: see entryPoint. */
+export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 15_000, flags: readonly string[] = nodeFlags[name], root?: string): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...flags, entryPoint(name, root)], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

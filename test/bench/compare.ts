@@ -1,0 +1,151 @@
+// Two versions of Switchboard side by side in one run: this checkout ("head") and another one
+// ("base", BENCH_COMPARE_BASE: a directory holding another checkout of this repository with its
+// dependencies installed, e.g. `git worktree add ../base main && (cd ../base && npm ci)`). Each side
+// is one ingress and one worker process, started from its own checkout, on one private Redis and
+// the same mock upstreams. Rounds alternate which side goes first; in each round each side gets
+// streams one at a time, a burst of 50 streams, and a closed-loop non-streamed burst of 64
+// clients, while the other side is idle. On a machine whose speed drifts by a quarter from one
+// minute to the next (docs/performance.md, "The machine") only such interleaved rounds can show a
+// change of a few per cent: the figures that count are the per-round ratios head / base.
+//   BENCH_COMPARE_BASE=../base npm run bench:compare
+//   COMPARE_ROUNDS=10 COMPARE_THROUGHPUT_SECONDS=2 BENCH_COMPARE_BASE=../base npm run bench:compare
+// (also COMPARE_SEQUENTIAL_STREAMS, COMPARE_BURST_STREAMS; BENCH_OUT names the JSON file.)
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { startService, type ServiceProcess } from "../support/service-process.ts";
+import { startRedis } from "./bench-stack.ts";
+import { agent, closedLoop, streamOnce } from "./load-client.ts";
+import { cpuTimeMs } from "./process-stats.ts";
+import { summarize } from "./summary.ts";
+
+const baseRoot = process.env.BENCH_COMPARE_BASE;
+if (!baseRoot || !existsSync(join(baseRoot, "services", "worker", "src", "main.ts")) || !existsSync(join(baseRoot, "node_modules"))) {
+  console.error("Set BENCH_COMPARE_BASE to another checkout of this repository with its dependencies installed, e.g.\n  git worktree add ../base main && (cd ../base && npm ci) && BENCH_COMPARE_BASE=../base npm run bench:compare");
+  process.exit(2);
+}
+const rounds = Number(process.env.COMPARE_ROUNDS ?? "8");
+const sequentialStreams = Number(process.env.COMPARE_SEQUENTIAL_STREAMS ?? "30");
+const burstStreams = Number(process.env.COMPARE_BURST_STREAMS ?? "50");
+const throughputClients = 64;
+const throughputSeconds = Number(process.env.COMPARE_THROUGHPUT_SECONDS ?? "2");
+const out = process.env.BENCH_OUT ?? `bench-results/compare-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+
+const streamed = JSON.stringify({ model: "streamed", stream: true, messages: [{ role: "user", content: "Hello" }] });
+const collected = JSON.stringify({ model: "immediate", messages: [{ role: "user", content: "Hello" }] });
+
+/** One side's figures in one round. */
+interface RoundFigures {
+  ttftSingleP50: number;
+  ttftBurstP50: number;
+  ttftBurstP99: number;
+  requestsPerSecond: number;
+  errors: number;
+  /** CPU ms per non-streamed request of the side's ingress, worker, and Redis, during its throughput burst. */
+  cpuMsPerRequest: { ingress: number; worker: number; redis: number; total: number };
+}
+
+interface Side {
+  label: "base" | "head";
+  root: string | undefined;
+  ingress: ServiceProcess;
+  worker: ServiceProcess;
+  url: string;
+  rounds: RoundFigures[];
+}
+
+const redis = await startRedis();
+const services: ServiceProcess[] = [];
+async function start(...args: Parameters<typeof startService>): Promise<ServiceProcess> {
+  const service = await startService(...args);
+  services.push(service);
+  return service;
+}
+
+async function round(side: Side): Promise<RoundFigures> {
+  const single: number[] = [];
+  for (let index = 0; index < sequentialStreams; index++) single.push((await streamOnce(side.url, streamed)).firstTokenMs);
+  const burst = (await Promise.all(Array.from({ length: burstStreams }, () => streamOnce(side.url, streamed)))).map((timing) => timing.firstTokenMs);
+  const pids = { ingress: side.ingress.child.pid!, worker: side.worker.child.pid!, redis: redis.pid };
+  const before = { ingress: cpuTimeMs(pids.ingress), worker: cpuTimeMs(pids.worker), redis: pids.redis ? cpuTimeMs(pids.redis) : 0 };
+  const throughput = await closedLoop([side.url], collected, throughputClients, throughputSeconds);
+  const per = (pid: number | undefined, from: number) => (pid ? (cpuTimeMs(pid) - from) / Math.max(1, throughput.requests) : 0);
+  const cpu = { ingress: per(pids.ingress, before.ingress), worker: per(pids.worker, before.worker), redis: per(pids.redis, before.redis) };
+  const singleSummary = summarize(single);
+  const burstSummary = summarize(burst);
+  return {
+    ttftSingleP50: singleSummary.p50,
+    ttftBurstP50: burstSummary.p50,
+    ttftBurstP99: burstSummary.p99,
+    requestsPerSecond: throughput.requests / throughput.seconds,
+    errors: throughput.errors,
+    cpuMsPerRequest: { ...cpu, total: cpu.ingress + cpu.worker + cpu.redis },
+  };
+}
+
+const median = (values: readonly number[]) => summarize(values).p50;
+const fixed = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+try {
+  // 20 tokens 10 ms apart for streams, as in `npm run bench`; an immediate answer for throughput.
+  const slowMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "10" });
+  const fastMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "0" });
+  const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-compare-")), "routes.json");
+  const provider = (mock: ServiceProcess) => ({ type: "openai", baseUrl: String(mock.readyLine.url), apiKeyEnv: "MOCK_API_KEY" });
+  writeFileSync(routesFile, JSON.stringify({ providers: { slow: provider(slowMock), fast: provider(fastMock) }, routes: { streamed: { provider: "slow" }, immediate: { provider: "fast" }, "*": { provider: "slow" } } }));
+  const sides: Side[] = [];
+  for (const [label, root] of [["base", resolve(baseRoot)], ["head", undefined]] as const) {
+    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `sbcompare-${process.pid}-${label}`, ROUTES_FILE: routesFile, MOCK_API_KEY: "unused", LOG_LEVEL: "info" };
+    const worker = await start("worker", { ...env, WORKER_CONCURRENCY: "1000" }, 15_000, undefined, root);
+    const ingress = await start("ingress", { ...env, PORT: "0", HOST: "127.0.0.1" }, 15_000, undefined, root);
+    sides.push({ label, root, ingress, worker, url: String(ingress.readyLine.url), rounds: [] });
+  }
+  const startLoad = loadavg()[0]!;
+  // One unmeasured round each: JIT, connection pools, heaps sized for the traffic.
+  for (const side of sides) await round(side);
+  for (let index = 0; index < rounds; index++) {
+    const order = index % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of order) side.rounds.push(await round(side));
+    process.stderr.write(`[compare] round ${index + 1}/${rounds}\n`);
+  }
+  const [base, head] = sides as [Side, Side];
+  const figures = (side: Side) => ({
+    side: side.label,
+    "TTFT 1 p50": fixed(median(side.rounds.map((r) => r.ttftSingleP50)), 2),
+    "TTFT 50 p50": fixed(median(side.rounds.map((r) => r.ttftBurstP50)), 2),
+    "TTFT 50 p99": fixed(median(side.rounds.map((r) => r.ttftBurstP99)), 2),
+    "req/s": fixed(median(side.rounds.map((r) => r.requestsPerSecond)), 0),
+    errors: side.rounds.reduce((sum, r) => sum + r.errors, 0),
+    "CPU ms/req ingress": fixed(median(side.rounds.map((r) => r.cpuMsPerRequest.ingress))),
+    "CPU ms/req worker": fixed(median(side.rounds.map((r) => r.cpuMsPerRequest.worker))),
+    "CPU ms/req redis": fixed(median(side.rounds.map((r) => r.cpuMsPerRequest.redis))),
+    "CPU ms/req total": fixed(median(side.rounds.map((r) => r.cpuMsPerRequest.total))),
+  });
+  const table = [figures(base), figures(head)];
+  // Per round: head / base, with how many rounds came out in head's favour.
+  const ratios = (pick: (r: RoundFigures) => number, lowerIsBetter: boolean) => {
+    const perRound = head.rounds.map((r, index) => pick(r) / pick(base.rounds[index]!));
+    return { median: fixed(median(perRound)), perRound: perRound.map((value) => fixed(value)), headBetterIn: perRound.filter((value) => (lowerIsBetter ? value < 1 : value > 1)).length };
+  };
+  const comparison = {
+    "TTFT 1 p50": ratios((r) => r.ttftSingleP50, true),
+    "TTFT 50 p50": ratios((r) => r.ttftBurstP50, true),
+    "req/s": ratios((r) => r.requestsPerSecond, false),
+    "CPU ms/req total": ratios((r) => r.cpuMsPerRequest.total, true),
+    "CPU ms/req worker": ratios((r) => r.cpuMsPerRequest.worker, true),
+    "CPU ms/req ingress": ratios((r) => r.cpuMsPerRequest.ingress, true),
+    "CPU ms/req redis": ratios((r) => r.cpuMsPerRequest.redis, true),
+  };
+  console.log(`compare: base ${base.root}, head ${process.cwd()}; ${rounds} rounds, load average ${startLoad.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`);
+  console.log("Medians over rounds (ms unless stated)");
+  console.table(table);
+  console.log(`Head / base, per round (median; rounds in head's favour of ${rounds})`);
+  console.table(Object.entries(comparison).map(([figure, ratio]) => ({ figure, median: ratio.median, "head better in": ratio.headBetterIn, "per round": ratio.perRound.join(" ") })));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), base: base.root, rounds, loadAverage: [startLoad, loadavg()[0]], table, comparison, perRound: { base: base.rounds, head: head.rounds } }, null, 2));
+  console.log(`Results: ${out}`);
+} finally {
+  agent.destroy();
+  await Promise.all(services.map((service) => service.stop()));
+  await redis.stop();
+}
