@@ -29,6 +29,7 @@ describe("npm run bench (smoke)", () => {
         BENCH_LAYOUTS: "1x1,2x2",
         BENCH_SECONDS: "0.3",
         BENCH_CLIENTS: "4",
+        BENCH_WARMUP_SECONDS: "0.2",
         BENCH_LAYOUT_STREAMS: "4",
         BENCH_SCALING_SLOTS: "2",
         BENCH_SCALING_SECONDS: "0.5",

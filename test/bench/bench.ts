@@ -33,6 +33,8 @@ const settings = {
   layouts: list(process.env.BENCH_LAYOUTS ?? "1x1,1x2,1x4,2x1,2x2,2x4"),
   throughputClients: Number(process.env.BENCH_CLIENTS ?? "64"),
   throughputSeconds: Number(process.env.BENCH_SECONDS ?? "5"),
+  /** Unmeasured seconds of load on each target before it is measured (held streams before the streaming rows, closed-loop requests before each throughput run): everything is measured warm. */
+  throughputWarmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? "2"),
   layoutStreams: Number(process.env.BENCH_LAYOUT_STREAMS ?? "200"),
   scalingSlots: Number(process.env.BENCH_SCALING_SLOTS ?? "16"),
   scalingSeconds: Number(process.env.BENCH_SCALING_SECONDS ?? "3"),
@@ -100,6 +102,9 @@ try {
   main = await startSwitchboard({ redisUrl: redis.url, upstreamUrl: mockUrl, ingresses: 1, workers: 1, workerConcurrency: settings.workerConcurrency, ...(settings.cpuProfileDir ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}` } : {}) });
   const targets: Record<Side, string[]> = { direct: [mockUrl], gateway: main.urls, nodeProxy: nodeProxy?.url ? [nodeProxy.url] : [] };
   const sides = (Object.keys(targets) as Side[]).filter((side) => targets[side].length > 0);
+  // Warm: 50 streams held for a while on each side (the JIT optimises the per-token path of every
+  // process), then sequential ones; what follows measures the steady state, not the warm-up.
+  for (const side of sides) if (settings.throughputWarmupSeconds > 0) await heldStreams(targets[side], streamBody, 50, settings.throughputWarmupSeconds, 200);
   for (let index = 0; index < 30; index++) await Promise.all(sides.map((side) => streamOnce(targets[side][0] as string, streamBody)));
 
   const streaming: StreamingRow[] = [];
@@ -134,15 +139,19 @@ try {
 
   // 3. Throughput and queue wait per process layout.
   const throughput: Array<Record<string, unknown>> = [];
+  await warmUp([mockUrl]);
   throughput.push(await measureThroughput("direct to mock", [mockUrl], [mock]));
-  if (nodeProxy?.url) throughput.push(await measureThroughput("in-process Node.js proxy", [nodeProxy.url], [nodeProxy, mock]));
+  if (nodeProxy?.url) {
+    await warmUp([nodeProxy.url]);
+    throughput.push(await measureThroughput("in-process Node.js proxy", [nodeProxy.url], [nodeProxy, mock]));
+  }
   for (const layout of settings.layouts) {
     const [ingresses, workers] = layout.split("x").map(Number) as [number, number];
     progress(`throughput with ${ingresses} ingress x ${workers} worker processes`);
     const profile = settings.cpuProfileDir ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}/throughput-${layout}` } : {};
     const stack = await startSwitchboard({ redisUrl: redis.url, upstreamUrl: mockUrl, ingresses, workers, workerConcurrency: settings.workerConcurrency, ...profile });
     try {
-      for (let index = 0; index < 20; index++) await Promise.all(stack.urls.map((url) => completeOnce(url, completeBody)));
+      await warmUp(stack.urls);
       const since = await redisTimeMs();
       const row = await measureThroughput(`switchboard ${ingresses} ingress x ${workers} worker`, stack.urls, [...stack.ingresses, ...stack.workers, mock]);
       row.queueWaitMs = summarize(await readQueueWaits(redis.url, stack.prefix, since));
@@ -257,6 +266,15 @@ function finishRow(load: Load, concurrency: number, rounds: number, sides: Side[
     gatewayCpuMsPerRequest: Object.fromEntries(Object.entries(cpuMs).map(([label, ms]) => [label, ms / Math.max(1, requests)])),
     ...(rssPerStream ? { rssBytesPerStream: rssPerStream } : {}),
   };
+}
+
+/**
+ * The same unmeasured warm-up before every throughput run: a layout's processes are new, and code
+ * not yet optimised by the JIT would be charged to them, while the proxy and the mock have run
+ * since the start.
+ */
+async function warmUp(urls: string[]): Promise<void> {
+  if (settings.throughputWarmupSeconds > 0) await closedLoop(urls, completeBody, settings.throughputClients, settings.throughputWarmupSeconds);
 }
 
 async function measureThroughput(label: string, urls: string[], processes: BenchProcess[]): Promise<Record<string, unknown>> {
