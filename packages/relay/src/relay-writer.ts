@@ -4,9 +4,8 @@
 // emitted in one event-loop turn (a non-streamed answer and its finish; tokens that came in one
 // read from the upstream) go as one script and one pub/sub message; the events of all requests in
 // one turn share one socket write. A lone event waits for nothing: its turn ends with it. An event
-// the ingress need not hear at once is logged at once and published with the request's next events
-// (emitQuietly), or held back until the request's first events and written with them, alone only
-// if none came in time (holdUntilNextEvent: the worker's "started", one script fewer per request).
+// the ingress need not hear at once (a worker's "started") is logged at once and published with
+// the request's next events (emitQuietly).
 import type { Redis, Result } from "ioredis";
 import { encodeReplyMessage, logEntryId } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
@@ -71,8 +70,6 @@ export class RequestRelay {
   /** Logged, not yet published: they go with the next published batch. */
   private unpublished: Frames | undefined;
   private lastWrite: Promise<unknown> = Promise.resolve();
-  /** A frame held back (holdUntilNextEvent), and the timer that writes it alone. */
-  private held: { frame: string; timer: NodeJS.Timeout } | undefined;
   private noListenerReported = false;
   private noListenerTimer: NodeJS.Timeout | undefined;
   private readonly options: RequestRelayOptions;
@@ -111,32 +108,7 @@ export class RequestRelay {
     return this.add(frame, false);
   }
 
-  /**
-   * Hold one frame back: it goes first, as this request's next event, with the first frame emitted
-   * after it, so both are one script; if none is emitted within `writeAloneAfterMs`, it is written
-   * alone then (emitQuietly), and flush() writes it at once. For the worker's "started": whoever
-   * must know it by a deadline reads the log then, so it must be there before that deadline, not
-   * at once. `writeAloneAfterMs` <= 0: written now.
-   */
-  holdUntilNextEvent(frame: string, writeAloneAfterMs: number): void {
-    if (writeAloneAfterMs <= 0) {
-      this.add(frame, false).catch(() => {});
-      return;
-    }
-    this.held = { frame, timer: setTimeout(this.releaseHeld, writeAloneAfterMs) };
-  }
-
-  private readonly releaseHeld = (): void => {
-    const held = this.held;
-    if (!held) return;
-    this.held = undefined;
-    clearTimeout(held.timer);
-    // Its write's failure is the next event's (same script), or, alone, nobody's to hear.
-    this.add(held.frame, false).catch(() => {});
-  };
-
   private add(frame: string, publish: boolean): Promise<number> {
-    if (this.held) this.releaseHeld();
     let batch = this.batch;
     if (!batch) {
       batch = this.batch = { firstSeq: this.seq + 1, frames: [], publish, written: Promise.withResolvers() };
@@ -178,10 +150,8 @@ export class RequestRelay {
     );
   };
 
-  /** Stop watching for listeners (the request is over); a frame still held back is dropped. */
+  /** Stop watching for listeners (the request is over). */
   close(): void {
-    if (this.held) clearTimeout(this.held.timer);
-    this.held = undefined;
     this.clearSuspicion();
     this.noListenerReported = true;
   }
@@ -206,9 +176,8 @@ export class RequestRelay {
     this.noListenerTimer = undefined;
   }
 
-  /** Wait until every event emitted so far, a held-back one included, is written. */
+  /** Wait until every event emitted so far is written. */
   async flush(): Promise<void> {
-    this.releaseHeld();
     await this.lastWrite;
   }
 }

@@ -5,7 +5,6 @@ import { inject } from "vitest";
 import { encodeDelta, encodeRelayEvent, encodeReplyMessage, logEntryId, type EventPosition } from "@switchboard/protocol";
 import { removeKeys } from "../../../test/support/remove-keys.ts";
 import { freePort } from "../../../test/support/free-port.ts";
-import { waitUntil } from "../../../test/support/wait-until.ts";
 import { relayKeys } from "./keys.ts";
 import { createRedisClient, type RedisConnection } from "./redis-client.ts";
 import { RequestRelay, defineRelayCommands } from "./relay-writer.ts";
@@ -119,50 +118,6 @@ describe("ReplyHub", () => {
     } finally {
       listener.disconnect();
     }
-  });
-
-  it("writes a held-back event first, in the same script and message as the request's next event", async () => {
-    const sink = recorder(2);
-    hub.register("held", sink);
-    const { listener, messages, heard } = await listenFor("held");
-    try {
-      const relay = relayFor("held");
-      relay.holdUntilNextEvent(encodeRelayEvent({ kind: "started", worker: "w1" }), 60_000);
-      // Nothing is written while it is held: the log does not exist yet.
-      expect(await reader.exists(keys.log("held"))).toBe(0);
-      expect(await relay.emit(encodeDelta({ content: "first" }))).toBe(2);
-      await sink.done;
-      expect(sink.frames.map((entry) => `${entry.position.seq} ${entry.frame[0]}`)).toEqual(["1 s", "2 d"]);
-      await heard(1);
-      expect(messages).toEqual([`held\t1\t1\ts{"worker":"w1"}\nd{"content":"first"}`]);
-      const log = (await reader.xrange(keys.log("held"), "-", "+")) as Array<[string, string[]]>;
-      expect(log.map(([id]) => id)).toEqual(["1-1", "1-2"]);
-      relay.close();
-    } finally {
-      listener.disconnect();
-    }
-  });
-
-  it("logs a held-back event alone when nothing follows it in time, and on flush; drops it on close", async () => {
-    const alone = relayFor("held-alone");
-    alone.holdUntilNextEvent(encodeRelayEvent({ kind: "started", worker: "w1" }), 30);
-    await waitUntil(async () => (await reader.exists(keys.log("held-alone"))) === 1, 5000, "the held event written alone");
-    const log = (await reader.xrange(keys.log("held-alone"), "-", "+")) as Array<[string, string[]]>;
-    expect(log.map(([id, fields]) => `${id} ${fields[1]}`)).toEqual(['1-1 s{"worker":"w1"}']);
-    alone.close();
-
-    const flushed = relayFor("held-flushed");
-    flushed.holdUntilNextEvent(encodeRelayEvent({ kind: "started", worker: "w1" }), 60_000);
-    await flushed.flush();
-    expect(await reader.xlen(keys.log("held-flushed"))).toBe(1);
-    flushed.close();
-
-    const closed = relayFor("held-closed");
-    closed.holdUntilNextEvent(encodeRelayEvent({ kind: "started", worker: "w1" }), 1);
-    closed.close();
-    // flush() writes whatever is still held: nothing is.
-    await closed.flush();
-    expect(await reader.exists(keys.log("held-closed"))).toBe(0);
   });
 
   it("repairs a gap before a message that carries several events", async () => {

@@ -30,8 +30,6 @@ export interface ChatJobDeps {
   workerId: string;
   logTtlMs: number;
   noListenerGraceMs: number;
-  /** How long, at most, the crash reaper takes to hand a dead worker's job to another (crash-reaper.ts). */
-  takeoverMs: number;
   listenerWatch: ListenerWatch;
   upstream: { firstTokenTimeoutMs: number; idleTimeoutMs: number; retries: number; retryBackoffMs: number };
   log: Logger;
@@ -95,9 +93,9 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
   let deltas = 0;
   let usage: Usage | null = null;
   try {
-    // Written with the first token or the end (one script fewer per request), and heard with them;
-    // the ingress's queue-wait check reads the log at start-by, so it is there well before then.
-    relay.holdUntilNextEvent(encodeRelayEvent({ kind: "started", worker: deps.workerId }), startedWriteDelayMs(job.data.startBy, attempt, deps.takeoverMs));
+    // In the log at once (the ingress's queue-wait check and a later attempt read it there); the
+    // ingress hears it with the first token or the end, one pub/sub message fewer per request.
+    relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: deps.workerId })).catch(() => {});
     const route = resolveRoute(deps.routes, job.data.model);
     if (!route) return await fail(new GatewayError("model_not_found", { param: "model", message: `The model "${job.data.model}" is not served by this gateway.` }));
     const targets = [route, ...route.fallbacks];
@@ -226,21 +224,6 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     }
   }
 }
-
-/**
- * How long a first attempt may hold its "started" event back, waiting for its first token: a
- * quarter of the time left to its start-by time, and never so long that, were this worker to die
- * just before writing it, the crash reaper's takeover would end after start-by (the next attempt
- * writes its "started" at once). A later attempt, or a job without a start-by time, writes it at once.
- */
-export function startedWriteDelayMs(startBy: number | undefined, attempt: number, takeoverMs: number, now = Date.now()): number {
-  if (attempt > 1 || startBy === undefined) return 0;
-  const delayMs = Math.floor(Math.min((startBy - now) / 4, startBy - now - takeoverMs));
-  return delayMs >= minStartedDelayMs ? delayMs : 0;
-}
-
-/** Below this, holding "started" back saves nothing worth the risk of writing it late. */
-const minStartedDelayMs = 10;
 
 /** BullMQ's attempt number of this run of the job (1 for the first). */
 export function jobAttempt(job: Job<ChatJob>): number {

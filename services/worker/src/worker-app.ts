@@ -59,9 +59,6 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     workerId,
     logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000,
     noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS,
-    // A dead worker is seen within a check interval plus the grace, and its job requeued at the next
-    // stalled check; twice that, for a busy moment.
-    takeoverMs: 2 * (config.WORKER_CRASH_CHECK_INTERVAL_MS + config.WORKER_CRASH_GRACE_MS + config.WORKER_STALLED_INTERVAL_MS),
     listenerWatch,
     upstream: {
       firstTokenTimeoutMs: config.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
