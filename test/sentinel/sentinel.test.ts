@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startRedisSentinel, type RedisSentinelSetup } from "../support/redis-sentinel.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
-import { startSteadyLoad } from "../support/steady-load.ts";
+import { startSteadyLoad, type LoadOutcome } from "../support/steady-load.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
 /** Short enough that a request hanging until its deadline shows within the test. */
@@ -48,6 +48,23 @@ async function streamAll(count: number): Promise<string[][]> {
   );
 }
 
+/**
+ * A wait that failed says what the clients saw since the kill and what every service logged last:
+ * this test has failed once in a full-suite run (the promotion had happened), with nothing to tell
+ * which connection did not follow it.
+ */
+async function explained(wait: Promise<void>, outcomes: readonly LoadOutcome[], killedAt: number): Promise<void> {
+  try {
+    await wait;
+  } catch (error) {
+    const since = outcomes.filter((entry) => entry.sentAt > killedAt);
+    const counts: Record<string, number> = {};
+    for (const entry of since) counts[entry.outcome] = (counts[entry.outcome] ?? 0) + 1;
+    const logs = [...stack.ingresses, ...stack.workers].map((service, index) => `--- ${service.name} ${index}:\n${service.output.slice(-15).join("\n")}`);
+    throw new Error(`${(error as Error).message}; outcomes sent after the kill: ${JSON.stringify(counts)}\n${logs.join("\n")}`, { cause: error });
+  }
+}
+
 describe("Redis Sentinel", () => {
   it("streams through the primary the sentinel names", async () => {
     const answers = await streamAll(20);
@@ -68,9 +85,9 @@ describe("Redis Sentinel", () => {
     const before = await sentinel.killPrimary();
     await waitUntil(async () => (await sentinel.primaryPort()) !== before, 15_000, "the sentinels did not fail over");
     const promotedAt = Date.now();
-    await waitUntil(() => done().some((entry) => entry.sentAt > killedAt), 15_000, "no request succeeded after the failover");
+    await explained(waitUntil(() => done().some((entry) => entry.sentAt > killedAt), 15_000, "no request succeeded after the failover"), load.outcomes, killedAt);
     const firstSuccessAt = Math.min(...done().filter((entry) => entry.sentAt > killedAt).map((entry) => entry.endedAt));
-    await waitUntil(() => done().filter((entry) => entry.sentAt > firstSuccessAt).length >= 48, 15_000, "the load did not go on after the failover");
+    await explained(waitUntil(() => done().filter((entry) => entry.sentAt > firstSuccessAt).length >= 48, 15_000, "the load did not go on after the failover"), load.outcomes, killedAt);
     const outcomes = await load.stop();
 
     // Per outcome: how many, and when the first and last of them were sent (ms after the kill).
