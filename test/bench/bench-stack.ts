@@ -78,6 +78,17 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await once(child, "exit");
 }
 
+/**
+ * A routing table for two mocks, written to a file for ROUTES_FILE: model "streamed" (and any
+ * other) goes to `streamed`, model "immediate" to `immediate`; the key is read from MOCK_API_KEY.
+ */
+export function writeMockRoutes(mocks: { streamed: string; immediate: string }): string {
+  const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-bench-")), "routes.json");
+  const provider = (baseUrl: string) => ({ type: "openai", baseUrl, apiKeyEnv: "MOCK_API_KEY" });
+  writeFileSync(routesFile, JSON.stringify({ providers: { slow: provider(mocks.streamed), fast: provider(mocks.immediate) }, routes: { streamed: { provider: "slow" }, immediate: { provider: "fast" }, "*": { provider: "slow" } } }));
+  return routesFile;
+}
+
 export interface SwitchboardStack {
   ingresses: BenchProcess[];
   workers: BenchProcess[];

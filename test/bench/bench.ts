@@ -33,8 +33,8 @@ const settings = {
   layouts: list(process.env.BENCH_LAYOUTS ?? "1x1,1x2,1x4,2x1,2x2,2x4"),
   throughputClients: Number(process.env.BENCH_CLIENTS ?? "64"),
   throughputSeconds: Number(process.env.BENCH_SECONDS ?? "5"),
-  /** Unmeasured seconds of load on each target before it is measured (held streams before the streaming rows, closed-loop requests before each throughput run): everything is measured warm. */
-  throughputWarmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? "2"),
+  /** Unmeasured seconds of load on each target before it is measured: everything is measured warm. */
+  warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? "2"),
   layoutStreams: Number(process.env.BENCH_LAYOUT_STREAMS ?? "200"),
   scalingSlots: Number(process.env.BENCH_SCALING_SLOTS ?? "16"),
   scalingSeconds: Number(process.env.BENCH_SCALING_SECONDS ?? "3"),
@@ -104,7 +104,7 @@ try {
   const sides = (Object.keys(targets) as Side[]).filter((side) => targets[side].length > 0);
   // Warm: 50 streams held for a while on each side (the JIT optimises the per-token path of every
   // process), then sequential ones; what follows measures the steady state, not the warm-up.
-  for (const side of sides) if (settings.throughputWarmupSeconds > 0) await heldStreams(targets[side], streamBody, 50, settings.throughputWarmupSeconds, 200);
+  if (settings.warmupSeconds > 0) for (const side of sides) await heldStreams(targets[side], streamBody, 50, settings.warmupSeconds, 200);
   for (let index = 0; index < 30; index++) await Promise.all(sides.map((side) => streamOnce(targets[side][0] as string, streamBody)));
 
   const streaming: StreamingRow[] = [];
@@ -274,7 +274,7 @@ function finishRow(load: Load, concurrency: number, rounds: number, sides: Side[
  * since the start.
  */
 async function warmUp(urls: string[]): Promise<void> {
-  if (settings.throughputWarmupSeconds > 0) await closedLoop(urls, completeBody, settings.throughputClients, settings.throughputWarmupSeconds);
+  if (settings.warmupSeconds > 0) await closedLoop(urls, completeBody, settings.throughputClients, settings.warmupSeconds);
 }
 
 async function measureThroughput(label: string, urls: string[], processes: BenchProcess[]): Promise<Record<string, unknown>> {

@@ -10,11 +10,11 @@
 //   BENCH_COMPARE_BASE=../base npm run bench:compare
 //   COMPARE_ROUNDS=10 COMPARE_THROUGHPUT_SECONDS=2 BENCH_COMPARE_BASE=../base npm run bench:compare
 // (also COMPARE_SEQUENTIAL_STREAMS, COMPARE_BURST_STREAMS; BENCH_OUT names the JSON file.)
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { startService, type ServiceProcess } from "../support/service-process.ts";
-import { startRedis } from "./bench-stack.ts";
+import { startRedis, writeMockRoutes } from "./bench-stack.ts";
 import { agent, closedLoop, streamOnce } from "./load-client.ts";
 import { cpuTimeMs } from "./process-stats.ts";
 import { summarize } from "./summary.ts";
@@ -90,9 +90,7 @@ try {
   // 20 tokens 10 ms apart for streams, as in `npm run bench`; an immediate answer for throughput.
   const slowMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "10" });
   const fastMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "0" });
-  const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-compare-")), "routes.json");
-  const provider = (mock: ServiceProcess) => ({ type: "openai", baseUrl: String(mock.readyLine.url), apiKeyEnv: "MOCK_API_KEY" });
-  writeFileSync(routesFile, JSON.stringify({ providers: { slow: provider(slowMock), fast: provider(fastMock) }, routes: { streamed: { provider: "slow" }, immediate: { provider: "fast" }, "*": { provider: "slow" } } }));
+  const routesFile = writeMockRoutes({ streamed: String(slowMock.readyLine.url), immediate: String(fastMock.readyLine.url) });
   const sides: Side[] = [];
   for (const [label, root] of [["base", resolve(baseRoot)], ["head", undefined]] as const) {
     const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `sbcompare-${process.pid}-${label}`, ROUTES_FILE: routesFile, MOCK_API_KEY: "unused", LOG_LEVEL: "info" };

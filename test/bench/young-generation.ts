@@ -5,11 +5,9 @@
 // ingress, streams one at a time, 50 streams at once, and a non-streamed closed-loop burst.
 //   npm run bench:young-generation               (flock /tmp/switchboard-cpu.lock … on a shared machine)
 //   YG_ROUNDS=8 YG_FLAGS=--max-semi-space-size=4 node test/bench/young-generation.ts
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { loadavg } from "node:os";
 import { nodeFlags, startService, type ServiceProcess } from "../support/service-process.ts";
-import { startRedis } from "./bench-stack.ts";
+import { startRedis, writeMockRoutes } from "./bench-stack.ts";
 import { agent, closedLoop, streamOnce, type StreamTiming } from "./load-client.ts";
 import { cpuTimeMs, rssBytes } from "./process-stats.ts";
 import { summarize } from "./summary.ts";
@@ -75,9 +73,7 @@ try {
   // 20 tokens 5 ms apart for streams; an immediate answer for the throughput burst.
   const slowMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "5" });
   const fastMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "0" });
-  const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-yg-")), "routes.json");
-  const provider = (mock: ServiceProcess) => ({ type: "openai", baseUrl: String(mock.readyLine.url), apiKeyEnv: "MOCK_API_KEY" });
-  writeFileSync(routesFile, JSON.stringify({ providers: { slow: provider(slowMock), fast: provider(fastMock) }, routes: { streamed: { provider: "slow" }, immediate: { provider: "fast" }, "*": { provider: "slow" } } }));
+  const routesFile = writeMockRoutes({ streamed: String(slowMock.readyLine.url), immediate: String(fastMock.readyLine.url) });
   const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `sbyg-${process.pid}`, ROUTES_FILE: routesFile, MOCK_API_KEY: "unused", LOG_LEVEL: "info" };
   await start("worker", { ...env, WORKER_CONCURRENCY: "1000" });
   for (const [label, sideFlags] of [["default", []], [flags.join(" "), flags]] as const) {
