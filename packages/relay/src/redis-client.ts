@@ -10,6 +10,7 @@
 // every node); or a primary found through Redis Sentinel (the URL's credentials, database and TLS
 // apply to the primary and its host is ignored). Credentials and TLS apply to every node.
 import { Cluster, Redis } from "ioredis";
+import { followFailovers } from "./sentinel-failover.ts";
 
 export type RedisRole = "command" | "relay" | "subscriber" | "blocking";
 
@@ -48,7 +49,11 @@ export function createRedisClient(url: string, role: RedisRole, connectionName: 
     keepAlive: 10_000,
   };
   const roleOptions = roleOptionsOf(role);
-  if (topology.sentinels) return new Redis({ ...common, ...roleOptions, ...sentinelOptions(url, topology.sentinels, topology.sentinelMaster ?? "mymaster") });
+  if (topology.sentinels) {
+    const options = sentinelOptions(url, topology.sentinels, topology.sentinelMaster ?? "mymaster");
+    const { sentinels, name: master, tls } = options;
+    return followFailovers(new Redis({ ...common, ...roleOptions, ...options }), { sentinels, master, retryStrategy: reconnectDelay, ...(tls ? { tls } : {}) });
+  }
   return new Redis(url, { ...common, ...roleOptions });
 }
 
@@ -79,14 +84,14 @@ function sentinelOptions(url: string, sentinels: string, master: string) {
     }),
     name: master,
     sentinelRetryStrategy: reconnectDelay,
-    // Reconnect to the new primary as soon as the sentinels announce a failover.
-    failoverDetector: true,
+    // Failovers are followed by sentinel-failover.ts, not ioredis's failoverDetector (which ends
+    // for good a connection that is reconnecting when the failover is announced).
     // A connection still on the old primary (now a replica) gets READONLY: reconnect and resend.
     reconnectOnError: (error: Error) => (error.message.startsWith("READONLY") ? 2 : false),
     db: database,
     ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    ...(parsed.protocol === "rediss:" ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    ...(parsed.protocol === "rediss:" ? { tls: {} as Record<string, never>, enableTLSForSentinelMode: true } : {}),
   };
 }
 
