@@ -91,7 +91,7 @@ function sentinelOptions(url: string, sentinels: string, master: string) {
     db: database,
     ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    ...(parsed.protocol === "rediss:" ? { tls: {} as Record<string, never>, enableTLSForSentinelMode: true } : {}),
+    ...(parsed.protocol === "rediss:" ? { tls: {}, enableTLSForSentinelMode: true } : {}),
   };
 }
 

@@ -1,15 +1,17 @@
 // Follow a Redis Sentinel failover at once. On the sentinels' +switch-master announcement, every
 // connection of this process that is on another server than the new primary reconnects, and so
 // asks the sentinels for the new one, and again at each ready on another server (a sentinel that
-// has not heard of the failover yet still names the old primary) for up to 10 s. Without this, after a forced failover (SENTINEL FAILOVER) or a partition, an
-// idle connection stays on the old primary until the sentinels demote it, about 10 s later, and
-// what is written there meanwhile is lost; a worker and an ingress can be on different primaries.
+// has not heard of the failover yet still names the old primary) for up to 10 s. Without this,
+// after a forced failover (SENTINEL FAILOVER) or a partition, an idle connection stays on the old
+// primary until the sentinels demote it, about 10 s later, and what is written there meanwhile is
+// lost; a worker and an ingress can be on different primaries.
 //
 // This replaces ioredis's failoverDetector, which closes the connector on the announcement: a
 // connection reconnecting at that moment (its primary just crashed) ends for good, status "end",
 // and one already on the new primary is dropped too (test/sentinel/sentinel-connections.test.ts).
 // One subscription per sentinel per process, however many connections follow it.
 import { isIP } from "node:net";
+import type { ConnectionOptions } from "node:tls";
 import { Redis } from "ioredis";
 
 export interface SentinelWatchOptions {
@@ -17,17 +19,20 @@ export interface SentinelWatchOptions {
   /** The name the sentinels monitor the primary under. */
   master: string;
   /** TLS for the sentinels too, as the connections use it. */
-  tls?: Record<string, never>;
+  tls?: ConnectionOptions;
   retryStrategy: (times: number) => number;
+}
+
+interface Server {
+  host: string;
+  port: number;
 }
 
 interface Watch {
   subscribers: Redis[];
   connections: Set<Redis>;
-  /** Connections not yet seen on the announced primary, and until when to keep moving them. */
-  moving: WeakMap<Redis, number>;
-  /** The primary the sentinels announced last. */
-  primary?: { host: string; port: number };
+  /** Connections not yet seen on the announced primary: which one, and until when to keep moving them. */
+  moving: WeakMap<Redis, { primary: Server; until: number }>;
 }
 
 /** How long a connection keeps reconnecting until it lands on the announced primary. */
@@ -38,23 +43,18 @@ const watches = new Map<string, Watch>();
 /** Make a sentinel-mode connection, and every duplicate of it (BullMQ's), follow failovers. */
 export function followFailovers(connection: Redis, options: SentinelWatchOptions): Redis {
   const key = `${options.master}@${options.sentinels.map(({ host, port }) => `${host}:${port}`).join(",")}`;
-  let watch = watches.get(key);
-  if (!watch) {
-    watch = startWatch(options);
-    watches.set(key, watch);
-  }
-  const current = watch;
-  current.connections.add(connection);
+  const watch = watches.get(key) ?? startWatch(key, options);
+  watch.connections.add(connection);
   connection.on("ready", () => {
-    const until = current.moving.get(connection);
-    if (until === undefined) return;
-    if (Date.now() < until && !isOn(connection, current.primary)) connection.disconnect(true);
-    else current.moving.delete(connection);
+    const move = watch.moving.get(connection);
+    if (!move) return;
+    if (Date.now() < move.until && !isOn(connection, move.primary)) connection.disconnect(true);
+    else watch.moving.delete(connection);
   });
   connection.once("end", () => {
-    current.connections.delete(connection);
-    if (current.connections.size > 0) return;
-    for (const subscriber of current.subscribers) subscriber.disconnect();
+    watch.connections.delete(connection);
+    if (watch.connections.size > 0) return;
+    for (const subscriber of watch.subscribers) subscriber.disconnect();
     watches.delete(key);
   });
   const duplicate = connection.duplicate.bind(connection);
@@ -62,8 +62,9 @@ export function followFailovers(connection: Redis, options: SentinelWatchOptions
   return connection;
 }
 
-function startWatch(options: SentinelWatchOptions): Watch {
+function startWatch(key: string, options: SentinelWatchOptions): Watch {
   const watch: Watch = { subscribers: [], connections: new Set(), moving: new WeakMap() };
+  watches.set(key, watch);
   for (const { host, port } of options.sentinels) {
     const subscriber = new Redis({
       host,
@@ -88,20 +89,17 @@ function startWatch(options: SentinelWatchOptions): Watch {
 function switchTo(watch: Watch, master: string, message: string): void {
   const [name, , , host, port] = message.split(" ");
   if (name !== master || !host || !port) return;
-  const primary = { host, port: Number(port) };
-  watch.primary = primary;
-  const until = Date.now() + movingForMs;
+  const move = { primary: { host, port: Number(port) }, until: Date.now() + movingForMs };
   for (const connection of watch.connections) {
     const ready = connection.status === "ready";
-    if (ready && isOn(connection, primary)) continue;
-    watch.moving.set(connection, until);
+    if (ready && isOn(connection, move.primary)) continue;
+    watch.moving.set(connection, move);
     if (ready) connection.disconnect(true);
   }
 }
 
 /** Whether the connection is on that server (by port alone when the sentinels announce host names). */
-function isOn(connection: Redis, server: { host: string; port: number } | undefined): boolean {
-  if (!server) return true;
+function isOn(connection: Redis, server: Server): boolean {
   const { remoteAddress, remotePort } = connection.stream;
   return remotePort === server.port && (isIP(server.host) === 0 || remoteAddress === server.host);
 }
