@@ -20,9 +20,16 @@ let stopping = false;
 // "Hostile input").
 const nodeFlags = { ingress: ["--max-semi-space-size=2"], worker: [] };
 
-function start(service: "ingress" | "worker", onLine?: (line: string) => void, extraEnv: Record<string, string> = {}): ChildProcess {
+function start(
+  service: "ingress" | "worker",
+  onLine?: (line: string) => void,
+  extraEnv: Record<string, string> = {},
+): ChildProcess {
   const entry = fileURLToPath(new URL(`../services/${service}/src/main.ts`, import.meta.url));
-  const child = spawn(process.execPath, [...nodeFlags[service], entry], { env: { ...process.env, REDIS_URL: redisUrl, ...extraEnv }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...nodeFlags[service], entry], {
+    env: { ...process.env, REDIS_URL: redisUrl, ...extraEnv },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   createInterface({ input: child.stdout! }).on("line", (line) => {
     process.stdout.write(`${line}\n`);
     onLine?.(line);
@@ -48,11 +55,14 @@ function stop(exitCode: number): void {
 
 // Each worker serves its metrics on its own port: METRICS_PORT (default 9464), then the next ones.
 const firstMetricsPort = Number(process.env.METRICS_PORT ?? "9464");
-for (let index = 0; index < workerCount; index++) start("worker", undefined, { METRICS_PORT: String(firstMetricsPort + index) });
+for (let index = 0; index < workerCount; index++)
+  start("worker", undefined, { METRICS_PORT: String(firstMetricsPort + index) });
 start("ingress", (line) => {
   if (!line.includes('"msg":"listening"')) return;
   const { url } = JSON.parse(line) as { url: string };
-  const model = process.env.OPENAI_API_KEY ? "any model your upstream serves (or switchboard-sim)" : "switchboard-sim (no OPENAI_API_KEY set: simulated answers)";
+  const model = process.env.OPENAI_API_KEY
+    ? "any model your upstream serves (or switchboard-sim)"
+    : "switchboard-sim (no OPENAI_API_KEY set: simulated answers)";
   process.stderr.write(
     `\nSwitchboard is up: ${url}  (${workerCount} worker${workerCount === 1 ? "" : "s"})\n` +
       `Model: ${model}\n` +
@@ -64,7 +74,12 @@ process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 
 async function checkRedis(url: string): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on("error", () => {});
   try {
     await client.connect();

@@ -60,13 +60,20 @@ describe("npm run bench (smoke)", () => {
       expect(Number.isFinite(row.addedFirstTokenMs.p50)).toBe(true);
       expect(Object.keys(row.gatewayCpuMsPerRequest)).toEqual(expect.arrayContaining(["ingress1", "worker1"]));
     }
-    expect(result.throughput.map((row) => row.label)).toEqual(["direct to mock", "in-process Node.js proxy", "switchboard 1 ingress x 1 worker", "switchboard 2 ingress x 2 worker"]);
+    expect(result.throughput.map((row) => row.label)).toEqual([
+      "direct to mock",
+      "in-process Node.js proxy",
+      "switchboard 1 ingress x 1 worker",
+      "switchboard 2 ingress x 2 worker",
+    ]);
     for (const row of result.throughput) {
       expect(row.errors).toBe(0);
       expect(row.requests).toBeGreaterThan(0);
     }
     expect(result.throughput[3]?.queueWaitMs?.count).toBeGreaterThan(0);
-    expect(result.workerScaling.map((row) => `${row.workers} x ${row.slotsPerWorker} slots, ${row.clients} clients`)).toEqual(["1 x 2 slots, 4 clients", "2 x 2 slots, 4 clients"]);
+    expect(
+      result.workerScaling.map((row) => `${row.workers} x ${row.slotsPerWorker} slots, ${row.clients} clients`),
+    ).toEqual(["1 x 2 slots, 4 clients", "2 x 2 slots, 4 clients"]);
     for (const row of result.workerScaling) {
       expect(row.errors).toBe(0);
       expect(row.queueWaitMs.count).toBeGreaterThan(0);
@@ -80,11 +87,27 @@ interface BenchJson {
     load: "burst" | "held";
     concurrency: number;
     rounds: number;
-    sides: Partial<Record<"direct" | "gateway" | "nodeProxy", { errors: number; firstTokenMs: { count: number; p50: number }; lastTokenMs: { p50: number }; gapMs: { count: number } }>>;
+    sides: Partial<
+      Record<
+        "direct" | "gateway" | "nodeProxy",
+        {
+          errors: number;
+          firstTokenMs: { count: number; p50: number };
+          lastTokenMs: { p50: number };
+          gapMs: { count: number };
+        }
+      >
+    >;
     addedFirstTokenMs: { p50: number };
     gatewayCpuMsPerRequest: Record<string, number>;
   }>;
   throughput: Array<{ label: string; errors: number; requests: number; queueWaitMs?: { count: number } }>;
-  workerScaling: Array<{ workers: number; slotsPerWorker: number; clients: number; errors: number; queueWaitMs: { count: number } }>;
+  workerScaling: Array<{
+    workers: number;
+    slotsPerWorker: number;
+    clients: number;
+    errors: number;
+    queueWaitMs: { count: number };
+  }>;
   targets: unknown[];
 }

@@ -22,7 +22,11 @@ export interface RedisForBench {
 export async function startRedis(): Promise<RedisForBench> {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, pid: undefined, stop: async () => {} };
   const port = await freePort();
-  const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "20000"], { stdio: "ignore" });
+  const server = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "20000"],
+    { stdio: "ignore" },
+  );
   try {
     await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
   } catch {
@@ -56,13 +60,23 @@ function fromService(label: string, service: ServiceProcess): BenchProcess {
 }
 
 export async function startMock(tokens: number, tokenDelayMs: number): Promise<BenchProcess> {
-  return fromService("mock", await startService("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: String(tokens), MOCK_TOKEN_DELAY_MS: String(tokenDelayMs) }));
+  return fromService(
+    "mock",
+    await startService("mock-upstream", {
+      MOCK_PORT: "0",
+      MOCK_TOKENS: String(tokens),
+      MOCK_TOKEN_DELAY_MS: String(tokenDelayMs),
+    }),
+  );
 }
 
 /** The in-process Node.js proxy (test/bench/node-proxy.ts) in front of the mock. */
 export async function startNodeProxy(upstreamUrl: string): Promise<BenchProcess> {
   const script = fileURLToPath(new URL("./node-proxy.ts", import.meta.url));
-  const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? "", UPSTREAM_URL: upstreamUrl, PORT: "0" }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? "", UPSTREAM_URL: upstreamUrl, PORT: "0" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (line.includes('"listening"')) resolve(String((JSON.parse(line) as { url: string }).url));
@@ -85,7 +99,13 @@ async function stopChild(child: ChildProcess): Promise<void> {
 export function writeMockRoutes(mocks: { streamed: string; immediate: string }): string {
   const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-bench-")), "routes.json");
   const provider = (baseUrl: string) => ({ type: "openai", baseUrl, apiKeyEnv: "MOCK_API_KEY" });
-  writeFileSync(routesFile, JSON.stringify({ providers: { slow: provider(mocks.streamed), fast: provider(mocks.immediate) }, routes: { streamed: { provider: "slow" }, immediate: { provider: "fast" }, "*": { provider: "slow" } } }));
+  writeFileSync(
+    routesFile,
+    JSON.stringify({
+      providers: { slow: provider(mocks.streamed), fast: provider(mocks.immediate) },
+      routes: { streamed: { provider: "slow" }, immediate: { provider: "fast" }, "*": { provider: "slow" } },
+    }),
+  );
   return routesFile;
 }
 
@@ -112,16 +132,35 @@ let stackCount = 0;
 export async function startSwitchboard(options: SwitchboardOptions): Promise<SwitchboardStack> {
   const prefix = `sbbench-${process.pid}-${++stackCount}`;
   const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-bench-")), "routes.json");
-  writeFileSync(routesFile, JSON.stringify({ providers: { mock: { type: "openai", baseUrl: options.upstreamUrl, apiKeyEnv: "MOCK_API_KEY" } }, routes: { "*": { provider: "mock" } } }));
-  const env: Record<string, string> = { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, ROUTES_FILE: routesFile, MOCK_API_KEY: "unused", LOG_LEVEL: "info" };
+  writeFileSync(
+    routesFile,
+    JSON.stringify({
+      providers: { mock: { type: "openai", baseUrl: options.upstreamUrl, apiKeyEnv: "MOCK_API_KEY" } },
+      routes: { "*": { provider: "mock" } },
+    }),
+  );
+  const env: Record<string, string> = {
+    REDIS_URL: options.redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    ROUTES_FILE: routesFile,
+    MOCK_API_KEY: "unused",
+    LOG_LEVEL: "info",
+  };
   if (options.nodeOptions) env.NODE_OPTIONS = options.nodeOptions;
   // BENCH_ENV='{"WORKER_FETCH_LOOPS":"1"}' passes settings to every ingress and worker, for A/B runs.
   if (process.env.BENCH_ENV) Object.assign(env, JSON.parse(process.env.BENCH_ENV) as Record<string, string>);
   const workers = await Promise.all(
-    Array.from({ length: options.workers }, async (_, index) => fromService(`worker${index + 1}`, await startService("worker", { ...env, WORKER_CONCURRENCY: String(options.workerConcurrency) }))),
+    Array.from({ length: options.workers }, async (_, index) =>
+      fromService(
+        `worker${index + 1}`,
+        await startService("worker", { ...env, WORKER_CONCURRENCY: String(options.workerConcurrency) }),
+      ),
+    ),
   );
   const ingresses = await Promise.all(
-    Array.from({ length: options.ingresses }, async (_, index) => fromService(`ingress${index + 1}`, await startService("ingress", { ...env, PORT: "0", HOST: "127.0.0.1" }))),
+    Array.from({ length: options.ingresses }, async (_, index) =>
+      fromService(`ingress${index + 1}`, await startService("ingress", { ...env, PORT: "0", HOST: "127.0.0.1" })),
+    ),
   );
   return {
     ingresses,
@@ -131,4 +170,3 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     stop: async () => void (await Promise.all([...ingresses, ...workers].map((service) => service.stop()))),
   };
 }
-

@@ -13,7 +13,10 @@ const compareScript = fileURLToPath(new URL("./compare.ts", import.meta.url));
 const repositoryRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 async function runCompare(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [compareScript], { env: { PATH: process.env.PATH ?? "", REDIS_URL: inject("redisUrl"), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [compareScript], {
+    env: { PATH: process.env.PATH ?? "", REDIS_URL: inject("redisUrl"), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.on("data", (text: Buffer) => (output += text.toString()));
   child.stderr.on("data", (text: Buffer) => (output += text.toString()));
@@ -24,7 +27,14 @@ async function runCompare(env: Record<string, string>): Promise<{ code: number |
 describe("npm run bench:compare (smoke)", () => {
   it("measures both sides in alternating rounds and writes per-round ratios", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "switchboard-compare-smoke-")), "compare.json");
-    const { code, output } = await runCompare({ BENCH_COMPARE_BASE: repositoryRoot, COMPARE_ROUNDS: "2", COMPARE_SEQUENTIAL_STREAMS: "2", COMPARE_BURST_STREAMS: "3", COMPARE_THROUGHPUT_SECONDS: "0.3", BENCH_OUT: out });
+    const { code, output } = await runCompare({
+      BENCH_COMPARE_BASE: repositoryRoot,
+      COMPARE_ROUNDS: "2",
+      COMPARE_SEQUENTIAL_STREAMS: "2",
+      COMPARE_BURST_STREAMS: "3",
+      COMPARE_THROUGHPUT_SECONDS: "0.3",
+      BENCH_OUT: out,
+    });
     expect(code, output).toBe(0);
     expect(output).toContain("Head / base, per round");
     const result = JSON.parse(readFileSync(out, "utf8")) as CompareJson;
@@ -51,5 +61,8 @@ describe("npm run bench:compare (smoke)", () => {
 interface CompareJson {
   table: Array<{ side: string }>;
   comparison: Record<string, { perRound: number[] }>;
-  perRound: Record<"base" | "head", Array<{ errors: number; requestsPerSecond: number; ttftSingleP50: number; cpuMsPerRequest: { worker: number } }>>;
+  perRound: Record<
+    "base" | "head",
+    Array<{ errors: number; requestsPerSecond: number; ttftSingleP50: number; cpuMsPerRequest: { worker: number } }>
+  >;
 }

@@ -20,8 +20,14 @@ import { cpuTimeMs } from "./process-stats.ts";
 import { summarize } from "./summary.ts";
 
 const baseRoot = process.env.BENCH_COMPARE_BASE;
-if (!baseRoot || !existsSync(join(baseRoot, "services", "worker", "src", "main.ts")) || !existsSync(join(baseRoot, "node_modules"))) {
-  console.error("Set BENCH_COMPARE_BASE to another checkout of this repository with its dependencies installed, e.g.\n  git worktree add ../base main && (cd ../base && npm ci) && BENCH_COMPARE_BASE=../base npm run bench:compare");
+if (
+  !baseRoot ||
+  !existsSync(join(baseRoot, "services", "worker", "src", "main.ts")) ||
+  !existsSync(join(baseRoot, "node_modules"))
+) {
+  console.error(
+    "Set BENCH_COMPARE_BASE to another checkout of this repository with its dependencies installed, e.g.\n  git worktree add ../base main && (cd ../base && npm ci) && BENCH_COMPARE_BASE=../base npm run bench:compare",
+  );
   process.exit(2);
 }
 const rounds = Number(process.env.COMPARE_ROUNDS ?? "8");
@@ -64,13 +70,25 @@ async function start(...args: Parameters<typeof startService>): Promise<ServiceP
 
 async function round(side: Side): Promise<RoundFigures> {
   const single: number[] = [];
-  for (let index = 0; index < sequentialStreams; index++) single.push((await streamOnce(side.url, streamed)).firstTokenMs);
-  const burst = (await Promise.all(Array.from({ length: burstStreams }, () => streamOnce(side.url, streamed)))).map((timing) => timing.firstTokenMs);
+  for (let index = 0; index < sequentialStreams; index++)
+    single.push((await streamOnce(side.url, streamed)).firstTokenMs);
+  const burst = (await Promise.all(Array.from({ length: burstStreams }, () => streamOnce(side.url, streamed)))).map(
+    (timing) => timing.firstTokenMs,
+  );
   const pids = { ingress: side.ingress.child.pid!, worker: side.worker.child.pid!, redis: redis.pid };
-  const before = { ingress: cpuTimeMs(pids.ingress), worker: cpuTimeMs(pids.worker), redis: pids.redis ? cpuTimeMs(pids.redis) : 0 };
+  const before = {
+    ingress: cpuTimeMs(pids.ingress),
+    worker: cpuTimeMs(pids.worker),
+    redis: pids.redis ? cpuTimeMs(pids.redis) : 0,
+  };
   const throughput = await closedLoop([side.url], collected, throughputClients, throughputSeconds);
-  const per = (pid: number | undefined, from: number) => (pid ? (cpuTimeMs(pid) - from) / Math.max(1, throughput.requests) : 0);
-  const cpu = { ingress: per(pids.ingress, before.ingress), worker: per(pids.worker, before.worker), redis: per(pids.redis, before.redis) };
+  const per = (pid: number | undefined, from: number) =>
+    pid ? (cpuTimeMs(pid) - from) / Math.max(1, throughput.requests) : 0;
+  const cpu = {
+    ingress: per(pids.ingress, before.ingress),
+    worker: per(pids.worker, before.worker),
+    redis: per(pids.redis, before.redis),
+  };
   const singleSummary = summarize(single);
   const burstSummary = summarize(burst);
   return {
@@ -90,10 +108,22 @@ try {
   // 20 tokens 10 ms apart for streams, as in `npm run bench`; an immediate answer for throughput.
   const slowMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "10" });
   const fastMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "0" });
-  const routesFile = writeMockRoutes({ streamed: String(slowMock.readyLine.url), immediate: String(fastMock.readyLine.url) });
+  const routesFile = writeMockRoutes({
+    streamed: String(slowMock.readyLine.url),
+    immediate: String(fastMock.readyLine.url),
+  });
   const sides: Side[] = [];
-  for (const [label, root] of [["base", resolve(baseRoot)], ["head", undefined]] as const) {
-    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `sbcompare-${process.pid}-${label}`, ROUTES_FILE: routesFile, MOCK_API_KEY: "unused", LOG_LEVEL: "info" };
+  for (const [label, root] of [
+    ["base", resolve(baseRoot)],
+    ["head", undefined],
+  ] as const) {
+    const env = {
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: `sbcompare-${process.pid}-${label}`,
+      ROUTES_FILE: routesFile,
+      MOCK_API_KEY: "unused",
+      LOG_LEVEL: "info",
+    };
     const worker = await start("worker", { ...env, WORKER_CONCURRENCY: "1000" }, 15_000, undefined, root);
     const ingress = await start("ingress", { ...env, PORT: "0", HOST: "127.0.0.1" }, 15_000, undefined, root);
     sides.push({ label, root, ingress, worker, url: String(ingress.readyLine.url), rounds: [] });
@@ -123,7 +153,11 @@ try {
   // Per round: head / base, with how many rounds came out in head's favour.
   const ratios = (pick: (r: RoundFigures) => number, lowerIsBetter: boolean) => {
     const perRound = head.rounds.map((r, index) => pick(r) / pick(base.rounds[index]!));
-    return { median: fixed(median(perRound)), perRound: perRound.map((value) => fixed(value)), headBetterIn: perRound.filter((value) => (lowerIsBetter ? value < 1 : value > 1)).length };
+    return {
+      median: fixed(median(perRound)),
+      perRound: perRound.map((value) => fixed(value)),
+      headBetterIn: perRound.filter((value) => (lowerIsBetter ? value < 1 : value > 1)).length,
+    };
   };
   const comparison = {
     "TTFT 1 p50": ratios((r) => r.ttftSingleP50, true),
@@ -134,13 +168,37 @@ try {
     "CPU ms/req ingress": ratios((r) => r.cpuMsPerRequest.ingress, true),
     "CPU ms/req redis": ratios((r) => r.cpuMsPerRequest.redis, true),
   };
-  console.log(`compare: base ${base.root}, head ${process.cwd()}; ${rounds} rounds, load average ${startLoad.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`);
+  console.log(
+    `compare: base ${base.root}, head ${process.cwd()}; ${rounds} rounds, load average ${startLoad.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`,
+  );
   console.log("Medians over rounds (ms unless stated)");
   console.table(table);
   console.log(`Head / base, per round (median; rounds in head's favour of ${rounds})`);
-  console.table(Object.entries(comparison).map(([figure, ratio]) => ({ figure, median: ratio.median, "head better in": ratio.headBetterIn, "per round": ratio.perRound.join(" ") })));
+  console.table(
+    Object.entries(comparison).map(([figure, ratio]) => ({
+      figure,
+      median: ratio.median,
+      "head better in": ratio.headBetterIn,
+      "per round": ratio.perRound.join(" "),
+    })),
+  );
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), base: base.root, rounds, loadAverage: [startLoad, loadavg()[0]], table, comparison, perRound: { base: base.rounds, head: head.rounds } }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        base: base.root,
+        rounds,
+        loadAverage: [startLoad, loadavg()[0]],
+        table,
+        comparison,
+        perRound: { base: base.rounds, head: head.rounds },
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`Results: ${out}`);
 } finally {
   agent.destroy();

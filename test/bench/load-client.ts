@@ -32,33 +32,41 @@ export function streamOnce(baseUrl: string, body: string): Promise<StreamTiming>
     const timing: StreamTiming = { firstTokenMs: -1, lastTokenMs: -1, gapsMs: [], tokens: 0, mergedTokens: 0 };
     let previousTokenAt = -1;
     let tail = "";
-    const outgoing = request(`${baseUrl}/chat/completions`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
-      response.setEncoding("utf8");
-      if (response.statusCode !== 200) {
-        response.resume();
-        return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}`));
-      }
-      response.on("data", (text: string) => {
-        const now = performance.now() - start;
-        const tokens = countTokens(text);
-        if (tokens > 0) {
-          if (timing.firstTokenMs < 0) timing.firstTokenMs = now;
-          else timing.gapsMs.push(now - previousTokenAt);
-          for (let extra = 1; extra < tokens; extra++) timing.gapsMs.push(0);
-          timing.mergedTokens += tokens - 1;
-          timing.tokens += tokens;
-          timing.lastTokenMs = now;
-          previousTokenAt = now;
+    const outgoing = request(
+      `${baseUrl}/chat/completions`,
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (response) => {
+        response.setEncoding("utf8");
+        if (response.statusCode !== 200) {
+          response.resume();
+          return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}`));
         }
-        tail = (tail + text).slice(-32);
-      });
-      response.on("end", () => {
-        if (!tail.includes("data: [DONE]")) return reject(new Error(`stream from ${baseUrl} ended without [DONE]`));
-        if (timing.tokens === 0) return reject(new Error(`no token from ${baseUrl}`));
-        resolve(timing);
-      });
-      response.on("error", reject);
-    });
+        response.on("data", (text: string) => {
+          const now = performance.now() - start;
+          const tokens = countTokens(text);
+          if (tokens > 0) {
+            if (timing.firstTokenMs < 0) timing.firstTokenMs = now;
+            else timing.gapsMs.push(now - previousTokenAt);
+            for (let extra = 1; extra < tokens; extra++) timing.gapsMs.push(0);
+            timing.mergedTokens += tokens - 1;
+            timing.tokens += tokens;
+            timing.lastTokenMs = now;
+            previousTokenAt = now;
+          }
+          tail = (tail + text).slice(-32);
+        });
+        response.on("end", () => {
+          if (!tail.includes("data: [DONE]")) return reject(new Error(`stream from ${baseUrl} ended without [DONE]`));
+          if (timing.tokens === 0) return reject(new Error(`no token from ${baseUrl}`));
+          resolve(timing);
+        });
+        response.on("error", reject);
+      },
+    );
     outgoing.on("error", reject);
     outgoing.end(body);
   });
@@ -68,16 +76,25 @@ export function streamOnce(baseUrl: string, body: string): Promise<StreamTiming>
 export function completeOnce(baseUrl: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const outgoing = request(`${baseUrl}/chat/completions`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
-      let text = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (text += chunk));
-      response.on("end", () => {
-        if (response.statusCode !== 200 || !text.includes('"chat.completion"')) return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}: ${text.slice(0, 200)}`));
-        resolve(performance.now() - start);
-      });
-      response.on("error", reject);
-    });
+    const outgoing = request(
+      `${baseUrl}/chat/completions`,
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (text += chunk));
+        response.on("end", () => {
+          if (response.statusCode !== 200 || !text.includes('"chat.completion"'))
+            return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}: ${text.slice(0, 200)}`));
+          resolve(performance.now() - start);
+        });
+        response.on("error", reject);
+      },
+    );
     outgoing.on("error", reject);
     outgoing.end(body);
   });
@@ -92,7 +109,12 @@ export interface ThroughputResult {
 }
 
 /** Closed loop: `clients` clients each send the next request as soon as the last one is answered. */
-export async function closedLoop(baseUrls: readonly string[], body: string, clients: number, seconds: number): Promise<ThroughputResult> {
+export async function closedLoop(
+  baseUrls: readonly string[],
+  body: string,
+  clients: number,
+  seconds: number,
+): Promise<ThroughputResult> {
   const until = performance.now() + seconds * 1000;
   const latencyMs: number[] = [];
   let errors = 0;
@@ -111,7 +133,13 @@ export async function closedLoop(baseUrls: readonly string[], body: string, clie
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
-  return { requests: latencyMs.length, errors, seconds: elapsed, requestsPerSecond: latencyMs.length / elapsed, latencyMs };
+  return {
+    requests: latencyMs.length,
+    errors,
+    seconds: elapsed,
+    requestsPerSecond: latencyMs.length / elapsed,
+    latencyMs,
+  };
 }
 
 export interface HeldResult {
@@ -125,7 +153,13 @@ export interface HeldResult {
  * `rampMs` (about one stream's length), so requests arrive as they do at steady concurrency rather
  * than in one simultaneous burst (the burst rows measure that).
  */
-export async function heldStreams(baseUrls: readonly string[], body: string, streams: number, seconds: number, rampMs: number): Promise<HeldResult> {
+export async function heldStreams(
+  baseUrls: readonly string[],
+  body: string,
+  streams: number,
+  seconds: number,
+  rampMs: number,
+): Promise<HeldResult> {
   const until = performance.now() + rampMs + seconds * 1000;
   const timings: StreamTiming[] = [];
   let errors = 0;

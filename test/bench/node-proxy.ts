@@ -8,7 +8,10 @@ const app = express();
 app.post("/v1/chat/completions", express.json({ limit: "10mb" }), async (request, response) => {
   try {
     if (request.body.stream) {
-      const stream = await client.chat.completions.create({ ...request.body, stream: true } as OpenAI.ChatCompletionCreateParamsStreaming);
+      const stream = await client.chat.completions.create({
+        ...request.body,
+        stream: true,
+      } as OpenAI.ChatCompletionCreateParamsStreaming);
       response.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
       for await (const chunk of stream) response.write(`data: ${JSON.stringify(chunk)}\n\n`);
       response.end("data: [DONE]\n\n");
@@ -17,7 +20,10 @@ app.post("/v1/chat/completions", express.json({ limit: "10mb" }), async (request
     }
   } catch (error) {
     if (response.headersSent) response.end();
-    else response.status(502).json({ error: { message: (error as Error).message, type: "server_error", param: null, code: null } });
+    else
+      response
+        .status(502)
+        .json({ error: { message: (error as Error).message, type: "server_error", param: null, code: null } });
   }
 });
 const server = app.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {

@@ -29,7 +29,10 @@ export function rssBytes(pid: number): number {
 /** Samples the RSS of some processes every intervalMs; stop() returns each one's peak. */
 export function sampleRss(pids: readonly number[], intervalMs = 50): { stop(): number[] } {
   const peaks = pids.map((pid) => rssBytes(pid));
-  const timer = setInterval(() => pids.forEach((pid, index) => (peaks[index] = Math.max(peaks[index] ?? 0, rssBytes(pid)))), intervalMs);
+  const timer = setInterval(
+    () => pids.forEach((pid, index) => (peaks[index] = Math.max(peaks[index] ?? 0, rssBytes(pid)))),
+    intervalMs,
+  );
   return {
     stop() {
       clearInterval(timer);

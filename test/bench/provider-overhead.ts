@@ -22,7 +22,13 @@ const levels = [
 const mock = await startMock(20, 0);
 const baseUrl = mock.url as string;
 const variants: Record<string, Provider> = {
-  "global fetch (undici)": createOpenAIProvider({ name: "mock", apiKey: "unused", baseUrl, timeoutMs: 10_000, fetch: globalThis.fetch }),
+  "global fetch (undici)": createOpenAIProvider({
+    name: "mock",
+    apiKey: "unused",
+    baseUrl,
+    timeoutMs: 10_000,
+    fetch: globalThis.fetch,
+  }),
   "node:http fetch": createOpenAIProvider({ name: "mock", apiKey: "unused", baseUrl, timeoutMs: 10_000 }),
   "floor: node:http, no SDK": bareProvider(baseUrl),
 };
@@ -34,15 +40,33 @@ function bareProvider(base: string): Provider {
   return {
     name: "bare",
     async *stream(call): AsyncIterable<UpstreamChunk> {
-      const payload = JSON.stringify({ ...call.body, model: call.model, stream: true, stream_options: { include_usage: true } });
+      const payload = JSON.stringify({
+        ...call.body,
+        model: call.model,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       const response = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
-        const sent = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload), authorization: "Bearer unused" } }, resolve);
+        const sent = request(
+          url,
+          {
+            method: "POST",
+            agent,
+            headers: {
+              "content-type": "application/json",
+              "content-length": Buffer.byteLength(payload),
+              authorization: "Bearer unused",
+            },
+          },
+          resolve,
+        );
         sent.on("error", reject).end(payload);
       });
       for await (const events of readNodeSseEvents(response)) {
         for (const event of events) {
           if (event.data === "[DONE]") return;
-          const content = (JSON.parse(event.data) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta?.content;
+          const content = (JSON.parse(event.data) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]
+            ?.delta?.content;
           if (content) yield { delta: { content } };
         }
       }
@@ -55,7 +79,12 @@ async function call(provider: Provider, tokenDelayMs: number): Promise<number> {
   const start = performance.now();
   let firstChunkMs = -1;
   let tokens = 0;
-  for await (const chunk of provider.stream({ body, model: "mock-model", stream: true, signal: new AbortController().signal })) {
+  for await (const chunk of provider.stream({
+    body,
+    model: "mock-model",
+    stream: true,
+    signal: new AbortController().signal,
+  })) {
     if (firstChunkMs < 0) firstChunkMs = performance.now() - start;
     if (chunk.delta?.content) tokens++;
   }
@@ -64,18 +93,24 @@ async function call(provider: Provider, tokenDelayMs: number): Promise<number> {
 }
 
 /** `total` calls, `concurrency` at a time (closed loop); CPU ms per call and each call's first-chunk time. */
-async function round(provider: Provider, { concurrency, calls: total, tokenDelayMs }: (typeof levels)[0]): Promise<{ cpuMs: number; firstChunkMs: number[] }> {
+async function round(
+  provider: Provider,
+  { concurrency, calls: total, tokenDelayMs }: (typeof levels)[0],
+): Promise<{ cpuMs: number; firstChunkMs: number[] }> {
   const firstChunkMs: number[] = [];
   let next = 0;
   const before = process.cpuUsage();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next++ < total) firstChunkMs.push(await call(provider, tokenDelayMs));
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < total) firstChunkMs.push(await call(provider, tokenDelayMs));
+    }),
+  );
   const used = process.cpuUsage(before);
   return { cpuMs: (used.user + used.system) / 1000 / total, firstChunkMs };
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? Number.NaN;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? Number.NaN;
 const labels = Object.keys(variants);
 const results = new Map<string, { cpuMs: number[]; firstChunkMs: number[] }>();
 for (let index = 0; index < rounds; index++) {
@@ -94,15 +129,32 @@ for (let index = 0; index < rounds; index++) {
 }
 await mock.stop();
 
-console.log(`provider overhead: ${rounds - 1} measured rounds, mock in a child process, 20 tokens per answer; load average ${(await import("node:os")).loadavg().map((load) => load.toFixed(2)).join(" ")}`);
+console.log(
+  `provider overhead: ${rounds - 1} measured rounds, mock in a child process, 20 tokens per answer; load average ${(
+    await import("node:os")
+  )
+    .loadavg()
+    .map((load) => load.toFixed(2))
+    .join(" ")}`,
+);
 console.log("| in flight | transport | CPU ms per answer (median) | first chunk p50 ms | p99 ms |");
 console.log("|---|---|---|---|---|");
 for (const { concurrency } of levels) {
   const rows = labels.map((label) => {
     const entry = results.get(`${concurrency}|${label}`) as { cpuMs: number[]; firstChunkMs: number[] };
-    return { label, cpu: percentile(entry.cpuMs, 50), p50: percentile(entry.firstChunkMs, 50), p99: percentile(entry.firstChunkMs, 99) };
+    return {
+      label,
+      cpu: percentile(entry.cpuMs, 50),
+      p50: percentile(entry.firstChunkMs, 50),
+      p99: percentile(entry.firstChunkMs, 99),
+    };
   });
-  for (const row of rows) console.log(`| ${concurrency} | ${row.label} | ${row.cpu.toFixed(3)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} |`);
+  for (const row of rows)
+    console.log(
+      `| ${concurrency} | ${row.label} | ${row.cpu.toFixed(3)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} |`,
+    );
   const [before, after] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
-  console.log(`| ${concurrency} | node:http / undici | ${(after.cpu / before.cpu).toFixed(2)}x | ${(after.p50 / before.p50).toFixed(2)}x | ${(after.p99 / before.p99).toFixed(2)}x |`);
+  console.log(
+    `| ${concurrency} | node:http / undici | ${(after.cpu / before.cpu).toFixed(2)}x | ${(after.p50 / before.p50).toFixed(2)}x | ${(after.p99 / before.p99).toFixed(2)}x |`,
+  );
 }

@@ -7,7 +7,11 @@ import { relayKeys } from "@switchboard/relay";
 export async function readQueueWaits(redisUrl: string, prefix: string, sinceMs: number): Promise<number[]> {
   const client = new Redis(redisUrl);
   try {
-    const entries = (await client.xrange(`${relayKeys(prefix).queuePrefix}:chat:events`, String(sinceMs), "+")) as Array<[string, string[]]>;
+    const entries = (await client.xrange(
+      `${relayKeys(prefix).queuePrefix}:chat:events`,
+      String(sinceMs),
+      "+",
+    )) as Array<[string, string[]]>;
     const addedAt = new Map<string, number>();
     const waits: number[] = [];
     for (const [id, fields] of entries) {

@@ -53,7 +53,11 @@ function connectionRole(name: string): string {
  */
 const endMarker = "switchboard-bench-monitor-end";
 
-async function monitorDuring(redisUrl: string, phase: () => Promise<void>, markEnd: () => Promise<unknown>): Promise<Array<{ args: string[]; source: string }>> {
+async function monitorDuring(
+  redisUrl: string,
+  phase: () => Promise<void>,
+  markEnd: () => Promise<unknown>,
+): Promise<Array<{ args: string[]; source: string }>> {
   const url = new URL(redisUrl);
   const socket = connect(Number(url.port || 6379), url.hostname);
   socket.setEncoding("utf8");

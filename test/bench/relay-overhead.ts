@@ -21,9 +21,27 @@ for (let round = 0; round < rounds; round++) {
     const before = process.cpuUsage();
     // Streams interleave as they would in a worker: every stream emits one event per turn, each
     // from its own callback.
-    const relays = Array.from({ length: streams }, (_, index) => new RequestRelay({ redis, keys, requestId: `r${round}-${variant}-${index}`, replyChannel: keys.replyChannel("nobody"), attempt: 1, logTtlMs: 10_000, onNoListener: () => {}, noListenerGraceMs: 60_000 }));
+    const relays = Array.from(
+      { length: streams },
+      (_, index) =>
+        new RequestRelay({
+          redis,
+          keys,
+          requestId: `r${round}-${variant}-${index}`,
+          replyChannel: keys.replyChannel("nobody"),
+          attempt: 1,
+          logTtlMs: 10_000,
+          onNoListener: () => {},
+          noListenerGraceMs: 60_000,
+        }),
+    );
     for (let event = 0; event < events; event++) {
-      await Promise.all(relays.map((relay) => new Promise((resolve) => setImmediate(() => resolve(relay.emit(`d{"content":"token ${event} "}`))))));
+      await Promise.all(
+        relays.map(
+          (relay) =>
+            new Promise((resolve) => setImmediate(() => resolve(relay.emit(`d{"content":"token ${event} "}`)))),
+        ),
+      );
     }
     for (const relay of relays) relay.close();
     const used = process.cpuUsage(before);
@@ -32,9 +50,13 @@ for (let round = 0; round < rounds; round++) {
 }
 for (const [label, values] of Object.entries(results)) {
   const sorted = [...values].sort((a, b) => a - b);
-  console.log(`${label.padEnd(20)} CPU per relayed event: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} µs (${streams} streams x ${events} events, ${values.length} rounds)`);
+  console.log(
+    `${label.padEnd(20)} CPU per relayed event: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} µs (${streams} streams x ${events} events, ${values.length} rounds)`,
+  );
 }
 const cleanup = new Redis(url);
-for (let round = 0; round < rounds; round++) for (let index = 0; index < streams; index++) await cleanup.del(...Object.keys(clients).map((_, variant) => keys.log(`r${round}-${variant}-${index}`)));
+for (let round = 0; round < rounds; round++)
+  for (let index = 0; index < streams; index++)
+    await cleanup.del(...Object.keys(clients).map((_, variant) => keys.log(`r${round}-${variant}-${index}`)));
 cleanup.disconnect();
 for (const client of Object.values(clients)) client.disconnect();

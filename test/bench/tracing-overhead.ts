@@ -39,25 +39,48 @@ const collectorUrl = `http://127.0.0.1:${(collector.address() as { port: number 
 
 const mock = await startService("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "5", MOCK_TOKEN_DELAY_MS: "0" });
 const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-bench-")), "routes.json");
-writeFileSync(routesFile, JSON.stringify({ providers: { mock: { type: "openai", baseUrl: String(mock.readyLine.url), apiKeyEnv: "MOCK_KEY" } }, routes: { "*": { provider: "mock" } } }));
+writeFileSync(
+  routesFile,
+  JSON.stringify({
+    providers: { mock: { type: "openai", baseUrl: String(mock.readyLine.url), apiKeyEnv: "MOCK_KEY" } },
+    routes: { "*": { provider: "mock" } },
+  }),
+);
 
-async function startStack(label: string, extraEnv: Record<string, string>): Promise<{ url: string; services: ServiceProcess[] }> {
-  const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `sbbench-${label}-${process.pid}`, ROUTES_FILE: routesFile, MOCK_KEY: "x", LOG_LEVEL: "info", ...extraEnv };
+async function startStack(
+  label: string,
+  extraEnv: Record<string, string>,
+): Promise<{ url: string; services: ServiceProcess[] }> {
+  const env = {
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `sbbench-${label}-${process.pid}`,
+    ROUTES_FILE: routesFile,
+    MOCK_KEY: "x",
+    LOG_LEVEL: "info",
+    ...extraEnv,
+  };
   const worker = await startService("worker", { ...env, METRICS_PORT: "0", METRICS_HOST: "127.0.0.1" });
   const ingress = await startService("ingress", { ...env, PORT: "0", HOST: "127.0.0.1" });
   return { url: String(ingress.readyLine.url), services: [worker, ingress] };
 }
 
 const untracedA = await startStack("off-a", {});
-const traced = await startStack("on", { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, TRUST_INCOMING_TRACEPARENT: "true" });
+const traced = await startStack("on", {
+  OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
+  TRUST_INCOMING_TRACEPARENT: "true",
+});
 const untracedB = await startStack("off-b", {});
 
 const agent = new Agent({ keepAlive: true, maxSockets: 10 });
 const body = JSON.stringify({ model: "mock-model", stream: true, messages: [{ role: "user", content: "Hello" }] });
 
 function timeToFirstToken(baseUrl: string, traceFlags?: "00" | "01"): Promise<number> {
-  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
-  if (traceFlags) headers.traceparent = `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-${traceFlags}`;
+  const headers: Record<string, string | number> = {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+  };
+  if (traceFlags)
+    headers.traceparent = `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-${traceFlags}`;
   return new Promise((resolve, reject) => {
     const start = performance.now();
     let first = -1;
@@ -92,13 +115,36 @@ for (let round = 0; round < rounds; round++) {
 }
 
 // Part 3: the span work of one request, in process.
-const { startTelemetry, startSpan, traceSpan, withSpan, injectTraceContext, extractTraceContext, contextWithSpan, withoutTracing, SpanKind } = await import("@switchboard/telemetry");
+const {
+  startTelemetry,
+  startSpan,
+  traceSpan,
+  withSpan,
+  injectTraceContext,
+  extractTraceContext,
+  contextWithSpan,
+  withoutTracing,
+  SpanKind,
+} = await import("@switchboard/telemetry");
 function oneRequestsSpans(): void {
-  const server = startSpan("POST /v1/chat/completions", { kind: SpanKind.SERVER, attributes: { "http.request.method": "POST" } });
+  const server = startSpan("POST /v1/chat/completions", {
+    kind: SpanKind.SERVER,
+    attributes: { "http.request.method": "POST" },
+  });
   let carrier: Record<string, string> | undefined;
-  void withSpan(server, () => traceSpan("send chat", { kind: SpanKind.PRODUCER }, async () => void (carrier = injectTraceContext())));
-  const consumer = startSpan("process chat", { kind: SpanKind.CONSUMER, parent: extractTraceContext(carrier), attributes: { "switchboard.queue.wait": 0.001 } });
-  const call = startSpan("chat mock-model", { kind: SpanKind.CLIENT, parent: contextWithSpan(consumer), attributes: { "gen_ai.operation.name": "chat" } });
+  void withSpan(server, () =>
+    traceSpan("send chat", { kind: SpanKind.PRODUCER }, async () => void (carrier = injectTraceContext())),
+  );
+  const consumer = startSpan("process chat", {
+    kind: SpanKind.CONSUMER,
+    parent: extractTraceContext(carrier),
+    attributes: { "switchboard.queue.wait": 0.001 },
+  });
+  const call = startSpan("chat mock-model", {
+    kind: SpanKind.CLIENT,
+    parent: contextWithSpan(consumer),
+    attributes: { "gen_ai.operation.name": "chat" },
+  });
   for (let chunk = 0; chunk < 5; chunk++) withoutTracing(() => chunk);
   call.setAttribute("gen_ai.usage.output_tokens", 5);
   call.end();
@@ -129,11 +175,19 @@ const untracedP50 = (p("untraced A", 50) + p("untraced B", 50)) / 2;
 // drifts in machine load cancel; the median of these differences is the steadiest figure.
 const sampled = arms[0]!.samples;
 const unsampled = arms[1]!.samples;
-const pairedMedian = percentile(sampled.map((value, index) => value - unsampled[index]!), 50);
+const pairedMedian = percentile(
+  sampled.map((value, index) => value - unsampled[index]!),
+  50,
+);
 const result = {
   date: new Date().toISOString(),
   rounds,
-  ttftMs: Object.fromEntries(arms.map((arm) => [arm.name, { p50: percentile(arm.samples, 50), p90: percentile(arm.samples, 90), p99: percentile(arm.samples, 99) }])),
+  ttftMs: Object.fromEntries(
+    arms.map((arm) => [
+      arm.name,
+      { p50: percentile(arm.samples, 50), p90: percentile(arm.samples, 90), p99: percentile(arm.samples, 99) },
+    ]),
+  ),
   addedBySampledTracingP50Ms: p("traced, sampled", 50) - p("traced, unsampled", 50),
   addedBySampledTracingPairedMedianMs: pairedMedian,
   addedBySampledTracingP99Ms: p("traced, sampled", 99) - p("traced, unsampled", 99),
@@ -143,17 +197,31 @@ const result = {
   exportedBatches,
 };
 const ms = (value: number) => value.toFixed(3);
-console.log(`\nTime to first token (ms; ${rounds} interleaved rounds, sequential requests, mock upstream with no delay)`);
+console.log(
+  `\nTime to first token (ms; ${rounds} interleaved rounds, sequential requests, mock upstream with no delay)`,
+);
 console.log("arm\tp50\tp90\tp99");
-for (const arm of arms) console.log(`${arm.name}\t${ms(percentile(arm.samples, 50))}\t${ms(percentile(arm.samples, 90))}\t${ms(percentile(arm.samples, 99))}`);
-console.log(`\n1. added by tracing, same processes, sampled - unsampled: p50 ${ms(result.addedBySampledTracingP50Ms)} ms (target <= 0.3), p99 ${ms(result.addedBySampledTracingP99Ms)} ms`);
+for (const arm of arms)
+  console.log(
+    `${arm.name}\t${ms(percentile(arm.samples, 50))}\t${ms(percentile(arm.samples, 90))}\t${ms(percentile(arm.samples, 99))}`,
+  );
+console.log(
+  `\n1. added by tracing, same processes, sampled - unsampled: p50 ${ms(result.addedBySampledTracingP50Ms)} ms (target <= 0.3), p99 ${ms(result.addedBySampledTracingP99Ms)} ms`,
+);
 console.log(`   median of the round-by-round differences (sampled - unsampled): ${ms(pairedMedian)} ms`);
-console.log(`2. traced stack (sampled) - untraced stacks: p50 ${ms(result.tracedVsUntracedStacksP50Ms)} ms (the traced stack serves half the requests, so runs warmer); bias between the two untraced stacks: ${ms(result.untracedStacksBiasP50Ms)} ms`);
-console.log(`3. span work per request, in process: tracing off ${offMicros.toFixed(2)} µs, on ${onMicros.toFixed(2)} µs`);
+console.log(
+  `2. traced stack (sampled) - untraced stacks: p50 ${ms(result.tracedVsUntracedStacksP50Ms)} ms (the traced stack serves half the requests, so runs warmer); bias between the two untraced stacks: ${ms(result.untracedStacksBiasP50Ms)} ms`,
+);
+console.log(
+  `3. span work per request, in process: tracing off ${offMicros.toFixed(2)} µs, on ${onMicros.toFixed(2)} µs`,
+);
 console.log(`OTLP batches exported by the traced stack during the run: ${exportedBatches}`);
 mkdirSync("bench-results", { recursive: true });
 writeFileSync(join("bench-results", "tracing-overhead.json"), JSON.stringify(result, null, 2));
 
 agent.destroy();
-await Promise.all([...[untracedA, traced, untracedB].flatMap((stack) => stack.services.map((service) => service.stop())), mock.stop()]);
+await Promise.all([
+  ...[untracedA, traced, untracedB].flatMap((stack) => stack.services.map((service) => service.stop())),
+  mock.stop(),
+]);
 collector.close();

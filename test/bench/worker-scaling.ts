@@ -36,13 +36,28 @@ export async function measureWorkerScaling(options: ScalingOptions): Promise<Sca
   const rows: ScalingRow[] = [];
   const clients = 2 * options.slotsPerWorker;
   for (const workers of [1, 2]) {
-    const stack = await startSwitchboard({ redisUrl: options.redisUrl, upstreamUrl: options.mockUrl, ingresses: 1, workers, workerConcurrency: options.slotsPerWorker });
+    const stack = await startSwitchboard({
+      redisUrl: options.redisUrl,
+      upstreamUrl: options.mockUrl,
+      ingresses: 1,
+      workers,
+      workerConcurrency: options.slotsPerWorker,
+    });
     try {
       await completeOnce(stack.urls[0] as string, slowBody);
       const since = await options.redisTimeMs();
       const run = await closedLoop(stack.urls, slowBody, clients, options.seconds);
       const queueWaitMs = summarize(await readQueueWaits(options.redisUrl, stack.prefix, since));
-      rows.push({ workers, slotsPerWorker: options.slotsPerWorker, clients, requests: run.requests, errors: run.errors, requestsPerSecond: run.requestsPerSecond, latencyMs: summarize(run.latencyMs), queueWaitMs });
+      rows.push({
+        workers,
+        slotsPerWorker: options.slotsPerWorker,
+        clients,
+        requests: run.requests,
+        errors: run.errors,
+        requestsPerSecond: run.requestsPerSecond,
+        latencyMs: summarize(run.latencyMs),
+        queueWaitMs,
+      });
     } finally {
       await stack.stop();
     }

@@ -73,12 +73,36 @@ try {
   // 20 tokens 5 ms apart for streams; an immediate answer for the throughput burst.
   const slowMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "5" });
   const fastMock = await start("mock-upstream", { MOCK_PORT: "0", MOCK_TOKENS: "20", MOCK_TOKEN_DELAY_MS: "0" });
-  const routesFile = writeMockRoutes({ streamed: String(slowMock.readyLine.url), immediate: String(fastMock.readyLine.url) });
-  const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `sbyg-${process.pid}`, ROUTES_FILE: routesFile, MOCK_API_KEY: "unused", LOG_LEVEL: "info" };
+  const routesFile = writeMockRoutes({
+    streamed: String(slowMock.readyLine.url),
+    immediate: String(fastMock.readyLine.url),
+  });
+  const env = {
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: `sbyg-${process.pid}`,
+    ROUTES_FILE: routesFile,
+    MOCK_API_KEY: "unused",
+    LOG_LEVEL: "info",
+  };
   await start("worker", { ...env, WORKER_CONCURRENCY: "1000" });
-  for (const [label, sideFlags] of [["default", []], [flags.join(" "), flags]] as const) {
+  for (const [label, sideFlags] of [
+    ["default", []],
+    [flags.join(" "), flags],
+  ] as const) {
     const ingress = await start("ingress", { ...env, PORT: "0", HOST: "127.0.0.1" }, 15_000, sideFlags);
-    sides.push({ label, ingress, url: String(ingress.readyLine.url), ttftSingle: [], ttftBurst: [], gaps: [], requests: 0, seconds: 0, errors: 0, cpuMs: 0, answered: 0 });
+    sides.push({
+      label,
+      ingress,
+      url: String(ingress.readyLine.url),
+      ttftSingle: [],
+      ttftBurst: [],
+      gaps: [],
+      requests: 0,
+      seconds: 0,
+      errors: 0,
+      cpuMs: 0,
+      answered: 0,
+    });
   }
   const startLoad = loadavg()[0]!;
   // One unmeasured round each: JIT, connection pools, heaps sized for the traffic.
@@ -105,11 +129,16 @@ try {
       "RSS MB": fixed(rssBytes(side.ingress.child.pid!) / 2 ** 20),
     };
   });
-  console.log(`young generation: ${rounds} rounds, load average ${startLoad.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`);
+  console.log(
+    `young generation: ${rounds} rounds, load average ${startLoad.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`,
+  );
   console.table(rows);
   const [base, capped] = rows as [(typeof rows)[number], (typeof rows)[number]];
-  const ratio = (key: "TTFT 1 p50" | "TTFT 1 p99" | "TTFT 50 p50" | "TTFT 50 p99" | "req/s" | "CPU ms/req") => `${key} ${(capped[key] / base[key]).toFixed(2)}`;
-  console.log(`capped / default: ${(["TTFT 1 p50", "TTFT 1 p99", "TTFT 50 p50", "TTFT 50 p99", "req/s", "CPU ms/req"] as const).map(ratio).join(", ")}`);
+  const ratio = (key: "TTFT 1 p50" | "TTFT 1 p99" | "TTFT 50 p50" | "TTFT 50 p99" | "req/s" | "CPU ms/req") =>
+    `${key} ${(capped[key] / base[key]).toFixed(2)}`;
+  console.log(
+    `capped / default: ${(["TTFT 1 p50", "TTFT 1 p99", "TTFT 50 p50", "TTFT 50 p99", "req/s", "CPU ms/req"] as const).map(ratio).join(", ")}`,
+  );
 } finally {
   agent.destroy();
   await Promise.all(services.map((service) => service.stop()));

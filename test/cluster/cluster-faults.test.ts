@@ -22,7 +22,11 @@ beforeAll(async () => {
   cluster = await startRedisCluster();
   mock = createMockUpstream({ tokens: 60, tokenDelayMs: 5 });
   const { url } = await mock.listen(0);
-  stack = await startStack("cluster-faults", { redisUrl: cluster.url, env: { REDIS_CLUSTER: "true" }, routes: routesTo(url) });
+  stack = await startStack("cluster-faults", {
+    redisUrl: cluster.url,
+    env: { REDIS_CLUSTER: "true" },
+    routes: routesTo(url),
+  });
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
@@ -36,15 +40,21 @@ afterAll(async () => {
  */
 async function killSubscriber(ingressId: string): Promise<number> {
   let found: { node: Redis; id: string } | undefined;
-  await waitUntil(async () => {
-    for (const node of cluster.nodes) {
-      const clients = (await node.client("LIST")) as string;
-      const line = clients.split("\n").find((entry) => entry.includes(`switchboard:${ingressId}:replies `) && / sub=1 /.test(entry));
-      const id = line?.match(/^id=(\d+)/)?.[1];
-      if (id) found = { node, id };
-    }
-    return found !== undefined;
-  }, 5000, `no subscriber connection for ${ingressId} on any node`);
+  await waitUntil(
+    async () => {
+      for (const node of cluster.nodes) {
+        const clients = (await node.client("LIST")) as string;
+        const line = clients
+          .split("\n")
+          .find((entry) => entry.includes(`switchboard:${ingressId}:replies `) && / sub=1 /.test(entry));
+        const id = line?.match(/^id=(\d+)/)?.[1];
+        if (id) found = { node, id };
+      }
+      return found !== undefined;
+    },
+    5000,
+    `no subscriber connection for ${ingressId} on any node`,
+  );
   return (await found!.node.client("KILL", "ID", found!.id)) as number;
 }
 
@@ -63,25 +73,40 @@ describe("faults on a Redis Cluster", () => {
   it("completes every stream intact when the reply subscriber is killed mid-stream, twice", async () => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
     const ingressId = String(stack.ingresses[0]!.readyLine.ingressId);
-    const { answers, kills } = await streamsWithKills(client, { streams: 20, killAfterTokens: [10, 30], kill: () => killSubscriber(ingressId) });
+    const { answers, kills } = await streamsWithKills(client, {
+      streams: 20,
+      killAfterTokens: [10, 30],
+      kill: () => killSubscriber(ingressId),
+    });
     expect(kills).toBe(2);
     for (const pieces of answers) expect(pieces).toEqual(mockTokens(60));
   });
 
   it("answers a request whose worker was killed before its first token, through another worker", async () => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
-    const streaming = client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "before" }], stream: true, ...{ mock: { tokens: 10, firstTokenDelayMs: 1500, tag: "before" } } });
+    const streaming = client.chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "user", content: "before" }],
+      stream: true,
+      ...{ mock: { tokens: 10, firstTokenDelayMs: 1500, tag: "before" } },
+    });
     await waitUntil(() => callTagged("before").length === 1, 10_000, "the worker did not call the upstream");
     await currentWorkerKilledAndReplaced();
     const pieces: string[] = [];
-    for await (const chunk of await streaming) if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
+    for await (const chunk of await streaming)
+      if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
     expect(pieces).toEqual(mockTokens(10));
     expect(callTagged("before")).toHaveLength(2);
   });
 
   it("ends a request whose worker was killed after its first token with an explicit error", async () => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
-    const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "after" }], stream: true, ...{ mock: { tokens: 200, tokenDelayMs: 50, tag: "after" } } });
+    const stream = await client.chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "user", content: "after" }],
+      stream: true,
+      ...{ mock: { tokens: 200, tokenDelayMs: 50, tag: "after" } },
+    });
     const pieces: string[] = [];
     const outcome = await (async () => {
       for await (const chunk of stream) {
@@ -101,7 +126,12 @@ describe("faults on a Redis Cluster", () => {
   it("stops the upstream call when the owning ingress dies mid-stream", async () => {
     const ingress = await stack.startIngress();
     const client = new OpenAI({ baseURL: stack.urls.at(-1), apiKey: "unused", maxRetries: 0 });
-    const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "orphan" }], stream: true, ...{ mock: { tokens: 1000, tokenDelayMs: 20, tag: "orphan" } } });
+    const stream = await client.chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "user", content: "orphan" }],
+      stream: true,
+      ...{ mock: { tokens: 1000, tokenDelayMs: 20, tag: "orphan" } },
+    });
     let received = 0;
     await (async () => {
       for await (const chunk of stream) {
@@ -109,7 +139,11 @@ describe("faults on a Redis Cluster", () => {
       }
     })().catch(() => {}); // the connection to the killed ingress breaks: expected
     expect(received).toBeGreaterThanOrEqual(3);
-    await waitUntil(() => callTagged("orphan")[0]?.abortedAt !== undefined, 15_000, "the worker did not stop the orphaned upstream call");
+    await waitUntil(
+      () => callTagged("orphan")[0]?.abortedAt !== undefined,
+      15_000,
+      "the worker did not stop the orphaned upstream call",
+    );
     expect(callTagged("orphan")[0]!.tokensSent).toBeLessThan(1000);
   });
 });

@@ -18,14 +18,19 @@ beforeAll(async () => {
   cluster = await startRedisCluster();
   mock = createMockUpstream({ tokens: 20, tokenDelayMs: 5 });
   const { url } = await mock.listen(0);
-  stack = await startStack("cluster", { redisUrl: cluster.url, env: { REDIS_CLUSTER: "true" }, routes: routesTo(url), ingresses: 2, workers: 2 });
+  stack = await startStack("cluster", {
+    redisUrl: cluster.url,
+    env: { REDIS_CLUSTER: "true" },
+    routes: routesTo(url),
+    ingresses: 2,
+    workers: 2,
+  });
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
   await mock?.close();
   await cluster?.stop();
 });
-
 
 /** Keys matching a pattern on each node (a plain connection per node sees only its own keys). */
 async function keysPerNode(pattern: string): Promise<string[][]> {
@@ -42,7 +47,9 @@ describe("on a Redis Cluster", () => {
   it("streams 100 concurrent requests through two ingresses and two workers, complete and in order", async () => {
     const clients = stack.urls.map((url) => new OpenAI({ baseURL: url, apiKey: "unused", maxRetries: 0 }));
     mock.reset();
-    const answers = await Promise.all(Array.from({ length: 100 }, (_, index) => streamTokens(clients[index % 2]!, `request ${index}`)));
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, index) => streamTokens(clients[index % 2]!, `request ${index}`)),
+    );
     const expected = mockTokens(20);
     expect(answers.filter((pieces) => JSON.stringify(pieces) !== JSON.stringify(expected))).toEqual([]);
     expect(mock.stats().requests).toBe(100);
@@ -62,7 +69,9 @@ describe("on a Redis Cluster", () => {
     for (const ingress of stack.ingresses) {
       const name = `switchboard:${String(ingress.readyLine.ingressId)}:replies`;
       const lists = await Promise.all(cluster.nodes.map((node) => node.client("LIST") as Promise<string>));
-      const subscribedOn = lists.filter((list) => list.split("\n").some((line) => line.includes(name) && / sub=1 /.test(line)));
+      const subscribedOn = lists.filter((list) =>
+        list.split("\n").some((line) => line.includes(name) && / sub=1 /.test(line)),
+      );
       expect(subscribedOn).toHaveLength(1);
     }
   });
@@ -75,9 +84,15 @@ describe("on a Redis Cluster", () => {
     const slow = { mock: { tokens: 30, tokenDelayMs: 50 } };
     const answers = await Promise.all(
       Array.from({ length: 6 }, async (_, index) => {
-        const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: `slow ${index}` }], stream: true, ...slow });
+        const stream = await client.chat.completions.create({
+          model: "mock-model",
+          messages: [{ role: "user", content: `slow ${index}` }],
+          stream: true,
+          ...slow,
+        });
         const pieces: string[] = [];
-        for await (const chunk of stream) if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
+        for await (const chunk of stream)
+          if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
         return pieces.length;
       }),
     );
@@ -89,7 +104,12 @@ describe("on a Redis Cluster", () => {
     const controller = new AbortController();
     const client = new OpenAI({ baseURL: stack.urls[1], apiKey: "unused", maxRetries: 0 });
     const stream = await client.chat.completions.create(
-      { model: "mock-model", messages: [{ role: "user", content: "cancel me" }], stream: true, ...{ mock: { tokens: 500, tokenDelayMs: 20, tag: "cancel" } } },
+      {
+        model: "mock-model",
+        messages: [{ role: "user", content: "cancel me" }],
+        stream: true,
+        ...{ mock: { tokens: 500, tokenDelayMs: 20, tag: "cancel" } },
+      },
       { signal: controller.signal },
     );
     let received = 0;
@@ -100,7 +120,11 @@ describe("on a Redis Cluster", () => {
       }
     }
     expect(received).toBe(3);
-    await waitUntil(() => mock.stats().recent.some((call) => call.tag === "cancel" && call.abortedAt !== undefined), 10_000, "the upstream call was not aborted");
+    await waitUntil(
+      () => mock.stats().recent.some((call) => call.tag === "cancel" && call.abortedAt !== undefined),
+      10_000,
+      "the upstream call was not aborted",
+    );
     const call = mock.stats().recent.find((entry) => entry.tag === "cancel")!;
     expect(call.tokensSent).toBeLessThan(500);
   });

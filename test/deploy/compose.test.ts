@@ -31,14 +31,18 @@ function programOf(service: ComposeService): ServiceName {
 }
 
 function environmentWithDefaults(service: ComposeService): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.environment ?? {}).map(([name, value]) => [name, withDefaults(String(value))]));
+  return Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([name, value]) => [name, withDefaults(String(value))]),
+  );
 }
 
 const switchboardServices = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
 
 describe("docker-compose.yml", () => {
   it("has Redis, the ingress, the worker and (in the demo profile) the mock upstream", () => {
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["redis", "ingress", "worker", "mock-upstream"]));
+    expect(Object.keys(compose.services)).toEqual(
+      expect.arrayContaining(["redis", "ingress", "worker", "mock-upstream"]),
+    );
     expect(programOf(compose.services.ingress!)).toBe("ingress");
     expect(programOf(compose.services.worker!)).toBe("worker");
     expect(programOf(compose.services["mock-upstream"]!)).toBe("mock-upstream");
@@ -49,7 +53,9 @@ describe("docker-compose.yml", () => {
 
   it("sets only variables the service reads", () => {
     for (const [name, service] of switchboardServices) {
-      const unread = Object.keys(service.environment ?? {}).filter((variable) => !serviceReads(programOf(service), variable));
+      const unread = Object.keys(service.environment ?? {}).filter(
+        (variable) => !serviceReads(programOf(service), variable),
+      );
       expect(unread, `${name} sets variables it does not read`).toEqual([]);
     }
   });
@@ -62,7 +68,8 @@ describe("docker-compose.yml", () => {
   it("gives the ingress and the worker the same Redis, key prefix and routing inputs", () => {
     const ingress = compose.services.ingress!.environment!;
     const worker = compose.services.worker!.environment!;
-    for (const name of ["REDIS_URL", "REDIS_CLUSTER", "REDIS_KEY_PREFIX", "ROUTES_FILE", "OPENAI_API_KEY"]) expect(ingress[name], name).toEqual(worker[name]);
+    for (const name of ["REDIS_URL", "REDIS_CLUSTER", "REDIS_KEY_PREFIX", "ROUTES_FILE", "OPENAI_API_KEY"])
+      expect(ingress[name], name).toEqual(worker[name]);
     expect(new URL(String(ingress.REDIS_URL)).hostname).toBe("redis");
     expect(compose.services.redis!.command).toEqual(expect.arrayContaining(["--maxmemory-policy", "noeviction"]));
   });
@@ -87,11 +94,16 @@ describe("docker-compose.yml", () => {
   it("makes the mock upstream reachable from the workers", () => {
     const mock = compose.services["mock-upstream"]!;
     expect(mock.environment?.MOCK_HOST).toBe("0.0.0.0");
-    expect(readRepoFile(".env.example")).toContain(`OPENAI_BASE_URL=http://mock-upstream:${mock.environment?.MOCK_PORT}/v1`);
+    expect(readRepoFile(".env.example")).toContain(
+      `OPENAI_BASE_URL=http://mock-upstream:${mock.environment?.MOCK_PORT}/v1`,
+    );
   });
 
   it("gives each service longer to stop than its own shutdown grace", () => {
-    for (const [name, graceVariable] of [["ingress", "SHUTDOWN_GRACE_MS"], ["worker", "WORKER_SHUTDOWN_GRACE_MS"]] as const) {
+    for (const [name, graceVariable] of [
+      ["ingress", "SHUTDOWN_GRACE_MS"],
+      ["worker", "WORKER_SHUTDOWN_GRACE_MS"],
+    ] as const) {
       const service = compose.services[name]!;
       const graceMs = Number(withDefaults(String(service.environment?.[graceVariable] ?? "10000")));
       const stopSeconds = Number(/^(\d+)s$/.exec(service.stop_grace_period ?? "10s")?.[1]);
@@ -102,7 +114,10 @@ describe("docker-compose.yml", () => {
   it("builds every Switchboard service from the Dockerfile's matching target", () => {
     for (const [name, service] of switchboardServices) {
       expect(service.build?.dockerfile).toBe("infra/docker/Dockerfile");
-      expect(stages.some((stage) => stage.name === service.build?.target), name).toBe(true);
+      expect(
+        stages.some((stage) => stage.name === service.build?.target),
+        name,
+      ).toBe(true);
     }
   });
 

@@ -4,14 +4,26 @@
 // here (README.md lists what only a build can confirm).
 import { existsSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { effective, execForm, loadDockerStages, readRepoFile, repoPath, serviceOfCommand, stageChain } from "../support/deploy-files.ts";
+import {
+  effective,
+  execForm,
+  loadDockerStages,
+  readRepoFile,
+  repoPath,
+  serviceOfCommand,
+  stageChain,
+} from "../support/deploy-files.ts";
 
 const stages = loadDockerStages();
 const targets = ["ingress", "worker", "mock-upstream"] as const;
-const workspaces = ["packages", "services"].flatMap((folder) => readdirSync(repoPath(folder)).map((name) => `${folder}/${name}`));
+const workspaces = ["packages", "services"].flatMap((folder) =>
+  readdirSync(repoPath(folder)).map((name) => `${folder}/${name}`),
+);
 
 function copies(stageName: string): string[] {
-  return stageChain(stages, stageName).flatMap((stage) => stage.lines.filter((line) => line.instruction === "COPY").map((line) => line.args));
+  return stageChain(stages, stageName).flatMap((stage) =>
+    stage.lines.filter((line) => line.instruction === "COPY").map((line) => line.args),
+  );
 }
 
 describe("infra/docker/Dockerfile", () => {
@@ -24,7 +36,11 @@ describe("infra/docker/Dockerfile", () => {
   });
 
   it("has one target per service, and the ingress is the default (last) stage", () => {
-    for (const target of targets) expect(stages.some((stage) => stage.name === target), target).toBe(true);
+    for (const target of targets)
+      expect(
+        stages.some((stage) => stage.name === target),
+        target,
+      ).toBe(true);
     expect(stages.at(-1)!.name).toBe("ingress");
   });
 
@@ -53,7 +69,9 @@ describe("infra/docker/Dockerfile", () => {
   });
 
   it("installs production dependencies only, from the lockfile, with every workspace's manifest", () => {
-    const deps = stages.find((stage) => stage.lines.some((line) => line.instruction === "RUN" && line.args.includes("npm ci")))!;
+    const deps = stages.find((stage) =>
+      stage.lines.some((line) => line.instruction === "RUN" && line.args.includes("npm ci")),
+    )!;
     expect(deps.lines.find((line) => line.instruction === "RUN")!.args).toMatch(/npm ci --omit=dev/);
     const copied = deps.lines.filter((line) => line.instruction === "COPY").map((line) => line.args);
     expect(copied).toContain("package.json package-lock.json ./");
@@ -63,7 +81,11 @@ describe("infra/docker/Dockerfile", () => {
       const chain = stageChain(stages, target);
       expect(chain.some((stage) => stage.name === deps.name)).toBe(false);
       expect(copies(target)).toContain(`--from=${deps.name} /app/node_modules ./node_modules`);
-      expect(chain.flatMap((stage) => stage.lines).some((line) => line.instruction === "RUN" && /npm (ci|install)/.test(line.args))).toBe(false);
+      expect(
+        chain
+          .flatMap((stage) => stage.lines)
+          .some((line) => line.instruction === "RUN" && /npm (ci|install)/.test(line.args)),
+      ).toBe(false);
     }
   });
 
@@ -83,13 +105,17 @@ describe("infra/docker/Dockerfile", () => {
   });
 
   it("keeps secrets, tests and local installs out of the build context", () => {
-    const ignored = readRepoFile(".dockerignore").split("\n").map((line) => line.trim());
+    const ignored = readRepoFile(".dockerignore")
+      .split("\n")
+      .map((line) => line.trim());
     expect(ignored).toEqual(expect.arrayContaining(["**/node_modules", ".env", "test", "**/*.test.ts", ".git"]));
-    for (const needed of ["packages", "services", "scripts", "package.json", "package-lock.json"]) expect(ignored).not.toContain(needed);
+    for (const needed of ["packages", "services", "scripts", "package.json", "package-lock.json"])
+      expect(ignored).not.toContain(needed);
   });
 
   it("is described in README.md as built", () => {
     const readme = readRepoFile("README.md");
-    for (const target of targets) expect(readme).toContain(`docker build -f infra/docker/Dockerfile --target ${target}`);
+    for (const target of targets)
+      expect(readme).toContain(`docker build -f infra/docker/Dockerfile --target ${target}`);
   });
 });

@@ -27,7 +27,9 @@ afterAll(async () => {
 /** Exit code of `node scripts/healthcheck.ts <service>` with env. */
 async function healthcheck(service: string, env: Record<string, string>): Promise<number> {
   try {
-    await run(process.execPath, [repoPath("scripts/healthcheck.ts"), service], { env: { PATH: process.env.PATH ?? "", ...env } });
+    await run(process.execPath, [repoPath("scripts/healthcheck.ts"), service], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+    });
     return 0;
   } catch (error) {
     return (error as { code: number }).code;
@@ -45,7 +47,11 @@ describe("scripts/healthcheck.ts", () => {
   });
 
   it("finds a running worker healthy by its health file, and a stale or missing file unhealthy", async () => {
-    await waitUntil(() => healthcheck("worker", { WORKER_HEALTH_FILE: healthFile }).then((code) => code === 0), 10_000, "the worker's health file was not written");
+    await waitUntil(
+      () => healthcheck("worker", { WORKER_HEALTH_FILE: healthFile }).then((code) => code === 0),
+      10_000,
+      "the worker's health file was not written",
+    );
     const stale = join(directory, "stale");
     writeFileSync(stale, String(Date.now() - 60_000));
     expect(await healthcheck("worker", { WORKER_HEALTH_FILE: stale })).toBe(1);
@@ -69,7 +75,11 @@ describe("scripts/healthcheck.ts", () => {
 
 describe("SIGTERM (docker stop, Kubernetes pod termination)", () => {
   it("ends the ingress, a worker and the mock upstream with exit code 0", async () => {
-    const services = [await stack.startIngress(), await stack.startWorker(), await startService("mock-upstream", { MOCK_PORT: "0" })];
+    const services = [
+      await stack.startIngress(),
+      await stack.startWorker(),
+      await startService("mock-upstream", { MOCK_PORT: "0" }),
+    ];
     for (const service of services) {
       await service.stop("SIGTERM");
       expect({ name: service.name, code: service.child.exitCode }).toEqual({ name: service.name, code: 0 });

@@ -23,15 +23,23 @@ afterAll(async () => {
 /** The ScaledObject's list names, with the manifest's key prefix replaced by this test's. */
 function scaledLists(): { wait: string; active: string } {
   const scaled = loadK8sObjects().find((object) => object.kind === "ScaledObject")!;
-  const lists = (scaled.spec.triggers as Array<{ metadata: { listName: string } }>).map((trigger) => trigger.metadata.listName.replace("{switchboard}", `{${stack.prefix}}`));
-  return { wait: lists.find((name) => name.endsWith(":wait"))!, active: lists.find((name) => name.endsWith(":active"))! };
+  const lists = (scaled.spec.triggers as Array<{ metadata: { listName: string } }>).map((trigger) =>
+    trigger.metadata.listName.replace("{switchboard}", `{${stack.prefix}}`),
+  );
+  return {
+    wait: lists.find((name) => name.endsWith(":wait"))!,
+    active: lists.find((name) => name.endsWith(":active"))!,
+  };
 }
 
 describe("the KEDA ScaledObject's keys", () => {
   it("count a request waiting for a worker, then the request being answered", async () => {
     const { wait, active } = scaledLists();
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
-    const answer = client.chat.completions.create({ model: "switchboard-sim", messages: [{ role: "user", content: "queued" }] });
+    const answer = client.chat.completions.create({
+      model: "switchboard-sim",
+      messages: [{ role: "user", content: "queued" }],
+    });
     await waitUntil(async () => (await redis.llen(wait)) === 1, 10_000, `nothing arrived in ${wait}`);
     expect(await redis.type(wait)).toBe("list");
     await stack.startWorker();

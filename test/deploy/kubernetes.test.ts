@@ -7,7 +7,16 @@ import { relayKeys } from "@switchboard/relay";
 import { loadIngressConfig } from "../../services/ingress/src/config.ts";
 import { queueName } from "../../services/ingress/src/ingress-runtime.ts";
 import { loadWorkerConfig } from "../../services/worker/src/config.ts";
-import { k8sFiles, serviceReads, loadK8sObjects, loadKustomization, readRepoFile, repoPath, type K8sObject, type ServiceName } from "../support/deploy-files.ts";
+import {
+  k8sFiles,
+  serviceReads,
+  loadK8sObjects,
+  loadKustomization,
+  readRepoFile,
+  repoPath,
+  type K8sObject,
+  type ServiceName,
+} from "../support/deploy-files.ts";
 
 const kustomization = loadKustomization();
 const objects = loadK8sObjects();
@@ -36,19 +45,35 @@ function container(deployment: K8sObject) {
 /** The container's environment, secrets replaced by plausible values. */
 function environment(deployment: K8sObject): Record<string, string> {
   const placeholders: Record<string, string> = { REDIS_URL: "redis://redis:6379", OPENAI_API_KEY: "sk-placeholder" };
-  return Object.fromEntries((container(deployment).env as EnvVar[]).map((variable) => [variable.name, variable.value ?? placeholders[variable.name] ?? "x"]));
+  return Object.fromEntries(
+    (container(deployment).env as EnvVar[]).map((variable) => [
+      variable.name,
+      variable.value ?? placeholders[variable.name] ?? "x",
+    ]),
+  );
 }
 
 describe("infra/k8s", () => {
   it("lists every manifest in the kustomization, and every listed one exists", () => {
     expect([...kustomization.resources].sort()).toEqual(k8sFiles().sort());
-    expect(objects.map((object) => object.kind).sort()).toEqual(["Deployment", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "PodDisruptionBudget", "ScaledObject", "Service"]);
+    expect(objects.map((object) => object.kind).sort()).toEqual([
+      "Deployment",
+      "Deployment",
+      "HorizontalPodAutoscaler",
+      "PodDisruptionBudget",
+      "PodDisruptionBudget",
+      "ScaledObject",
+      "Service",
+    ]);
   });
 
   it("sets only variables the services read, with values their schemas accept", () => {
     for (const [service, deployment] of deployments) {
       const names = (container(deployment).env as EnvVar[]).map((variable) => variable.name);
-      expect(names.filter((name) => !serviceReads(service, name)), service).toEqual([]);
+      expect(
+        names.filter((name) => !serviceReads(service, name)),
+        service,
+      ).toEqual([]);
       expect(new Set(names).size, `${service}: duplicate variables`).toBe(names.length);
     }
     expect(() => loadIngressConfig(environment(deployments[0]![1]))).not.toThrow();
@@ -58,7 +83,10 @@ describe("infra/k8s", () => {
   it("gives the ingress and the worker the same Redis, key prefix and routing inputs", () => {
     const [ingress, worker] = deployments.map(([, deployment]) => container(deployment).env as EnvVar[]);
     for (const name of ["REDIS_URL", "REDIS_CLUSTER", "REDIS_KEY_PREFIX", "ROUTES_FILE", "OPENAI_API_KEY"]) {
-      expect(ingress!.find((variable) => variable.name === name), name).toEqual(worker!.find((variable) => variable.name === name));
+      expect(
+        ingress!.find((variable) => variable.name === name),
+        name,
+      ).toEqual(worker!.find((variable) => variable.name === name));
     }
   });
 
@@ -83,15 +111,22 @@ describe("infra/k8s", () => {
     expect(command).toEqual(["node", "scripts/healthcheck.ts", "worker"]);
     expect(existsSync(repoPath(command[1]!))).toBe(true);
     const healthFile = environment(find("Deployment", "switchboard-worker")).WORKER_HEALTH_FILE!;
-    expect(worker.volumeMounts.some((mount: { mountPath: string }) => healthFile.startsWith(`${mount.mountPath}/`))).toBe(true);
+    expect(
+      worker.volumeMounts.some((mount: { mountPath: string }) => healthFile.startsWith(`${mount.mountPath}/`)),
+    ).toBe(true);
   });
 
   it("selects its own pods: Services, PodDisruptionBudgets, the HPA and the ScaledObject", () => {
     const labelsOf = (name: string) => find("Deployment", name).spec.template.metadata.labels as Record<string, string>;
-    for (const [, deployment] of deployments) expect(deployment.spec.selector.matchLabels).toEqual(labelsOf(deployment.metadata.name));
+    for (const [, deployment] of deployments)
+      expect(deployment.spec.selector.matchLabels).toEqual(labelsOf(deployment.metadata.name));
     expect(find("Service", "switchboard-ingress").spec.selector).toEqual(labelsOf("switchboard-ingress"));
-    expect(find("PodDisruptionBudget", "switchboard-ingress").spec.selector.matchLabels).toEqual(labelsOf("switchboard-ingress"));
-    expect(find("PodDisruptionBudget", "switchboard-worker").spec.selector.matchLabels).toEqual(labelsOf("switchboard-worker"));
+    expect(find("PodDisruptionBudget", "switchboard-ingress").spec.selector.matchLabels).toEqual(
+      labelsOf("switchboard-ingress"),
+    );
+    expect(find("PodDisruptionBudget", "switchboard-worker").spec.selector.matchLabels).toEqual(
+      labelsOf("switchboard-worker"),
+    );
     const hpa = find("HorizontalPodAutoscaler", "switchboard-ingress").spec;
     expect(hpa.scaleTargetRef).toMatchObject({ kind: "Deployment", name: "switchboard-ingress" });
     expect(hpa.minReplicas).toBeGreaterThanOrEqual(2);
@@ -102,7 +137,9 @@ describe("infra/k8s", () => {
     const prefix = environment(find("Deployment", "switchboard-worker")).REDIS_KEY_PREFIX!;
     const queue = `${relayKeys(prefix).queuePrefix}:${queueName}`;
     const scaled = find("ScaledObject", "switchboard-worker").spec;
-    const lists = (scaled.triggers as Array<{ type: string; metadata: { listName: string } }>).map((trigger) => trigger.metadata.listName);
+    const lists = (scaled.triggers as Array<{ type: string; metadata: { listName: string } }>).map(
+      (trigger) => trigger.metadata.listName,
+    );
     expect(lists.sort()).toEqual([`${queue}:active`, `${queue}:wait`]);
     // Never zero workers: the ingress is not ready without one.
     expect(scaled.minReplicaCount).toBeGreaterThanOrEqual(1);
@@ -115,7 +152,10 @@ describe("infra/k8s", () => {
       expect(pod.securityContext.runAsUser, service).not.toBe(0);
       expect(container(deployment).securityContext.allowPrivilegeEscalation, service).toBe(false);
       const env = environment(deployment);
-      const graceMs = service === "ingress" ? loadIngressConfig(env).SHUTDOWN_GRACE_MS : loadWorkerConfig(env).WORKER_SHUTDOWN_GRACE_MS;
+      const graceMs =
+        service === "ingress"
+          ? loadIngressConfig(env).SHUTDOWN_GRACE_MS
+          : loadWorkerConfig(env).WORKER_SHUTDOWN_GRACE_MS;
       expect(pod.terminationGracePeriodSeconds * 1000, service).toBeGreaterThan(graceMs);
     }
   });

@@ -4,7 +4,15 @@
 // "Hostile input"); node reads it only at start-up, so it cannot be set from inside main.ts.
 import { describe, expect, it } from "vitest";
 import { nodeFlags } from "../support/service-process.ts";
-import { effective, execForm, loadCompose, loadDockerStages, loadK8sObjects, readRepoFile, stageChain } from "../support/deploy-files.ts";
+import {
+  effective,
+  execForm,
+  loadCompose,
+  loadDockerStages,
+  loadK8sObjects,
+  readRepoFile,
+  stageChain,
+} from "../support/deploy-files.ts";
 
 const flags = nodeFlags.ingress;
 
@@ -18,7 +26,9 @@ describe("the ingress's node flags", () => {
     const command = execForm(effective(stageChain(loadDockerStages(), "ingress"), "CMD")!);
     expect(command).toEqual([...flags, "services/ingress/src/main.ts"]);
     expect(loadCompose().services.ingress!.command).toBeUndefined();
-    const ingress = loadK8sObjects().find((object) => object.kind === "Deployment" && object.metadata.name === "switchboard-ingress")!;
+    const ingress = loadK8sObjects().find(
+      (object) => object.kind === "Deployment" && object.metadata.name === "switchboard-ingress",
+    )!;
     const container = ingress.spec.template.spec.containers[0];
     expect(container.command).toBeUndefined();
     expect(container.args).toBeUndefined();

@@ -23,13 +23,25 @@ const packages = readdirSync(join(root, "packages"));
 
 describe("dependency direction", () => {
   it("keeps packages/protocol pure: zod and its own files, no I/O", () => {
-    const offending = sourceFiles("packages/protocol/src").flatMap((file) => importsOf(file).filter((specifier) => specifier !== "zod" && !specifier.startsWith("./")).map((specifier) => `${file} -> ${specifier}`));
+    const offending = sourceFiles("packages/protocol/src").flatMap((file) =>
+      importsOf(file)
+        .filter((specifier) => specifier !== "zod" && !specifier.startsWith("./"))
+        .map((specifier) => `${file} -> ${specifier}`),
+    );
     expect(offending).toEqual([]);
   });
 
   it("never lets a package import a service", () => {
     const offending = packages.flatMap((name) =>
-      sourceFiles(`packages/${name}/src`).flatMap((file) => importsOf(file).filter((specifier) => services.some((service) => specifier === `@switchboard/${service}` || specifier.includes(`services/${service}`))).map((specifier) => `${file} -> ${specifier}`)),
+      sourceFiles(`packages/${name}/src`).flatMap((file) =>
+        importsOf(file)
+          .filter((specifier) =>
+            services.some(
+              (service) => specifier === `@switchboard/${service}` || specifier.includes(`services/${service}`),
+            ),
+          )
+          .map((specifier) => `${file} -> ${specifier}`),
+      ),
     );
     expect(offending).toEqual([]);
   });
@@ -38,7 +50,11 @@ describe("dependency direction", () => {
     const offending = services.flatMap((name) =>
       sourceFiles(`services/${name}/src`).flatMap((file) =>
         importsOf(file)
-          .filter((specifier) => services.some((other) => other !== name && (specifier === `@switchboard/${other}` || specifier.includes(`/${other}/`))))
+          .filter((specifier) =>
+            services.some(
+              (other) => other !== name && (specifier === `@switchboard/${other}` || specifier.includes(`/${other}/`)),
+            ),
+          )
           .map((specifier) => `${file} -> ${specifier}`),
       ),
     );

@@ -24,7 +24,10 @@ describe("the README configuration table", () => {
     expect(rows.size).toBeGreaterThan(10);
   });
 
-  for (const [service, variables] of [["ingress", ingressVariables], ["worker", workerVariables]] as const) {
+  for (const [service, variables] of [
+    ["ingress", ingressVariables],
+    ["worker", workerVariables],
+  ] as const) {
     it(`documents every variable the ${service} schema reads, as read by the ${service}`, () => {
       const missing = variables.filter((name) => !rows.has(name));
       expect(missing, `add rows for these to the README configuration table`).toEqual([]);

@@ -33,7 +33,11 @@ afterAll(async () => {
 const body = JSON.stringify({ model: "switchboard-sim", messages: [{ role: "user", content: "Hi" }] });
 
 function post(headers: Record<string, string>): Promise<Response> {
-  return fetch(`${baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  return fetch(`${baseUrl}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
 }
 
 async function expectRejected(response: Response, message: RegExp): Promise<void> {
@@ -60,7 +64,9 @@ describe("API keys", () => {
     for (const key of [keyOne, "other-key", keyTwo]) {
       const response = await post({ authorization: `Bearer ${key}` });
       expect(response.status).toBe(200);
-      expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe(simulatedText());
+      expect(
+        ((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content,
+      ).toBe(simulatedText());
     }
   });
 
@@ -71,10 +77,16 @@ describe("API keys", () => {
 
   it("work with the openai SDK: a wrong key raises AuthenticationError, a right one streams", async () => {
     const wrong = new OpenAI({ baseURL: baseUrl, apiKey: "wrong", maxRetries: 0 });
-    await expect(wrong.chat.completions.create({ model: "switchboard-sim", messages: [{ role: "user", content: "Hi" }] })).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(
+      wrong.chat.completions.create({ model: "switchboard-sim", messages: [{ role: "user", content: "Hi" }] }),
+    ).rejects.toBeInstanceOf(AuthenticationError);
     const right = new OpenAI({ baseURL: baseUrl, apiKey: keyOne, maxRetries: 0 });
     let text = "";
-    for await (const chunk of await right.chat.completions.create({ model: "switchboard-sim", messages: [{ role: "user", content: "Hi" }], stream: true })) {
+    for await (const chunk of await right.chat.completions.create({
+      model: "switchboard-sim",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+    })) {
       text += chunk.choices[0]?.delta.content ?? "";
     }
     expect(text).toBe(simulatedText());
@@ -89,7 +101,11 @@ describe("API keys", () => {
   });
 
   it("are checked before the body is read: a huge unauthenticated body is refused with 401", async () => {
-    const response = await fetch(`${baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(64 * 1024) });
+    const response = await fetch(`${baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "x".repeat(64 * 1024),
+    });
     await expectRejected(response, /Missing API key/);
   });
 
@@ -101,7 +117,12 @@ describe("API keys", () => {
 });
 
 describe("running open", () => {
-  const env = () => ({ REDIS_URL: inject("redisUrl"), REDIS_KEY_PREFIX: uniquePrefix("open"), PORT: "0", HOST: "127.0.0.1" });
+  const env = () => ({
+    REDIS_URL: inject("redisUrl"),
+    REDIS_KEY_PREFIX: uniquePrefix("open"),
+    PORT: "0",
+    HOST: "127.0.0.1",
+  });
 
   it("is refused in production without ALLOW_OPEN_ACCESS, with a message saying how to fix it", async () => {
     const error = await startService("ingress", { ...env(), NODE_ENV: "production" }).then(

@@ -24,7 +24,10 @@ beforeAll(async () => {
   mockUrl = url;
   stack = await startStack("doctor", {
     routes: {
-      providers: { sim: { type: "simulated" }, upstream: { type: "openai", baseUrl: url, apiKeyEnv: "UPSTREAM_API_KEY" } },
+      providers: {
+        sim: { type: "simulated" },
+        upstream: { type: "openai", baseUrl: url, apiKeyEnv: "UPSTREAM_API_KEY" },
+      },
       routes: { "switchboard-sim": { provider: "sim" }, "*": { provider: "upstream" } },
     },
     env: { SIMULATED_FIRST_TOKEN_DELAY_MS: "1", SIMULATED_TOKEN_DELAY_MS: "1" },
@@ -53,7 +56,12 @@ describe("doctor against Switchboard", () => {
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain("model switchboard-sim");
     expect(result.stdout).toContain("All checks passed.");
-    for (const title of ["GET /health answers 200", "one id and one created across all chunks", "a forced tool call streams as OpenAI does", "a wrong or missing API key is rejected with 401"]) {
+    for (const title of [
+      "GET /health answers 200",
+      "one id and one created across all chunks",
+      "a forced tool call streams as OpenAI does",
+      "a wrong or missing API key is rejected with 401",
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`PASS\\s+${title.replace(/[/()]/g, "\\$&")}`));
     }
     expect(result.stdout).not.toContain(key);
@@ -61,16 +69,37 @@ describe("doctor against Switchboard", () => {
 
   it("passes every check with the mock upstream behind the gateway and a Bearer key", async () => {
     const report = await runDoctor({ baseUrl: stack.urls[0]!, key, model: "mock-model" });
-    expect(report.results.filter((result) => result.status !== "pass"), formatReport(report)).toEqual([]);
+    expect(
+      report.results.filter((result) => result.status !== "pass"),
+      formatReport(report),
+    ).toEqual([]);
     expect(report.results.map((result) => result.id)).toEqual([
-      "health", "models", "auth", "completion", "elevenlabs-request", "sse-headers", "sse-framing", "chunk-shape", "stable-id", "role", "finish-reason", "done", "no-usage-chunk", "first-chunk", "usage-chunk", "tool-calls",
+      "health",
+      "models",
+      "auth",
+      "completion",
+      "elevenlabs-request",
+      "sse-headers",
+      "sse-framing",
+      "chunk-shape",
+      "stable-id",
+      "role",
+      "finish-reason",
+      "done",
+      "no-usage-chunk",
+      "first-chunk",
+      "usage-chunk",
+      "tool-calls",
     ]);
     expect(report.ok).toBe(true);
   });
 
   it("passes against the mock upstream itself (any OpenAI-compatible endpoint), skipping the auth check without a key", async () => {
     const report = await runDoctor({ baseUrl: mockUrl, model: "mock-model" });
-    expect(report.results.filter((result) => result.status === "fail"), formatReport(report)).toEqual([]);
+    expect(
+      report.results.filter((result) => result.status === "fail"),
+      formatReport(report),
+    ).toEqual([]);
     expect(report.results.find((result) => result.id === "auth")!.status).toBe("skip");
   });
 
@@ -95,24 +124,40 @@ describe("doctor against a broken server", () => {
       request.on("data", (data: Buffer) => (body += data.toString()));
       request.on("end", () => {
         if (request.url === "/health") return void response.end('{"status":"ok"}');
-        if (request.url === "/v1/models") return void response.end('{"object":"list","data":[{"id":"broken-model","object":"model"}]}');
+        if (request.url === "/v1/models")
+          return void response.end('{"object":"list","data":[{"id":"broken-model","object":"model"}]}');
         const parsed = JSON.parse(body) as { stream?: boolean; tools?: unknown[] };
         if (!parsed.stream) {
           response.setHeader("content-type", "application/json");
-          return void response.end(JSON.stringify({ id: "chatcmpl-1", object: "chat.completion", created: 1, model: "broken-model", choices: [{ index: 0, message: { role: "assistant", content: "Hi" }, finish_reason: "stop" }] }));
+          return void response.end(
+            JSON.stringify({
+              id: "chatcmpl-1",
+              object: "chat.completion",
+              created: 1,
+              model: "broken-model",
+              choices: [{ index: 0, message: { role: "assistant", content: "Hi" }, finish_reason: "stop" }],
+            }),
+          );
         }
         response.writeHead(200, { "content-type": "text/event-stream" });
         const chunk = (delta: unknown, finish: string | null) =>
           `data: ${JSON.stringify({ id: `chatcmpl-${++sequence}`, object: "chat.completion.chunk", created: 1, model: "broken-model", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
         if (parsed.tools) {
-          response.write(chunk({ role: "assistant", tool_calls: [{ index: 0, function: { name: "get_weather", arguments: "{}" } }] }, null));
+          response.write(
+            chunk(
+              { role: "assistant", tool_calls: [{ index: 0, function: { name: "get_weather", arguments: "{}" } }] },
+              null,
+            ),
+          );
           response.end(chunk({ role: "assistant" }, "tool_calls"));
           return;
         }
         response.write(chunk({ role: "assistant", content: "Hello" }, null));
         response.write(chunk({ role: "assistant", content: " there" }, null));
         response.write(chunk({}, "stop"));
-        response.end(`data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "broken-model", choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } })}\n\n`);
+        response.end(
+          `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "broken-model", choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } })}\n\n`,
+        );
       });
     });
     broken.listen(0, "127.0.0.1");
@@ -129,13 +174,26 @@ describe("doctor against a broken server", () => {
     const byId = Object.fromEntries(report.results.map((result) => [result.id, result]));
     expect(report.ok).toBe(false);
     expect(byId["health"]!.status).toBe("pass");
-    expect(byId["stable-id"]).toMatchObject({ status: "fail", detail: expect.stringMatching(/different ids in one stream/) });
+    expect(byId["stable-id"]).toMatchObject({
+      status: "fail",
+      detail: expect.stringMatching(/different ids in one stream/),
+    });
     expect(byId["stable-id"]!.fix).toMatch(/one id/);
-    expect(byId["done"]).toMatchObject({ status: "fail", detail: "the last event is not data: [DONE]", fix: expect.stringContaining("data: [DONE]") });
-    expect(byId["role"]).toMatchObject({ status: "fail", detail: expect.stringMatching(/later chunk\(s\) repeat delta.role/) });
+    expect(byId["done"]).toMatchObject({
+      status: "fail",
+      detail: "the last event is not data: [DONE]",
+      fix: expect.stringContaining("data: [DONE]"),
+    });
+    expect(byId["role"]).toMatchObject({
+      status: "fail",
+      detail: expect.stringMatching(/later chunk\(s\) repeat delta.role/),
+    });
     expect(byId["no-usage-chunk"]!.status).toBe("fail");
     expect(byId["completion"]).toMatchObject({ status: "fail", detail: expect.stringContaining("usage is missing") });
-    expect(byId["tool-calls"]).toMatchObject({ status: "fail", detail: expect.stringMatching(/first fragment has no id/) });
+    expect(byId["tool-calls"]).toMatchObject({
+      status: "fail",
+      detail: expect.stringMatching(/first fragment has no id/),
+    });
     expect(byId["auth"]!.status).toBe("skip");
 
     const result = await runCli(["doctor", brokenUrl]);
@@ -152,7 +210,11 @@ describe("doctor against a broken server", () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const report = await runDoctor({ baseUrl: `http://127.0.0.1:${port}/v1`, timeoutMs: 2000 });
-    expect(report.results[0]).toMatchObject({ id: "health", status: "fail", detail: `cannot reach http://127.0.0.1:${port}/health: ECONNREFUSED` });
+    expect(report.results[0]).toMatchObject({
+      id: "health",
+      status: "fail",
+      detail: `cannot reach http://127.0.0.1:${port}/health: ECONNREFUSED`,
+    });
     expect(report.ok).toBe(false);
   });
 

@@ -21,9 +21,17 @@ beforeAll(async () => {
   // A long answer (200 tokens, 20 ms apart): the worker is mid-stream when it gives up.
   mock = createMockUpstream({ tokens: 200, tokenDelayMs: 20 });
   const { url } = await mock.listen(0);
-  stack = await startStack("no-listener", { ingresses: 0, workers: 1, routes: routesTo(url), workerEnv: { RELAY_NO_LISTENER_GRACE_MS: "200" } });
+  stack = await startStack("no-listener", {
+    ingresses: 0,
+    workers: 1,
+    routes: routesTo(url),
+    workerEnv: { RELAY_NO_LISTENER_GRACE_MS: "200" },
+  });
   redis = new Redis(stack.redisUrl);
-  queue = new Queue<ChatJob>(jobCatalog.chat.queue, { connection: new Redis(stack.redisUrl, { maxRetriesPerRequest: null }), prefix: relayKeys(stack.prefix).queuePrefix });
+  queue = new Queue<ChatJob>(jobCatalog.chat.queue, {
+    connection: new Redis(stack.redisUrl, { maxRetriesPerRequest: null }),
+    prefix: relayKeys(stack.prefix).queuePrefix,
+  });
 });
 afterAll(async () => {
   await queue?.close();
@@ -40,7 +48,12 @@ describe("a reply channel with no listener", () => {
     const job: ChatJob = {
       requestId,
       model: "mock-model",
-      request: { model: "mock-model", messages: [{ role: "user", content: "Is anyone there?" }], stream: true, mock: { tag: requestId } },
+      request: {
+        model: "mock-model",
+        messages: [{ role: "user", content: "Is anyone there?" }],
+        stream: true,
+        mock: { tag: requestId },
+      },
       replyChannel: keys.replyChannel("ingress-that-is-gone"),
       deadlineAt: now + 60_000,
       enqueuedAt: now,
@@ -48,13 +61,24 @@ describe("a reply channel with no listener", () => {
     };
     await queue.add(jobCatalog.chat.name, job, { jobId: requestId });
 
-    const frames = async () => ((await redis.xrange(keys.log(requestId), "-", "+")) as Array<[string, string[]]>).map(([, fields]) => fields[1] as string);
-    await waitUntil(async () => (await frames()).some((frame) => frame.startsWith("e")), 10_000, "an error event in the request's log");
+    const frames = async () =>
+      ((await redis.xrange(keys.log(requestId), "-", "+")) as Array<[string, string[]]>).map(
+        ([, fields]) => fields[1] as string,
+      );
+    await waitUntil(
+      async () => (await frames()).some((frame) => frame.startsWith("e")),
+      10_000,
+      "an error event in the request's log",
+    );
     const events = (await frames()).map(decodeRelayEvent);
     expect(events[0]?.kind).toBe("started");
     expect(events.at(-1)).toMatchObject({ kind: "error", code: "redis_unavailable" });
 
-    await waitUntil(() => mock.stats().recent.some((call) => call.tag === requestId && call.abortedAt !== undefined), 5000, "the upstream call closed");
+    await waitUntil(
+      () => mock.stats().recent.some((call) => call.tag === requestId && call.abortedAt !== undefined),
+      5000,
+      "the upstream call closed",
+    );
     const call = mock.stats().recent.find((record) => record.tag === requestId);
     expect(call?.tokensSent).toBeLessThan(200);
   });

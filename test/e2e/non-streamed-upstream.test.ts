@@ -34,7 +34,11 @@ function callsTagged(tag: string) {
 describe("a non-streamed request", () => {
   it("waits for an answer slower than the header and first-token timeouts, in one upstream call", async () => {
     const tag = "slow";
-    const completion = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "Hi" }], mock: { firstTokenDelayMs: 1000, tag } } as never);
+    const completion = await client.chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "user", content: "Hi" }],
+      mock: { firstTokenDelayMs: 1000, tag },
+    } as never);
     expect(completion.choices[0]!.message.content).toBe(mockText(5));
     expect(completion.choices[0]!.finish_reason).toBe("stop");
     expect(completion.usage).toMatchObject({ completion_tokens: 5 });
@@ -47,8 +51,15 @@ describe("a non-streamed request", () => {
     const tag = "silent";
     const started = Date.now();
     const caught = await client.chat.completions
-      .create({ model: "mock-model", messages: [{ role: "user", content: "Hi" }], mock: { fail: { kind: "never-respond" }, tag } } as never)
-      .then(() => undefined, (error: unknown) => error);
+      .create({
+        model: "mock-model",
+        messages: [{ role: "user", content: "Hi" }],
+        mock: { fail: { kind: "never-respond" }, tag },
+      } as never)
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     expect(caught).toBeInstanceOf(APIError);
     expect((caught as APIError).status).toBe(504);
     expect((caught as APIError).code).toBe("deadline_exceeded");

@@ -67,11 +67,22 @@ describe("requests ElevenLabs sends", () => {
       max_tokens: 5000,
       stream: true,
       user_id: "user-123",
-      elevenlabs_extra_body: { UUID: "123e4567-e89b-12d3-a456-426614174000", "parameter-1": "value-1", nested: { a: 1 } },
+      elevenlabs_extra_body: {
+        UUID: "123e4567-e89b-12d3-a456-426614174000",
+        "parameter-1": "value-1",
+        nested: { a: 1 },
+      },
     });
     const events = await readSse(response);
     expect(events.at(-1)!.data).toBe("[DONE]");
-    expect(events.map((event) => (event.json?.choices as Array<{ delta?: { content?: string } }> | undefined)?.[0]?.delta?.content ?? "").join("")).toBe(mockText(4));
+    expect(
+      events
+        .map(
+          (event) =>
+            (event.json?.choices as Array<{ delta?: { content?: string } }> | undefined)?.[0]?.delta?.content ?? "",
+        )
+        .join(""),
+    ).toBe(mockText(4));
     expect(upstream).not.toHaveProperty("elevenlabs_extra_body");
     expect(upstream).not.toHaveProperty("user_id");
     expect(upstream.messages).toEqual(messages);
@@ -80,7 +91,12 @@ describe("requests ElevenLabs sends", () => {
 
   it("passes the vendor fields through when the route says passVendorFields", async () => {
     const extra = { UUID: "abc", "parameter-1": "value-1" };
-    const { upstream } = await send({ model: "vendor-model", messages: [user], user_id: "user-9", elevenlabs_extra_body: extra });
+    const { upstream } = await send({
+      model: "vendor-model",
+      messages: [user],
+      user_id: "user-9",
+      elevenlabs_extra_body: extra,
+    });
     expect(upstream.elevenlabs_extra_body).toEqual(extra);
     expect(upstream.user_id).toBe("user-9");
   });
@@ -109,10 +125,23 @@ describe("requests ElevenLabs sends", () => {
       { role: "tool", tool_call_id: "call_2", name: "price_check", content: '{"price":20}' },
     ];
     const tools = [
-      { type: "function", function: { name: "inventory_check", parameters: { type: "object", properties: { item: { type: "string" } } } } },
-      { type: "function", function: { name: "price_check", parameters: { type: "object", properties: { item: { type: "string" } } } } },
+      {
+        type: "function",
+        function: { name: "inventory_check", parameters: { type: "object", properties: { item: { type: "string" } } } },
+      },
+      {
+        type: "function",
+        function: { name: "price_check", parameters: { type: "object", properties: { item: { type: "string" } } } },
+      },
     ];
-    const { upstream } = await send({ model: "gpt-4o", messages, tools, tool_choice: "auto", parallel_tool_calls: true, stream: true });
+    const { upstream } = await send({
+      model: "gpt-4o",
+      messages,
+      tools,
+      tool_choice: "auto",
+      parallel_tool_calls: true,
+      stream: true,
+    });
     expect(upstream.messages).toEqual(messages);
     expect(upstream.tools).toEqual(tools);
     expect(upstream.tool_choice).toBe("auto");
@@ -121,21 +150,67 @@ describe("requests ElevenLabs sends", () => {
 
   it("passes ElevenLabs' system tools to the upstream untouched", async () => {
     const tools = [
-      { type: "function", function: { name: "end_call", description: "End the call", parameters: { type: "object", properties: { reason: { type: "string" }, message: { type: "string" } }, required: ["reason"] } } },
-      { type: "function", function: { name: "language_detection", parameters: { type: "object", properties: { reason: { type: "string" }, language: { type: "string" } }, required: ["reason", "language"] } } },
-      { type: "function", function: { name: "transfer_to_agent", parameters: { type: "object", properties: { agent_number: { type: "integer" }, reason: { type: "string" } }, required: ["agent_number"] } } },
-      { type: "function", function: { name: "transfer_to_number", parameters: { type: "object", properties: { transfer_number: { type: "string" } } } } },
-      { type: "function", function: { name: "skip_turn", parameters: { type: "object", properties: { reason: { type: "string" } } } } },
+      {
+        type: "function",
+        function: {
+          name: "end_call",
+          description: "End the call",
+          parameters: {
+            type: "object",
+            properties: { reason: { type: "string" }, message: { type: "string" } },
+            required: ["reason"],
+          },
+        },
+      },
+      {
+        type: "function",
+        function: {
+          name: "language_detection",
+          parameters: {
+            type: "object",
+            properties: { reason: { type: "string" }, language: { type: "string" } },
+            required: ["reason", "language"],
+          },
+        },
+      },
+      {
+        type: "function",
+        function: {
+          name: "transfer_to_agent",
+          parameters: {
+            type: "object",
+            properties: { agent_number: { type: "integer" }, reason: { type: "string" } },
+            required: ["agent_number"],
+          },
+        },
+      },
+      {
+        type: "function",
+        function: {
+          name: "transfer_to_number",
+          parameters: { type: "object", properties: { transfer_number: { type: "string" } } },
+        },
+      },
+      {
+        type: "function",
+        function: { name: "skip_turn", parameters: { type: "object", properties: { reason: { type: "string" } } } },
+      },
     ];
     const { upstream } = await send({ model: "gpt-4o", messages: [user], tools, stream: true });
     expect(upstream.tools).toEqual(tools);
   });
 
   it("accepts a 2 MB system prompt (ElevenLabs' documented maximum)", async () => {
-    const prompt = "You are a knowledgeable agent. ".repeat(Math.ceil((2 * 1024 * 1024) / 31)).slice(0, 2 * 1024 * 1024);
-    const { response, upstream } = await send({ model: "gpt-4o", messages: [{ role: "system", content: prompt }, user], stream: true });
+    const prompt = "You are a knowledgeable agent. "
+      .repeat(Math.ceil((2 * 1024 * 1024) / 31))
+      .slice(0, 2 * 1024 * 1024);
+    const { response, upstream } = await send({
+      model: "gpt-4o",
+      messages: [{ role: "system", content: prompt }, user],
+      stream: true,
+    });
     expect((await readSse(response)).at(-1)!.data).toBe("[DONE]");
-    expect(((upstream.messages as Array<{ content: string }>)[0]!.content).length).toBe(2 * 1024 * 1024);
+    expect((upstream.messages as Array<{ content: string }>)[0]!.content.length).toBe(2 * 1024 * 1024);
   });
 });
 
@@ -188,7 +263,13 @@ describe("requests OpenAI clients send", () => {
       { role: "system", content: [{ type: "text", text: "Be brief." }] },
       { role: "assistant", content: "" },
       { role: "assistant", content: null },
-      { role: "user", content: [{ type: "text", text: "What is in this image?" }, { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "What is in this image?" },
+          { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+        ],
+      },
     ];
     const { upstream } = await send({ model: "gpt-4o", messages });
     expect(upstream.messages).toEqual(messages);
@@ -207,22 +288,79 @@ describe("requests OpenAI clients send", () => {
   });
 
   it("accepts n: 1, stream_options with include_usage false, and unknown fields", async () => {
-    const { response, upstream } = await send({ model: "gpt-4o", messages: [user], n: 1, stream: true, stream_options: { include_usage: false }, some_future_parameter: { x: [1, 2] } });
+    const { response, upstream } = await send({
+      model: "gpt-4o",
+      messages: [user],
+      n: 1,
+      stream: true,
+      stream_options: { include_usage: false },
+      some_future_parameter: { x: [1, 2] },
+    });
     const events = await readSse(response);
-    expect(events.some((event) => Array.isArray(event.json?.choices) && (event.json.choices as unknown[]).length === 0)).toBe(false);
+    expect(
+      events.some((event) => Array.isArray(event.json?.choices) && (event.json.choices as unknown[]).length === 0),
+    ).toBe(false);
     expect(upstream.some_future_parameter).toEqual({ x: [1, 2] });
   });
 });
 
 describe("malformed requests", () => {
-  const cases: Array<{ name: string; body: Record<string, unknown>; status: number; code: string; param: string | null }> = [
-    { name: "content that is a number", body: { messages: [{ role: "user", content: 42 }] }, status: 400, code: "invalid_request", param: "messages.0.content" },
-    { name: "a message without a role", body: { messages: [{ content: "hi" }] }, status: 400, code: "invalid_request", param: "messages.0.role" },
-    { name: "a content part without a type", body: { messages: [{ role: "user", content: [{ text: "hi" }] }] }, status: 400, code: "invalid_request", param: "messages.0.content" },
-    { name: "a tool call without a function", body: { messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c", type: "function" }] }] }, status: 400, code: "invalid_request", param: "messages.0.tool_calls.0.function" },
-    { name: "tools that are not an array", body: { messages: [user], tools: "end_call" }, status: 400, code: "invalid_request", param: "tools" },
-    { name: "max_tokens as a string", body: { messages: [user], max_tokens: "100" }, status: 400, code: "invalid_request", param: "max_tokens" },
-    { name: "temperature as a string", body: { messages: [user], temperature: "hot" }, status: 400, code: "invalid_request", param: "temperature" },
+  const cases: Array<{
+    name: string;
+    body: Record<string, unknown>;
+    status: number;
+    code: string;
+    param: string | null;
+  }> = [
+    {
+      name: "content that is a number",
+      body: { messages: [{ role: "user", content: 42 }] },
+      status: 400,
+      code: "invalid_request",
+      param: "messages.0.content",
+    },
+    {
+      name: "a message without a role",
+      body: { messages: [{ content: "hi" }] },
+      status: 400,
+      code: "invalid_request",
+      param: "messages.0.role",
+    },
+    {
+      name: "a content part without a type",
+      body: { messages: [{ role: "user", content: [{ text: "hi" }] }] },
+      status: 400,
+      code: "invalid_request",
+      param: "messages.0.content",
+    },
+    {
+      name: "a tool call without a function",
+      body: { messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c", type: "function" }] }] },
+      status: 400,
+      code: "invalid_request",
+      param: "messages.0.tool_calls.0.function",
+    },
+    {
+      name: "tools that are not an array",
+      body: { messages: [user], tools: "end_call" },
+      status: 400,
+      code: "invalid_request",
+      param: "tools",
+    },
+    {
+      name: "max_tokens as a string",
+      body: { messages: [user], max_tokens: "100" },
+      status: 400,
+      code: "invalid_request",
+      param: "max_tokens",
+    },
+    {
+      name: "temperature as a string",
+      body: { messages: [user], temperature: "hot" },
+      status: 400,
+      code: "invalid_request",
+      param: "temperature",
+    },
     { name: "n = 3", body: { messages: [user], n: 3 }, status: 400, code: "unsupported_parameter", param: "n" },
     { name: "n = 0", body: { messages: [user], n: 0 }, status: 400, code: "unsupported_parameter", param: "n" },
   ];

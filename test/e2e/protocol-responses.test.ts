@@ -41,11 +41,27 @@ afterAll(async () => {
 });
 
 const user = { role: "user", content: "What's the weather in New York?" };
-const weatherTool = { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { location: { type: "string" } }, required: ["location"] } } };
-const endCallTool = { type: "function", function: { name: "end_call", parameters: { type: "object", properties: { reason: { type: "string" } }, required: ["reason"] } } };
+const weatherTool = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    parameters: { type: "object", properties: { location: { type: "string" } }, required: ["location"] },
+  },
+};
+const endCallTool = {
+  type: "function",
+  function: {
+    name: "end_call",
+    parameters: { type: "object", properties: { reason: { type: "string" } }, required: ["reason"] },
+  },
+};
 
 function post(baseUrl: string, body: Record<string, unknown>): Promise<Response> {
-  return fetch(`${baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return fetch(`${baseUrl}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 describe("tool calls", () => {
@@ -53,14 +69,32 @@ describe("tool calls", () => {
     { name: "one call", mock: { toolCalls: [{ name: "get_weather", arguments: '{"location":"New York, NY"}' }] } },
     {
       name: "parallel calls with their own indexes",
-      mock: { toolCalls: [{ name: "get_weather", arguments: '{"location":"New York"}' }, { name: "end_call", arguments: '{"reason":"The user said goodbye."}' }] },
+      mock: {
+        toolCalls: [
+          { name: "get_weather", arguments: '{"location":"New York"}' },
+          { name: "end_call", arguments: '{"reason":"The user said goodbye."}' },
+        ],
+      },
     },
-    { name: "text before a call", mock: { text: "Let me check that for you.", textBeforeToolCalls: true, toolCalls: [{ name: "end_call", arguments: '{"reason":"done","message":"Bye!"}' }] } },
+    {
+      name: "text before a call",
+      mock: {
+        text: "Let me check that for you.",
+        textBeforeToolCalls: true,
+        toolCalls: [{ name: "end_call", arguments: '{"reason":"done","message":"Bye!"}' }],
+      },
+    },
   ];
 
   for (const testCase of toolCallCases) {
     it(`streams ${testCase.name} exactly as the upstream did`, async () => {
-      const body = { model: "gpt-4o", messages: [user], tools: [weatherTool, endCallTool], stream: true, mock: testCase.mock };
+      const body = {
+        model: "gpt-4o",
+        messages: [user],
+        tools: [weatherTool, endCallTool],
+        stream: true,
+        mock: testCase.mock,
+      };
       const direct = normalisedStream(await readTimedSse(await post(mockUrl, body)));
       const events = await readTimedSse(await post(stack.urls[0]!, body));
       const through = normalisedStream(events);
@@ -70,31 +104,55 @@ describe("tool calls", () => {
       expect(events.at(-1)!.data).toBe("[DONE]");
 
       // OpenAI's rules for the fragments themselves, checked directly.
-      const fragments = events.flatMap((event) => ((event.json?.choices as Array<{ delta: { tool_calls?: Array<Record<string, unknown>> } }> | undefined)?.[0]?.delta.tool_calls ?? []));
+      const fragments = events.flatMap(
+        (event) =>
+          (event.json?.choices as Array<{ delta: { tool_calls?: Array<Record<string, unknown>> } }> | undefined)?.[0]
+            ?.delta.tool_calls ?? [],
+      );
       const seen = new Set<number>();
       for (const fragment of fragments) {
         expect(typeof fragment.index).toBe("number");
         expect(fragment.function).toBeTypeOf("object");
         if (!seen.has(fragment.index as number)) {
           seen.add(fragment.index as number);
-          expect(fragment).toMatchObject({ id: expect.any(String), type: "function", function: { name: expect.any(String) } });
+          expect(fragment).toMatchObject({
+            id: expect.any(String),
+            type: "function",
+            function: { name: expect.any(String) },
+          });
         } else {
           expect(fragment).not.toHaveProperty("id");
           expect(fragment.function).not.toHaveProperty("name");
         }
       }
       expect([...seen]).toEqual(testCase.mock.toolCalls.map((_call, index) => index));
-      const roles = events.filter((event) => (event.json?.choices as Array<{ delta: { role?: string } }> | undefined)?.[0]?.delta.role !== undefined);
+      const roles = events.filter(
+        (event) =>
+          (event.json?.choices as Array<{ delta: { role?: string } }> | undefined)?.[0]?.delta.role !== undefined,
+      );
       expect(roles).toHaveLength(1);
     });
 
     it(`assembles ${testCase.name} into one non-streamed chat.completion`, async () => {
-      const completion = await client.chat.completions.create({ model: "gpt-4o", messages: [user as never], tools: [weatherTool as never, endCallTool as never], mock: testCase.mock } as never) as OpenAI.ChatCompletion;
+      const completion = (await client.chat.completions.create({
+        model: "gpt-4o",
+        messages: [user as never],
+        tools: [weatherTool as never, endCallTool as never],
+        mock: testCase.mock,
+      } as never)) as OpenAI.ChatCompletion;
       const choice = completion.choices[0]!;
       expect(choice.finish_reason).toBe("tool_calls");
       expect(choice.message.content).toBe(testCase.mock.textBeforeToolCalls ? testCase.mock.text : null);
-      expect(choice.message.tool_calls!.map((call) => ({ type: call.type, function: (call as OpenAI.ChatCompletionMessageFunctionToolCall).function }))).toEqual(
-        testCase.mock.toolCalls.map((call) => ({ type: "function", function: { name: call.name, arguments: call.arguments } })),
+      expect(
+        choice.message.tool_calls!.map((call) => ({
+          type: call.type,
+          function: (call as OpenAI.ChatCompletionMessageFunctionToolCall).function,
+        })),
+      ).toEqual(
+        testCase.mock.toolCalls.map((call) => ({
+          type: "function",
+          function: { name: call.name, arguments: call.arguments },
+        })),
       );
       for (const call of choice.message.tool_calls!) expect(call.id).toMatch(/^call_mock_/);
     });
@@ -116,7 +174,10 @@ describe("tool calls", () => {
 });
 
 describe("errors before the first token", () => {
-  async function failure(fail: Record<string, unknown>, model = "gpt-4o"): Promise<{ error: APIError; response: Response }> {
+  async function failure(
+    fail: Record<string, unknown>,
+    model = "gpt-4o",
+  ): Promise<{ error: APIError; response: Response }> {
     const body = { model, messages: [user], stream: true, mock: { fail } };
     const response = await post(stack.urls[0]!, body);
     let caught: unknown;
@@ -151,7 +212,11 @@ describe("errors before the first token", () => {
   }
 
   it("maps an upstream 400 to 400 upstream_bad_request, marked not to be retried", async () => {
-    const { error, response } = await failure({ kind: "http", status: 400, message: "Invalid value for 'temperature'." });
+    const { error, response } = await failure({
+      kind: "http",
+      status: 400,
+      message: "Invalid value for 'temperature'.",
+    });
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(error.code).toBe("upstream_bad_request");
     expect(error.message).toContain("Invalid value for 'temperature'.");
@@ -192,7 +257,8 @@ describe("errors after the first token", () => {
       let caught: unknown;
       try {
         const stream = await client.chat.completions.create(body as never);
-        for await (const chunk of stream as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) pieces.push(chunk.choices[0]?.delta.content ?? "");
+        for await (const chunk of stream as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>)
+          pieces.push(chunk.choices[0]?.delta.content ?? "");
       } catch (error) {
         caught = error;
       }
@@ -204,9 +270,19 @@ describe("errors after the first token", () => {
 });
 
 describe("a route's fallback sentence", () => {
-  for (const fail of [{ kind: "http", status: 500 }, { kind: "http", status: 429, retryAfterSeconds: 3 }, { kind: "never-respond" }, { kind: "reset", afterTokens: 0 }]) {
+  for (const fail of [
+    { kind: "http", status: 500 },
+    { kind: "http", status: 429, retryAfterSeconds: 3 },
+    { kind: "never-respond" },
+    { kind: "reset", afterTokens: 0 },
+  ]) {
     it(`is spoken as a normal streamed answer when the upstream fails before any token (${JSON.stringify(fail)})`, async () => {
-      const stream = await client.chat.completions.create({ model: "voice-model", messages: [user as never], stream: true, mock: { fail } } as never);
+      const stream = await client.chat.completions.create({
+        model: "voice-model",
+        messages: [user as never],
+        stream: true,
+        mock: { fail },
+      } as never);
       let text = "";
       const finishReasons: Array<string | null> = [];
       for await (const chunk of stream as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) {
@@ -219,23 +295,50 @@ describe("a route's fallback sentence", () => {
   }
 
   it("answers a non-streamed request with the sentence too", async () => {
-    const completion = (await client.chat.completions.create({ model: "voice-model", messages: [user as never], mock: { fail: { kind: "http", status: 503 } } } as never)) as OpenAI.ChatCompletion;
+    const completion = (await client.chat.completions.create({
+      model: "voice-model",
+      messages: [user as never],
+      mock: { fail: { kind: "http", status: 503 } },
+    } as never)) as OpenAI.ChatCompletion;
     expect(completion.choices[0]!.message.content).toBe(fallbackSentence);
     expect(completion.choices[0]!.finish_reason).toBe("stop");
   });
 
-  for (const [status, code] of [[400, "upstream_bad_request"], [401, "upstream_auth_failed"]] as const) {
+  for (const [status, code] of [
+    [400, "upstream_bad_request"],
+    [401, "upstream_auth_failed"],
+  ] as const) {
     it(`is not used for a failure that would come back on every turn (upstream ${status}): that is an explicit error`, async () => {
-      const caught = await client.chat.completions.create({ model: "voice-model", messages: [user as never], stream: true, mock: { fail: { kind: "http", status } } } as never).then(() => undefined, (error: unknown) => error);
+      const caught = await client.chat.completions
+        .create({
+          model: "voice-model",
+          messages: [user as never],
+          stream: true,
+          mock: { fail: { kind: "http", status } },
+        } as never)
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
       expect(caught).toBeInstanceOf(APIError);
       expect((caught as APIError).code).toBe(code);
     });
   }
 
   it("is not used when the upstream answers, nor after the first token (the answer cannot be unsaid)", async () => {
-    const ok = (await client.chat.completions.create({ model: "voice-model", messages: [user as never] })) as OpenAI.ChatCompletion;
+    const ok = (await client.chat.completions.create({
+      model: "voice-model",
+      messages: [user as never],
+    })) as OpenAI.ChatCompletion;
     expect(ok.choices[0]!.message.content).toBe(mockText(6));
-    const events = await readTimedSse(await post(stack.urls[0]!, { model: "voice-model", messages: [user], stream: true, mock: { fail: { kind: "reset", afterTokens: 2 } } }));
+    const events = await readTimedSse(
+      await post(stack.urls[0]!, {
+        model: "voice-model",
+        messages: [user],
+        stream: true,
+        mock: { fail: { kind: "reset", afterTokens: 2 } },
+      }),
+    );
     expect(events.at(-1)!.json).toMatchObject({ error: { code: "upstream_interrupted" } });
   });
 });
@@ -251,36 +354,71 @@ describe("buffer words", () => {
   it("with a slow upstream, arrive once, before the upstream's first token, then the full answer follows", async () => {
     const tag = `buffer-${Date.now()}`;
     const startedAt = performance.timeOrigin + performance.now();
-    const events = await readTimedSse(await post(stack.urls[0]!, { model: "buffered", messages: [user], stream: true, mock: { firstTokenDelayMs: 1500, tag } }));
+    const events = await readTimedSse(
+      await post(stack.urls[0]!, {
+        model: "buffered",
+        messages: [user],
+        stream: true,
+        mock: { firstTokenDelayMs: 1500, tag },
+      }),
+    );
     const record = mock.stats().recent.find((entry) => entry.tag === tag)!;
     expect(contents(events)).toEqual(["... ", ...mockTokens(6)]);
     // The buffer chunk was read by the client before the upstream had written its first token, and
     // not before the route's delay.
     expect(events[0]!.at).toBeLessThan(record.firstByteAt!);
     expect(events[0]!.at - startedAt).toBeGreaterThanOrEqual(100);
-    expect(events[0]!.json).toMatchObject({ choices: [{ delta: { role: "assistant", content: "... " }, finish_reason: null }] });
-    expect(events.filter((event) => (event.json?.choices as Array<{ delta: { role?: string } }> | undefined)?.[0]?.delta.role).length).toBe(1);
+    expect(events[0]!.json).toMatchObject({
+      choices: [{ delta: { role: "assistant", content: "... " }, finish_reason: null }],
+    });
+    expect(
+      events.filter(
+        (event) => (event.json?.choices as Array<{ delta: { role?: string } }> | undefined)?.[0]?.delta.role,
+      ).length,
+    ).toBe(1);
     expect(new Set(events.filter((event) => event.json).map((event) => event.json!.id)).size).toBe(1);
     expect(events.at(-1)!.data).toBe("[DONE]");
   });
 
   it("with afterMs 0 arrive at once, with the configured text and its trailing space", async () => {
-    const events = await readTimedSse(await post(stack.urls[0]!, { model: "buffered-at-once", messages: [user], stream: true, mock: { firstTokenDelayMs: 300 } }));
+    const events = await readTimedSse(
+      await post(stack.urls[0]!, {
+        model: "buffered-at-once",
+        messages: [user],
+        stream: true,
+        mock: { firstTokenDelayMs: 300 },
+      }),
+    );
     expect(contents(events)).toEqual(["Let me think about that... ", ...mockTokens(6)]);
   });
 
   it("are not sent when the first token comes before the delay", async () => {
-    const events = await readTimedSse(await post(stack.urls[0]!, { model: "buffered-late", messages: [user], stream: true, mock: { firstTokenDelayMs: 0, tokenDelayMs: 50 } }));
+    const events = await readTimedSse(
+      await post(stack.urls[0]!, {
+        model: "buffered-late",
+        messages: [user],
+        stream: true,
+        mock: { firstTokenDelayMs: 0, tokenDelayMs: 50 },
+      }),
+    );
     expect(contents(events)).toEqual(mockTokens(6));
   });
 
   it("are not sent to non-streaming requests", async () => {
-    const completion = (await client.chat.completions.create({ model: "buffered-at-once", messages: [user as never] })) as OpenAI.ChatCompletion;
+    const completion = (await client.chat.completions.create({
+      model: "buffered-at-once",
+      messages: [user as never],
+    })) as OpenAI.ChatCompletion;
     expect(completion.choices[0]!.message.content).toBe(mockText(6));
   });
 
   it("once sent, make a later upstream failure end in-stream (the headers are out)", async () => {
-    const response = await post(stack.urls[0]!, { model: "buffered-at-once", messages: [user], stream: true, mock: { firstTokenDelayMs: 200, fail: { kind: "http", status: 500 } } });
+    const response = await post(stack.urls[0]!, {
+      model: "buffered-at-once",
+      messages: [user],
+      stream: true,
+      mock: { firstTokenDelayMs: 200, fail: { kind: "http", status: 500 } },
+    });
     expect(response.status).toBe(200);
     const events = await readTimedSse(response);
     expect(contents(events)).toEqual(["Let me think about that... "]);
@@ -288,7 +426,14 @@ describe("buffer words", () => {
   });
 
   it("followed by the fallback sentence when the route has one", async () => {
-    const events = await readTimedSse(await post(stack.urls[0]!, { model: "buffered-voice", messages: [user], stream: true, mock: { fail: { kind: "http", status: 500 } } }));
+    const events = await readTimedSse(
+      await post(stack.urls[0]!, {
+        model: "buffered-voice",
+        messages: [user],
+        stream: true,
+        mock: { fail: { kind: "http", status: 500 } },
+      }),
+    );
     expect(contents(events)).toEqual(["... ", fallbackSentence]);
     expect(events.at(-2)!.json).toMatchObject({ choices: [{ finish_reason: "stop" }] });
     expect(events.at(-1)!.data).toBe("[DONE]");

@@ -22,7 +22,11 @@ let client: OpenAI;
 
 beforeAll(async () => {
   // No worker process and no upstream: the ingress only needs to know the model.
-  stack = await startStack("queue-wait", { workers: 0, routes: routesTo("http://127.0.0.1:9/v1"), ingressEnv: { QUEUE_MAX_WAIT_MS: String(queueMaxWaitMs), RELAY_IDLE_REPAIR_MS: "600000" } });
+  stack = await startStack("queue-wait", {
+    workers: 0,
+    routes: routesTo("http://127.0.0.1:9/v1"),
+    ingressEnv: { QUEUE_MAX_WAIT_MS: String(queueMaxWaitMs), RELAY_IDLE_REPAIR_MS: "600000" },
+  });
   relayRedis = new Redis(stack.redisUrl);
   defineRelayCommands(relayRedis);
   client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
@@ -41,7 +45,16 @@ function unheardWorker(startedInTime: boolean[]): { worker: Worker<ChatJob>; clo
     async (job) => {
       // The real worker's rule: a first attempt starts only before the start-by time.
       startedInTime.push(Date.now() <= job.data.startBy!);
-      const relay = new RequestRelay({ redis: relayRedis, keys, requestId: job.data.requestId, replyChannel: `${job.data.replyChannel}:unheard`, attempt: 1, logTtlMs: 60_000, onNoListener: () => {}, noListenerGraceMs: 60_000 });
+      const relay = new RequestRelay({
+        redis: relayRedis,
+        keys,
+        requestId: job.data.requestId,
+        replyChannel: `${job.data.replyChannel}:unheard`,
+        attempt: 1,
+        logTtlMs: 60_000,
+        onNoListener: () => {},
+        noListenerGraceMs: 60_000,
+      });
       const listeners = [
         await relay.emit(encodeRelayEvent({ kind: "started", worker: "test-worker" })),
         await relay.emit(encodeDelta({ content: "Hello" })),
@@ -52,19 +65,32 @@ function unheardWorker(startedInTime: boolean[]): { worker: Worker<ChatJob>; clo
     },
     { connection, prefix: keys.queuePrefix },
   );
-  return { worker, close: async () => { await worker.close(); connection.disconnect(); } };
+  return {
+    worker,
+    close: async () => {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
 }
 
 describe("the queue-wait timer", () => {
   it("does not answer queue_timeout when the worker started in time but its events were lost from pub/sub", async () => {
     const startedInTime: boolean[] = [];
     const { worker, close } = unheardWorker(startedInTime);
-    const listenersOf = new Promise<number[]>((resolve) => worker.once("completed", (_job, result: number[]) => resolve(result)));
+    const listenersOf = new Promise<number[]>((resolve) =>
+      worker.once("completed", (_job, result: number[]) => resolve(result)),
+    );
     try {
       const startedAt = Date.now();
-      const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "unheard" }], stream: true });
+      const stream = await client.chat.completions.create({
+        model: "mock-model",
+        messages: [{ role: "user", content: "unheard" }],
+        stream: true,
+      });
       const pieces: string[] = [];
-      for await (const chunk of stream) if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
+      for await (const chunk of stream)
+        if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
       expect(pieces).toEqual(["Hello"]);
       expect(startedInTime).toEqual([true]);
       // Nobody heard any event live: the answer came from the log, read when the queue wait ran out.
@@ -77,7 +103,9 @@ describe("the queue-wait timer", () => {
 
   it("still answers 503 queue_timeout at the start-by time when no worker started the request", async () => {
     const startedAt = Date.now();
-    const outcome = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "nobody" }] }).catch((error: unknown) => error);
+    const outcome = await client.chat.completions
+      .create({ model: "mock-model", messages: [{ role: "user", content: "nobody" }] })
+      .catch((error: unknown) => error);
     expect(outcome).toBeInstanceOf(OpenAI.APIError);
     expect((outcome as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
     expect((outcome as InstanceType<typeof OpenAI.APIError>).code).toBe("queue_timeout");

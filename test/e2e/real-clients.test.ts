@@ -37,14 +37,21 @@ describe("the openai SDK", () => {
 
   it("streams exactly the upstream's tokens", async () => {
     const pieces: string[] = [];
-    for await (const chunk of await client().chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "Hi" }], stream: true })) {
+    for await (const chunk of await client().chat.completions.create({
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+    })) {
       if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
     }
     expect(pieces).toEqual(mockTokens(10));
   });
 
   it("gets the upstream's answer non-streamed", async () => {
-    const completion = await client().chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "Hi" }] });
+    const completion = await client().chat.completions.create({
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "Hi" }],
+    });
     expect(completion.choices[0]!.message.content).toBe(mockText(10));
     expect(completion.choices[0]!.finish_reason).toBe("stop");
     expect(completion.usage!.completion_tokens).toBe(10);
@@ -55,8 +62,20 @@ describe("the openai SDK", () => {
       model: "gpt-4o",
       messages: [{ role: "user", content: "Weather in Paris, then hang up." }],
       tools: [
-        { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" }, unit: { type: "string" } } } } },
-        { type: "function", function: { name: "end_call", parameters: { type: "object", properties: { reason: { type: "string" }, message: { type: "string" } } } } },
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            parameters: { type: "object", properties: { city: { type: "string" }, unit: { type: "string" } } },
+          },
+        },
+        {
+          type: "function",
+          function: {
+            name: "end_call",
+            parameters: { type: "object", properties: { reason: { type: "string" }, message: { type: "string" } } },
+          },
+        },
       ],
       mock: { text: "One moment.", textBeforeToolCalls: true, toolCalls: [weatherCall, endCall] },
     } as ChatCompletionStreamParams);
@@ -64,7 +83,10 @@ describe("the openai SDK", () => {
     const message = completion.choices[0]!.message;
     expect(completion.choices[0]!.finish_reason).toBe("tool_calls");
     expect(message.content).toBe("One moment.");
-    expect(message.tool_calls!.map((call) => (call as OpenAI.ChatCompletionMessageFunctionToolCall).function)).toEqual([weatherCall, endCall]);
+    expect(message.tool_calls!.map((call) => (call as OpenAI.ChatCompletionMessageFunctionToolCall).function)).toEqual([
+      weatherCall,
+      endCall,
+    ]);
   });
 });
 
@@ -85,7 +107,12 @@ describe("the Vercel AI SDK with @ai-sdk/openai-compatible", () => {
       model: provider().chatModel("gpt-4o"),
       prompt: "What's the weather in Paris?",
       maxRetries: 0,
-      tools: { get_weather: tool({ description: "Current weather", inputSchema: z.object({ city: z.string(), unit: z.enum(["celsius", "fahrenheit"]) }) }) },
+      tools: {
+        get_weather: tool({
+          description: "Current weather",
+          inputSchema: z.object({ city: z.string(), unit: z.enum(["celsius", "fahrenheit"]) }),
+        }),
+      },
       providerOptions: { switchboard: { mock: { toolCalls: [weatherCall] } } },
     });
     const errors: unknown[] = [];
@@ -93,7 +120,11 @@ describe("the Vercel AI SDK with @ai-sdk/openai-compatible", () => {
     expect(errors).toEqual([]);
     const calls = await result.toolCalls;
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ toolName: "get_weather", input: { city: "Paris", unit: "celsius" }, toolCallId: expect.stringMatching(/^call_mock_/) });
+    expect(calls[0]).toMatchObject({
+      toolName: "get_weather",
+      input: { city: "Paris", unit: "celsius" },
+      toolCallId: expect.stringMatching(/^call_mock_/),
+    });
     expect(await result.finishReason).toBe("tool-calls");
   });
 });
@@ -105,20 +136,36 @@ describe("LangChain ChatOpenAI", () => {
   const model = (modelKwargs: Record<string, unknown> = {}, streaming = true) =>
     new ChatOpenAI({ model: "gpt-4o", apiKey, configuration: { baseURL }, maxRetries: 0, streaming, modelKwargs });
   const tools = [
-    { type: "function", function: { name: "get_weather", description: "Current weather", parameters: { type: "object", properties: { city: { type: "string" }, unit: { type: "string" } } } } },
-    { type: "function", function: { name: "end_call", description: "End the call", parameters: { type: "object", properties: { reason: { type: "string" }, message: { type: "string" } } } } },
+    {
+      type: "function",
+      function: {
+        name: "get_weather",
+        description: "Current weather",
+        parameters: { type: "object", properties: { city: { type: "string" }, unit: { type: "string" } } },
+      },
+    },
+    {
+      type: "function",
+      function: {
+        name: "end_call",
+        description: "End the call",
+        parameters: { type: "object", properties: { reason: { type: "string" }, message: { type: "string" } } },
+      },
+    },
   ];
 
   it("streams exactly the upstream's tokens", async () => {
     const pieces: string[] = [];
-    for await (const chunk of await model().stream("Hi")) if (typeof chunk.content === "string" && chunk.content !== "") pieces.push(chunk.content);
+    for await (const chunk of await model().stream("Hi"))
+      if (typeof chunk.content === "string" && chunk.content !== "") pieces.push(chunk.content);
     expect(pieces).toEqual(mockTokens(10));
   });
 
   it("bindTools gets streamed tool calls with their arguments parsed", async () => {
     const bound = model({ mock: { toolCalls: [weatherCall, endCall] } }).bindTools(tools);
     let gathered: AIMessageChunk | undefined;
-    for await (const chunk of await bound.stream("Weather in Paris, then hang up.")) gathered = gathered ? gathered.concat(chunk) : chunk;
+    for await (const chunk of await bound.stream("Weather in Paris, then hang up."))
+      gathered = gathered ? gathered.concat(chunk) : chunk;
     expect(gathered!.tool_calls!.map((call) => ({ name: call.name, args: call.args }))).toEqual([
       { name: "get_weather", args: JSON.parse(weatherCall.arguments) },
       { name: "end_call", args: JSON.parse(endCall.arguments) },
@@ -127,7 +174,9 @@ describe("LangChain ChatOpenAI", () => {
   });
 
   it("bindTools gets non-streamed tool calls with their arguments parsed", async () => {
-    const invoked = await model({ mock: { toolCalls: [weatherCall, endCall] } }, false).bindTools(tools).invoke("Weather in Paris, then hang up.");
+    const invoked = await model({ mock: { toolCalls: [weatherCall, endCall] } }, false)
+      .bindTools(tools)
+      .invoke("Weather in Paris, then hang up.");
     expect(invoked.tool_calls!.map((call) => ({ name: call.name, args: call.args }))).toEqual([
       { name: "get_weather", args: JSON.parse(weatherCall.arguments) },
       { name: "end_call", args: JSON.parse(endCall.arguments) },

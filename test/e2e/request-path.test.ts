@@ -24,7 +24,11 @@ afterAll(async () => {
 
 describe("the request path", () => {
   it("streams exactly the mock's tokens to the openai SDK, one chunk per token", async () => {
-    const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "Hi" }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+    });
     const pieces: string[] = [];
     const ids = new Set<string>();
     const finishReasons: Array<string | null> = [];
@@ -45,8 +49,14 @@ describe("the request path", () => {
   });
 
   it("answers non-streaming requests with one chat.completion carrying the upstream's real usage", async () => {
-    const direct = await new OpenAI({ baseURL: mockUrl, apiKey: "x" }).chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "Hi there" }] });
-    const completion = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "Hi there" }] });
+    const direct = await new OpenAI({ baseURL: mockUrl, apiKey: "x" }).chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "user", content: "Hi there" }],
+    });
+    const completion = await client.chat.completions.create({
+      model: "mock-model",
+      messages: [{ role: "user", content: "Hi there" }],
+    });
     expect(completion.object).toBe("chat.completion");
     expect(completion.choices[0]!.message.content).toBe(mockText(12));
     expect(completion.choices[0]!.finish_reason).toBe("stop");
@@ -55,7 +65,10 @@ describe("the request path", () => {
 
   it("answers a non-streamed request with tool calls from one non-streamed upstream call", async () => {
     const tools = [
-      { type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } },
+      {
+        type: "function" as const,
+        function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } },
+      },
       { type: "function" as const, function: { name: "end_call", parameters: { type: "object", properties: {} } } },
     ];
     const toolCalls = [
@@ -65,9 +78,21 @@ describe("the request path", () => {
     const tag = `tools-${Date.now()}`;
     const messages = [{ role: "user" as const, content: "Weather in Paris, then hang up" }];
     const mockOptions = { toolCalls, textBeforeToolCalls: true, tokens: 3, tag };
-    const direct = await new OpenAI({ baseURL: mockUrl, apiKey: "x" }).chat.completions.create({ model: "mock-model", messages, tools, mock: { ...mockOptions, tag: `${tag}-direct` } } as never);
+    const direct = await new OpenAI({ baseURL: mockUrl, apiKey: "x" }).chat.completions.create({
+      model: "mock-model",
+      messages,
+      tools,
+      mock: { ...mockOptions, tag: `${tag}-direct` },
+    } as never);
     // stream_options with stream: false, as some clients send it: OpenAI would reject it upstream.
-    const completion = await client.chat.completions.create({ model: "mock-model", messages, tools, stream: false, stream_options: { include_usage: true }, mock: mockOptions } as never);
+    const completion = await client.chat.completions.create({
+      model: "mock-model",
+      messages,
+      tools,
+      stream: false,
+      stream_options: { include_usage: true },
+      mock: mockOptions,
+    } as never);
 
     expect(completion.object).toBe("chat.completion");
     const choice = completion.choices[0]!;
@@ -89,7 +114,9 @@ describe("the request path", () => {
 
   it("sends a usage chunk only when stream_options.include_usage asks for it", async () => {
     const withUsage = await readSse(await post(chatBody({ stream: true, stream_options: { include_usage: true } })));
-    const usageChunks = withUsage.filter((event) => Array.isArray(event.json?.choices) && (event.json.choices as unknown[]).length === 0);
+    const usageChunks = withUsage.filter(
+      (event) => Array.isArray(event.json?.choices) && (event.json.choices as unknown[]).length === 0,
+    );
     expect(usageChunks).toHaveLength(1);
     expect(usageChunks[0]!.json!.usage).toMatchObject({ completion_tokens: 12 });
     expect(withUsage.at(-1)!.data).toBe("[DONE]");
@@ -114,13 +141,20 @@ describe("the request path", () => {
   });
 
   it("is reachable at /chat/completions too (ElevenLabs appends it to the base URL)", async () => {
-    const response = await fetch(stack.urls[0]!.replace(/\/v1$/, "") + "/chat/completions", { method: "POST", body: JSON.stringify(chatBody()) });
+    const response = await fetch(stack.urls[0]!.replace(/\/v1$/, "") + "/chat/completions", {
+      method: "POST",
+      body: JSON.stringify(chatBody()),
+    });
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe(mockText(12));
+    expect(
+      ((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content,
+    ).toBe(mockText(12));
   });
 
   it("never sends the voice platform's own fields upstream", async () => {
-    await client.chat.completions.create({ ...chatBody({ elevenlabs_extra_body: { UUID: "abc" }, user_id: "u-1" }) } as never);
+    await client.chat.completions.create({
+      ...chatBody({ elevenlabs_extra_body: { UUID: "abc" }, user_id: "u-1" }),
+    } as never);
     const body = mock.stats().recent.at(-1)!.body as Record<string, unknown>;
     expect(body).not.toHaveProperty("elevenlabs_extra_body");
     expect(body).not.toHaveProperty("user_id");
@@ -141,5 +175,9 @@ describe("the request path", () => {
 });
 
 function post(body: unknown): Promise<Response> {
-  return fetch(`${stack.urls[0]}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return fetch(`${stack.urls[0]}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }

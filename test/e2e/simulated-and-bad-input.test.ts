@@ -8,7 +8,9 @@ import { startStack, type Stack } from "../support/stack.ts";
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack("simulated", { env: { SIMULATED_TOKEN_DELAY_MS: "1", SIMULATED_FIRST_TOKEN_DELAY_MS: "1", BODY_LIMIT_BYTES: "4096" } });
+  stack = await startStack("simulated", {
+    env: { SIMULATED_TOKEN_DELAY_MS: "1", SIMULATED_FIRST_TOKEN_DELAY_MS: "1", BODY_LIMIT_BYTES: "4096" },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -21,7 +23,11 @@ function post(body: string, path = "/chat/completions"): Promise<Response> {
 describe("with no API key", () => {
   it("answers from the simulated model, streamed", async () => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
-    const stream = await client.chat.completions.create({ model: "switchboard-sim", messages: [{ role: "user", content: "Hi" }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: "switchboard-sim",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+    });
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
     expect(text).toBe(simulatedText());
@@ -40,16 +46,75 @@ describe("bad input", () => {
     { name: "invalid JSON", body: "{not json", status: 400, code: "invalid_json" },
     { name: "an empty body", body: "", status: 400, code: "invalid_request" },
     { name: "a JSON array", body: "[1,2]", status: 400, code: "invalid_request" },
-    { name: "a missing model", body: JSON.stringify({ messages: user }), status: 400, code: "invalid_request", param: "model" },
-    { name: "a model that is not a string", body: JSON.stringify({ model: 42, messages: user }), status: 400, code: "invalid_request", param: "model" },
-    { name: "missing messages", body: JSON.stringify({ model: "switchboard-sim" }), status: 400, code: "invalid_request", param: "messages" },
-    { name: "messages that are not an array", body: JSON.stringify({ model: "switchboard-sim", messages: "hi" }), status: 400, code: "invalid_request", param: "messages" },
-    { name: "empty messages", body: JSON.stringify({ model: "switchboard-sim", messages: [] }), status: 400, code: "invalid_request", param: "messages" },
-    { name: "an unknown role", body: JSON.stringify({ model: "switchboard-sim", messages: [{ role: "robot", content: "x" }] }), status: 400, code: "invalid_request", param: "messages.0.role" },
-    { name: "stream that is not a boolean", body: JSON.stringify({ model: "switchboard-sim", messages: user, stream: "yes" }), status: 400, code: "invalid_request", param: "stream" },
-    { name: "n = 2", body: JSON.stringify({ model: "switchboard-sim", messages: user, n: 2 }), status: 400, code: "unsupported_parameter", param: "n" },
-    { name: "an unknown model", body: JSON.stringify({ model: "no-such-model", messages: user }), status: 404, code: "model_not_found", param: "model" },
-    { name: "a body over the limit", body: JSON.stringify({ model: "switchboard-sim", messages: [{ role: "user", content: "x".repeat(5000) }] }), status: 413, code: "request_too_large" },
+    {
+      name: "a missing model",
+      body: JSON.stringify({ messages: user }),
+      status: 400,
+      code: "invalid_request",
+      param: "model",
+    },
+    {
+      name: "a model that is not a string",
+      body: JSON.stringify({ model: 42, messages: user }),
+      status: 400,
+      code: "invalid_request",
+      param: "model",
+    },
+    {
+      name: "missing messages",
+      body: JSON.stringify({ model: "switchboard-sim" }),
+      status: 400,
+      code: "invalid_request",
+      param: "messages",
+    },
+    {
+      name: "messages that are not an array",
+      body: JSON.stringify({ model: "switchboard-sim", messages: "hi" }),
+      status: 400,
+      code: "invalid_request",
+      param: "messages",
+    },
+    {
+      name: "empty messages",
+      body: JSON.stringify({ model: "switchboard-sim", messages: [] }),
+      status: 400,
+      code: "invalid_request",
+      param: "messages",
+    },
+    {
+      name: "an unknown role",
+      body: JSON.stringify({ model: "switchboard-sim", messages: [{ role: "robot", content: "x" }] }),
+      status: 400,
+      code: "invalid_request",
+      param: "messages.0.role",
+    },
+    {
+      name: "stream that is not a boolean",
+      body: JSON.stringify({ model: "switchboard-sim", messages: user, stream: "yes" }),
+      status: 400,
+      code: "invalid_request",
+      param: "stream",
+    },
+    {
+      name: "n = 2",
+      body: JSON.stringify({ model: "switchboard-sim", messages: user, n: 2 }),
+      status: 400,
+      code: "unsupported_parameter",
+      param: "n",
+    },
+    {
+      name: "an unknown model",
+      body: JSON.stringify({ model: "no-such-model", messages: user }),
+      status: 404,
+      code: "model_not_found",
+      param: "model",
+    },
+    {
+      name: "a body over the limit",
+      body: JSON.stringify({ model: "switchboard-sim", messages: [{ role: "user", content: "x".repeat(5000) }] }),
+      status: 413,
+      code: "request_too_large",
+    },
   ];
 
   for (const testCase of cases) {

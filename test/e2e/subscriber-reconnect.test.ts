@@ -30,12 +30,18 @@ afterAll(async () => {
  */
 async function killSubscriber(ingressId: string): Promise<number> {
   let id: string | undefined;
-  await waitUntil(async () => {
-    const clients = (await admin.client("LIST")) as string;
-    const line = clients.split("\n").find((entry) => entry.includes(` name=switchboard:${ingressId}:replies `) && / sub=[1-9]/.test(entry));
-    id = line?.match(/^id=(\d+)/)?.[1];
-    return id !== undefined;
-  }, 5000, `no subscribed connection for ${ingressId}`);
+  await waitUntil(
+    async () => {
+      const clients = (await admin.client("LIST")) as string;
+      const line = clients
+        .split("\n")
+        .find((entry) => entry.includes(` name=switchboard:${ingressId}:replies `) && / sub=[1-9]/.test(entry));
+      id = line?.match(/^id=(\d+)/)?.[1];
+      return id !== undefined;
+    },
+    5000,
+    `no subscribed connection for ${ingressId}`,
+  );
   return (await admin.client("KILL", "ID", id!)) as number;
 }
 
@@ -44,7 +50,11 @@ describe("subscriber reconnect", () => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
     const ingressId = String(stack.ingresses[0]!.readyLine.ingressId);
     // The first stream kills the subscriber after its 10th and its 30th token.
-    const { answers, kills } = await streamsWithKills(client, { streams: 20, killAfterTokens: [10, 30], kill: () => killSubscriber(ingressId) });
+    const { answers, kills } = await streamsWithKills(client, {
+      streams: 20,
+      killAfterTokens: [10, 30],
+      kill: () => killSubscriber(ingressId),
+    });
     expect(kills).toBe(2);
     for (const pieces of answers) expect(pieces).toEqual(mockTokens(60));
   });

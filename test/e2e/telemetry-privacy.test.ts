@@ -37,9 +37,18 @@ function startTracedStack(label: string, extraEnv: Record<string, string> = {}):
         primary: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" },
         dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
       },
-      routes: { "*": { provider: "primary" }, "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }] } },
+      routes: {
+        "*": { provider: "primary" },
+        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }] },
+      },
     },
-    env: { UPSTREAM_API_KEY: apiKey, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_BSP_SCHEDULE_DELAY: "20", ...extraEnv },
+    env: {
+      UPSTREAM_API_KEY: apiKey,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_BSP_SCHEDULE_DELAY: "20",
+      ...extraEnv,
+    },
     // Debug logs are the chattiest: if anything leaks into logs, it leaks there.
     ingressEnv: { LOG_LEVEL: "debug" },
     workerEnv: { LOG_LEVEL: "debug" },
@@ -52,16 +61,29 @@ function startTracedStack(label: string, extraEnv: Record<string, string> = {}):
 /** Sends one request of every kind (streamed, collected, failed in several ways, fallback, cancelled); returns the error bodies. */
 async function exercise(stack: Stack, label: string): Promise<{ models: string[]; errorBodies: string[] }> {
   const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "client-key-unused", maxRetries: 0 });
-  const messages = [{ role: "system" as const, content: `You are ${prompt}` }, { role: "user" as const, content: `Tell me about ${prompt}` }];
+  const messages = [
+    { role: "system" as const, content: `You are ${prompt}` },
+    { role: "user" as const, content: `Tell me about ${prompt}` },
+  ];
   const model = (kind: string) => `${label}-${kind}`;
   const errorBodies: string[] = [];
 
-  const stream = await client.chat.completions.create({ model: model("stream"), messages, stream: true, mock: { text: answer } } as never);
+  const stream = await client.chat.completions.create({
+    model: model("stream"),
+    messages,
+    stream: true,
+    mock: { text: answer },
+  } as never);
   let streamed = "";
-  for await (const chunk of stream as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) streamed += chunk.choices[0]?.delta.content ?? "";
+  for await (const chunk of stream as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>)
+    streamed += chunk.choices[0]?.delta.content ?? "";
   expect(streamed).toBe(answer);
 
-  const collected = await client.chat.completions.create({ model: model("collected"), messages, mock: { text: answer } } as never);
+  const collected = await client.chat.completions.create({
+    model: model("collected"),
+    messages,
+    mock: { text: answer },
+  } as never);
   expect((collected as OpenAI.ChatCompletion).choices[0]!.message.content).toBe(answer);
 
   await client.chat.completions.create({ model: "fallback-model", messages, mock: { text: answer } } as never);
@@ -71,30 +93,73 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
     ["bad", { kind: "http", status: 400 }],
     ["midstream", { kind: "in-stream-error", afterTokens: 2 }],
   ] as const) {
-    const response = await fetch(`${stack.urls[0]}/chat/completions`, { method: "POST", body: JSON.stringify({ model: model(kind), messages, stream: kind === "midstream", mock: { text: answer, fail } }) });
+    const response = await fetch(`${stack.urls[0]}/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({
+        model: model(kind),
+        messages,
+        stream: kind === "midstream",
+        mock: { text: answer, fail },
+      }),
+    });
     errorBodies.push(await response.text());
   }
   // An upstream that quotes the request back in its error: the caller may hear it (it is their own
   // text), but it must not reach logs or spans.
   const echoed = await fetch(`${stack.urls[0]}/chat/completions`, {
     method: "POST",
-    body: JSON.stringify({ model: model("echo"), messages, mock: { fail: { kind: "http", status: 400, message: `cannot handle "${prompt}"` } } }),
+    body: JSON.stringify({
+      model: model("echo"),
+      messages,
+      mock: { fail: { kind: "http", status: 400, message: `cannot handle "${prompt}"` } },
+    }),
   });
   expect(await echoed.text()).toContain(prompt);
   // Invalid requests echo nothing of the body either.
-  const invalid = await fetch(`${stack.urls[0]}/chat/completions`, { method: "POST", body: JSON.stringify({ model: model("invalid"), messages: [{ role: "user", content: prompt, extra: { deep: prompt } }], temperature: prompt }) });
+  const invalid = await fetch(`${stack.urls[0]}/chat/completions`, {
+    method: "POST",
+    body: JSON.stringify({
+      model: model("invalid"),
+      messages: [{ role: "user", content: prompt, extra: { deep: prompt } }],
+      temperature: prompt,
+    }),
+  });
   expect(invalid.status).toBe(400);
   errorBodies.push(await invalid.text());
 
   const abort = new AbortController();
-  const slow = await client.chat.completions.create({ model: model("cancelled"), messages, stream: true, mock: { tokens: 200, tokenDelayMs: 20 } } as never, { signal: abort.signal });
-  for await (const chunk of slow as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) if (chunk.choices[0]?.delta.content) break;
+  const slow = await client.chat.completions.create(
+    { model: model("cancelled"), messages, stream: true, mock: { tokens: 200, tokenDelayMs: 20 } } as never,
+    { signal: abort.signal },
+  );
+  for await (const chunk of slow as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>)
+    if (chunk.choices[0]?.delta.content) break;
   abort.abort();
 
-  const models = [model("stream"), model("collected"), model("auth"), model("bad"), model("midstream"), model("echo"), model("cancelled"), "fallback-model"];
+  const models = [
+    model("stream"),
+    model("collected"),
+    model("auth"),
+    model("bad"),
+    model("midstream"),
+    model("echo"),
+    model("cancelled"),
+    "fallback-model",
+  ];
   // Every request's trace has arrived, down to the upstream call (the cancelled one ends last).
-  await receiver.waitFor((spans) => models.every((name) => spans.some((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === name && span.service === "switchboard-worker")));
-  await receiver.waitFor((spans) => spans.some((span) => span.kind === "SERVER" && span.attributes["gen_ai.request.model"] === model("cancelled")));
+  await receiver.waitFor((spans) =>
+    models.every((name) =>
+      spans.some(
+        (span) =>
+          span.kind === "CLIENT" &&
+          span.attributes["gen_ai.request.model"] === name &&
+          span.service === "switchboard-worker",
+      ),
+    ),
+  );
+  await receiver.waitFor((spans) =>
+    spans.some((span) => span.kind === "SERVER" && span.attributes["gen_ai.request.model"] === model("cancelled")),
+  );
   return { models, errorBodies };
 }
 
@@ -111,9 +176,18 @@ describe("no secrets and no message content in telemetry", () => {
     expect(receiver.rawBodies.length).toBeGreaterThan(0);
 
     for (const secret of secrets) {
-      expect(logLines.filter((line) => line.includes(secret)), `log lines containing ${secret}`).toEqual([]);
-      expect(receiver.rawBodies.filter((body) => body.includes(secret)), `exported spans containing ${secret}`).toEqual([]);
-      expect(errorBodies.filter((body) => body.includes(secret)), `error bodies containing ${secret}`).toEqual([]);
+      expect(
+        logLines.filter((line) => line.includes(secret)),
+        `log lines containing ${secret}`,
+      ).toEqual([]);
+      expect(
+        receiver.rawBodies.filter((body) => body.includes(secret)),
+        `exported spans containing ${secret}`,
+      ).toEqual([]);
+      expect(
+        errorBodies.filter((body) => body.includes(secret)),
+        `error bodies containing ${secret}`,
+      ).toEqual([]);
     }
     // Logs inside a request carry its trace ids.
     expect(logLines.some((line) => /"trace_id":"[0-9a-f]{32}","span_id":"[0-9a-f]{16}"/.test(line))).toBe(true);
@@ -123,11 +197,21 @@ describe("no secrets and no message content in telemetry", () => {
     const stack = await startTracedStack("capture", { SWITCHBOARD_CAPTURE_CONTENT: "true" });
     const model = `captured-${randomBytes(3).toString("hex")}`;
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "client-key-unused", maxRetries: 0 });
-    await client.chat.completions.create({ model, messages: [{ role: "user", content: `Tell me about ${prompt}` }], mock: { text: answer } } as never);
-    const spans = await receiver.waitFor((all) => all.some((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === model));
+    await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: `Tell me about ${prompt}` }],
+      mock: { text: answer },
+    } as never);
+    const spans = await receiver.waitFor((all) =>
+      all.some((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === model),
+    );
     const call = spans.find((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === model)!;
-    expect(JSON.parse(String(call.attributes["gen_ai.input.messages"]))).toEqual([{ role: "user", parts: [{ type: "text", content: `Tell me about ${prompt}` }] }]);
-    expect(JSON.parse(String(call.attributes["gen_ai.output.messages"]))).toEqual([{ role: "assistant", parts: [{ type: "text", content: answer }], finish_reason: "stop" }]);
+    expect(JSON.parse(String(call.attributes["gen_ai.input.messages"]))).toEqual([
+      { role: "user", parts: [{ type: "text", content: `Tell me about ${prompt}` }] },
+    ]);
+    expect(JSON.parse(String(call.attributes["gen_ai.output.messages"]))).toEqual([
+      { role: "assistant", parts: [{ type: "text", content: answer }], finish_reason: "stop" },
+    ]);
     const otherSpans = spans.filter((span) => span.traceId === call.traceId && span !== call);
     expect(JSON.stringify(otherSpans)).not.toContain(prompt);
     expect(receiver.rawBodies.some((body) => body.includes(apiKey))).toBe(false);

@@ -52,7 +52,8 @@ afterAll(async () => {
 
 /** Waits for the trace whose SERVER span asked for model, until it holds `count` spans, and returns it. */
 async function traceFor(model: string, count: number): Promise<{ server: ReceivedSpan; spans: ReceivedSpan[] }> {
-  const find = (spans: ReceivedSpan[]) => spans.find((span) => span.kind === "SERVER" && span.attributes["gen_ai.request.model"] === model);
+  const find = (spans: ReceivedSpan[]) =>
+    spans.find((span) => span.kind === "SERVER" && span.attributes["gen_ai.request.model"] === model);
   const all = await receiver.waitFor((spans) => {
     const server = find(spans);
     return server !== undefined && spans.filter((span) => span.traceId === server.traceId).length >= count;
@@ -72,7 +73,12 @@ const uniqueModel = (label: string) => `${label}-${randomBytes(3).toString("hex"
 describe("one trace per request, across processes", () => {
   it("links SERVER -> PRODUCER -> CONSUMER -> CLIENT with the GenAI and gateway attributes, and nothing per token", async () => {
     const model = uniqueModel("traced");
-    const stream = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Hi" }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let chunks = 0;
     for await (const chunk of stream) if (chunk.choices[0]?.delta.content) chunks++;
     expect(chunks).toBe(12);
@@ -88,19 +94,38 @@ describe("one trace per request, across processes", () => {
     expect(producer.parentSpanId).toBe(server.spanId);
     expect(consumer.parentSpanId).toBe(producer.spanId);
     expect(call.parentSpanId).toBe(consumer.spanId);
-    expect([server.service, producer.service, consumer.service, call.service]).toEqual(["switchboard-ingress", "switchboard-ingress", "switchboard-worker", "switchboard-worker"]);
+    expect([server.service, producer.service, consumer.service, call.service]).toEqual([
+      "switchboard-ingress",
+      "switchboard-ingress",
+      "switchboard-worker",
+      "switchboard-worker",
+    ]);
 
     expect(server.name).toBe("POST /v1/chat/completions");
-    expect(server.attributes).toMatchObject({ "http.request.method": "POST", "http.response.status_code": 200, "gen_ai.operation.name": "chat", "switchboard.chunk.count": 12, "switchboard.cancelled": false });
+    expect(server.attributes).toMatchObject({
+      "http.request.method": "POST",
+      "http.response.status_code": 200,
+      "gen_ai.operation.name": "chat",
+      "switchboard.chunk.count": 12,
+      "switchboard.cancelled": false,
+    });
     expect(server.attributes["switchboard.time_to_first_token"]).toBeGreaterThan(0);
     expect(server.events.map((event) => event.name)).toContain("switchboard.first_chunk");
     const requestId = server.attributes["switchboard.request_id"];
     expect(typeof requestId).toBe("string");
 
     expect(producer.name).toBe("send chat");
-    expect(producer.attributes).toMatchObject({ "messaging.system": "bullmq", "messaging.destination.name": "chat", "messaging.message.id": requestId });
+    expect(producer.attributes).toMatchObject({
+      "messaging.system": "bullmq",
+      "messaging.destination.name": "chat",
+      "messaging.message.id": requestId,
+    });
     expect(consumer.name).toBe("process chat");
-    expect(consumer.attributes).toMatchObject({ "switchboard.request_id": requestId, "switchboard.attempt": 1, "switchboard.outcome": "stop" });
+    expect(consumer.attributes).toMatchObject({
+      "switchboard.request_id": requestId,
+      "switchboard.attempt": 1,
+      "switchboard.outcome": "stop",
+    });
     expect(consumer.attributes["switchboard.queue.wait"]).toBeGreaterThanOrEqual(0);
 
     expect(call.name).toBe(`chat ${model}`);
@@ -136,7 +161,12 @@ describe("one trace per request, across processes", () => {
     const model = uniqueModel("cancelled");
     const abort = new AbortController();
     const stream = await client.chat.completions.create(
-      { model, messages: [{ role: "user", content: "Hi" }], stream: true, mock: { tokens: 200, tokenDelayMs: 20 } } as never,
+      {
+        model,
+        messages: [{ role: "user", content: "Hi" }],
+        stream: true,
+        mock: { tokens: 200, tokenDelayMs: 20 },
+      } as never,
       { signal: abort.signal },
     );
     for await (const chunk of stream as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) {
@@ -149,7 +179,9 @@ describe("one trace per request, across processes", () => {
     expect(server.attributes["switchboard.cancelled"]).toBe(true);
     expect(server.events.map((event) => event.name)).toContain("switchboard.cancelled");
     expect(consumer.attributes["switchboard.cancelled"]).toBe(true);
-    expect(consumer.events.find((event) => event.name === "switchboard.cancelled")?.attributes["switchboard.cancel.reason"]).toBe("client-gone");
+    expect(
+      consumer.events.find((event) => event.name === "switchboard.cancelled")?.attributes["switchboard.cancel.reason"],
+    ).toBe("client-gone");
     expect(call.attributes["switchboard.cancelled"]).toBe(true);
     expect(call.attributes["switchboard.chunk.count"]).toBeLessThan(200);
     // A client going away is not a gateway failure.
@@ -160,7 +192,11 @@ describe("one trace per request, across processes", () => {
     const model = uniqueModel("failing");
     const response = await fetch(`${stack.urls[0]}/chat/completions`, {
       method: "POST",
-      body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], mock: { fail: { kind: "http", status: 503 } } }),
+      body: JSON.stringify({
+        model,
+        messages: [{ role: "user", content: "Hi" }],
+        mock: { fail: { kind: "http", status: 503 } },
+      }),
     });
     expect(response.status).toBe(502);
     const { server, spans } = await traceFor(model, 4);
@@ -175,23 +211,45 @@ describe("one trace per request, across processes", () => {
   });
 
   it("shows a fallback as two CLIENT calls, the first failed, and a fallback event on the job", async () => {
-    const completion = await client.chat.completions.create({ model: "fallback-model", messages: [{ role: "user", content: "Hi" }] });
+    const completion = await client.chat.completions.create({
+      model: "fallback-model",
+      messages: [{ role: "user", content: "Hi" }],
+    });
     expect(completion.choices[0]!.finish_reason).toBe("stop");
     const { spans } = await traceFor("fallback-model", 5);
     const consumer = only(spans, "CONSUMER");
-    const calls = spans.filter((span) => span.kind === "CLIENT").sort((a, b) => Number(a.attributes["switchboard.fallback.index"]) - Number(b.attributes["switchboard.fallback.index"]));
+    const calls = spans
+      .filter((span) => span.kind === "CLIENT")
+      .sort(
+        (a, b) =>
+          Number(a.attributes["switchboard.fallback.index"]) - Number(b.attributes["switchboard.fallback.index"]),
+      );
     expect(calls).toHaveLength(2);
     expect(calls.every((call) => call.parentSpanId === consumer.spanId)).toBe(true);
-    expect(calls[0]!.attributes).toMatchObject({ "switchboard.fallback.index": 0, "switchboard.provider": "dead", "error.type": "upstream_unavailable" });
+    expect(calls[0]!.attributes).toMatchObject({
+      "switchboard.fallback.index": 0,
+      "switchboard.provider": "dead",
+      "error.type": "upstream_unavailable",
+    });
     expect(calls[0]!.statusCode).toBe(2);
-    expect(calls[1]!.attributes).toMatchObject({ "switchboard.fallback.index": 1, "switchboard.provider": "primary", "gen_ai.response.finish_reasons": ["stop"] });
+    expect(calls[1]!.attributes).toMatchObject({
+      "switchboard.fallback.index": 1,
+      "switchboard.provider": "primary",
+      "gen_ai.response.finish_reasons": ["stop"],
+    });
     expect(calls[1]!.statusCode).not.toBe(2);
     const fallback = consumer.events.find((event) => event.name === "switchboard.fallback");
-    expect(fallback?.attributes).toMatchObject({ "switchboard.fallback.from": "dead", "switchboard.fallback.to": "primary", "error.type": "upstream_unavailable" });
+    expect(fallback?.attributes).toMatchObject({
+      "switchboard.fallback.from": "dead",
+      "switchboard.fallback.to": "primary",
+      "error.type": "upstream_unavailable",
+    });
     expect(consumer.statusCode).not.toBe(2);
 
     // The worker's log line about it carries the trace and span ids.
-    const line = stack.workers[0]!.output.flatMap((text) => (text.startsWith("{") ? [JSON.parse(text) as Record<string, unknown>] : [])).find((entry) => entry.msg === "upstream failed, trying fallback" && entry.trace_id === consumer.traceId);
+    const line = stack.workers[0]!.output.flatMap((text) =>
+      text.startsWith("{") ? [JSON.parse(text) as Record<string, unknown>] : [],
+    ).find((entry) => entry.msg === "upstream failed, trying fallback" && entry.trace_id === consumer.traceId);
     expect(line?.span_id).toBe(consumer.spanId);
   });
 });
@@ -199,7 +257,11 @@ describe("one trace per request, across processes", () => {
 describe("a caller's traceparent", () => {
   const callerIds = () => ({ traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex") });
   const ask = (baseUrl: string, model: string, traceparent: string) =>
-    fetch(`${baseUrl}/chat/completions`, { method: "POST", headers: { traceparent, tracestate: "caller=opaque" }, body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }] }) });
+    fetch(`${baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { traceparent, tracestate: "caller=opaque" },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }] }),
+    });
 
   it("does not decide sampling: the gateway samples by its own sampler, starts its own trace and links the caller's", async () => {
     const model = uniqueModel("caller-unsampled");
@@ -218,7 +280,9 @@ describe("a caller's traceparent", () => {
     const trusting = await stack.startIngress({ TRUST_INCOMING_TRACEPARENT: "true" });
     const model = uniqueModel("caller-trusted");
     const caller = callerIds();
-    expect((await ask(String(trusting.readyLine.url), model, `00-${caller.traceId}-${caller.spanId}-01`)).status).toBe(200);
+    expect((await ask(String(trusting.readyLine.url), model, `00-${caller.traceId}-${caller.spanId}-01`)).status).toBe(
+      200,
+    );
     const { server, spans } = await traceFor(model, 4);
     expect(server.traceId).toBe(caller.traceId);
     expect(server.parentSpanId).toBe(caller.spanId);
@@ -232,18 +296,31 @@ describe("retries", () => {
   it("shows a retried upstream call as a second CLIENT span with its retry number", async () => {
     const retrying = await startStack("tracing-retry", {
       routes: routesTo(mockUrlForRetries),
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_BSP_SCHEDULE_DELAY: "20" },
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_BSP_SCHEDULE_DELAY: "20",
+      },
       workerEnv: { UPSTREAM_RETRIES: "1", UPSTREAM_RETRY_BACKOFF_MS: "1" },
     });
     try {
       const model = uniqueModel("retried");
       const response = await fetch(`${retrying.urls[0]}/chat/completions`, {
         method: "POST",
-        body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], mock: { tag: model, fail: { kind: "http", status: 503, times: 1 } } }),
+        body: JSON.stringify({
+          model,
+          messages: [{ role: "user", content: "Hi" }],
+          mock: { tag: model, fail: { kind: "http", status: 503, times: 1 } },
+        }),
       });
       expect(response.status).toBe(200);
       const { spans } = await traceFor(model, 5);
-      const calls = spans.filter((span) => span.kind === "CLIENT").sort((a, b) => Number(a.attributes["switchboard.upstream.retry"]) - Number(b.attributes["switchboard.upstream.retry"]));
+      const calls = spans
+        .filter((span) => span.kind === "CLIENT")
+        .sort(
+          (a, b) =>
+            Number(a.attributes["switchboard.upstream.retry"]) - Number(b.attributes["switchboard.upstream.retry"]),
+        );
       expect(calls.map((call) => call.attributes["switchboard.upstream.retry"])).toEqual([0, 1]);
       expect(calls[0]!.statusCode).toBe(2);
       expect(calls[1]!.statusCode).not.toBe(2);
@@ -256,13 +333,26 @@ describe("retries", () => {
 describe("without a collector", () => {
   it("serves requests normally when the configured collector does not answer", async () => {
     // Port 9: nothing listens; every export fails, as fast as the exporter lets it.
-    const lonely = await startStack("no-collector", { env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9", OTEL_BSP_SCHEDULE_DELAY: "1" } });
+    const lonely = await startStack("no-collector", {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9", OTEL_BSP_SCHEDULE_DELAY: "1" },
+    });
     try {
       const lonelyClient = new OpenAI({ baseURL: lonely.urls[0], apiKey: "unused", maxRetries: 0 });
       const answers = await Promise.all(
-        Array.from({ length: 5 }, () => lonelyClient.chat.completions.create({ model: "switchboard-sim", messages: [{ role: "user", content: "Hi" }] })),
+        Array.from({ length: 5 }, () =>
+          lonelyClient.chat.completions.create({
+            model: "switchboard-sim",
+            messages: [{ role: "user", content: "Hi" }],
+          }),
+        ),
       );
-      expect(answers.map((answer) => answer.choices[0]!.finish_reason)).toEqual(["stop", "stop", "stop", "stop", "stop"]);
+      expect(answers.map((answer) => answer.choices[0]!.finish_reason)).toEqual([
+        "stop",
+        "stop",
+        "stop",
+        "stop",
+        "stop",
+      ]);
       expect(lonely.ingresses[0]!.readyLine.tracing).toBe(true);
       expect(lonely.ingresses[0]!.child.exitCode).toBeNull();
       expect(lonely.workers[0]!.child.exitCode).toBeNull();

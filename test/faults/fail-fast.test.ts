@@ -18,7 +18,10 @@ afterAll(async () => {
 
 /** "added", or the message Queue.add rejected with (the message says which mechanism answered). */
 async function timeAdd(queue: Queue): Promise<{ error: string }> {
-  const error = await queue.add("chat", { probe: true }).then(() => "added", (caught: unknown) => (caught as Error).message);
+  const error = await queue.add("chat", { probe: true }).then(
+    () => "added",
+    (caught: unknown) => (caught as Error).message,
+  );
   return { error };
 }
 

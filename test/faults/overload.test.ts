@@ -10,11 +10,14 @@ describe("overload", () => {
     expect(figures.unexplained).toBe(0);
     expect(figures.rejectionsWithoutRetryAfter).toBe(0);
     expect(figures.outcomes.completed).toBeGreaterThan(0);
-    expect((figures.outcomes["http-error:overloaded"] ?? 0) + (figures.outcomes["http-error:queue_timeout"] ?? 0)).toBeGreaterThan(0);
+    expect(
+      (figures.outcomes["http-error:overloaded"] ?? 0) + (figures.outcomes["http-error:queue_timeout"] ?? 0),
+    ).toBeGreaterThan(0);
     // Every request either completed or was refused up front: none ran past its deadline.
     // (How long the accepted ones took is a figure of `npm run faults`, not a test.)
     expect(Object.keys(figures.outcomes).sort()).toEqual(expect.arrayContaining(["completed"]));
-    for (const outcome of Object.keys(figures.outcomes)) expect(["completed", "http-error:overloaded", "http-error:queue_timeout"]).toContain(outcome);
+    for (const outcome of Object.keys(figures.outcomes))
+      expect(["completed", "http-error:overloaded", "http-error:queue_timeout"]).toContain(outcome);
   }, 60_000);
 
   it("holds per-key limits across two ingresses", async () => {

@@ -7,7 +7,11 @@ describe("upstream failures", () => {
   it("retries, falls back, or ends explicitly, as documented for each failure", async () => {
     const figures = await measureUpstreamFailures(2);
     expect(figures.map((entry) => ({ name: entry.name, outcomes: entry.outcomes, calls: entry.calls }))).toEqual(
-      failureCases.map((failure) => ({ name: failure.name, outcomes: { [failure.expected]: 2 }, calls: [failure.expectedCalls] })),
+      failureCases.map((failure) => ({
+        name: failure.name,
+        outcomes: { [failure.expected]: 2 },
+        calls: [failure.expectedCalls],
+      })),
     );
   }, 90_000);
 });

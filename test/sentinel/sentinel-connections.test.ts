@@ -27,11 +27,18 @@ let clients: RedisConnection[] = [];
 beforeEach(async () => {
   sentinel = await startRedisSentinel();
   clients = Array.from({ length: connectionCount }, (_, index) =>
-    createRedisClient("redis://ignored:6379/0", roles[index % roles.length] as RedisRole, `failover-${index}`, { sentinels: sentinel.sentinels, sentinelMaster: sentinel.master }),
+    createRedisClient("redis://ignored:6379/0", roles[index % roles.length] as RedisRole, `failover-${index}`, {
+      sentinels: sentinel.sentinels,
+      sentinelMaster: sentinel.master,
+    }),
   );
   clients.push(...clients.slice(0, duplicateCount).map((client) => (client as Redis).duplicate()));
   for (const client of clients) client.on("error", () => {});
-  await waitUntil(() => clients.every((client) => client.status === "ready"), 15_000, "the connections did not connect");
+  await waitUntil(
+    () => clients.every((client) => client.status === "ready"),
+    15_000,
+    "the connections did not connect",
+  );
 }, 60_000);
 afterEach(async () => {
   for (const client of clients) client.disconnect();
@@ -41,9 +48,13 @@ afterEach(async () => {
 /** Every connection is on the primary the sentinels name now, and the command ones can write there. */
 async function expectAllOnThePrimary(): Promise<void> {
   const primary = await sentinel.primaryPort();
-  expect(clients.filter((client) => client.status !== "ready" || (client as Redis).stream.remotePort !== primary)).toEqual([]);
+  expect(
+    clients.filter((client) => client.status !== "ready" || (client as Redis).stream.remotePort !== primary),
+  ).toEqual([]);
   const commands = clients.filter((_, index) => roles[index % roles.length] === "command");
-  await Promise.all(commands.map(async (client, index) => expect(await client.set(`failover-${index}`, "1", "PX", 10_000)).toBe("OK")));
+  await Promise.all(
+    commands.map(async (client, index) => expect(await client.set(`failover-${index}`, "1", "PX", 10_000)).toBe("OK")),
+  );
 }
 
 /** Two processes that keep both cores busy: a reconnect then takes long enough to meet the failover. */
@@ -73,7 +84,9 @@ describe("connections through Redis Sentinel", () => {
       expect(counts).toEqual({ ready: connectionCount + duplicateCount });
     } finally {
       for (const hog of hogs) hog.kill("SIGKILL");
-      await Promise.all(hogs.map((hog) => (hog.exitCode === null && hog.signalCode === null ? once(hog, "exit") : undefined)));
+      await Promise.all(
+        hogs.map((hog) => (hog.exitCode === null && hog.signalCode === null ? once(hog, "exit") : undefined)),
+      );
     }
     await expectAllOnThePrimary();
   }, 60_000);
@@ -85,7 +98,11 @@ describe("connections through Redis Sentinel", () => {
       expect(await sentinel.sentinel.call("SENTINEL", "FAILOVER", sentinel.master)).toBe("OK");
       await waitUntil(async () => (await sentinel.primaryPort()) !== before, 15_000, "the sentinels did not fail over");
       const primary = await sentinel.primaryPort();
-      await waitUntil(() => clients.every((client) => client.status === "ready" && (client as Redis).stream.remotePort === primary), reconnectTimeoutMs, "the connections did not move to the new primary");
+      await waitUntil(
+        () => clients.every((client) => client.status === "ready" && (client as Redis).stream.remotePort === primary),
+        reconnectTimeoutMs,
+        "the connections did not move to the new primary",
+      );
       // The sentinels demote the old primary (and close its connections) about 10 s later: the
       // connections moved on the +switch-master announcement, not because of that.
       expect(await old.info("replication")).toContain("role:master");

@@ -25,7 +25,11 @@ beforeAll(async () => {
   // The URL's host is ignored with sentinels; its credentials and database would apply.
   stack = await startStack("sentinel", {
     redisUrl: "redis://ignored:6379/0",
-    env: { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_MASTER: sentinel.master, REQUEST_TIMEOUT_MS: String(requestTimeoutMs) },
+    env: {
+      REDIS_SENTINELS: sentinel.sentinels,
+      REDIS_SENTINEL_MASTER: sentinel.master,
+      REQUEST_TIMEOUT_MS: String(requestTimeoutMs),
+    },
     routes: routesTo(url),
     workers: 2,
   });
@@ -40,9 +44,14 @@ async function streamAll(count: number): Promise<string[][]> {
   const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
   return Promise.all(
     Array.from({ length: count }, async (_, index) => {
-      const stream = await client.chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: `s${index}` }], stream: true });
+      const stream = await client.chat.completions.create({
+        model: "mock-model",
+        messages: [{ role: "user", content: `s${index}` }],
+        stream: true,
+      });
       const pieces: string[] = [];
-      for await (const chunk of stream) if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
+      for await (const chunk of stream)
+        if (chunk.choices[0]?.delta.content) pieces.push(chunk.choices[0].delta.content);
       return pieces;
     }),
   );
@@ -60,8 +69,13 @@ async function explained(wait: Promise<void>, outcomes: readonly LoadOutcome[], 
     const since = outcomes.filter((entry) => entry.sentAt > killedAt);
     const counts: Record<string, number> = {};
     for (const entry of since) counts[entry.outcome] = (counts[entry.outcome] ?? 0) + 1;
-    const logs = [...stack.ingresses, ...stack.workers].map((service, index) => `--- ${service.name} ${index}:\n${service.output.slice(-15).join("\n")}`);
-    throw new Error(`${(error as Error).message}; outcomes sent after the kill: ${JSON.stringify(counts)}\n${logs.join("\n")}`, { cause: error });
+    const logs = [...stack.ingresses, ...stack.workers].map(
+      (service, index) => `--- ${service.name} ${index}:\n${service.output.slice(-15).join("\n")}`,
+    );
+    throw new Error(
+      `${(error as Error).message}; outcomes sent after the kill: ${JSON.stringify(counts)}\n${logs.join("\n")}`,
+      { cause: error },
+    );
   }
 }
 
@@ -85,9 +99,29 @@ describe("Redis Sentinel", () => {
     const before = await sentinel.killPrimary();
     await waitUntil(async () => (await sentinel.primaryPort()) !== before, 15_000, "the sentinels did not fail over");
     const promotedAt = Date.now();
-    await explained(waitUntil(() => done().some((entry) => entry.sentAt > killedAt), 15_000, "no request succeeded after the failover"), load.outcomes, killedAt);
-    const firstSuccessAt = Math.min(...done().filter((entry) => entry.sentAt > killedAt).map((entry) => entry.endedAt));
-    await explained(waitUntil(() => done().filter((entry) => entry.sentAt > firstSuccessAt).length >= 48, 15_000, "the load did not go on after the failover"), load.outcomes, killedAt);
+    await explained(
+      waitUntil(
+        () => done().some((entry) => entry.sentAt > killedAt),
+        15_000,
+        "no request succeeded after the failover",
+      ),
+      load.outcomes,
+      killedAt,
+    );
+    const firstSuccessAt = Math.min(
+      ...done()
+        .filter((entry) => entry.sentAt > killedAt)
+        .map((entry) => entry.endedAt),
+    );
+    await explained(
+      waitUntil(
+        () => done().filter((entry) => entry.sentAt > firstSuccessAt).length >= 48,
+        15_000,
+        "the load did not go on after the failover",
+      ),
+      load.outcomes,
+      killedAt,
+    );
     const outcomes = await load.stop();
 
     // Per outcome: how many, and when the first and last of them were sent (ms after the kill).
@@ -97,10 +131,18 @@ describe("Redis Sentinel", () => {
       const [count, first, last] = summary[entry.outcome] ?? [0, sent, sent];
       summary[entry.outcome] = [count + 1, Math.min(first, sent), Math.max(last, sent)];
     }
-    console.log(`sentinel failover: promoted ${promotedAt - killedAt} ms after the kill, first success ${firstSuccessAt - killedAt} ms after it; outcomes [count, first sent, last sent] ${JSON.stringify(summary)}`);
+    console.log(
+      `sentinel failover: promoted ${promotedAt - killedAt} ms after the kill, first success ${firstSuccessAt - killedAt} ms after it; outcomes [count, first sent, last sent] ${JSON.stringify(summary)}`,
+    );
     // Every request ended explicitly, none at its deadline.
-    expect(outcomes.filter((entry) => !entry.outcome.startsWith("done") && !entry.outcome.startsWith("error:"))).toEqual([]);
-    expect(outcomes.filter((entry) => entry.outcome === "error:deadline_exceeded" || entry.endedAt - entry.sentAt >= requestTimeoutMs)).toEqual([]);
+    expect(
+      outcomes.filter((entry) => !entry.outcome.startsWith("done") && !entry.outcome.startsWith("error:")),
+    ).toEqual([]);
+    expect(
+      outcomes.filter(
+        (entry) => entry.outcome === "error:deadline_exceeded" || entry.endedAt - entry.sentAt >= requestTimeoutMs,
+      ),
+    ).toEqual([]);
     // Once the services are on the new primary, every request succeeds, without a restart.
     expect(outcomes.filter((entry) => entry.sentAt > firstSuccessAt && entry.outcome !== "done")).toEqual([]);
   }, 60_000);

@@ -33,7 +33,11 @@ export function envNamesRead(service: ServiceName): Set<string> {
     case "worker":
       return new Set([...Object.keys(WorkerEnv.shape), "ROUTES_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL"]);
     case "mock-upstream":
-      return new Set(readRepoFile("services/mock-upstream/src/config.ts").match(/"MOCK_[A-Z_]+"/g)?.map((name) => name.slice(1, -1)));
+      return new Set(
+        readRepoFile("services/mock-upstream/src/config.ts")
+          .match(/"MOCK_[A-Z_]+"/g)
+          ?.map((name) => name.slice(1, -1)),
+      );
   }
 }
 
@@ -53,7 +57,10 @@ function usesOpenTelemetrySdk(service: ServiceName): boolean {
     seen.add(manifestPath);
     const manifest = JSON.parse(readRepoFile(manifestPath)) as { dependencies?: Record<string, string> };
     return Object.keys(manifest.dependencies ?? {}).some(
-      (dependency) => dependency.startsWith("@opentelemetry/sdk-") || (dependency.startsWith("@switchboard/") && visit(`packages/${dependency.slice("@switchboard/".length)}/package.json`)),
+      (dependency) =>
+        dependency.startsWith("@opentelemetry/sdk-") ||
+        (dependency.startsWith("@switchboard/") &&
+          visit(`packages/${dependency.slice("@switchboard/".length)}/package.json`)),
     );
   };
   return visit(`services/${service}/package.json`);
@@ -85,7 +92,10 @@ export function loadCompose(): { services: Record<string, ComposeService> } {
 
 /** `${NAME:-default}` → default, `${NAME}` → "" (what compose substitutes with NAME unset). */
 export function withDefaults(value: string): string {
-  return value.replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (_match, _name: string, fallback: string | undefined) => fallback ?? "");
+  return value.replace(
+    /\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g,
+    (_match, _name: string, fallback: string | undefined) => fallback ?? "",
+  );
 }
 
 export function interpolatedNames(text: string): string[] {
@@ -94,7 +104,10 @@ export function interpolatedNames(text: string): string[] {
 
 /** NAME=value lines of an env file (comments and blank lines skipped). */
 export function envFileNames(text: string): string[] {
-  return text.split("\n").filter((line) => /^[A-Z0-9_]+=/.test(line)).map((line) => line.slice(0, line.indexOf("=")));
+  return text
+    .split("\n")
+    .filter((line) => /^[A-Z0-9_]+=/.test(line))
+    .map((line) => line.slice(0, line.indexOf("=")));
 }
 
 export interface K8sObject {
@@ -106,7 +119,10 @@ export interface K8sObject {
 }
 
 export function loadKustomization(): { resources: string[]; images: Array<{ name: string }> } {
-  return parse(readRepoFile("infra/k8s/kustomization.yaml")) as { resources: string[]; images: Array<{ name: string }> };
+  return parse(readRepoFile("infra/k8s/kustomization.yaml")) as {
+    resources: string[];
+    images: Array<{ name: string }>;
+  };
 }
 
 export function k8sFiles(): string[] {

@@ -8,7 +8,9 @@ export function freePort(port = 0): Promise<number> {
     probe.once("error", reject);
     probe.listen(port, "127.0.0.1", () => {
       const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      probe.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

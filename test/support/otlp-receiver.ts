@@ -68,7 +68,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`spans did not arrive within ${timeoutMs} ms; received:\n${spans.map((span) => `${span.service} ${span.kind} ${span.name} ${span.traceId}/${span.spanId}<-${span.parentSpanId}`).join("\n")}`));
+          reject(
+            new Error(
+              `spans did not arrive within ${timeoutMs} ms; received:\n${spans.map((span) => `${span.service} ${span.kind} ${span.name} ${span.traceId}/${span.spanId}<-${span.parentSpanId}`).join("\n")}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -127,8 +131,15 @@ function decodeTraces(payload: OtlpTraces): ReceivedSpan[] {
           name: span.name,
           kind: kindNames[span.kind] ?? "UNSPECIFIED",
           attributes: decodeAttributes(span.attributes),
-          events: (span.events ?? []).map((event) => ({ name: event.name, attributes: decodeAttributes(event.attributes) })),
-          links: (span.links ?? []).map((link) => ({ traceId: toHex(link.traceId), spanId: toHex(link.spanId), traceState: link.traceState || undefined })),
+          events: (span.events ?? []).map((event) => ({
+            name: event.name,
+            attributes: decodeAttributes(event.attributes),
+          })),
+          links: (span.links ?? []).map((link) => ({
+            traceId: toHex(link.traceId),
+            spanId: toHex(link.spanId),
+            traceState: link.traceState || undefined,
+          })),
           statusCode: span.status?.code ?? 0,
           statusMessage: span.status?.message,
         });
@@ -153,5 +164,7 @@ function decodeValue(value: OtlpValue): unknown {
 
 /** OTLP/JSON ids are hex; tolerate base64 (the protobuf-JSON mapping) too. */
 function toHex(id: string): string {
-  return /^[0-9a-f]+$/i.test(id) && (id.length === 32 || id.length === 16) ? id.toLowerCase() : Buffer.from(id, "base64").toString("hex");
+  return /^[0-9a-f]+$/i.test(id) && (id.length === 32 || id.length === 16)
+    ? id.toLowerCase()
+    : Buffer.from(id, "base64").toString("hex");
 }

@@ -27,14 +27,44 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   try {
     const ports = await clusterPorts(masters);
     for (const port of ports) {
-      await processes.start(["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(processes.directory, `nodes-${port}.conf`), "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no", "--dir", processes.directory]);
+      await processes.start([
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        join(processes.directory, `nodes-${port}.conf`),
+        "--cluster-node-timeout",
+        "5000",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        processes.directory,
+      ]);
     }
     for (const port of ports) nodes.push(await processes.connect(port));
-    await run("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"]);
-    await waitUntil(async () => {
-      const infos = await Promise.all(nodes.map((node) => node.cluster("INFO") as Promise<string>));
-      return infos.every((info) => info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${masters}`));
-    }, 20_000, "the cluster did not reach cluster_state:ok");
+    await run("redis-cli", [
+      "--cluster",
+      "create",
+      ...ports.map((port) => `127.0.0.1:${port}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ]);
+    await waitUntil(
+      async () => {
+        const infos = await Promise.all(nodes.map((node) => node.cluster("INFO") as Promise<string>));
+        return infos.every(
+          (info) => info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${masters}`),
+        );
+      },
+      20_000,
+      "the cluster did not reach cluster_state:ok",
+    );
     return { ports, url: `redis://127.0.0.1:${ports[0]}`, nodes, stop };
   } catch (error) {
     await stop();
@@ -48,8 +78,13 @@ async function clusterPorts(count: number): Promise<number[]> {
   while (ports.length < count) {
     const port = await freePort(0);
     if (port + 10_000 > 65_535 || ports.includes(port)) continue;
-    if (await freePort(port + 10_000).then(() => true, () => false)) ports.push(port);
+    if (
+      await freePort(port + 10_000).then(
+        () => true,
+        () => false,
+      )
+    )
+      ports.push(port);
   }
   return ports;
 }
-

@@ -32,13 +32,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
 }
 
 async function ping(url: string): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on("error", () => {});
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    throw new Error(`REDIS_URL=${url} does not answer (${(error as Error).message}). Start Redis there, or unset REDIS_URL to let the tests start their own.`);
+    throw new Error(
+      `REDIS_URL=${url} does not answer (${(error as Error).message}). Start Redis there, or unset REDIS_URL to let the tests start their own.`,
+    );
   } finally {
     client.disconnect();
   }
@@ -60,10 +67,16 @@ async function startLocalRedisServer(): Promise<{ url: string; stop: () => Promi
   const port = await freePort();
   let server: ChildProcess;
   try {
-    server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    server = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      { stdio: "ignore" },
+    );
     await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
   } catch {
-    throw new Error("No Redis for the tests: set REDIS_URL, run a Docker engine (testcontainers), or install redis-server (apt-get install redis-server).");
+    throw new Error(
+      "No Redis for the tests: set REDIS_URL, run a Docker engine (testcontainers), or install redis-server (apt-get install redis-server).",
+    );
   }
   const url = `redis://127.0.0.1:${port}`;
   for (let tries = 0; ; tries++) {
@@ -83,4 +96,3 @@ async function startLocalRedisServer(): Promise<{ url: string; stop: () => Promi
     },
   };
 }
-

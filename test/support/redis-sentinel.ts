@@ -34,9 +34,23 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
     const [primaryPort, replicaPort] = [await freePort(), await freePort()];
     const common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory];
     servers.set(primaryPort, await processes.start(["--port", String(primaryPort), ...common]));
-    servers.set(replicaPort, await processes.start(["--port", String(replicaPort), "--replicaof", "127.0.0.1", String(primaryPort), ...common]));
+    servers.set(
+      replicaPort,
+      await processes.start([
+        "--port",
+        String(replicaPort),
+        "--replicaof",
+        "127.0.0.1",
+        String(primaryPort),
+        ...common,
+      ]),
+    );
     const replica = await processes.connect(replicaPort);
-    await waitUntil(async () => ((await replica.info("replication")) as string).includes("master_link_status:up"), 10_000, "the replica did not sync");
+    await waitUntil(
+      async () => ((await replica.info("replication")) as string).includes("master_link_status:up"),
+      10_000,
+      "the replica did not sync",
+    );
     const sentinelPorts = [await freePort(), await freePort(), await freePort()];
     for (const [index, port] of sentinelPorts.entries()) {
       const config = join(directory, `sentinel-${index}.conf`);

@@ -8,7 +8,11 @@ import { fileURLToPath } from "node:url";
 
 export type ServiceName = "ingress" | "worker" | "mock-upstream";
 
-const readyMessage: Record<ServiceName, string> = { ingress: "listening", worker: "ready", "mock-upstream": "listening" };
+const readyMessage: Record<ServiceName, string> = {
+  ingress: "listening",
+  worker: "ready",
+  "mock-upstream": "listening",
+};
 
 export interface ServiceProcess {
   name: ServiceName;
@@ -23,7 +27,9 @@ export interface ServiceProcess {
 
 /** root: another checkout of this repository to start the service from (a benchmark comparing two). */
 export function entryPoint(name: ServiceName, root?: string): string {
-  return root ? join(root, "services", name, "src", "main.ts") : fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));
+  return root
+    ? join(root, "services", name, "src", "main.ts")
+    : fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));
 }
 
 /**
@@ -31,10 +37,20 @@ export function entryPoint(name: ServiceName, root?: string): string {
  * the Dockerfile; test/deploy/node-flags.test.ts holds them together): the ingress's young generation
  * is capped (docs/architecture.md, "Hostile input").
  */
-export const nodeFlags: Record<ServiceName, readonly string[]> = { ingress: ["--max-semi-space-size=2"], worker: [], "mock-upstream": [] };
+export const nodeFlags: Record<ServiceName, readonly string[]> = {
+  ingress: ["--max-semi-space-size=2"],
+  worker: [],
+  "mock-upstream": [],
+};
 
 /** flags: node flags instead of the service's own (a benchmark comparing them); root: see entryPoint. */
-export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 15_000, flags: readonly string[] = nodeFlags[name], root?: string): Promise<ServiceProcess> {
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+  flags: readonly string[] = nodeFlags[name],
+  root?: string,
+): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [...flags, entryPoint(name, root)], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -42,7 +58,10 @@ export async function startService(name: ServiceName, env: Record<string, string
   const output: string[] = [];
   const exited = once(child, "exit").then(() => undefined);
   const readyLine = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${output.join("\n")}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${output.join("\n")}`)),
+      timeoutMs,
+    );
     createInterface({ input: child.stderr! }).on("line", (line) => output.push(line));
     createInterface({ input: child.stdout! }).on("line", (line) => {
       output.push(line);
@@ -83,7 +102,10 @@ export interface ServiceStack {
 }
 
 /** Start a stack's first workers and ingresses together; if one fails, stop the rest and fail. */
-export async function startServices(stack: ServiceStack, counts: { workers?: number | undefined; ingresses?: number | undefined }): Promise<void> {
+export async function startServices(
+  stack: ServiceStack,
+  counts: { workers?: number | undefined; ingresses?: number | undefined },
+): Promise<void> {
   try {
     await Promise.all([
       ...Array.from({ length: counts.workers ?? 1 }, () => stack.startWorker()),

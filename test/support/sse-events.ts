@@ -40,7 +40,10 @@ interface StreamChoice {
  * output), with tool call ids replaced by their order of appearance (upstream ids differ per call),
  * and the finish reasons — what "exactly what the upstream produced" means for a stream.
  */
-export function normalisedStream(events: ReadonlyArray<{ json?: Record<string, unknown> }>): { deltas: unknown[]; finishReasons: Array<string | null> } {
+export function normalisedStream(events: ReadonlyArray<{ json?: Record<string, unknown> }>): {
+  deltas: unknown[];
+  finishReasons: Array<string | null>;
+} {
   const ids = new Map<string, string>();
   const deltas: unknown[] = [];
   const finishReasons: Array<string | null> = [];

@@ -47,7 +47,13 @@ export function routesTo(baseUrl: string): unknown {
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
   const redisUrl = options.redisUrl ?? inject("redisUrl");
   const prefix = uniquePrefix(label);
-  const env: Record<string, string> = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn", UPSTREAM_API_KEY: "test-upstream-key", ...options.env };
+  const env: Record<string, string> = {
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    LOG_LEVEL: "warn",
+    UPSTREAM_API_KEY: "test-upstream-key",
+    ...options.env,
+  };
   if (options.routes) {
     const file = join(mkdtempSync(join(tmpdir(), "switchboard-")), "routes.json");
     writeFileSync(file, JSON.stringify(options.routes));
@@ -62,12 +68,26 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     workers,
     urls: [],
     async startWorker(extraEnv = {}) {
-      const worker = await startService("worker", { ...env, LOG_LEVEL: "info", METRICS_PORT: "0", METRICS_HOST: "127.0.0.1", ...options.workerEnv, ...extraEnv });
+      const worker = await startService("worker", {
+        ...env,
+        LOG_LEVEL: "info",
+        METRICS_PORT: "0",
+        METRICS_HOST: "127.0.0.1",
+        ...options.workerEnv,
+        ...extraEnv,
+      });
       workers.push(worker);
       return worker;
     },
     async startIngress(extraEnv = {}) {
-      const ingress = await startService("ingress", { ...env, LOG_LEVEL: "info", PORT: "0", HOST: "127.0.0.1", ...options.ingressEnv, ...extraEnv });
+      const ingress = await startService("ingress", {
+        ...env,
+        LOG_LEVEL: "info",
+        PORT: "0",
+        HOST: "127.0.0.1",
+        ...options.ingressEnv,
+        ...extraEnv,
+      });
       ingresses.push(ingress);
       stack.urls.push(String(ingress.readyLine.url));
       return ingress;

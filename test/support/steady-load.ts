@@ -53,7 +53,9 @@ async function streamOnce(url: string, content: string, abortAfterMs: number): P
       .split("\n\n")
       .filter((block) => block.startsWith("data: "))
       .map((block) => block.slice(6));
-    const inStreamError = data.map((item) => (item.startsWith('{"error"') ? errorCode(item) : undefined)).find((code) => code !== undefined);
+    const inStreamError = data
+      .map((item) => (item.startsWith('{"error"') ? errorCode(item) : undefined))
+      .find((code) => code !== undefined);
     if (inStreamError) return `error:${inStreamError}`;
     return data.at(-1) === "[DONE]" ? "done" : "broken:no-end";
   } catch (error) {

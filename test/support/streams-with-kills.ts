@@ -3,7 +3,10 @@
 import type OpenAI from "openai";
 import { streamTokens } from "./stream-tokens.ts";
 
-export async function streamsWithKills(client: OpenAI, options: { streams: number; killAfterTokens: number[]; kill: () => Promise<number> }): Promise<{ answers: string[][]; kills: number }> {
+export async function streamsWithKills(
+  client: OpenAI,
+  options: { streams: number; killAfterTokens: number[]; kill: () => Promise<number> },
+): Promise<{ answers: string[][]; kills: number }> {
   let kills = 0;
   const answers = await Promise.all(
     Array.from({ length: options.streams }, (_, index) =>

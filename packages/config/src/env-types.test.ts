@@ -18,8 +18,10 @@ describe("keyPrefix", () => {
 describe("sentinelList", () => {
   it("accepts host:port lists (port optional) and rejects anything else", () => {
     const schema = z.object({ REDIS_SENTINELS: sentinelList() });
-    for (const value of ["s1:26379", "s1:26379,s2:26379,10.0.0.3:26380", "sentinel"]) expect(schema.safeParse({ REDIS_SENTINELS: value }).success, value).toBe(true);
-    for (const value of ["s1:port", "s1:26379,", "redis://s1:26379", "s1 :26379"]) expect(schema.safeParse({ REDIS_SENTINELS: value }).success, value).toBe(false);
+    for (const value of ["s1:26379", "s1:26379,s2:26379,10.0.0.3:26380", "sentinel"])
+      expect(schema.safeParse({ REDIS_SENTINELS: value }).success, value).toBe(true);
+    for (const value of ["s1:port", "s1:26379,", "redis://s1:26379", "s1 :26379"])
+      expect(schema.safeParse({ REDIS_SENTINELS: value }).success, value).toBe(false);
     expect(schema.parse({}).REDIS_SENTINELS).toBeUndefined();
   });
 });

@@ -30,7 +30,9 @@ export function redisUrl() {
 export function keyPrefix() {
   return z
     .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, { message: "expected letters, digits, '_', '-' or '.' (no braces: the queue's hash tag is added for you)" })
+    .regex(/^[A-Za-z0-9_.-]+$/, {
+      message: "expected letters, digits, '_', '-' or '.' (no braces: the queue's hash tag is added for you)",
+    })
     .default("switchboard");
 }
 
@@ -38,6 +40,8 @@ export function keyPrefix() {
 export function sentinelList() {
   return z
     .string()
-    .regex(/^[^\s,:]+(:\d+)?(,[^\s,:]+(:\d+)?)*$/, { message: "expected host:port of each sentinel, comma-separated, e.g. sentinel-1:26379,sentinel-2:26379" })
+    .regex(/^[^\s,:]+(:\d+)?(,[^\s,:]+(:\d+)?)*$/, {
+      message: "expected host:port of each sentinel, comma-separated, e.g. sentinel-1:26379,sentinel-2:26379",
+    })
     .optional();
 }

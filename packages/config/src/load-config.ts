@@ -4,14 +4,20 @@ import type { z } from "zod";
 
 export class ConfigError extends Error {
   constructor(service: string, problems: string[]) {
-    super(`${service}: invalid configuration\n${problems.map((problem) => `  - ${problem}`).join("\n")}\nSee the configuration table in README.md.`);
+    super(
+      `${service}: invalid configuration\n${problems.map((problem) => `  - ${problem}`).join("\n")}\nSee the configuration table in README.md.`,
+    );
     this.name = "ConfigError";
   }
 }
 
 export type EnvSource = Record<string, string | undefined>;
 
-export function loadConfig<Schema extends z.ZodType>(service: string, schema: Schema, source: EnvSource): z.infer<Schema> {
+export function loadConfig<Schema extends z.ZodType>(
+  service: string,
+  schema: Schema,
+  source: EnvSource,
+): z.infer<Schema> {
   // Empty strings count as unset, as in most twelve-factor tooling.
   const cleaned: EnvSource = {};
   for (const [name, value] of Object.entries(source)) if (value !== undefined && value !== "") cleaned[name] = value;

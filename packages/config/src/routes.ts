@@ -60,7 +60,11 @@ export const RouteTable = z
     for (const [modelId, route] of Object.entries(table.routes)) {
       for (const target of [route, ...route.fallbacks]) {
         if (!Object.hasOwn(table.providers, target.provider)) {
-          context.addIssue({ code: "custom", path: ["routes", modelId], message: `unknown provider "${target.provider}"; declare it under "providers"` });
+          context.addIssue({
+            code: "custom",
+            path: ["routes", modelId],
+            message: `unknown provider "${target.provider}"; declare it under "providers"`,
+          });
         }
       }
     }

@@ -11,8 +11,20 @@ export interface CheckResult {
   fix: string;
 }
 
-export function check(id: string, title: string, fix: string, problems: readonly string[], passDetail: string): CheckResult {
+export function check(
+  id: string,
+  title: string,
+  fix: string,
+  problems: readonly string[],
+  passDetail: string,
+): CheckResult {
   return problems.length === 0
     ? { id, title, status: "pass", detail: passDetail, fix }
-    : { id, title, status: "fail", detail: problems.slice(0, 3).join("; ") + (problems.length > 3 ? ` (and ${problems.length - 3} more)` : ""), fix };
+    : {
+        id,
+        title,
+        status: "fail",
+        detail: problems.slice(0, 3).join("; ") + (problems.length > 3 ? ` (and ${problems.length - 3} more)` : ""),
+        fix,
+      };
 }

@@ -18,7 +18,13 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { key: { type: "string" }, header: { type: "string" }, model: { type: "string" }, "first-chunk-limit-ms": { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        key: { type: "string" },
+        header: { type: "string" },
+        model: { type: "string" },
+        "first-chunk-limit-ms": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${usage}\n`);

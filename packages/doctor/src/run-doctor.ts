@@ -3,7 +3,15 @@
 // Nothing here knows Switchboard's internals: it must judge any implementation the same way.
 import { check, type CheckResult } from "./check-result.ts";
 import { readSseResponse, type SseRead } from "./sse-stream.ts";
-import { chunkShapeProblems, finishReasonProblems, roleProblems, stableIdProblems, toolCallProblems, usageChunks, usageProblems } from "./stream-rules.ts";
+import {
+  chunkShapeProblems,
+  finishReasonProblems,
+  roleProblems,
+  stableIdProblems,
+  toolCallProblems,
+  usageChunks,
+  usageProblems,
+} from "./stream-rules.ts";
 
 export interface DoctorOptions {
   /** The base URL a client is given, usually ending in /v1. */
@@ -27,25 +35,34 @@ export interface DoctorReport {
 }
 
 const fixes = {
-  health: "Serve GET /health with status 200 (e.g. {\"status\":\"ok\"}). If nothing answers: is the server running, is the URL right, is the tunnel (e.g. ngrok) up?",
-  models: 'Serve GET /v1/models as {"object":"list","data":[{"id":…,"object":"model"}]}, with the same authentication as the chat endpoint.',
+  health:
+    'Serve GET /health with status 200 (e.g. {"status":"ok"}). If nothing answers: is the server running, is the URL right, is the tunnel (e.g. ngrok) up?',
+  models:
+    'Serve GET /v1/models as {"object":"list","data":[{"id":…,"object":"model"}]}, with the same authentication as the chat endpoint.',
   auth: 'Reject a missing or wrong key with 401 and an OpenAI error body {"error":{"message","type","param","code":"invalid_api_key"}}; compare keys in constant time.',
   completion:
     'Answer stream:false with one JSON chat.completion: id, object "chat.completion", created (Unix seconds), model, choices[{index, message{role:"assistant", content}, finish_reason}], usage{prompt_tokens, completion_tokens, total_tokens}.',
   elevenLabs:
     "Accept what ElevenLabs really sends: an assistant greeting before the first user message, temperature 0, max_tokens, tools: null, elevenlabs_extra_body and user_id (remove those two before calling an upstream that rejects them), unknown fields, and bodies of several MB (system prompts reach 2 MB).",
-  sseHeaders: "Answer stream:true with status 200 and Content-Type: text/event-stream; add Cache-Control: no-cache, and disable compression and proxy buffering (X-Accel-Buffering: no).",
-  framing: "Write every chunk as `data: {json}` followed by a blank line (\\n\\n); no `event:` lines, nothing after [DONE].",
-  chunkShape: 'Every chunk needs id, object "chat.completion.chunk", created, model and choices[{index, delta, finish_reason}].',
+  sseHeaders:
+    "Answer stream:true with status 200 and Content-Type: text/event-stream; add Cache-Control: no-cache, and disable compression and proxy buffering (X-Accel-Buffering: no).",
+  framing:
+    "Write every chunk as `data: {json}` followed by a blank line (\\n\\n); no `event:` lines, nothing after [DONE].",
+  chunkShape:
+    'Every chunk needs id, object "chat.completion.chunk", created, model and choices[{index, delta, finish_reason}].',
   stableId: "Use one id and one created for all chunks of a completion: clients treat a new id as a new completion.",
   role: 'Put role:"assistant" in the first chunk\'s delta, and in no other chunk.',
-  finish: "Send finish_reason: null on every chunk except the last one, whose finish_reason is stop, length or tool_calls.",
+  finish:
+    "Send finish_reason: null on every chunk except the last one, whose finish_reason is stop, length or tool_calls.",
   done: "End the stream with `data: [DONE]` and a blank line, then close the response.",
-  noUsage: "Send the choices:[] usage chunk only when stream_options.include_usage is true: naive clients read choices[0] and crash on it.",
-  usage: "When stream_options.include_usage is true, send exactly one last chunk with choices: [] and usage{prompt_tokens, completion_tokens, total_tokens}, before [DONE].",
+  noUsage:
+    "Send the choices:[] usage chunk only when stream_options.include_usage is true: naive clients read choices[0] and crash on it.",
+  usage:
+    "When stream_options.include_usage is true, send exactly one last chunk with choices: [] and usage{prompt_tokens, completion_tokens, total_tokens}, before [DONE].",
   tools:
     'Pass tools and tool_choice to the model and stream its calls as OpenAI does: the first fragment of each call has index, id, type "function" and function.name; later ones index and function.arguments; finish_reason "tool_calls".',
-  firstChunk: 'Send the first chunk sooner: stream as soon as the model produces tokens, and use buffer words ("... ", trailing space kept) for slow models.',
+  firstChunk:
+    'Send the first chunk sooner: stream as soon as the model produces tokens, and use buffer words ("... ", trailing space kept) for slow models.',
 } as const;
 
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
@@ -56,15 +73,40 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const results: CheckResult[] = [];
   // null: deliberately no key (undefined would pick up the default parameter below).
   const credentials = (key: string | null | undefined): Record<string, string> =>
-    key === undefined || key === null ? {} : options.header ? { [options.header]: key } : { authorization: `Bearer ${key}` };
+    key === undefined || key === null
+      ? {}
+      : options.header
+        ? { [options.header]: key }
+        : { authorization: `Bearer ${key}` };
 
-  const get = (url: string, key: string | null | undefined = options.key) => call(url, { headers: credentials(key) }, timeoutMs);
+  const get = (url: string, key: string | null | undefined = options.key) =>
+    call(url, { headers: credentials(key) }, timeoutMs);
   const post = (body: Record<string, unknown>, key: string | null | undefined = options.key) =>
-    call(`${base}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...credentials(key) }, body: JSON.stringify(body) }, timeoutMs);
+    call(
+      `${base}/chat/completions`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", ...credentials(key) },
+        body: JSON.stringify(body),
+      },
+      timeoutMs,
+    );
 
   // 1. Health (checklist: "server running", "endpoint accessible").
   const health = await get(`${root}/health`, null);
-  results.push(check("health", "GET /health answers 200", fixes.health, health.error ? [health.error] : health.response!.status === 200 ? [] : [`HTTP ${health.response!.status} from ${root}/health`], "200"));
+  results.push(
+    check(
+      "health",
+      "GET /health answers 200",
+      fixes.health,
+      health.error
+        ? [health.error]
+        : health.response!.status === 200
+          ? []
+          : [`HTTP ${health.response!.status} from ${root}/health`],
+      "200",
+    ),
+  );
   await health.response?.body?.cancel();
 
   // 2. Models.
@@ -75,13 +117,23 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const problems: string[] = [];
     const body = await jsonOf(models.response!);
     if (models.response!.status !== 200) problems.push(`HTTP ${models.response!.status}: ${describeError(body)}`);
-    else if (body?.object !== "list" || !Array.isArray(body.data)) problems.push('the body is not {"object":"list","data":[…]}');
-    else modelIds = (body.data as Array<{ id?: unknown }>).map((model) => model.id).filter((id): id is string => typeof id === "string");
+    else if (body?.object !== "list" || !Array.isArray(body.data))
+      problems.push('the body is not {"object":"list","data":[…]}');
+    else
+      modelIds = (body.data as Array<{ id?: unknown }>)
+        .map((model) => model.id)
+        .filter((id): id is string => typeof id === "string");
     results.push(check("models", "GET /v1/models lists models", fixes.models, problems, `${modelIds.length} model(s)`));
   }
   const model = options.model ?? (modelIds.includes("switchboard-sim") ? "switchboard-sim" : modelIds[0]);
   if (model === undefined) {
-    results.push({ id: "model", title: "a model to test with", status: "fail", detail: "no --model given and GET /v1/models listed none", fix: "Pass --model <id> with a model id the endpoint serves." });
+    results.push({
+      id: "model",
+      title: "a model to test with",
+      status: "fail",
+      detail: "no --model given and GET /v1/models listed none",
+      fix: "Pass --model <id> with a model id the endpoint serves.",
+    });
     return finish(options.baseUrl, model, results);
   }
   const messages = [
@@ -91,24 +143,51 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   // 3. Authentication.
   if (options.key === undefined) {
-    results.push({ id: "auth", title: "a wrong API key is rejected with 401", status: "skip", detail: "no --key given: not checked (without keys, anyone who finds the URL can use it)", fix: fixes.auth });
+    results.push({
+      id: "auth",
+      title: "a wrong API key is rejected with 401",
+      status: "skip",
+      detail: "no --key given: not checked (without keys, anyone who finds the URL can use it)",
+      fix: fixes.auth,
+    });
   } else {
     const problems: string[] = [];
-    for (const [label, key] of [["a wrong key", `${options.key}-wrong`], ["no key", null]] as const) {
+    for (const [label, key] of [
+      ["a wrong key", `${options.key}-wrong`],
+      ["no key", null],
+    ] as const) {
       const attempt = await post({ model, messages }, key);
       if (attempt.error) problems.push(`${label}: ${attempt.error}`);
       else {
         const body = await jsonOf(attempt.response!);
-        if (attempt.response!.status !== 401) problems.push(`${label} got HTTP ${attempt.response!.status}, expected 401`);
-        else if (typeof (body?.error as { message?: unknown } | undefined)?.message !== "string") problems.push(`${label}: the 401 body is not an OpenAI error {"error":{"message",…}}`);
+        if (attempt.response!.status !== 401)
+          problems.push(`${label} got HTTP ${attempt.response!.status}, expected 401`);
+        else if (typeof (body?.error as { message?: unknown } | undefined)?.message !== "string")
+          problems.push(`${label}: the 401 body is not an OpenAI error {"error":{"message",…}}`);
       }
     }
-    results.push(check("auth", "a wrong or missing API key is rejected with 401", fixes.auth, problems, "401 for a wrong key and for none"));
+    results.push(
+      check(
+        "auth",
+        "a wrong or missing API key is rejected with 401",
+        fixes.auth,
+        problems,
+        "401 for a wrong key and for none",
+      ),
+    );
   }
 
   // 4. Non-streaming shape (checklist: "required fields id, object, created, model, choices, usage").
   const completion = await post({ model, messages, stream: false });
-  results.push(check("completion", "non-streaming answer is a complete chat.completion", fixes.completion, completion.error ? [completion.error] : await completionProblems(completion.response!), "id, object, created, model, choices, usage"));
+  results.push(
+    check(
+      "completion",
+      "non-streaming answer is a complete chat.completion",
+      fixes.completion,
+      completion.error ? [completion.error] : await completionProblems(completion.response!),
+      "id, object, created, model, choices, usage",
+    ),
+  );
 
   // 4b. The request ElevenLabs really sends (strict request models reject it: the guide's own
   // example does, and then every turn fails after ElevenLabs' retries).
@@ -128,40 +207,139 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   });
   const elevenLabsProblems = elevenLabs.problem
     ? [elevenLabs.problem]
-    : [...chunkShapeProblems(elevenLabs.read!.chunks), ...(elevenLabs.read!.done ? [] : ["the stream does not end with [DONE]"])];
-  results.push(check("elevenlabs-request", "accepts the request ElevenLabs sends", fixes.elevenLabs, elevenLabsProblems, "greeting first, temperature 0, tools null, vendor fields"));
+    : [
+        ...chunkShapeProblems(elevenLabs.read!.chunks),
+        ...(elevenLabs.read!.done ? [] : ["the stream does not end with [DONE]"]),
+      ];
+  results.push(
+    check(
+      "elevenlabs-request",
+      "accepts the request ElevenLabs sends",
+      fixes.elevenLabs,
+      elevenLabsProblems,
+      "greeting first, temperature 0, tools null, vendor fields",
+    ),
+  );
 
   // 5. Streaming: headers, framing and the chunk rules, on one streamed answer.
   const streamed = await postStream(post, { model, messages, stream: true });
   const streamFailure = streamed.problem ? [streamed.problem] : undefined;
   const read = streamed.read;
   const contentType = read?.headers.get("content-type") ?? "";
-  results.push(check("sse-headers", "streaming answers 200 with Content-Type: text/event-stream", fixes.sseHeaders, streamFailure ?? (/^text\/event-stream/i.test(contentType) ? [] : [`Content-Type is ${JSON.stringify(contentType)}`]), contentType));
+  results.push(
+    check(
+      "sse-headers",
+      "streaming answers 200 with Content-Type: text/event-stream",
+      fixes.sseHeaders,
+      streamFailure ??
+        (/^text\/event-stream/i.test(contentType) ? [] : [`Content-Type is ${JSON.stringify(contentType)}`]),
+      contentType,
+    ),
+  );
   const chunks = read?.chunks ?? [];
-  results.push(check("sse-framing", "SSE framing: data: lines, blank line after each event", fixes.framing, streamFailure ?? read!.framingProblems, `${chunks.length} events`));
-  results.push(check("chunk-shape", "every chunk is a chat.completion.chunk", fixes.chunkShape, streamFailure ?? chunkShapeProblems(chunks), "id, object, created, model, choices"));
-  results.push(check("stable-id", "one id and one created across all chunks", fixes.stableId, streamFailure ?? stableIdProblems(chunks), "one id"));
-  results.push(check("role", "role on the first delta only", fixes.role, streamFailure ?? roleProblems(chunks), "first delta only"));
-  results.push(check("finish-reason", "finish_reason only on the last chunk", fixes.finish, streamFailure ?? finishReasonProblems(chunks), "last chunk only"));
-  results.push(check("done", "the stream ends with data: [DONE]", fixes.done, streamFailure ?? (read!.done ? [] : ["the last event is not data: [DONE]"]), "[DONE]"));
-  results.push(check("no-usage-chunk", "no usage chunk unless stream_options.include_usage", fixes.noUsage, streamFailure ?? (usageChunks(chunks).length === 0 ? [] : ["a chunk with choices: [] was sent although include_usage was not asked for"]), "none"));
+  results.push(
+    check(
+      "sse-framing",
+      "SSE framing: data: lines, blank line after each event",
+      fixes.framing,
+      streamFailure ?? read!.framingProblems,
+      `${chunks.length} events`,
+    ),
+  );
+  results.push(
+    check(
+      "chunk-shape",
+      "every chunk is a chat.completion.chunk",
+      fixes.chunkShape,
+      streamFailure ?? chunkShapeProblems(chunks),
+      "id, object, created, model, choices",
+    ),
+  );
+  results.push(
+    check(
+      "stable-id",
+      "one id and one created across all chunks",
+      fixes.stableId,
+      streamFailure ?? stableIdProblems(chunks),
+      "one id",
+    ),
+  );
+  results.push(
+    check(
+      "role",
+      "role on the first delta only",
+      fixes.role,
+      streamFailure ?? roleProblems(chunks),
+      "first delta only",
+    ),
+  );
+  results.push(
+    check(
+      "finish-reason",
+      "finish_reason only on the last chunk",
+      fixes.finish,
+      streamFailure ?? finishReasonProblems(chunks),
+      "last chunk only",
+    ),
+  );
+  results.push(
+    check(
+      "done",
+      "the stream ends with data: [DONE]",
+      fixes.done,
+      streamFailure ?? (read!.done ? [] : ["the last event is not data: [DONE]"]),
+      "[DONE]",
+    ),
+  );
+  results.push(
+    check(
+      "no-usage-chunk",
+      "no usage chunk unless stream_options.include_usage",
+      fixes.noUsage,
+      streamFailure ??
+        (usageChunks(chunks).length === 0
+          ? []
+          : ["a chunk with choices: [] was sent although include_usage was not asked for"]),
+      "none",
+    ),
+  );
   const firstChunkMs = read?.firstChunkMs;
   results.push(
     check(
       "first-chunk",
       `time to first chunk under ${firstChunkLimitMs} ms`,
       fixes.firstChunk,
-      streamFailure ?? (firstChunkMs === undefined ? ["no chunk arrived"] : firstChunkMs > firstChunkLimitMs ? [`${firstChunkMs} ms`] : []),
+      streamFailure ??
+        (firstChunkMs === undefined
+          ? ["no chunk arrived"]
+          : firstChunkMs > firstChunkLimitMs
+            ? [`${firstChunkMs} ms`]
+            : []),
       `${firstChunkMs} ms`,
     ),
   );
 
   // 6. Usage chunk when asked for.
   const withUsage = await postStream(post, { model, messages, stream: true, stream_options: { include_usage: true } });
-  results.push(check("usage-chunk", "one usage chunk with stream_options.include_usage", fixes.usage, withUsage.problem ? [withUsage.problem] : usageProblems(withUsage.read!.chunks), "one, last"));
+  results.push(
+    check(
+      "usage-chunk",
+      "one usage chunk with stream_options.include_usage",
+      fixes.usage,
+      withUsage.problem ? [withUsage.problem] : usageProblems(withUsage.read!.chunks),
+      "one, last",
+    ),
+  );
 
   // 7. A streamed tool call (a forced tool must be called).
-  const tool = { type: "function", function: { name: "get_weather", description: "Get the current weather for a city.", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } };
+  const tool = {
+    type: "function",
+    function: {
+      name: "get_weather",
+      description: "Get the current weather for a city.",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    },
+  };
   const toolStream = await postStream(post, {
     model,
     messages: [{ role: "user", content: "What is the weather in Paris? Use the tool." }],
@@ -173,11 +351,26 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     ? [toolStream.problem]
     : (() => {
         const rules = toolCallProblems(toolStream.read!.chunks);
-        const problems = [...rules.problems, ...finishReasonProblems(toolStream.read!.chunks, "tool_calls"), ...(toolStream.read!.done ? [] : ["the stream does not end with [DONE]"])];
-        if (rules.calls.length > 0 && !rules.calls.some((callMade) => callMade.name === "get_weather")) problems.push(`the forced tool get_weather was not called (called: ${rules.calls.map((callMade) => callMade.name).join(", ")})`);
+        const problems = [
+          ...rules.problems,
+          ...finishReasonProblems(toolStream.read!.chunks, "tool_calls"),
+          ...(toolStream.read!.done ? [] : ["the stream does not end with [DONE]"]),
+        ];
+        if (rules.calls.length > 0 && !rules.calls.some((callMade) => callMade.name === "get_weather"))
+          problems.push(
+            `the forced tool get_weather was not called (called: ${rules.calls.map((callMade) => callMade.name).join(", ")})`,
+          );
         return problems;
       })();
-  results.push(check("tool-calls", "a forced tool call streams as OpenAI does", fixes.tools, toolProblems, "id, type, name first; arguments JSON; finish_reason tool_calls"));
+  results.push(
+    check(
+      "tool-calls",
+      "a forced tool call streams as OpenAI does",
+      fixes.tools,
+      toolProblems,
+      "id, type, name first; arguments JSON; finish_reason tool_calls",
+    ),
+  );
 
   return finish(options.baseUrl, model, results);
 }
@@ -202,7 +395,10 @@ async function call(url: string, init: RequestInit, timeoutMs: number): Promise<
   }
 }
 
-async function postStream(post: (body: Record<string, unknown>) => Promise<CallResult>, body: Record<string, unknown>): Promise<{ read?: SseRead; problem?: string }> {
+async function postStream(
+  post: (body: Record<string, unknown>) => Promise<CallResult>,
+  body: Record<string, unknown>,
+): Promise<{ read?: SseRead; problem?: string }> {
   const result = await post(body);
   if (result.error) return { problem: result.error };
   const response = result.response!;
@@ -235,19 +431,27 @@ async function completionProblems(response: Response): Promise<string[]> {
   if (!body) return ["the body is not JSON"];
   const problems: string[] = [];
   if (typeof body.id !== "string") problems.push("id is missing");
-  if (body.object !== "chat.completion") problems.push(`object is ${JSON.stringify(body.object)}, expected "chat.completion"`);
+  if (body.object !== "chat.completion")
+    problems.push(`object is ${JSON.stringify(body.object)}, expected "chat.completion"`);
   if (!Number.isInteger(body.created)) problems.push("created is not an integer (Unix seconds)");
   if (typeof body.model !== "string") problems.push("model is missing");
-  const choice = Array.isArray(body.choices) ? (body.choices[0] as { index?: unknown; message?: { role?: unknown; content?: unknown }; finish_reason?: unknown } | undefined) : undefined;
+  const choice = Array.isArray(body.choices)
+    ? (body.choices[0] as
+        | { index?: unknown; message?: { role?: unknown; content?: unknown }; finish_reason?: unknown }
+        | undefined)
+    : undefined;
   if (!choice) problems.push("choices is missing or empty");
   else {
     if (typeof choice.index !== "number") problems.push("choices[0].index is missing");
     if (choice.message?.role !== "assistant") problems.push('choices[0].message.role is not "assistant"');
-    if (typeof choice.message?.content !== "string" && choice.message?.content !== null) problems.push("choices[0].message.content is missing");
+    if (typeof choice.message?.content !== "string" && choice.message?.content !== null)
+      problems.push("choices[0].message.content is missing");
     if (typeof choice.finish_reason !== "string") problems.push("choices[0].finish_reason is missing");
   }
   const usage = body.usage as Record<string, unknown> | undefined;
   if (!usage) problems.push("usage is missing");
-  else for (const field of ["prompt_tokens", "completion_tokens", "total_tokens"]) if (typeof usage[field] !== "number") problems.push(`usage.${field} is missing`);
+  else
+    for (const field of ["prompt_tokens", "completion_tokens", "total_tokens"])
+      if (typeof usage[field] !== "number") problems.push(`usage.${field} is missing`);
   return problems;
 }

@@ -33,7 +33,8 @@ function parseEvents(raw: string): Pick<SseRead, "chunks" | "done" | "framingPro
   const framingProblems: string[] = [];
   const chunks: Array<Record<string, unknown>> = [];
   const text = raw.replaceAll("\r\n", "\n");
-  if (text.length > 0 && !text.endsWith("\n\n")) framingProblems.push("the stream does not end with a blank line (each event must end with \\n\\n)");
+  if (text.length > 0 && !text.endsWith("\n\n"))
+    framingProblems.push("the stream does not end with a blank line (each event must end with \\n\\n)");
   let done = false;
   let afterDone = false;
   const blocks = text.split("\n\n").filter((block) => block.trim() !== "");
@@ -45,8 +46,14 @@ function parseEvents(raw: string): Pick<SseRead, "chunks" | "done" | "framingPro
         data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
         continue;
       }
-      if (line.startsWith("event:")) framingProblems.push(`event ${index + 1} has an "event:" line (${line}); strict clients expect data-only events`);
-      else framingProblems.push(`event ${index + 1} has a line that is not "data: …": ${JSON.stringify(line.slice(0, 80))}`);
+      if (line.startsWith("event:"))
+        framingProblems.push(
+          `event ${index + 1} has an "event:" line (${line}); strict clients expect data-only events`,
+        );
+      else
+        framingProblems.push(
+          `event ${index + 1} has a line that is not "data: …": ${JSON.stringify(line.slice(0, 80))}`,
+        );
     }
     if (data.length === 0) continue;
     const payload = data.join("\n");
@@ -59,7 +66,8 @@ function parseEvents(raw: string): Pick<SseRead, "chunks" | "done" | "framingPro
     done = false;
     try {
       const parsed: unknown = JSON.parse(payload);
-      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) chunks.push(parsed as Record<string, unknown>);
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+        chunks.push(parsed as Record<string, unknown>);
       else framingProblems.push(`event ${index + 1} is JSON but not an object`);
     } catch {
       framingProblems.push(`event ${index + 1} is not valid JSON: ${JSON.stringify(payload.slice(0, 80))}`);

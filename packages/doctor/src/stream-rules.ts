@@ -21,15 +21,18 @@ export function chunkShapeProblems(chunks: readonly Chunk[]): string[] {
   if (chunks.length === 0) return ["the stream carried no chunks"];
   chunks.forEach((chunk, index) => {
     const where = `chunk ${index + 1}`;
-    if (chunk.error !== undefined) return void problems.push(`${where} is an error: ${JSON.stringify(chunk.error).slice(0, 200)}`);
-    if (chunk.object !== "chat.completion.chunk") problems.push(`${where}: object is ${JSON.stringify(chunk.object)}, expected "chat.completion.chunk"`);
+    if (chunk.error !== undefined)
+      return void problems.push(`${where} is an error: ${JSON.stringify(chunk.error).slice(0, 200)}`);
+    if (chunk.object !== "chat.completion.chunk")
+      problems.push(`${where}: object is ${JSON.stringify(chunk.object)}, expected "chat.completion.chunk"`);
     if (typeof chunk.id !== "string") problems.push(`${where}: id is missing`);
     if (!Number.isInteger(chunk.created)) problems.push(`${where}: created is not an integer (Unix seconds)`);
     if (typeof chunk.model !== "string") problems.push(`${where}: model is missing`);
     if (!Array.isArray(chunk.choices)) return void problems.push(`${where}: choices is not an array`);
     for (const choice of choicesOf(chunk)) {
       if (typeof choice.index !== "number") problems.push(`${where}: a choice has no index`);
-      if (typeof choice.delta !== "object" || choice.delta === null) problems.push(`${where}: a choice has no delta object`);
+      if (typeof choice.delta !== "object" || choice.delta === null)
+        problems.push(`${where}: a choice has no delta object`);
     }
   });
   return problems;
@@ -39,7 +42,13 @@ export function stableIdProblems(chunks: readonly Chunk[]): string[] {
   const ids = new Set(chunks.map((chunk) => chunk.id));
   const created = new Set(chunks.map((chunk) => chunk.created));
   const problems: string[] = [];
-  if (ids.size > 1) problems.push(`${ids.size} different ids in one stream (${[...ids].slice(0, 3).map((id) => JSON.stringify(id)).join(", ")}, …)`);
+  if (ids.size > 1)
+    problems.push(
+      `${ids.size} different ids in one stream (${[...ids]
+        .slice(0, 3)
+        .map((id) => JSON.stringify(id))
+        .join(", ")}, …)`,
+    );
   if (created.size > 1) problems.push(`${created.size} different created values in one stream`);
   return problems;
 }
@@ -49,8 +58,11 @@ export function roleProblems(chunks: readonly Chunk[]): string[] {
   const first = withChoices[0];
   if (!first) return ["no chunk carried a choice"];
   const problems: string[] = [];
-  if (choicesOf(first)[0]?.delta?.role !== "assistant") problems.push('the first chunk\'s delta has no role "assistant"');
-  const later = withChoices.slice(1).filter((chunk) => choicesOf(chunk).some((choice) => choice.delta?.role !== undefined));
+  if (choicesOf(first)[0]?.delta?.role !== "assistant")
+    problems.push('the first chunk\'s delta has no role "assistant"');
+  const later = withChoices
+    .slice(1)
+    .filter((chunk) => choicesOf(chunk).some((choice) => choice.delta?.role !== undefined));
   if (later.length > 0) problems.push(`${later.length} later chunk(s) repeat delta.role`);
   return problems;
 }
@@ -60,11 +72,16 @@ export function finishReasonProblems(chunks: readonly Chunk[], expected?: string
   const last = withChoices.at(-1);
   if (!last) return ["no chunk carried a choice"];
   const problems: string[] = [];
-  const early = withChoices.slice(0, -1).filter((chunk) => choicesOf(chunk).some((choice) => choice.finish_reason !== null && choice.finish_reason !== undefined));
+  const early = withChoices
+    .slice(0, -1)
+    .filter((chunk) =>
+      choicesOf(chunk).some((choice) => choice.finish_reason !== null && choice.finish_reason !== undefined),
+    );
   if (early.length > 0) problems.push(`${early.length} chunk(s) before the last carry a finish_reason`);
   const finish = choicesOf(last)[0]?.finish_reason;
   if (typeof finish !== "string") problems.push("the last chunk has no finish_reason");
-  else if (expected !== undefined && finish !== expected) problems.push(`the last finish_reason is ${JSON.stringify(finish)}, expected ${JSON.stringify(expected)}`);
+  else if (expected !== undefined && finish !== expected)
+    problems.push(`the last finish_reason is ${JSON.stringify(finish)}, expected ${JSON.stringify(expected)}`);
   return problems;
 }
 
@@ -92,7 +109,10 @@ interface ToolFragment {
 }
 
 /** Tool-call fragments as OpenAI streams them; returns the problems and the assembled calls. */
-export function toolCallProblems(chunks: readonly Chunk[]): { problems: string[]; calls: Array<{ id: string; name: string; arguments: string }> } {
+export function toolCallProblems(chunks: readonly Chunk[]): {
+  problems: string[];
+  calls: Array<{ id: string; name: string; arguments: string }>;
+} {
   const problems: string[] = [];
   const calls = new Map<number, { id: string; name: string; arguments: string }>();
   for (const chunk of choiceChunks(chunks)) {
@@ -106,13 +126,21 @@ export function toolCallProblems(chunks: readonly Chunk[]): { problems: string[]
         problems.push("a tool-call fragment has no numeric index");
         continue;
       }
-      if (typeof fragment.function !== "object" || fragment.function === null) problems.push(`tool call ${fragment.index}: a fragment has no function object`);
+      if (typeof fragment.function !== "object" || fragment.function === null)
+        problems.push(`tool call ${fragment.index}: a fragment has no function object`);
       const known = calls.get(fragment.index);
       if (!known) {
-        if (typeof fragment.id !== "string" || fragment.id === "") problems.push(`tool call ${fragment.index}: the first fragment has no id`);
-        if (fragment.type !== "function") problems.push(`tool call ${fragment.index}: the first fragment has no type "function"`);
-        if (typeof fragment.function?.name !== "string" || fragment.function.name === "") problems.push(`tool call ${fragment.index}: the first fragment has no function.name`);
-        calls.set(fragment.index, { id: String(fragment.id ?? ""), name: String(fragment.function?.name ?? ""), arguments: typeof fragment.function?.arguments === "string" ? fragment.function.arguments : "" });
+        if (typeof fragment.id !== "string" || fragment.id === "")
+          problems.push(`tool call ${fragment.index}: the first fragment has no id`);
+        if (fragment.type !== "function")
+          problems.push(`tool call ${fragment.index}: the first fragment has no type "function"`);
+        if (typeof fragment.function?.name !== "string" || fragment.function.name === "")
+          problems.push(`tool call ${fragment.index}: the first fragment has no function.name`);
+        calls.set(fragment.index, {
+          id: String(fragment.id ?? ""),
+          name: String(fragment.function?.name ?? ""),
+          arguments: typeof fragment.function?.arguments === "string" ? fragment.function.arguments : "",
+        });
       } else if (typeof fragment.function?.arguments === "string") {
         known.arguments += fragment.function.arguments;
       }
@@ -120,12 +148,15 @@ export function toolCallProblems(chunks: readonly Chunk[]): { problems: string[]
   }
   if (calls.size === 0) problems.push("no tool call was streamed although tool_choice forced one");
   const indexes = [...calls.keys()].sort((a, b) => a - b);
-  if (indexes.some((value, position) => value !== position)) problems.push(`tool call indexes are ${JSON.stringify(indexes)}, expected 0, 1, …`);
+  if (indexes.some((value, position) => value !== position))
+    problems.push(`tool call indexes are ${JSON.stringify(indexes)}, expected 0, 1, …`);
   for (const [index, call] of calls) {
     try {
       JSON.parse(call.arguments === "" ? "{}" : call.arguments);
     } catch {
-      problems.push(`tool call ${index}: the arguments do not assemble into JSON: ${JSON.stringify(call.arguments.slice(0, 80))}`);
+      problems.push(
+        `tool call ${index}: the arguments do not assemble into JSON: ${JSON.stringify(call.arguments.slice(0, 80))}`,
+      );
     }
   }
   return { problems, calls: [...calls.values()] };

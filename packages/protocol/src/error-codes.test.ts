@@ -11,7 +11,12 @@ describe("error codes", () => {
       .split("\n")
       .filter((line) => line.startsWith("| `"))
       .map((line) => line.split("|").map((cell) => cell.trim()));
-    const documented = Object.fromEntries(rows.map(([, code, status, type, meaning]) => [code!.replaceAll("`", ""), { status: Number(status), type, message: meaning }]));
+    const documented = Object.fromEntries(
+      rows.map(([, code, status, type, meaning]) => [
+        code!.replaceAll("`", ""),
+        { status: Number(status), type, message: meaning },
+      ]),
+    );
     expect(documented).toEqual(errorCodes);
   });
 

@@ -32,7 +32,11 @@ export class GatewayError extends Error {
   }
 }
 
-export function errorBody(code: ErrorCode, message: string = errorCodes[code].message, param: string | null = null): ErrorBody {
+export function errorBody(
+  code: ErrorCode,
+  message: string = errorCodes[code].message,
+  param: string | null = null,
+): ErrorBody {
   return { error: { message, type: errorCodes[code].type, param, code } };
 }
 

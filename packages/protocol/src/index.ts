@@ -1,7 +1,31 @@
 // @switchboard/protocol: pure shapes and rules shared by every service. No I/O, no internal imports.
-export { ChatRequest, ChatMessage, ContentPart, MessageContent, StreamOptions, Tool, ToolCall, vendorFields } from "./chat-request.ts";
-export type { AssistantToolCall, ChatCompletion, ChatCompletionChunk, ChunkDelta, FinishReason, ToolCallDelta, Usage } from "./chat-response.ts";
-export { errorCodes, isDeterministic, isErrorCode, isRetryable, type ErrorCode, type ErrorCodeSpec } from "./error-codes.ts";
+export {
+  ChatRequest,
+  ChatMessage,
+  ContentPart,
+  MessageContent,
+  StreamOptions,
+  Tool,
+  ToolCall,
+  vendorFields,
+} from "./chat-request.ts";
+export type {
+  AssistantToolCall,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChunkDelta,
+  FinishReason,
+  ToolCallDelta,
+  Usage,
+} from "./chat-response.ts";
+export {
+  errorCodes,
+  isDeterministic,
+  isErrorCode,
+  isRetryable,
+  type ErrorCode,
+  type ErrorCodeSpec,
+} from "./error-codes.ts";
 export { GatewayError, errorBody, toErrorBody, type ErrorBody, type GatewayErrorOptions } from "./gateway-error.ts";
 export {
   decodeRelayEvent,

@@ -1,12 +1,25 @@
 import { describe, expect, it } from "vitest";
-import { decodeRelayEvent, decodeReplyMessage, encodeDelta, encodeRelayEvent, encodeReplyMessage, logEntryId, parseLogEntryId, type RelayEvent } from "./relay-event.ts";
+import {
+  decodeRelayEvent,
+  decodeReplyMessage,
+  encodeDelta,
+  encodeRelayEvent,
+  encodeReplyMessage,
+  logEntryId,
+  parseLogEntryId,
+  type RelayEvent,
+} from "./relay-event.ts";
 
 describe("relay events", () => {
   it("round-trip every kind", () => {
     const events: RelayEvent[] = [
       { kind: "started", worker: "w-1" },
       { kind: "delta", deltaJson: '{"content":"Hi\\n\\t there"}' },
-      { kind: "finish", finishReason: "tool_calls", usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } },
+      {
+        kind: "finish",
+        finishReason: "tool_calls",
+        usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+      },
       { kind: "error", code: "upstream_rate_limited", message: "slow down", retryAfterSeconds: 3 },
       { kind: "error", code: "internal_error", message: "oops" },
     ];
@@ -19,14 +32,25 @@ describe("relay events", () => {
 
   it("carry request id, attempt and sequence through reply messages with tabs in the payload", () => {
     const message = encodeReplyMessage("abc_-1", { attempt: 2, seq: 17 }, [encodeDelta({ content: "x\ty" })]);
-    expect(decodeReplyMessage(message)).toEqual({ requestId: "abc_-1", attempt: 2, seq: 17, frames: ['d{"content":"x\\ty"}'] });
+    expect(decodeReplyMessage(message)).toEqual({
+      requestId: "abc_-1",
+      attempt: 2,
+      seq: 17,
+      frames: ['d{"content":"x\\ty"}'],
+    });
     expect(parseLogEntryId(logEntryId({ attempt: 3, seq: 41 }))).toEqual({ attempt: 3, seq: 41 });
   });
 
   it("carry several events in one reply message, newlines inside their text included", () => {
-    const frames = [encodeDelta({ content: "line one\nline two" }), encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null })];
+    const frames = [
+      encodeDelta({ content: "line one\nline two" }),
+      encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }),
+    ];
     const decoded = decodeReplyMessage(encodeReplyMessage("r1", { attempt: 1, seq: 5 }, frames));
     expect(decoded).toEqual({ requestId: "r1", attempt: 1, seq: 5, frames });
-    expect(decodeRelayEvent(decoded.frames[0] as string)).toEqual({ kind: "delta", deltaJson: '{"content":"line one\\nline two"}' });
+    expect(decodeRelayEvent(decoded.frames[0] as string)).toEqual({
+      kind: "delta",
+      deltaJson: '{"content":"line one\\nline two"}',
+    });
   });
 });

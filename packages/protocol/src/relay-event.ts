@@ -41,7 +41,10 @@ export function encodeRelayEvent(event: RelayEvent): string {
     case "finish":
       return kindLetter.finish + JSON.stringify({ finish_reason: event.finishReason, usage: event.usage });
     case "error":
-      return kindLetter.error + JSON.stringify({ code: event.code, message: event.message, retry_after: event.retryAfterSeconds ?? null });
+      return (
+        kindLetter.error +
+        JSON.stringify({ code: event.code, message: event.message, retry_after: event.retryAfterSeconds ?? null })
+      );
   }
 }
 

@@ -25,7 +25,15 @@ async function upstream(): Promise<string> {
     req.resume();
     req.on("end", () => {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "via proxy" }, finish_reason: "stop" }] }));
+      res.end(
+        JSON.stringify({
+          id: "c1",
+          object: "chat.completion",
+          created: 1,
+          model: "m",
+          choices: [{ index: 0, message: { role: "assistant", content: "via proxy" }, finish_reason: "stop" }],
+        }),
+      );
     });
   });
   closers.push(() => server.closeAllConnections());
@@ -67,14 +75,20 @@ function sdk(baseURL: string, proxyEnv: NodeJS.ProcessEnv): OpenAI {
 describe("createNodeFetch behind a proxy", () => {
   it("sends an http upstream's requests through HTTP_PROXY", async () => {
     const [baseURL, proxy] = await Promise.all([upstream(), forwardProxy()]);
-    const completion = await sdk(baseURL, { HTTP_PROXY: proxy.url }).chat.completions.create({ model: "m", messages: [{ role: "user", content: "hi" }] });
+    const completion = await sdk(baseURL, { HTTP_PROXY: proxy.url }).chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "hi" }],
+    });
     expect(completion.choices[0]?.message.content).toBe("via proxy");
     expect(proxy.requests).toEqual([`${baseURL}/chat/completions`]);
   });
 
   it("goes direct to a host named in NO_PROXY", async () => {
     const [baseURL, proxy] = await Promise.all([upstream(), forwardProxy()]);
-    const completion = await sdk(baseURL, { HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" }).chat.completions.create({ model: "m", messages: [{ role: "user", content: "hi" }] });
+    const completion = await sdk(baseURL, { HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" }).chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "hi" }],
+    });
     expect(completion.choices[0]?.message.content).toBe("via proxy");
     expect(proxy.requests).toEqual([]);
   });
@@ -83,10 +97,12 @@ describe("createNodeFetch behind a proxy", () => {
     const proxy = await forwardProxy();
     // No certificate is needed to see the client's first flight through the tunnel: a ClientHello naming the host.
     const hello = new Promise<Buffer>((resolve) => {
-      const tls = createTcpServer((socket) => socket.once("data", (bytes: Buffer) => {
-        resolve(bytes);
-        socket.destroy();
-      }));
+      const tls = createTcpServer((socket) =>
+        socket.once("data", (bytes: Buffer) => {
+          resolve(bytes);
+          socket.destroy();
+        }),
+      );
       void listen(tls).then((port) => {
         const fetch = createNodeFetch({ proxyEnv: { HTTPS_PROXY: proxy.url } });
         closers.push(() => fetch.close());

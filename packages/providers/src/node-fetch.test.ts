@@ -62,7 +62,11 @@ describe("createNodeFetch", () => {
     });
     const fetch = nodeFetch();
     const payload = JSON.stringify({ content: "Grüße, 你好 🎙" });
-    const first = await fetch(`${server.url}/v1/chat?x=1`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer k" }, body: payload });
+    const first = await fetch(`${server.url}/v1/chat?x=1`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer k" },
+      body: payload,
+    });
     expect(first.status).toBe(201);
     expect(first.statusText).toBe("Made");
     expect(first.ok).toBe(true);
@@ -72,7 +76,12 @@ describe("createNodeFetch", () => {
     const second = await fetch(new URL(`${server.url}/again`), { method: "POST", body: new TextEncoder().encode("é") });
     expect(await text(nodeResponseBody(second) as AsyncIterable<Buffer>)).toBe("héllo ✓");
     expect(seen[0]).toMatchObject({ method: "POST", body: payload });
-    expect(seen[0]?.headers).toMatchObject({ "content-type": "application/json", authorization: "Bearer k", "accept-encoding": "identity", "content-length": String(Buffer.byteLength(payload)) });
+    expect(seen[0]?.headers).toMatchObject({
+      "content-type": "application/json",
+      authorization: "Bearer k",
+      "accept-encoding": "identity",
+      "content-length": String(Buffer.byteLength(payload)),
+    });
     expect(seen[1]).toMatchObject({ body: "é", headers: { "content-length": "2" } });
     expect(server.sockets).toHaveLength(1);
   });
@@ -83,7 +92,12 @@ describe("createNodeFetch", () => {
       res.end(JSON.stringify({ error: { message: "slow down", type: "rate_limit_error" } }));
     });
     const client = new OpenAI({ apiKey: "k", baseURL: server.url, maxRetries: 0, fetch: nodeFetch() });
-    const error = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "hi" }] }).then(() => undefined, (caught: unknown) => caught);
+    const error = await client.chat.completions
+      .create({ model: "m", messages: [{ role: "user", content: "hi" }] })
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
     expect(error).toBeInstanceOf(RateLimitError);
     expect((error as RateLimitError).status).toBe(429);
     expect((error as RateLimitError).headers.get("retry-after")).toBe("3");
@@ -94,7 +108,10 @@ describe("createNodeFetch", () => {
   it("rejects a refused connection with TypeError('fetch failed') caused by ECONNREFUSED; the SDK makes it an APIConnectionError", async () => {
     const { server, url } = await serve(() => {});
     await new Promise((resolve) => server.close(resolve));
-    const error = await nodeFetch()(`${url}/v1`).then(() => undefined, (caught: unknown) => caught);
+    const error = await nodeFetch()(`${url}/v1`).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(TypeError);
     expect((error as TypeError).message).toBe("fetch failed");
     expect((error as TypeError).cause).toMatchObject({ code: "ECONNREFUSED" });
@@ -109,7 +126,9 @@ describe("createNodeFetch", () => {
     });
     const controller = new AbortController();
     const response = await nodeFetch()(`${server.url}/stream`, { signal: controller.signal });
-    const events = readNodeSseEvents(nodeResponseBody(response) as NonNullable<ReturnType<typeof nodeResponseBody>>)[Symbol.asyncIterator]();
+    const events = readNodeSseEvents(nodeResponseBody(response) as NonNullable<ReturnType<typeof nodeResponseBody>>)[
+      Symbol.asyncIterator
+    ]();
     expect((await events.next()).value).toEqual([{ event: undefined, data: '{"n":1}' }]);
     const serverSocket = server.sockets[0] as Socket;
     const closed = once(serverSocket, "close");
@@ -156,8 +175,14 @@ describe("createNodeFetch", () => {
     const response = await nodeFetch()(`${server.url}/reset`);
     const batches: unknown[] = [];
     const error = await (async () => {
-      for await (const events of readNodeSseEvents(nodeResponseBody(response) as NonNullable<ReturnType<typeof nodeResponseBody>>)) batches.push(...events);
-    })().then(() => undefined, (caught: unknown) => caught);
+      for await (const events of readNodeSseEvents(
+        nodeResponseBody(response) as NonNullable<ReturnType<typeof nodeResponseBody>>,
+      ))
+        batches.push(...events);
+    })().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(batches).toEqual([{ event: undefined, data: '{"n":1}' }]);
     expect(error).toMatchObject({ code: "ECONNRESET" });
   });
@@ -207,10 +232,12 @@ describe("createNodeFetch", () => {
   it("speaks TLS to an https upstream, naming the host (SNI)", async () => {
     // No certificate is needed to see the client's first flight: a TLS ClientHello naming the host.
     const received = new Promise<Buffer>((resolve) => {
-      const tcp = createTcpServer((socket) => socket.once("data", (bytes: Buffer) => {
-        resolve(bytes);
-        socket.destroy();
-      }));
+      const tcp = createTcpServer((socket) =>
+        socket.once("data", (bytes: Buffer) => {
+          resolve(bytes);
+          socket.destroy();
+        }),
+      );
       closers.push(() => new Promise((done) => tcp.close(done)));
       tcp.listen(0, "127.0.0.1", () => {
         const port = (tcp.address() as AddressInfo).port;

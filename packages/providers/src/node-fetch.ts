@@ -55,8 +55,14 @@ export interface NodeFetchOptions {
 
 export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
   // No socket cap (maxSockets is Infinity by default), idle sockets kept and reused, most recent first.
-  const proxyEnv = "proxyEnv" in options ? options.proxyEnv : process.env.NODE_USE_ENV_PROXY === "1" ? process.env : undefined;
-  const agentOptions = { keepAlive: true, scheduling: "lifo", timeout: options.idleSocketMs ?? 4_000, ...(proxyEnv ? { proxyEnv } : {}) } as const;
+  const proxyEnv =
+    "proxyEnv" in options ? options.proxyEnv : process.env.NODE_USE_ENV_PROXY === "1" ? process.env : undefined;
+  const agentOptions = {
+    keepAlive: true,
+    scheduling: "lifo",
+    timeout: options.idleSocketMs ?? 4_000,
+    ...(proxyEnv ? { proxyEnv } : {}),
+  } as const;
   const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
   const nodeFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     let href: string;
@@ -65,14 +71,21 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     let body: Buffer | undefined;
     let signal = init?.signal ?? undefined;
     const given = init?.body;
-    if ((typeof input === "string" || input instanceof URL) && (given === undefined || given === null || typeof given === "string" || given instanceof Uint8Array || given instanceof ArrayBuffer)) {
+    if (
+      (typeof input === "string" || input instanceof URL) &&
+      (given === undefined ||
+        given === null ||
+        typeof given === "string" ||
+        given instanceof Uint8Array ||
+        given instanceof ArrayBuffer)
+    ) {
       href = String(input);
       if (typeof given === "string") body = Buffer.from(given, "utf8");
       else if (given instanceof Uint8Array) body = Buffer.from(given.buffer, given.byteOffset, given.byteLength);
       else if (given instanceof ArrayBuffer) body = Buffer.from(given);
     } else {
       // Anything else (a Request, FormData, a stream, a Blob): let the platform's Request encode it.
-      const request = new Request(input, init?.body ? { ...init, duplex: "half" } as RequestInit : init);
+      const request = new Request(input, init?.body ? ({ ...init, duplex: "half" } as RequestInit) : init);
       href = request.url;
       method = request.method;
       headers = request.headers;
@@ -81,7 +94,8 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     }
     const url = new URL(href);
     const secure = url.protocol === "https:";
-    if (!secure && url.protocol !== "http:") throw new TypeError("fetch failed", { cause: new Error(`unsupported protocol ${url.protocol}`) });
+    if (!secure && url.protocol !== "http:")
+      throw new TypeError("fetch failed", { cause: new Error(`unsupported protocol ${url.protocol}`) });
     const outgoing: Record<string, string> = {};
     // The openai SDK hands a Headers it built: read it as it is, rather than copying it first.
     (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, name) => (outgoing[name] = value));
@@ -98,7 +112,9 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
         method: method.toUpperCase(),
         headers: outgoing,
       };
-      const request: ClientRequest = secure ? httpsRequest({ ...options, agent: agents.https }) : httpRequest({ ...options, agent: agents.http });
+      const request: ClientRequest = secure
+        ? httpsRequest({ ...options, agent: agents.https })
+        : httpRequest({ ...options, agent: agents.http });
       let source: Readable | undefined;
       let settled = false;
       const onAbort = () => {
@@ -123,7 +139,8 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
         const status = response.statusCode ?? 0;
         const responseHeaders = new Headers();
         const raw = response.rawHeaders;
-        for (let index = 0; index < raw.length; index += 2) responseHeaders.append(raw[index] as string, raw[index + 1] as string);
+        for (let index = 0; index < raw.length; index += 2)
+          responseHeaders.append(raw[index] as string, raw[index + 1] as string);
         if (nullBodyStatuses.has(status) || method.toUpperCase() === "HEAD") {
           response.resume();
           stopListening();
@@ -133,7 +150,11 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
         source = decoded(response, responseHeaders.get("content-encoding"));
         source.on("error", noop);
         source.once("close", stopListening);
-        const result = new Response(lazyWebBody(source), { status, statusText: response.statusMessage ?? "", headers: responseHeaders });
+        const result = new Response(lazyWebBody(source), {
+          status,
+          statusText: response.statusMessage ?? "",
+          headers: responseHeaders,
+        });
         nodeBodies.set(result, source);
         resolve(result);
       });
@@ -161,7 +182,11 @@ function decoded(response: IncomingMessage, encoding: string | null): Readable {
   let decoder: Transform;
   if (coding === "gzip" || coding === "x-gzip") decoder = createGunzip(zlibFlush);
   else if (coding === "deflate") decoder = createInflate(zlibFlush);
-  else if (coding === "br") decoder = createBrotliDecompress({ flush: constants.BROTLI_OPERATION_FLUSH, finishFlush: constants.BROTLI_OPERATION_FLUSH });
+  else if (coding === "br")
+    decoder = createBrotliDecompress({
+      flush: constants.BROTLI_OPERATION_FLUSH,
+      finishFlush: constants.BROTLI_OPERATION_FLUSH,
+    });
   else return response; // identity, or an unknown coding passed through as it is (as the global fetch does)
   // An error on either side (a reset socket, corrupt data, an abort) destroys both.
   pipeline(response, decoder, noop);

@@ -41,8 +41,10 @@ const server = createServer(async (req, res) => {
   }
   if (body.stream !== true) return answerWhole(body, res);
   res.writeHead(200, { "content-type": "text/event-stream" });
-  if (body.model === "error") return res.end(`data: ${JSON.stringify({ error: { message: "boom", type: "server_error" } })}\n\n`);
-  const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  if (body.model === "error")
+    return res.end(`data: ${JSON.stringify({ error: { message: "boom", type: "server_error" } })}\n\n`);
+  const chunk = (delta: object, finish: string | null = null) =>
+    `data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
   // Echo the prompt's characters one by one, so non-ASCII has to survive both ways.
   const tokens = [...(body.messages[0]?.content ?? "")].map((character) => chunk({ content: character }));
   if (body.model === "hold") {
@@ -55,8 +57,7 @@ const server = createServer(async (req, res) => {
   if (body.model === "late-end") {
     lateEnds.push({ res, socket: req.socket });
     res.write(answer, () => setTimeout(() => res.end(), 20));
-  }
-  else res.end(answer);
+  } else res.end(answer);
 });
 server.on("connection", (socket) => sockets.push(socket));
 
@@ -75,7 +76,14 @@ function answerWhole(body: Received, res: ServerResponse): void {
     object: "chat.completion",
     created: 0,
     model: `${body.model}-2024`,
-    choices: [{ index: 0, message: { role: "assistant", refusal: null, ...message }, logprobs: null, finish_reason: finishReason }],
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", refusal: null, ...message },
+        logprobs: null,
+        finish_reason: finishReason,
+      },
+    ],
     usage,
   });
   if (body.model === "hold") {
@@ -92,7 +100,8 @@ function answerWhole(body: Received, res: ServerResponse): void {
     return;
   }
   if (body.model === "error") return send({ error: { message: "boom", type: "server_error" } });
-  if (body.model === "no-choices") return send({ id: "chatcmpl-1", object: "chat.completion", model: body.model, choices: [], usage });
+  if (body.model === "no-choices")
+    return send({ id: "chatcmpl-1", object: "chat.completion", model: body.model, choices: [], usage });
   if (body.model === "tools") return send(completion({ content: null, tool_calls: [weather, time] }, "tool_calls"));
   send(completion({ content: body.messages[0]?.content ?? "" }, "stop"));
 }
@@ -119,18 +128,33 @@ afterAll(async () => {
 });
 
 function call(model: string, content: string, signal = new AbortController().signal): AsyncIterator<UpstreamChunk> {
-  return provider.stream({ body: { messages: [{ role: "user", content }] }, model, stream: true, signal })[Symbol.asyncIterator]();
+  return provider
+    .stream({ body: { messages: [{ role: "user", content }] }, model, stream: true, signal })
+    [Symbol.asyncIterator]();
 }
 
 /** A call for a client that asked for one answer; the body carries what such a client sends. */
-function callWhole(model: string, content: string, extra: { signal?: AbortSignal; timeoutMs?: number } = {}): AsyncIterator<UpstreamChunk> {
+function callWhole(
+  model: string,
+  content: string,
+  extra: { signal?: AbortSignal; timeoutMs?: number } = {},
+): AsyncIterator<UpstreamChunk> {
   const body = { messages: [{ role: "user", content }], stream: false, stream_options: { include_usage: true } };
-  const request = { body, model, stream: false, signal: extra.signal ?? new AbortController().signal, ...(extra.timeoutMs === undefined ? {} : { timeoutMs: extra.timeoutMs }) };
+  const request = {
+    body,
+    model,
+    stream: false,
+    signal: extra.signal ?? new AbortController().signal,
+    ...(extra.timeoutMs === undefined ? {} : { timeoutMs: extra.timeoutMs }),
+  };
   return provider.stream(request)[Symbol.asyncIterator]();
 }
 
 async function failure(iterator: AsyncIterator<UpstreamChunk>): Promise<unknown> {
-  return all(iterator).then(() => undefined, (error: unknown) => error);
+  return all(iterator).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 }
 
 async function all(iterator: AsyncIterator<UpstreamChunk>): Promise<UpstreamChunk[]> {
@@ -151,7 +175,11 @@ describe("the openai provider over node:http", () => {
   });
 
   it("keeps the socket when the body's end comes after [DONE] (the rest is read, not cut)", async () => {
-    expect((await all(call("late-end", "ab"))).map((chunk) => chunk.delta?.content ?? chunk.finishReason)).toEqual(["a", "b", "stop"]);
+    expect((await all(call("late-end", "ab"))).map((chunk) => chunk.delta?.content ?? chunk.finishReason)).toEqual([
+      "a",
+      "b",
+      "stop",
+    ]);
     const { res, socket } = lateEnds.at(-1) as (typeof lateEnds)[0];
     if (!res.closed) await once(res, "close");
     expect(res.writableFinished).toBe(true);
@@ -207,7 +235,12 @@ describe("a non-streamed call (the client asked for one answer)", () => {
     const chunks = await all(callWhole("tools", "weather?"));
     expect(chunks).toEqual([
       {
-        delta: { tool_calls: [{ index: 0, ...weather }, { index: 1, ...time }] },
+        delta: {
+          tool_calls: [
+            { index: 0, ...weather },
+            { index: 1, ...time },
+          ],
+        },
         finishReason: "tool_calls",
         usage,
         model: "tools-2024",
@@ -220,7 +253,10 @@ describe("a non-streamed call (the client asked for one answer)", () => {
     const whole = await failure(callWhole("error", "x"));
     expect(streamed).toBeInstanceOf(GatewayError);
     expect(whole).toBeInstanceOf(GatewayError);
-    expect({ code: (whole as GatewayError).code, message: (whole as GatewayError).message }).toEqual({ code: (streamed as GatewayError).code, message: (streamed as GatewayError).message });
+    expect({ code: (whole as GatewayError).code, message: (whole as GatewayError).message }).toEqual({
+      code: (streamed as GatewayError).code,
+      message: (streamed as GatewayError).message,
+    });
     expect((whole as GatewayError).code).toBe("upstream_unavailable");
     // Worded for both: no "mid-stream" for an answer that was never a stream.
     expect((whole as GatewayError).message).toMatch(/^test reported an error in its answer: /);
@@ -264,8 +300,16 @@ describe("the request the SDK builds and checks", () => {
     for (const [index, stream] of [true, false].entries()) {
       const { method, url, headers } = requests[before + index] as (typeof requests)[0];
       expect({ method, url }).toEqual({ method: "POST", url: "/v1/chat/completions" });
-      expect(headers).toMatchObject({ authorization: "Bearer k", "content-type": "application/json", accept: "application/json" });
-      expect(received[before + index]).toMatchObject({ model: "m", stream, messages: [{ role: "user", content: "ab" }] });
+      expect(headers).toMatchObject({
+        authorization: "Bearer k",
+        "content-type": "application/json",
+        accept: "application/json",
+      });
+      expect(received[before + index]).toMatchObject({
+        model: "m",
+        stream,
+        messages: [{ role: "user", content: "ab" }],
+      });
     }
   });
 
@@ -276,7 +320,10 @@ describe("the request the SDK builds and checks", () => {
     expect(limited.cause).toBeInstanceOf(APIError);
     expect((limited.cause as APIError).status).toBe(429);
     expect(await failure(call("status-401", "x"))).toMatchObject({ code: "upstream_auth_failed" });
-    expect(await failure(call("status-500", "x"))).toMatchObject({ code: "upstream_unavailable", message: expect.stringMatching(/HTTP 500: status 500/) });
+    expect(await failure(call("status-500", "x"))).toMatchObject({
+      code: "upstream_unavailable",
+      message: expect.stringMatching(/HTTP 500: status 500/),
+    });
     expect(requests.length - before).toBe(3);
   });
 
@@ -286,7 +333,16 @@ describe("the request the SDK builds and checks", () => {
     const spies = (["debug", "info", "log", "warn", "error"] as const).map((level) => vi.spyOn(console, level));
     try {
       const debugging = createOpenAIProvider({ name: "test", apiKey: "k", baseUrl, timeoutMs: 5_000 });
-      const chunks = await all(debugging.stream({ body: { messages: [{ role: "user", content: "a private prompt" }] }, model: "m", stream: false, signal: new AbortController().signal })[Symbol.asyncIterator]());
+      const chunks = await all(
+        debugging
+          .stream({
+            body: { messages: [{ role: "user", content: "a private prompt" }] },
+            model: "m",
+            stream: false,
+            signal: new AbortController().signal,
+          })
+          [Symbol.asyncIterator](),
+      );
       expect(chunks).toHaveLength(1);
       const logged = spies.flatMap((spy) => spy.mock.calls).map((args) => JSON.stringify(args));
       // The SDK did log at debug: the request and the response, with their details.

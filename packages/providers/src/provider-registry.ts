@@ -14,16 +14,22 @@ export function createProviders(table: RouteTable, defaults: ProviderDefaults): 
   const providers = new Map<string, Provider>();
   for (const [name, spec] of Object.entries(table.providers)) {
     if (spec.type === "simulated") {
-      providers.set(name, createSimulatedProvider({
-        firstTokenDelayMs: spec.firstTokenDelayMs ?? defaults.simulated.firstTokenDelayMs,
-        tokenDelayMs: spec.tokenDelayMs ?? defaults.simulated.tokenDelayMs,
-      }));
+      providers.set(
+        name,
+        createSimulatedProvider({
+          firstTokenDelayMs: spec.firstTokenDelayMs ?? defaults.simulated.firstTokenDelayMs,
+          tokenDelayMs: spec.tokenDelayMs ?? defaults.simulated.tokenDelayMs,
+        }),
+      );
       continue;
     }
     const apiKey = defaults.env[spec.apiKeyEnv];
     if (!apiKey) throw new Error(`Provider "${name}" reads its API key from ${spec.apiKeyEnv}, which is not set.`);
     const baseUrl = spec.baseUrl ?? defaults.env.OPENAI_BASE_URL;
-    providers.set(name, createOpenAIProvider({ name, apiKey, timeoutMs: defaults.upstreamTimeoutMs, ...(baseUrl ? { baseUrl } : {}) }));
+    providers.set(
+      name,
+      createOpenAIProvider({ name, apiKey, timeoutMs: defaults.upstreamTimeoutMs, ...(baseUrl ? { baseUrl } : {}) }),
+    );
   }
   return providers;
 }

@@ -34,21 +34,36 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Prov
       const forcedTool = forcedToolName(body);
       let completionTokens = 0;
       if (forcedTool) {
-        const delta: ChunkDelta = { tool_calls: [{ index: 0, id: `call_sim_${Date.now().toString(36)}`, type: "function", function: { name: forcedTool, arguments: "{}" } }] };
+        const delta: ChunkDelta = {
+          tool_calls: [
+            {
+              index: 0,
+              id: `call_sim_${Date.now().toString(36)}`,
+              type: "function",
+              function: { name: forcedTool, arguments: "{}" },
+            },
+          ],
+        };
         yield { delta, model: request.model };
         completionTokens = 1;
       } else {
         const tokens = simulatedTokens();
         for (let index = 0; index < tokens.length; index++) {
           if (index > 0) await sleep(options.tokenDelayMs, undefined, { signal });
-          yield index === 0 ? { delta: { content: tokens[index] as string }, model: request.model } : { delta: { content: tokens[index] as string } };
+          yield index === 0
+            ? { delta: { content: tokens[index] as string }, model: request.model }
+            : { delta: { content: tokens[index] as string } };
         }
         completionTokens = tokens.length;
       }
       const promptTokens = Math.ceil(JSON.stringify(body.messages ?? []).length / 4);
       yield {
         finishReason: forcedTool ? "tool_calls" : "stop",
-        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens,
+        },
       };
     },
   };

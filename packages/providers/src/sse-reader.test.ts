@@ -18,12 +18,20 @@ describe("readSseEvents", () => {
     const split = async function* () {
       for (let index = 0; index < bytes.length; index += 3) yield bytes.slice(index, index + 3);
     };
-    expect(await collect(split())).toEqual([{ event: undefined, data: '{"a":"é"}' }, { event: undefined, data: "[DONE]" }]);
+    expect(await collect(split())).toEqual([
+      { event: undefined, data: '{"a":"é"}' },
+      { event: undefined, data: "[DONE]" },
+    ]);
   });
 
   it("handles CRLF, comments, event names, multi-line data and a missing final blank line", async () => {
-    const events = await collect(pieces(": keep-alive\r\n\r\nevent: error\r\ndata: {\"x\":\r\ndata: 1}\r\n\r\n", "data:last"));
-    expect(events).toEqual([{ event: "error", data: '{"x":\n1}' }, { event: undefined, data: "last" }]);
+    const events = await collect(
+      pieces(': keep-alive\r\n\r\nevent: error\r\ndata: {"x":\r\ndata: 1}\r\n\r\n', "data:last"),
+    );
+    expect(events).toEqual([
+      { event: "error", data: '{"x":\n1}' },
+      { event: undefined, data: "last" },
+    ]);
   });
 
   it("yields nothing for a body without events", async () => {

@@ -26,7 +26,8 @@ export class SseParser {
   /** The stream ended: an event the server did not terminate with a blank line still counts. */
   end(): SseEvent[] {
     const events: SseEvent[] = [];
-    if (this.partialLine !== "") this.line(this.partialLine.endsWith("\r") ? this.partialLine.slice(0, -1) : this.partialLine, events);
+    if (this.partialLine !== "")
+      this.line(this.partialLine.endsWith("\r") ? this.partialLine.slice(0, -1) : this.partialLine, events);
     this.partialLine = "";
     this.line("", events);
     return events;

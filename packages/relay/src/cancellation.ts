@@ -6,8 +6,17 @@ import type { RedisConnection } from "./redis-client.ts";
 
 const cancelFlagTtlMs = 120_000;
 
-export async function broadcastCancel(redis: RedisConnection, keys: RelayKeys, requestId: string, reason: string): Promise<void> {
-  await redis.multi().set(keys.cancelFlag(requestId), reason, "PX", cancelFlagTtlMs).publish(keys.cancelChannel, requestId).exec();
+export async function broadcastCancel(
+  redis: RedisConnection,
+  keys: RelayKeys,
+  requestId: string,
+  reason: string,
+): Promise<void> {
+  await redis
+    .multi()
+    .set(keys.cancelFlag(requestId), reason, "PX", cancelFlagTtlMs)
+    .publish(keys.cancelChannel, requestId)
+    .exec();
 }
 
 export async function isCancelled(redis: RedisConnection, keys: RelayKeys, requestId: string): Promise<boolean> {
@@ -15,7 +24,11 @@ export async function isCancelled(redis: RedisConnection, keys: RelayKeys, reque
 }
 
 /** Subscribe a (dedicated) connection to cancel broadcasts. */
-export async function listenForCancels(subscriber: RedisConnection, keys: RelayKeys, onCancel: (requestId: string) => void): Promise<void> {
+export async function listenForCancels(
+  subscriber: RedisConnection,
+  keys: RelayKeys,
+  onCancel: (requestId: string) => void,
+): Promise<void> {
   subscriber.on("message", (channel: string, requestId: string) => {
     if (channel === keys.cancelChannel) onCancel(requestId);
   });

@@ -1,8 +1,22 @@
 // @switchboard/relay: how token events travel from a worker to the ingress that owns the request.
 export { relayKeys, type RelayKeys } from "./keys.ts";
-export { createRedisClient, redactUrl, redisTopology, waitForRedis, type RedisClientOptions, type RedisConnection, type RedisRole, type RedisTopology } from "./redis-client.ts";
+export {
+  createRedisClient,
+  redactUrl,
+  redisTopology,
+  waitForRedis,
+  type RedisClientOptions,
+  type RedisConnection,
+  type RedisRole,
+  type RedisTopology,
+} from "./redis-client.ts";
 export { countSubscribers, countSubscribersOf } from "./subscriber-count.ts";
-export { RequestRelay, defineRelayCommands, earlierAttemptRelayedOutput, type RequestRelayOptions } from "./relay-writer.ts";
+export {
+  RequestRelay,
+  defineRelayCommands,
+  earlierAttemptRelayedOutput,
+  type RequestRelayOptions,
+} from "./relay-writer.ts";
 export { ReplyHub, type ReplyHubOptions, type ReplySink } from "./reply-hub.ts";
 export { broadcastCancel, isCancelled, listenForCancels } from "./cancellation.ts";
 export { RecentCancels } from "./recent-cancels.ts";

@@ -3,7 +3,13 @@
 import type { RelayKeys } from "./keys.ts";
 import type { RedisConnection } from "./redis-client.ts";
 
-export function startHeartbeat(redis: RedisConnection, keys: RelayKeys, workerId: string, intervalMs: number, onError: (error: unknown) => void): () => Promise<void> {
+export function startHeartbeat(
+  redis: RedisConnection,
+  keys: RelayKeys,
+  workerId: string,
+  intervalMs: number,
+  onError: (error: unknown) => void,
+): () => Promise<void> {
   const beat = () => redis.zadd(keys.workers, Date.now(), workerId).catch(onError);
   void beat();
   const timer = setInterval(beat, intervalMs);
@@ -16,6 +22,11 @@ export function startHeartbeat(redis: RedisConnection, keys: RelayKeys, workerId
 
 export async function countLiveWorkers(redis: RedisConnection, keys: RelayKeys, maxAgeMs: number): Promise<number> {
   const cutoff = Date.now() - maxAgeMs;
-  const [, count] = (await redis.multi().zremrangebyscore(keys.workers, "-inf", cutoff - 60_000).zcount(keys.workers, cutoff, "+inf").exec()) ?? [];
+  const [, count] =
+    (await redis
+      .multi()
+      .zremrangebyscore(keys.workers, "-inf", cutoff - 60_000)
+      .zcount(keys.workers, cutoff, "+inf")
+      .exec()) ?? [];
   return Number(count?.[1] ?? 0);
 }

@@ -33,7 +33,10 @@ export class RecentCancels {
     this.listening();
     subscriber.on("close", () => this.deaf());
     subscriber.on("ready", () => {
-      subscriber.ping().then(() => this.listening(), () => {});
+      subscriber.ping().then(
+        () => this.listening(),
+        () => {},
+      );
     });
   }
 

@@ -4,7 +4,9 @@ import { createRedisClient, redactUrl } from "./redis-client.ts";
 
 describe("createRedisClient", () => {
   it("refuses a Redis Cluster with sentinels", () => {
-    expect(() => createRedisClient("redis://127.0.0.1:6379", "command", "test", { cluster: true, sentinels: "127.0.0.1:26379" })).toThrow(/exclude each other/);
+    expect(() =>
+      createRedisClient("redis://127.0.0.1:6379", "command", "test", { cluster: true, sentinels: "127.0.0.1:26379" }),
+    ).toThrow(/exclude each other/);
   });
 
   it("never prints a password", () => {

@@ -31,14 +31,29 @@ export interface RedisClientOptions {
 }
 
 /** The topology from a service's configuration. */
-export function redisTopology(config: { REDIS_CLUSTER: boolean; REDIS_SENTINELS?: string | undefined; REDIS_SENTINEL_MASTER: string }): RedisTopology {
-  return { cluster: config.REDIS_CLUSTER, sentinels: config.REDIS_SENTINELS, sentinelMaster: config.REDIS_SENTINEL_MASTER };
+export function redisTopology(config: {
+  REDIS_CLUSTER: boolean;
+  REDIS_SENTINELS?: string | undefined;
+  REDIS_SENTINEL_MASTER: string;
+}): RedisTopology {
+  return {
+    cluster: config.REDIS_CLUSTER,
+    sentinels: config.REDIS_SENTINELS,
+    sentinelMaster: config.REDIS_SENTINEL_MASTER,
+  };
 }
 
 const reconnectDelay = (times: number) => Math.min(50 * times, 1000);
 
-export function createRedisClient(url: string, role: RedisRole, connectionName: string, topology: RedisTopology = {}, options: RedisClientOptions = {}): RedisConnection {
-  if (topology.cluster && topology.sentinels) throw new Error("REDIS_CLUSTER and REDIS_SENTINELS exclude each other: a Redis Cluster has no sentinels.");
+export function createRedisClient(
+  url: string,
+  role: RedisRole,
+  connectionName: string,
+  topology: RedisTopology = {},
+  options: RedisClientOptions = {},
+): RedisConnection {
+  if (topology.cluster && topology.sentinels)
+    throw new Error("REDIS_CLUSTER and REDIS_SENTINELS exclude each other: a Redis Cluster has no sentinels.");
   const commandTimeout = options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs };
   if (topology.cluster) return createClusterClient(url, role, connectionName, commandTimeout);
   const common = {
@@ -52,7 +67,12 @@ export function createRedisClient(url: string, role: RedisRole, connectionName: 
   if (topology.sentinels) {
     const options = sentinelOptions(url, topology.sentinels, topology.sentinelMaster ?? "mymaster");
     const { sentinels, name: master, tls } = options;
-    return followFailovers(new Redis({ ...common, ...roleOptions, ...options }), { sentinels, master, retryStrategy: reconnectDelay, ...(tls ? { tls } : {}) });
+    return followFailovers(new Redis({ ...common, ...roleOptions, ...options }), {
+      sentinels,
+      master,
+      retryStrategy: reconnectDelay,
+      ...(tls ? { tls } : {}),
+    });
   }
   return new Redis(url, { ...common, ...roleOptions });
 }
@@ -95,7 +115,12 @@ function sentinelOptions(url: string, sentinels: string, master: string) {
   };
 }
 
-function createClusterClient(url: string, role: RedisRole, connectionName: string, commandTimeout: { commandTimeout?: number }): Cluster {
+function createClusterClient(
+  url: string,
+  role: RedisRole,
+  connectionName: string,
+  commandTimeout: { commandTimeout?: number },
+): Cluster {
   const parsed = new URL(url);
   const tls = parsed.protocol === "rediss:";
   return new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], {
@@ -108,7 +133,9 @@ function createClusterClient(url: string, role: RedisRole, connectionName: strin
     enableAutoPipelining: role === "relay",
     slotsRefreshTimeout: 2000,
     // TLS certificates name the host, not its IP: keep host names (AWS ElastiCache and others).
-    ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
+    ...(tls
+      ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) }
+      : {}),
     redisOptions: {
       connectionName,
       ...commandTimeout,

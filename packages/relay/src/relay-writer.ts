@@ -25,7 +25,13 @@ return redis.call('PUBLISH', ARGV[2], ARGV[3])`;
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    relayAppend(log: string, ttlMs: number, channel: string, message: string, ...entries: string[]): Result<number, Context>;
+    relayAppend(
+      log: string,
+      ttlMs: number,
+      channel: string,
+      message: string,
+      ...entries: string[]
+    ): Result<number, Context>;
   }
 }
 
@@ -133,7 +139,9 @@ export class RequestRelay {
     const held = this.unpublished;
     const published: Frames = held ? { firstSeq: held.firstSeq, frames: [...held.frames, ...batch.frames] } : batch;
     this.unpublished = batch.publish ? undefined : published;
-    const message = batch.publish ? encodeReplyMessage(requestId, { attempt, seq: published.firstSeq }, published.frames) : "";
+    const message = batch.publish
+      ? encodeReplyMessage(requestId, { attempt, seq: published.firstSeq }, published.frames)
+      : "";
     let write: Promise<number>;
     try {
       write = untraced(() => redis.relayAppend(this.logKey, logTtlMs, replyChannel, message, ...entries));
@@ -183,7 +191,11 @@ export class RequestRelay {
 }
 
 /** Has an earlier attempt of this request already relayed anything beyond its start? */
-export async function earlierAttemptRelayedOutput(redis: RedisConnection, keys: RelayKeys, requestId: string): Promise<boolean> {
+export async function earlierAttemptRelayedOutput(
+  redis: RedisConnection,
+  keys: RelayKeys,
+  requestId: string,
+): Promise<boolean> {
   const entries = (await redis.xrange(keys.log(requestId), "-", "+", "COUNT", 3)) as Array<[string, string[]]>;
   return entries.some(([, fields]) => fields[1] !== undefined && !fields[1].startsWith("s"));
 }

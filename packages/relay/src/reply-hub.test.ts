@@ -2,7 +2,13 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { encodeDelta, encodeRelayEvent, encodeReplyMessage, logEntryId, type EventPosition } from "@switchboard/protocol";
+import {
+  encodeDelta,
+  encodeRelayEvent,
+  encodeReplyMessage,
+  logEntryId,
+  type EventPosition,
+} from "@switchboard/protocol";
 import { removeKeys } from "../../../test/support/remove-keys.ts";
 import { freePort } from "../../../test/support/free-port.ts";
 import { relayKeys } from "./keys.ts";
@@ -22,7 +28,16 @@ beforeAll(async () => {
   subscriber = new Redis(url);
   reader = new Redis(url);
   defineRelayCommands(writer);
-  hub = new ReplyHub({ subscriber, reader, keys, ingressId: "hub-test", idleRepairMs: 100, onError: (error) => { throw error; } });
+  hub = new ReplyHub({
+    subscriber,
+    reader,
+    keys,
+    ingressId: "hub-test",
+    idleRepairMs: 100,
+    onError: (error) => {
+      throw error;
+    },
+  });
   await hub.start();
 });
 afterAll(async () => {
@@ -36,7 +51,14 @@ function recorder(count: number) {
   const frames: Array<{ frame: string; position: EventPosition }> = [];
   let resolve: () => void;
   const done = new Promise<void>((r) => (resolve = r));
-  return { frames, done, onFrame: (frame: string, position: EventPosition) => { frames.push({ frame, position }); if (frames.length === count) resolve(); } };
+  return {
+    frames,
+    done,
+    onFrame: (frame: string, position: EventPosition) => {
+      frames.push({ frame, position });
+      if (frames.length === count) resolve();
+    },
+  };
 }
 
 /** Write an event to the log without publishing it: what a dropped pub/sub message looks like. */
@@ -55,12 +77,22 @@ async function listenFor(requestId: string) {
     for (const waiter of waiters) if (messages.length >= waiter.count) waiter.resolve();
   });
   await listener.subscribe(hub.channel);
-  const heard = (count: number) => new Promise<void>((resolve) => (messages.length >= count ? resolve() : waiters.push({ count, resolve })));
+  const heard = (count: number) =>
+    new Promise<void>((resolve) => (messages.length >= count ? resolve() : waiters.push({ count, resolve })));
   return { listener, messages, heard };
 }
 
 function relayFor(requestId: string, attempt = 1): RequestRelay {
-  return new RequestRelay({ redis: writer, keys, requestId, replyChannel: hub.channel, attempt, logTtlMs: 60_000, onNoListener: () => {}, noListenerGraceMs: 500 });
+  return new RequestRelay({
+    redis: writer,
+    keys,
+    requestId,
+    replyChannel: hub.channel,
+    attempt,
+    logTtlMs: 60_000,
+    onNoListener: () => {},
+    noListenerGraceMs: 500,
+  });
 }
 
 describe("ReplyHub", () => {
@@ -80,7 +112,10 @@ describe("ReplyHub", () => {
     try {
       const relay = relayFor("batched");
       // A non-streamed answer and its end come in one turn.
-      const written = [relay.emit(encodeDelta({ content: "whole\nanswer" })), relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }))];
+      const written = [
+        relay.emit(encodeDelta({ content: "whole\nanswer" })),
+        relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null })),
+      ];
       expect(await Promise.all(written)).toEqual([2, 2]);
       // A later turn's event is its own message, sent without waiting for another.
       await relay.emit(encodeDelta({ content: "later" }));
@@ -95,7 +130,9 @@ describe("ReplyHub", () => {
       await heard(3);
       expect(messages.map((message) => message.split("\t")[2])).toEqual(["1", "3", "4"]);
       const log = (await reader.xrange(keys.log("batched"), "-", "+")) as Array<[string, string[]]>;
-      expect(log.map(([id, fields]) => `${id} ${fields[1]}`)).toEqual(sink.frames.map((entry) => `1-${entry.position.seq} ${entry.frame}`));
+      expect(log.map(([id, fields]) => `${id} ${fields[1]}`)).toEqual(
+        sink.frames.map((entry) => `1-${entry.position.seq} ${entry.frame}`),
+      );
     } finally {
       listener.disconnect();
     }
@@ -126,9 +163,19 @@ describe("ReplyHub", () => {
     await logOnly("gap-batch", { attempt: 1, seq: 1 }, encodeDelta({ content: "a" }));
     await writer.xadd(keys.log("gap-batch"), "1-2", "f", encodeDelta({ content: "b" }));
     await writer.xadd(keys.log("gap-batch"), "1-3", "f", encodeDelta({ content: "c" }));
-    await writer.publish(hub.channel, encodeReplyMessage("gap-batch", { attempt: 1, seq: 2 }, [encodeDelta({ content: "b" }), encodeDelta({ content: "c" })]));
+    await writer.publish(
+      hub.channel,
+      encodeReplyMessage("gap-batch", { attempt: 1, seq: 2 }, [
+        encodeDelta({ content: "b" }),
+        encodeDelta({ content: "c" }),
+      ]),
+    );
     await sink.done;
-    expect(sink.frames.map((entry) => `${entry.position.seq} ${entry.frame}`)).toEqual(['1 d{"content":"a"}', '2 d{"content":"b"}', '3 d{"content":"c"}']);
+    expect(sink.frames.map((entry) => `${entry.position.seq} ${entry.frame}`)).toEqual([
+      '1 d{"content":"a"}',
+      '2 d{"content":"b"}',
+      '3 d{"content":"c"}',
+    ]);
   });
 
   it("repairs a gap from the log when a later event arrives first", async () => {
@@ -137,15 +184,26 @@ describe("ReplyHub", () => {
     await logOnly("gap", { attempt: 1, seq: 1 }, encodeDelta({ content: "a" }));
     await logOnly("gap", { attempt: 1, seq: 2 }, encodeDelta({ content: "b" }));
     await writer.xadd(keys.log("gap"), "1-3", "f", encodeDelta({ content: "c" }));
-    await writer.publish(hub.channel, encodeReplyMessage("gap", { attempt: 1, seq: 3 }, [encodeDelta({ content: "c" })]));
+    await writer.publish(
+      hub.channel,
+      encodeReplyMessage("gap", { attempt: 1, seq: 3 }, [encodeDelta({ content: "c" })]),
+    );
     await sink.done;
-    expect(sink.frames.map((entry) => entry.frame)).toEqual(["d{\"content\":\"a\"}", "d{\"content\":\"b\"}", "d{\"content\":\"c\"}"]);
+    expect(sink.frames.map((entry) => entry.frame)).toEqual([
+      'd{"content":"a"}',
+      'd{"content":"b"}',
+      'd{"content":"c"}',
+    ]);
   });
 
   it("finds a lost last event when the request has been idle", async () => {
     const sink = recorder(1);
     hub.register("idle", sink);
-    await logOnly("idle", { attempt: 1, seq: 1 }, encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }));
+    await logOnly(
+      "idle",
+      { attempt: 1, seq: 1 },
+      encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }),
+    );
     await sink.done;
     expect(sink.frames[0]!.frame.startsWith("f")).toBe(true);
   });
@@ -155,13 +213,20 @@ describe("ReplyHub", () => {
     hub.register("attempts", sink);
     const first = relayFor("attempts", 1);
     await first.emit(encodeRelayEvent({ kind: "started", worker: "w1" }));
-    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 1 }, ["s{\"worker\":\"w1\"}"]));
+    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 1 }, ['s{"worker":"w1"}']));
     const second = relayFor("attempts", 2);
     await second.emit(encodeRelayEvent({ kind: "started", worker: "w2" }));
-    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 2 }, [encodeDelta({ content: "stale" })]));
+    await writer.publish(
+      hub.channel,
+      encodeReplyMessage("attempts", { attempt: 1, seq: 2 }, [encodeDelta({ content: "stale" })]),
+    );
     await second.emit(encodeDelta({ content: "fresh" }));
     await sink.done;
-    expect(sink.frames.map((entry) => `${entry.position.attempt}-${entry.position.seq}`)).toEqual(["1-1", "2-1", "2-2"]);
+    expect(sink.frames.map((entry) => `${entry.position.attempt}-${entry.position.seq}`)).toEqual([
+      "1-1",
+      "2-1",
+      "2-2",
+    ]);
   });
 });
 
@@ -169,9 +234,24 @@ describe("ReplyHub.catchUp", () => {
   /** A hub whose idle repair never runs in a test's time: only catchUp reads the log. */
   async function quietHub(reader: RedisConnection, ingressId: string) {
     const quietSubscriber = new Redis(inject("redisUrl"));
-    const quiet = new ReplyHub({ subscriber: quietSubscriber, reader, keys, ingressId, idleRepairMs: 600_000, onError: (error) => { throw error; } });
+    const quiet = new ReplyHub({
+      subscriber: quietSubscriber,
+      reader,
+      keys,
+      ingressId,
+      idleRepairMs: 600_000,
+      onError: (error) => {
+        throw error;
+      },
+    });
     await quiet.start();
-    return { hub: quiet, close: async () => { await quiet.close(); quietSubscriber.disconnect(); } };
+    return {
+      hub: quiet,
+      close: async () => {
+        await quiet.close();
+        quietSubscriber.disconnect();
+      },
+    };
   }
 
   it("delivers a started event that pub/sub never brought, before it resolves", async () => {
@@ -180,12 +260,23 @@ describe("ReplyHub.catchUp", () => {
       const sink = recorder(1);
       quiet.register("unheard", sink);
       // Published while nobody listened on the hub's channel: in the log only.
-      const relay = new RequestRelay({ redis: writer, keys, requestId: "unheard", replyChannel: `${quiet.channel}:nobody`, attempt: 1, logTtlMs: 60_000, onNoListener: () => {}, noListenerGraceMs: 60_000 });
+      const relay = new RequestRelay({
+        redis: writer,
+        keys,
+        requestId: "unheard",
+        replyChannel: `${quiet.channel}:nobody`,
+        attempt: 1,
+        logTtlMs: 60_000,
+        onNoListener: () => {},
+        noListenerGraceMs: 60_000,
+      });
       expect(await relay.emit(encodeRelayEvent({ kind: "started", worker: "w1" }))).toBe(0);
       relay.close();
       expect(sink.frames).toHaveLength(0);
       await quiet.catchUp("unheard");
-      expect(sink.frames.map((entry) => `${entry.position.attempt}-${entry.position.seq} ${entry.frame[0]}`)).toEqual(["1-1 s"]);
+      expect(sink.frames.map((entry) => `${entry.position.attempt}-${entry.position.seq} ${entry.frame[0]}`)).toEqual([
+        "1-1 s",
+      ]);
       // Nothing twice: a second read finds the event already delivered.
       await quiet.catchUp("unheard");
       expect(sink.frames).toHaveLength(1);
@@ -195,7 +286,13 @@ describe("ReplyHub.catchUp", () => {
   });
 
   it("rejects at once when Redis cannot be read, so its caller can still answer", async () => {
-    const unreachable = createRedisClient(`redis://127.0.0.1:${await freePort()}`, "command", "hub-test-unreachable", {}, { commandTimeoutMs: 750 });
+    const unreachable = createRedisClient(
+      `redis://127.0.0.1:${await freePort()}`,
+      "command",
+      "hub-test-unreachable",
+      {},
+      { commandTimeoutMs: 750 },
+    );
     unreachable.on("error", () => {});
     const { hub: quiet, close } = await quietHub(unreachable, "hub-catch-up-down");
     try {

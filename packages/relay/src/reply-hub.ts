@@ -63,7 +63,10 @@ export class ReplyHub {
     // After a reconnect ioredis re-subscribes; a PING queued behind that tells us it is done,
     // and everything published meanwhile is then read from the logs.
     subscriber.on("ready", () => {
-      subscriber.ping().then(() => this.repairAll(), (error: unknown) => this.options.onError(error, "subscriber ping"));
+      subscriber.ping().then(
+        () => this.repairAll(),
+        (error: unknown) => this.options.onError(error, "subscriber ping"),
+      );
     });
     await subscriber.subscribe(this.channel);
     const interval = Math.max(10, Math.floor(this.options.idleRepairMs / 2));
@@ -76,7 +79,15 @@ export class ReplyHub {
   }
 
   register(requestId: string, sink: ReplySink): void {
-    this.open.set(requestId, { sink, attempt: 1, nextSeq: 1, ahead: new Map(), lastHeardAt: Date.now(), repairing: false, repairAgain: false });
+    this.open.set(requestId, {
+      sink,
+      attempt: 1,
+      nextSeq: 1,
+      ahead: new Map(),
+      lastHeardAt: Date.now(),
+      repairing: false,
+      repairAgain: false,
+    });
   }
 
   unregister(requestId: string): void {
@@ -170,7 +181,11 @@ export class ReplyHub {
    * messages: deliver() drops what was already delivered.
    */
   private async readLog(requestId: string, request: OpenRequest): Promise<void> {
-    const entries = (await this.options.reader.xrange(this.options.keys.log(requestId), `${request.attempt}-${request.nextSeq}`, "+")) as Array<[string, string[]]>;
+    const entries = (await this.options.reader.xrange(
+      this.options.keys.log(requestId),
+      `${request.attempt}-${request.nextSeq}`,
+      "+",
+    )) as Array<[string, string[]]>;
     for (const [id, fields] of entries) {
       if (this.open.get(requestId) !== request) return;
       const frame = fields[1];

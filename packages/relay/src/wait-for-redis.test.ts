@@ -23,6 +23,8 @@ describe("waitForRedis", () => {
   it("gives up at each waiter's own time, saying what to do", async () => {
     const client = new Redis(inject("redisUrl"), { lazyConnect: true });
     clients.push(client);
-    await expect(waitForRedis(client, "redis://:secret@127.0.0.1:6379", 20)).rejects.toThrow("Cannot reach Redis at redis://***@127.0.0.1:6379 within 20 ms");
+    await expect(waitForRedis(client, "redis://:secret@127.0.0.1:6379", 20)).rejects.toThrow(
+      "Cannot reach Redis at redis://***@127.0.0.1:6379 within 20 ms",
+    );
   });
 });

@@ -21,7 +21,15 @@ export function createLogger(service: string, level: LogLevel = "info", base: Lo
   const threshold = levelRank[level];
   const write = (entryLevel: LogLevel, message: string, fields?: LogFields) => {
     if (levelRank[entryLevel] < threshold) return;
-    const entry = { time: new Date().toISOString(), level: entryLevel, service, msg: message, ...activeTraceIds(), ...base, ...fields };
+    const entry = {
+      time: new Date().toISOString(),
+      level: entryLevel,
+      service,
+      msg: message,
+      ...activeTraceIds(),
+      ...base,
+      ...fields,
+    };
     process.stdout.write(`${JSON.stringify(entry, errorReplacer)}\n`);
   };
   return {
@@ -34,6 +42,7 @@ export function createLogger(service: string, level: LogLevel = "info", base: Lo
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
+  if (value instanceof Error)
+    return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
   return value;
 }

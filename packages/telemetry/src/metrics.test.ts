@@ -24,7 +24,12 @@ async function serve(record: (metrics: Metrics) => void): Promise<string> {
 describe("Prometheus names", () => {
   it("puts the unit on the name and _total on counters, and keeps the OpenTelemetry names otherwise", async () => {
     const url = await serve(({ meter }) => {
-      meter.createHistogram("gen_ai.server.request.duration", { unit: "s", advice: { explicitBucketBoundaries: [0.1, 1] } }).record(0.25, { "switchboard.outcome": "finish" });
+      meter
+        .createHistogram("gen_ai.server.request.duration", {
+          unit: "s",
+          advice: { explicitBucketBoundaries: [0.1, 1] },
+        })
+        .record(0.25, { "switchboard.outcome": "finish" });
       meter.createHistogram("gen_ai.client.token.usage", { unit: "{token}" }).record(12);
       meter.createHistogram("already.in_seconds", { unit: "s" }).record(1);
       meter.createCounter("switchboard.errors", { unit: "{request}" }).add(2, { "error.type": "upstream_unavailable" });
@@ -45,9 +50,21 @@ describe("Prometheus names", () => {
     ]) {
       expect(names, name).toContain(name);
     }
-    expect([...names].filter((name) => name.startsWith("gen_ai_server_request_duration_") && !name.startsWith("gen_ai_server_request_duration_seconds_"))).toEqual([]);
-    expect(samples.find((sample) => sample.name === "gen_ai_server_request_duration_seconds_sum")).toMatchObject({ labels: { switchboard_outcome: "finish" }, value: 0.25 });
-    expect(samples.find((sample) => sample.name === "switchboard_errors_total")).toMatchObject({ labels: { error_type: "upstream_unavailable" }, value: 2 });
+    expect(
+      [...names].filter(
+        (name) =>
+          name.startsWith("gen_ai_server_request_duration_") &&
+          !name.startsWith("gen_ai_server_request_duration_seconds_"),
+      ),
+    ).toEqual([]);
+    expect(samples.find((sample) => sample.name === "gen_ai_server_request_duration_seconds_sum")).toMatchObject({
+      labels: { switchboard_outcome: "finish" },
+      value: 0.25,
+    });
+    expect(samples.find((sample) => sample.name === "switchboard_errors_total")).toMatchObject({
+      labels: { error_type: "upstream_unavailable" },
+      value: 2,
+    });
     expect(samples.find((sample) => sample.name === "target_info")?.labels.service_name).toBe("metrics-test");
 
     const response = await fetch(url);

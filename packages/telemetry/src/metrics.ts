@@ -29,15 +29,23 @@ export function createMetrics(service: string, env: Record<string, string | unde
   const exporter = new PrometheusExporter({ preventServerStart: true });
   // No prefix, no timestamps, no resource labels; target_info kept, scope labels left out.
   const serializer = new PrometheusSerializer("", false, undefined, false, true);
-  const provider = new MeterProvider({ readers: [exporter], resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? service }) });
+  const provider = new MeterProvider({
+    readers: [exporter],
+    resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? service }),
+  });
   const meter = provider.getMeter(service);
   const handle = (_request: IncomingMessage, response: ServerResponse) => {
     exporter.collect().then(
       ({ resourceMetrics, errors }) => {
         if (errors.length > 0) diag.error("metrics collection errors", ...errors);
-        response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(serializer.serialize(withPrometheusNames(resourceMetrics)));
+        response
+          .writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" })
+          .end(serializer.serialize(withPrometheusNames(resourceMetrics)));
       },
-      (error: unknown) => response.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end(`# failed to collect metrics: ${String(error)}\n`),
+      (error: unknown) =>
+        response
+          .writeHead(500, { "content-type": "text/plain; charset=utf-8" })
+          .end(`# failed to collect metrics: ${String(error)}\n`),
     );
   };
   return {
@@ -45,7 +53,8 @@ export function createMetrics(service: string, env: Record<string, string | unde
     handle,
     serve(port, host) {
       const server = createServer((request, response) => {
-        if (request.method === "GET" && new URL(request.url ?? "/", "http://x").pathname === "/metrics") return handle(request, response);
+        if (request.method === "GET" && new URL(request.url ?? "/", "http://x").pathname === "/metrics")
+          return handle(request, response);
         response.statusCode = 404;
         response.end("Not found: metrics are at GET /metrics\n");
       });

@@ -25,6 +25,9 @@ export function withPrometheusName(metric: MetricData): MetricData {
 export function withPrometheusNames(resourceMetrics: ResourceMetrics): ResourceMetrics {
   return {
     ...resourceMetrics,
-    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({ ...scope, metrics: scope.metrics.map(withPrometheusName) })),
+    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({
+      ...scope,
+      metrics: scope.metrics.map(withPrometheusName),
+    })),
   };
 }

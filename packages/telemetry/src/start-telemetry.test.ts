@@ -5,7 +5,16 @@ import { once } from "node:events";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startTelemetry, tracingConfigured, type Telemetry } from "./start-telemetry.ts";
 import { createLogger } from "./logger.ts";
-import { SpanKind, extractTraceContext, injectTraceContext, isTracingEnabled, startSpan, traceSpan, withSpan, withoutTracing } from "./tracing.ts";
+import {
+  SpanKind,
+  extractTraceContext,
+  injectTraceContext,
+  isTracingEnabled,
+  startSpan,
+  traceSpan,
+  withSpan,
+  withoutTracing,
+} from "./tracing.ts";
 
 let telemetry: Telemetry | undefined;
 
@@ -27,8 +36,12 @@ describe("tracingConfigured", () => {
     expect(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318" })).toBe(true);
     expect(tracingConfigured({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://jaeger:4318/v1/traces" })).toBe(true);
     expect(tracingConfigured({ OTEL_TRACES_EXPORTER: "console" })).toBe(true);
-    expect(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318", OTEL_TRACES_EXPORTER: "none" })).toBe(false);
-    expect(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318", OTEL_SDK_DISABLED: "true" })).toBe(false);
+    expect(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318", OTEL_TRACES_EXPORTER: "none" })).toBe(
+      false,
+    );
+    expect(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318", OTEL_SDK_DISABLED: "true" })).toBe(
+      false,
+    );
   });
 });
 
@@ -84,7 +97,9 @@ describe("tracing on", () => {
     });
     const producer = startSpan("send chat", { kind: SpanKind.PRODUCER });
     const carrier = withSpan(producer, () => injectTraceContext());
-    expect(carrier?.traceparent).toMatch(new RegExp(`^00-${producer.spanContext().traceId}-${producer.spanContext().spanId}-01$`));
+    expect(carrier?.traceparent).toMatch(
+      new RegExp(`^00-${producer.spanContext().traceId}-${producer.spanContext().spanId}-01$`),
+    );
     const consumer = startSpan("process chat", { kind: SpanKind.CONSUMER, parent: extractTraceContext(carrier) });
     expect(consumer.spanContext().traceId).toBe(producer.spanContext().traceId);
 
@@ -92,7 +107,11 @@ describe("tracing on", () => {
     withSpan(consumer, () => log.info("inside"));
     log.info("outside");
     const [inside, outside] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(inside).toMatchObject({ msg: "inside", trace_id: consumer.spanContext().traceId, span_id: consumer.spanContext().spanId });
+    expect(inside).toMatchObject({
+      msg: "inside",
+      trace_id: consumer.spanContext().traceId,
+      span_id: consumer.spanContext().spanId,
+    });
     expect(outside!.trace_id).toBeUndefined();
   });
 });

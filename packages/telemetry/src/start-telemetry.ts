@@ -35,7 +35,10 @@ export function startTelemetry(service: string): Telemetry {
     async shutdown(timeoutMs = 2000) {
       setTracingEnabled(false);
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([sdk.shutdown().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      await Promise.race([
+        sdk.shutdown().catch(() => {}),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
       clearTimeout(timer);
       // Unregister, so a later startTelemetry in the same process starts clean.
       trace.disable();
@@ -48,7 +51,10 @@ export function startTelemetry(service: string): Telemetry {
 /** Is there anywhere to send spans? Exported for the configuration docs' tests. */
 export function tracingConfigured(env: Record<string, string | undefined>): boolean {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return false;
-  const exporters = (env.OTEL_TRACES_EXPORTER ?? "").split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
   if (exporters[0] === "none") return false;
   if (exporters.length > 0) return true;
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);

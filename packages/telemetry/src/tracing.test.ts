@@ -6,7 +6,15 @@ import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { startOtlpReceiver, type OtlpReceiver } from "../../../test/support/otlp-receiver.ts";
 import { startTelemetry, type Telemetry } from "./start-telemetry.ts";
-import { SpanKind, callerTraceContext, contextWithSpan, extractTraceContext, injectTraceContext, startSpan, type Span } from "./tracing.ts";
+import {
+  SpanKind,
+  callerTraceContext,
+  contextWithSpan,
+  extractTraceContext,
+  injectTraceContext,
+  startSpan,
+  type Span,
+} from "./tracing.ts";
 
 let receiver: OtlpReceiver;
 let telemetry: Telemetry | undefined;
@@ -41,11 +49,19 @@ async function exportAll(...spans: Span[]) {
 function callerHeaders(sampled: boolean) {
   const traceId = randomBytes(16).toString("hex");
   const spanId = randomBytes(8).toString("hex");
-  return { traceId, spanId, headers: { traceparent: `00-${traceId}-${spanId}-${sampled ? "01" : "00"}`, tracestate: "caller=opaque" } };
+  return {
+    traceId,
+    spanId,
+    headers: { traceparent: `00-${traceId}-${spanId}-${sampled ? "01" : "00"}`, tracestate: "caller=opaque" },
+  };
 }
 
 /** The ingress's span for a request, and the worker's span from the context the job carries. */
-function serveRequest(headers: Record<string, string>, trustCaller: boolean, name: string): { server: Span; consumer: Span } {
+function serveRequest(
+  headers: Record<string, string>,
+  trustCaller: boolean,
+  name: string,
+): { server: Span; consumer: Span } {
   const server = startSpan(name, { kind: SpanKind.SERVER, ...callerTraceContext(headers, trustCaller) });
   const carrier = injectTraceContext(contextWithSpan(server));
   const consumer = startSpan(`process ${name}`, { kind: SpanKind.CONSUMER, parent: extractTraceContext(carrier) });
@@ -62,7 +78,10 @@ describe("a caller's traceparent, by default", () => {
     expect(consumer.isRecording()).toBe(false);
     expect(injectTraceContext(contextWithSpan(server))?.traceparent).toMatch(/-00$/);
     // A span of our own proves the export path works; nothing of the forced request arrives.
-    const control = startSpan("control", { kind: SpanKind.SERVER, ...callerTraceContext(callerHeaders(true).headers, true) });
+    const control = startSpan("control", {
+      kind: SpanKind.SERVER,
+      ...callerTraceContext(callerHeaders(true).headers, true),
+    });
     const exported = await exportAll(server, consumer, control);
     expect(exported.map((span) => span.name)).toEqual(["control"]);
   });
@@ -87,7 +106,10 @@ describe("a caller's traceparent, by default", () => {
   it("adds no link when there is none or it is malformed", async () => {
     startTracing();
     const none = startSpan("none", { kind: SpanKind.SERVER, ...callerTraceContext({}, false) });
-    const malformed = startSpan("malformed", { kind: SpanKind.SERVER, ...callerTraceContext({ traceparent: "00-xyz-abc-01" }, false) });
+    const malformed = startSpan("malformed", {
+      kind: SpanKind.SERVER,
+      ...callerTraceContext({ traceparent: "00-xyz-abc-01" }, false),
+    });
     const exported = await exportAll(none, malformed);
     expect(exported.map((span) => [span.name, span.links.length, span.parentSpanId])).toEqual([
       ["none", 0, undefined],
@@ -109,7 +131,10 @@ describe("a trusted caller's traceparent", () => {
     expect(exported.map((span) => span.name).sort()).toEqual(["process sampled", "sampled"]);
     const serverSpan = exported.find((span) => span.name === "sampled")!;
     expect(serverSpan).toMatchObject({ traceId: sampledCaller.traceId, parentSpanId: sampledCaller.spanId, links: [] });
-    expect(exported.find((span) => span.name === "process sampled")).toMatchObject({ traceId: sampledCaller.traceId, parentSpanId: serverSpan.spanId });
+    expect(exported.find((span) => span.name === "process sampled")).toMatchObject({
+      traceId: sampledCaller.traceId,
+      parentSpanId: serverSpan.spanId,
+    });
   });
 });
 

@@ -1,13 +1,29 @@
 // The tracing seam: every span the gateway makes goes through here. When tracing is off (no
 // exporter configured, OTEL_SDK_DISABLED, or OTEL_TRACES_EXPORTER=none) every helper returns at
 // once with a shared no-op span: no allocation, no context switch, no attribute work.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, propagation, trace, type Attributes, type Context, type Link, type Span } from "@opentelemetry/api";
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  isSpanContextValid,
+  propagation,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+} from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 
 export { SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span };
 
 const tracerName = "switchboard";
-const noopSpan: Span = trace.wrapSpanContext({ traceId: "00000000000000000000000000000000", spanId: "0000000000000000", traceFlags: 0 });
+const noopSpan: Span = trace.wrapSpanContext({
+  traceId: "00000000000000000000000000000000",
+  spanId: "0000000000000000",
+  traceFlags: 0,
+});
 let enabled = false;
 
 /** Called by startTelemetry once a tracer provider is registered. */
@@ -107,13 +123,21 @@ export interface CallerTraceContext {
  * trustCaller: join the caller's trace as its child instead (a parentbased_* sampler then follows
  * the caller's flag) — for callers the operator trusts.
  */
-export function callerTraceContext(headers: Record<string, string | string[] | undefined>, trustCaller: boolean): CallerTraceContext {
+export function callerTraceContext(
+  headers: Record<string, string | string[] | undefined>,
+  trustCaller: boolean,
+): CallerTraceContext {
   if (!enabled) return { parent: ROOT_CONTEXT, links: [] };
   const callerContext = propagation.extract(ROOT_CONTEXT, headers);
   if (trustCaller) return { parent: callerContext, links: [] };
   const caller = trace.getSpanContext(callerContext);
   if (!caller || !isSpanContextValid(caller)) return { parent: ROOT_CONTEXT, links: [] };
-  return { parent: ROOT_CONTEXT, links: [{ context: { traceId: caller.traceId, spanId: caller.spanId, traceFlags: caller.traceFlags, isRemote: true } }] };
+  return {
+    parent: ROOT_CONTEXT,
+    links: [
+      { context: { traceId: caller.traceId, spanId: caller.spanId, traceFlags: caller.traceFlags, isRemote: true } },
+    ],
+  };
 }
 
 /** trace_id and span_id of the active span, for log lines; undefined outside any sampled span. */

@@ -52,7 +52,10 @@ export function createApp(options: AppOptions): express.Express {
   app.use(authentication(options.authentication ?? { keys: [] }));
   app.get(modelsPath, (_request, response) => {
     const created = 0;
-    response.json({ object: "list", data: listModelIds(routes).map((id) => ({ id, object: "model", created, owned_by: "switchboard" })) });
+    response.json({
+      object: "list",
+      data: listModelIds(routes).map((id) => ({ id, object: "model", created, owned_by: "switchboard" })),
+    });
   });
   // Shutting down: refuse new work at once (before reading the body), so a load balancer or
   // client retries on another instance; the connection is not kept for reuse.
@@ -62,11 +65,26 @@ export function createApp(options: AppOptions): express.Express {
     sendError(response, new GatewayError("shutting_down", { retryAfterSeconds: 1 }));
   });
   // Any content type is read as JSON: curl users often forget the header.
-  app.post(chatPath, requestTelemetryMiddleware(options.ingressMetrics, options.trustIncomingTraceparent), express.json({ limit: options.bodyLimitBytes, type: () => true, strict: false, verify: bodyVerifier(options.jsonMaxDepth) }), chatCompletionsRoute(options));
+  app.post(
+    chatPath,
+    requestTelemetryMiddleware(options.ingressMetrics, options.trustIncomingTraceparent),
+    express.json({
+      limit: options.bodyLimitBytes,
+      type: () => true,
+      strict: false,
+      verify: bodyVerifier(options.jsonMaxDepth),
+    }),
+    chatCompletionsRoute(options),
+  );
 
   app.use((request: Request, response: Response) => {
     log.info("no such route", { method: request.method, path: request.path });
-    sendError(response, new GatewayError("not_found", { message: `No route for ${request.method} ${request.path}. The chat endpoint is POST /v1/chat/completions.` }));
+    sendError(
+      response,
+      new GatewayError("not_found", {
+        message: `No route for ${request.method} ${request.path}. The chat endpoint is POST /v1/chat/completions.`,
+      }),
+    );
   });
   app.use((error: unknown, _request: Request, response: Response, next: NextFunction) => {
     if (response.headersSent) return next(error);
@@ -84,9 +102,13 @@ function toGatewayError(error: unknown, log: Logger): GatewayError {
     case tooDeepType:
       return new GatewayError("invalid_request", { message: (error as Error).message });
     case "entity.parse.failed":
-      return new GatewayError("invalid_json", { message: `The request body is not valid JSON: ${(error as Error).message}` });
+      return new GatewayError("invalid_json", {
+        message: `The request body is not valid JSON: ${(error as Error).message}`,
+      });
     case "entity.too.large":
-      return new GatewayError("request_too_large", { message: `The request body is larger than ${(error as { limit?: number }).limit ?? "the configured"} bytes (BODY_LIMIT_BYTES).` });
+      return new GatewayError("request_too_large", {
+        message: `The request body is larger than ${(error as { limit?: number }).limit ?? "the configured"} bytes (BODY_LIMIT_BYTES).`,
+      });
     case "encoding.unsupported":
     case "charset.unsupported":
       return new GatewayError("unsupported_media_type", { message: (error as Error).message });

@@ -17,12 +17,17 @@ export interface AuthenticationOptions {
 export function authentication(options: AuthenticationOptions) {
   const digests = options.keys.map(digest);
   const header = options.header?.toLowerCase();
-  const where = header ? `as "Authorization: Bearer <key>" or in the ${header} header` : `as "Authorization: Bearer <key>"`;
+  const where = header
+    ? `as "Authorization: Bearer <key>" or in the ${header} header`
+    : `as "Authorization: Bearer <key>"`;
   return (request: Request, response: Response, next: NextFunction): void => {
     if (digests.length === 0) return next();
     const presented = presentedKeys(request, header);
     if (presented.length === 0) {
-      return sendError(response, new GatewayError("invalid_api_key", { message: `Missing API key. Send it ${where}.` }));
+      return sendError(
+        response,
+        new GatewayError("invalid_api_key", { message: `Missing API key. Send it ${where}.` }),
+      );
     }
     const accepted = presented.map(digest).find((candidate) => matches(candidate, digests));
     if (accepted) {
@@ -30,7 +35,10 @@ export function authentication(options: AuthenticationOptions) {
       response.locals.apiKeyId = accepted.toString("base64url").slice(0, 22);
       return next();
     }
-    sendError(response, new GatewayError("invalid_api_key", { message: `Invalid API key. Send one of the gateway's keys ${where}.` }));
+    sendError(
+      response,
+      new GatewayError("invalid_api_key", { message: `Invalid API key. Send one of the gateway's keys ${where}.` }),
+    );
   };
 }
 

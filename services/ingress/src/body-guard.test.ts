@@ -14,7 +14,13 @@ const typeOf = (body: Buffer): string | undefined => {
 
 describe("bodyVerifier", () => {
   it("passes UTF-8 JSON, brackets inside strings not counted", () => {
-    expect(typeOf(Buffer.from(JSON.stringify({ model: "m", messages: [{ role: "user", content: "[[[[[[[[[[[[ {{{{{{{{{{ \" ]]]" }] })))).toBeUndefined();
+    expect(
+      typeOf(
+        Buffer.from(
+          JSON.stringify({ model: "m", messages: [{ role: "user", content: '[[[[[[[[[[[[ {{{{{{{{{{ " ]]]' }] }),
+        ),
+      ),
+    ).toBeUndefined();
   });
   it("refuses invalid UTF-8", () => {
     expect(typeOf(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]))).toBe(invalidUtf8Type);
@@ -28,7 +34,9 @@ describe("bodyVerifier", () => {
 describe("bodyDefect", () => {
   it("finds __proto__ keys at any depth", () => {
     expect(bodyDefect(JSON.parse('{"messages":[{"__proto__":{"x":1}}]}'), 64)).toMatch(/__proto__/);
-    expect(bodyDefect({ tools: [{ function: { parameters: { properties: { constructor: { type: "string" } } } } }] }, 64)).toBeUndefined();
+    expect(
+      bodyDefect({ tools: [{ function: { parameters: { properties: { constructor: { type: "string" } } } } }] }, 64),
+    ).toBeUndefined();
   });
   it("finds nesting deeper than the limit", () => {
     expect(bodyDefect({ a: { b: { c: {} } } }, 2)).toMatch(/deeper than 2/);

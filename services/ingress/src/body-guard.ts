@@ -14,8 +14,10 @@ export const tooDeepType = "entity.too_deep";
  */
 export function bodyVerifier(maxDepth: number) {
   return (_request: unknown, _response: unknown, body: Buffer): void => {
-    if (!isUtf8(body)) throw Object.assign(new Error("The request body is not valid UTF-8."), { type: invalidUtf8Type });
-    if (bracketDepthExceeds(body, maxDepth)) throw Object.assign(new Error(`The request body nests deeper than ${maxDepth} levels.`), { type: tooDeepType });
+    if (!isUtf8(body))
+      throw Object.assign(new Error("The request body is not valid UTF-8."), { type: invalidUtf8Type });
+    if (bracketDepthExceeds(body, maxDepth))
+      throw Object.assign(new Error(`The request body nests deeper than ${maxDepth} levels.`), { type: tooDeepType });
   };
 }
 
@@ -25,7 +27,8 @@ function bracketDepthExceeds(body: Buffer, maxDepth: number): boolean {
   for (let index = 0; index < body.length; index++) {
     const byte = body[index];
     if (inString) {
-      if (byte === 0x5c) index++; // backslash: skip the escaped character
+      if (byte === 0x5c)
+        index++; // backslash: skip the escaped character
       else if (byte === 0x22) inString = false;
     } else if (byte === 0x22) inString = true;
     else if (byte === 0x7b || byte === 0x5b) {
@@ -47,7 +50,8 @@ export function bodyDefect(value: unknown, maxDepth: number): string | undefined
     if (typeof current !== "object" || current === null) continue;
     if (depth >= maxDepth) return `The request body nests deeper than ${maxDepth} levels.`;
     if (Array.isArray(current)) {
-      for (const child of current) if (typeof child === "object" && child !== null) stack.push({ value: child, depth: depth + 1 });
+      for (const child of current)
+        if (typeof child === "object" && child !== null) stack.push({ value: child, depth: depth + 1 });
       continue;
     }
     for (const key of Object.keys(current)) {

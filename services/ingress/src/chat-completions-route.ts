@@ -32,11 +32,23 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
     if (!parsed.success) return sendError(response, validationError(parsed.error.issues));
     const body = parsed.data;
     if (body.n != null && body.n !== 1) {
-      return sendError(response, new GatewayError("unsupported_parameter", { param: "n", message: "Only n = 1 is supported: one answer per request." }));
+      return sendError(
+        response,
+        new GatewayError("unsupported_parameter", {
+          param: "n",
+          message: "Only n = 1 is supported: one answer per request.",
+        }),
+      );
     }
     const route = resolveRoute(routes, body.model);
     if (!route) {
-      return sendError(response, new GatewayError("model_not_found", { param: "model", message: `The model "${body.model}" is not served by this gateway. GET /v1/models lists the models it serves.` }));
+      return sendError(
+        response,
+        new GatewayError("model_not_found", {
+          param: "model",
+          message: `The model "${body.model}" is not served by this gateway. GET /v1/models lists the models it serves.`,
+        }),
+      );
     }
 
     // Admission: answered at once, before anything is queued.
@@ -104,7 +116,15 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       // Not an error: voice users interrupt all the time. The worker records the usage so far.
       requestLog.info("client went away", { requestId, started: sink.hasStarted });
     });
-    deadline = setTimeout(() => failAndCancel(new GatewayError("deadline_exceeded", { message: `No complete answer within ${options.requestTimeoutMs} ms.` })), options.requestTimeoutMs);
+    deadline = setTimeout(
+      () =>
+        failAndCancel(
+          new GatewayError("deadline_exceeded", {
+            message: `No complete answer within ${options.requestTimeoutMs} ms.`,
+          }),
+        ),
+      options.requestTimeoutMs,
+    );
     queueWait = setTimeout(() => void endIfNotStarted(), options.queueMaxWaitMs);
     /**
      * The start-by time has passed: answer queue_timeout unless a worker started the request. The
@@ -117,9 +137,17 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
     async function endIfNotStarted(): Promise<void> {
       if (sink.hasStarted || sink.isEnded) return;
       if (!runtime.redisDown) {
-        await runtime.catchUp(requestId).catch((error: unknown) => requestLog.warn("queue-wait log read failed", { requestId, error }));
+        await runtime
+          .catchUp(requestId)
+          .catch((error: unknown) => requestLog.warn("queue-wait log read failed", { requestId, error }));
       }
-      if (!sink.hasStarted) failAndCancel(new GatewayError("queue_timeout", { retryAfterSeconds: 1, message: `No worker started the request within ${options.queueMaxWaitMs} ms (QUEUE_MAX_WAIT_MS).` }));
+      if (!sink.hasStarted)
+        failAndCancel(
+          new GatewayError("queue_timeout", {
+            retryAfterSeconds: 1,
+            message: `No worker started the request within ${options.queueMaxWaitMs} ms (QUEUE_MAX_WAIT_MS).`,
+          }),
+        );
     }
 
     if (sink instanceof StreamingCompletion && route.bufferWords) sink.startBufferWords(route.bufferWords);

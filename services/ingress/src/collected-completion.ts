@@ -1,5 +1,12 @@
 // Assembles one non-streamed answer (a chat.completion) from the relayed deltas.
-import type { AssistantToolCall, ChatCompletion, ChunkDelta, FinishReason, GatewayError, Usage } from "@switchboard/protocol";
+import type {
+  AssistantToolCall,
+  ChatCompletion,
+  ChunkDelta,
+  FinishReason,
+  GatewayError,
+  Usage,
+} from "@switchboard/protocol";
 import { CompletionSink, sendError } from "./completion-sink.ts";
 
 export class CollectedCompletion extends CompletionSink {
@@ -12,7 +19,11 @@ export class CollectedCompletion extends CompletionSink {
     if (delta.content) this.content.push(delta.content);
     if (delta.refusal) this.refusal.push(delta.refusal);
     for (const fragment of delta.tool_calls ?? []) {
-      const call = (this.toolCalls[fragment.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+      const call = (this.toolCalls[fragment.index] ??= {
+        id: "",
+        type: "function",
+        function: { name: "", arguments: "" },
+      });
       if (fragment.id) call.id = fragment.id;
       if (fragment.function?.name) call.function.name += fragment.function.name;
       if (fragment.function?.arguments) call.function.arguments += fragment.function.arguments;

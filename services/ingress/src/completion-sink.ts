@@ -1,6 +1,14 @@
 // What both answer shapes share: receive ordered relay events for one request, end exactly once.
 import type { Response } from "express";
-import { GatewayError, decodeRelayEvent, isDeterministic, toErrorBody, type EventPosition, type FinishReason, type Usage } from "@switchboard/protocol";
+import {
+  GatewayError,
+  decodeRelayEvent,
+  isDeterministic,
+  toErrorBody,
+  type EventPosition,
+  type FinishReason,
+  type Usage,
+} from "@switchboard/protocol";
 import type { ReplySink } from "@switchboard/relay";
 import { requestTelemetryOf } from "./request-telemetry.ts";
 
@@ -60,7 +68,12 @@ export abstract class CompletionSink implements ReplySink {
         this.end("finish");
         return this.writeFinish(event.finishReason, event.usage);
       case "error":
-        return this.fail(new GatewayError(event.code, { message: event.message, ...(event.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: event.retryAfterSeconds }) }));
+        return this.fail(
+          new GatewayError(event.code, {
+            message: event.message,
+            ...(event.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: event.retryAfterSeconds }),
+          }),
+        );
     }
   }
 

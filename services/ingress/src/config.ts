@@ -1,7 +1,18 @@
 // The ingress's configuration: one schema, read once at start-up.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ConfigError, boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, sentinelList, type EnvSource, type RouteTable } from "@switchboard/config";
+import {
+  ConfigError,
+  boolean,
+  integer,
+  keyPrefix,
+  loadConfig,
+  loadRouteTable,
+  redisUrl,
+  sentinelList,
+  type EnvSource,
+  type RouteTable,
+} from "@switchboard/config";
 
 /** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
 export const IngressEnv = z.object({
@@ -93,6 +104,8 @@ function readKeyFile(file: string | undefined): string[] {
   try {
     return splitKeys(readFileSync(file, "utf8"), "\n");
   } catch (error) {
-    throw new ConfigError("ingress", [`API_KEYS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`]);
+    throw new ConfigError("ingress", [
+      `API_KEYS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+    ]);
   }
 }

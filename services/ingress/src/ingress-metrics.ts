@@ -18,20 +18,35 @@ export function createIngressMetrics(meter: Meter, queueDepth: () => Promise<Rec
     .createObservableGauge(metricNames.queueDepth, { description: "Chat jobs in the queue, by state.", unit: "{job}" })
     .addCallback(async (result) => {
       try {
-        for (const [state, count] of Object.entries(await queueDepth())) result.observe(count, { [attributeNames.queueState]: state });
+        for (const [state, count] of Object.entries(await queueDepth()))
+          result.observe(count, { [attributeNames.queueState]: state });
       } catch {
         // Redis unreachable: report nothing rather than a wrong zero.
       }
     });
   return {
     timeToFirstToken: meter.createHistogram(metricNames.serverTimeToFirstToken, {
-      description: "From receiving a chat request to the first token relayed to the client (queueing plus upstream prefill).",
+      description:
+        "From receiving a chat request to the first token relayed to the client (queueing plus upstream prefill).",
       unit: "s",
       advice,
     }),
-    requestDuration: meter.createHistogram(metricNames.serverRequestDuration, { description: "From receiving a chat request to its end, however it ended.", unit: "s", advice }),
-    activeStreams: meter.createUpDownCounter(metricNames.activeStreams, { description: "Chat requests open on this ingress right now.", unit: "{request}" }),
-    cancellations: meter.createCounter(metricNames.cancellations, { description: "Chat requests the client abandoned before the end.", unit: "{request}" }),
-    errors: meter.createCounter(metricNames.errors, { description: "Chat requests that ended with a gateway error, by code (error.type).", unit: "{request}" }),
+    requestDuration: meter.createHistogram(metricNames.serverRequestDuration, {
+      description: "From receiving a chat request to its end, however it ended.",
+      unit: "s",
+      advice,
+    }),
+    activeStreams: meter.createUpDownCounter(metricNames.activeStreams, {
+      description: "Chat requests open on this ingress right now.",
+      unit: "{request}",
+    }),
+    cancellations: meter.createCounter(metricNames.cancellations, {
+      description: "Chat requests the client abandoned before the end.",
+      unit: "{request}",
+    }),
+    errors: meter.createCounter(metricNames.errors, {
+      description: "Chat requests that ended with a gateway error, by code (error.type).",
+      unit: "{request}",
+    }),
   };
 }

@@ -4,8 +4,27 @@
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
-import { ReplyHub, broadcastCancel, corkConnectionUntilNextTurn, countLiveWorkers, createRedisClient, redisTopology, relayKeys, waitForRedis, type RedisConnection, type RelayKeys } from "@switchboard/relay";
-import { SpanKind, attributeNames, contextWithSpan, injectTraceContext, markFailed, startSpan, type Logger } from "@switchboard/telemetry";
+import {
+  ReplyHub,
+  broadcastCancel,
+  corkConnectionUntilNextTurn,
+  countLiveWorkers,
+  createRedisClient,
+  redisTopology,
+  relayKeys,
+  waitForRedis,
+  type RedisConnection,
+  type RelayKeys,
+} from "@switchboard/relay";
+import {
+  SpanKind,
+  attributeNames,
+  contextWithSpan,
+  injectTraceContext,
+  markFailed,
+  startSpan,
+  type Logger,
+} from "@switchboard/telemetry";
 import type { IngressConfig } from "./config.ts";
 import { KeyLimiter, type Acquired } from "./key-limiter.ts";
 import { OpenRequests } from "./open-requests.ts";
@@ -48,9 +67,21 @@ export class IngressRuntime {
     this.config = config;
     this.log = log;
     this.keys = relayKeys(config.REDIS_KEY_PREFIX);
-    this.redis = createRedisClient(config.REDIS_URL, "command", `switchboard:${this.ingressId}:command`, redisTopology(config), { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
-    this.subscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${this.ingressId}:replies`, redisTopology(config));
-    for (const client of [this.redis, this.subscriber]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
+    this.redis = createRedisClient(
+      config.REDIS_URL,
+      "command",
+      `switchboard:${this.ingressId}:command`,
+      redisTopology(config),
+      { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS },
+    );
+    this.subscriber = createRedisClient(
+      config.REDIS_URL,
+      "subscriber",
+      `switchboard:${this.ingressId}:replies`,
+      redisTopology(config),
+    );
+    for (const client of [this.redis, this.subscriber])
+      client.on("error", (error: Error) => log.debug("redis connection error", { error }));
     this.queue = new Queue<ChatJob>(queueName, { connection: this.redis, prefix: this.keys.queuePrefix });
     this.queue.on("error", (error) => log.debug("queue error", { error }));
     this.hub = new ReplyHub({
@@ -68,7 +99,14 @@ export class IngressRuntime {
       leaseMs: config.REQUEST_TIMEOUT_MS + 5000,
     });
     this.stalls = new LoopStallWatch(Math.max(25, config.REDIS_COMMAND_TIMEOUT_MS / 4));
-    this.outageWatch = new RedisOutageWatch(this.redis, this.subscriber, this.openRequests, config.REDIS_OUTAGE_GRACE_MS, this.stalls, (failed) => log.warn("redis unreachable: open requests ended", { failed }));
+    this.outageWatch = new RedisOutageWatch(
+      this.redis,
+      this.subscriber,
+      this.openRequests,
+      config.REDIS_OUTAGE_GRACE_MS,
+      this.stalls,
+      (failed) => log.warn("redis unreachable: open requests ended", { failed }),
+    );
     this.redis.on("ready", () => this.flushPendingCancels());
   }
 
@@ -166,7 +204,8 @@ export class IngressRuntime {
 
   readiness(): Promise<Readiness> {
     const now = Date.now();
-    if (!this.cachedReadiness || now - this.cachedReadiness.at > 500) this.cachedReadiness = { at: now, value: this.checkReadiness() };
+    if (!this.cachedReadiness || now - this.cachedReadiness.at > 500)
+      this.cachedReadiness = { at: now, value: this.checkReadiness() };
     return this.cachedReadiness.value;
   }
 

@@ -17,7 +17,8 @@ afterAll(async () => {
   await removeKeys(inject("redisUrl"), prefix);
 });
 
-const limiter = (requestsPerMinute: number, concurrentStreams: number) => new KeyLimiter(redis, prefix, { requestsPerMinute, concurrentStreams, leaseMs: 60_000 });
+const limiter = (requestsPerMinute: number, concurrentStreams: number) =>
+  new KeyLimiter(redis, prefix, { requestsPerMinute, concurrentStreams, leaseMs: 60_000 });
 
 describe("KeyLimiter", () => {
   it("holds one stream slot per request, and a resend of the same request takes no second one", async () => {

@@ -40,7 +40,14 @@ return {0, 0}`;
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    keyLimitAcquire(rateKey: string, streamsKey: string, perMinute: number, concurrent: number, member: string, leaseMs: number): Result<[number, number], Context>;
+    keyLimitAcquire(
+      rateKey: string,
+      streamsKey: string,
+      perMinute: number,
+      concurrent: number,
+      member: string,
+      leaseMs: number,
+    ): Result<[number, number], Context>;
   }
 }
 
@@ -75,12 +82,31 @@ export class KeyLimiter {
     if (!this.enabled) return noop;
     const base = `${this.prefix}:limit:{${key}}`;
     const streamsKey = `${base}:streams`;
-    const [verdict, waitMs] = await this.redis.keyLimitAcquire(`${base}:rpm`, streamsKey, this.limits.requestsPerMinute, this.limits.concurrentStreams, requestId, this.limits.leaseMs);
+    const [verdict, waitMs] = await this.redis.keyLimitAcquire(
+      `${base}:rpm`,
+      streamsKey,
+      this.limits.requestsPerMinute,
+      this.limits.concurrentStreams,
+      requestId,
+      this.limits.leaseMs,
+    );
     if (verdict === 1) {
-      return { ok: false, error: new GatewayError("rate_limited", { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), message: `More than ${this.limits.requestsPerMinute} requests per minute for this key; retry after the indicated time.` }) };
+      return {
+        ok: false,
+        error: new GatewayError("rate_limited", {
+          retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+          message: `More than ${this.limits.requestsPerMinute} requests per minute for this key; retry after the indicated time.`,
+        }),
+      };
     }
     if (verdict === 2) {
-      return { ok: false, error: new GatewayError("rate_limited", { retryAfterSeconds: 1, message: `More than ${this.limits.concurrentStreams} concurrent requests for this key; retry after the indicated time.` }) };
+      return {
+        ok: false,
+        error: new GatewayError("rate_limited", {
+          retryAfterSeconds: 1,
+          message: `More than ${this.limits.concurrentStreams} concurrent requests for this key; retry after the indicated time.`,
+        }),
+      };
     }
     if (this.limits.concurrentStreams === 0) return noop;
     return {

@@ -31,17 +31,32 @@ try {
     trustIncomingTraceparent: config.TRUST_INCOMING_TRACEPARENT,
   });
   if (config.apiKeys.length === 0) {
-    log.warn("OPEN ACCESS: no API keys are configured, so anyone who can reach this gateway can use it (and spend its upstream credits). Set API_KEYS or API_KEYS_FILE.");
+    log.warn(
+      "OPEN ACCESS: no API keys are configured, so anyone who can reach this gateway can use it (and spend its upstream credits). Set API_KEYS or API_KEYS_FILE.",
+    );
   } else {
     log.info("authentication on", { keys: config.apiKeys.length, header: config.AUTH_HEADER ?? null });
   }
   // Slow senders: the whole request must arrive within REQUEST_BODY_TIMEOUT_MS (else 408), checked
   // every second rather than Node's default 30 s.
-  const server = createServer({ requestTimeout: config.REQUEST_BODY_TIMEOUT_MS, headersTimeout: Math.min(config.REQUEST_BODY_TIMEOUT_MS, 60_000), connectionsCheckingInterval: 1000 }, app);
+  const server = createServer(
+    {
+      requestTimeout: config.REQUEST_BODY_TIMEOUT_MS,
+      headersTimeout: Math.min(config.REQUEST_BODY_TIMEOUT_MS, 60_000),
+      connectionsCheckingInterval: 1000,
+    },
+    app,
+  );
   server.listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;
-    log.info("listening", { ingressId: runtime.ingressId, port, url: `http://127.0.0.1:${port}/v1`, metricsUrl: `http://127.0.0.1:${port}/metrics`, tracing: telemetry.tracing });
+    log.info("listening", {
+      ingressId: runtime.ingressId,
+      port,
+      url: `http://127.0.0.1:${port}/v1`,
+      metricsUrl: `http://127.0.0.1:${port}/metrics`,
+      tracing: telemetry.tracing,
+    });
   });
   server.keepAliveTimeout = 65_000;
   let stopping = false;
@@ -55,7 +70,13 @@ try {
     runtime.beginShutdown();
     log.info("shutting down", { open: runtime.openRequests.size, graceMs: config.SHUTDOWN_GRACE_MS });
     const drained = await runtime.openRequests.waitUntilEmpty(config.SHUTDOWN_GRACE_MS);
-    if (!drained) runtime.openRequests.failAll(new GatewayError("shutting_down", { retryAfterSeconds: 1, message: "This gateway instance shut down before the answer was complete." }));
+    if (!drained)
+      runtime.openRequests.failAll(
+        new GatewayError("shutting_down", {
+          retryAfterSeconds: 1,
+          message: "This gateway instance shut down before the answer was complete.",
+        }),
+      );
     server.close();
     server.closeAllConnections();
     await runtime.close();

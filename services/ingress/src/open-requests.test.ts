@@ -7,7 +7,13 @@ describe("OpenRequests", () => {
   it("fails every open request and resolves the wait when the last one ends", async () => {
     const open = new OpenRequests();
     const failed: string[] = [];
-    for (const id of ["a", "b"]) open.add(id, { fail: (error) => { failed.push(`${id}:${error.code}`); open.delete(id); } });
+    for (const id of ["a", "b"])
+      open.add(id, {
+        fail: (error) => {
+          failed.push(`${id}:${error.code}`);
+          open.delete(id);
+        },
+      });
     const emptied = open.waitUntilEmpty(10_000);
     expect(open.failAll(new GatewayError("shutting_down"))).toBe(2);
     expect(failed).toEqual(["a:shutting_down", "b:shutting_down"]);

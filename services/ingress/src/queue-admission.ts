@@ -28,7 +28,10 @@ export class QueueAdmission {
   /** An error to answer with when the queue is full, else undefined (and the request is counted). */
   admit(): GatewayError | undefined {
     if (this.estimatedWaiting >= this.maxQueued) {
-      return new GatewayError("overloaded", { retryAfterSeconds: 1, message: `The gateway is at capacity (${this.maxQueued} requests waiting); retry after the indicated time.` });
+      return new GatewayError("overloaded", {
+        retryAfterSeconds: 1,
+        message: `The gateway is at capacity (${this.maxQueued} requests waiting); retry after the indicated time.`,
+      });
     }
     this.enqueuedSinceRefresh++;
     return undefined;

@@ -19,7 +19,14 @@ export class RedisOutageWatch {
   private readonly timer: NodeJS.Timeout;
 
   /** redis: the command connection; subscriber: the reply subscriber, without which no answer arrives. */
-  constructor(redis: RedisConnection, subscriber: RedisConnection, openRequests: OpenRequests, graceMs: number, stalls: LoopStallWatch, onOutage: (failed: number) => void) {
+  constructor(
+    redis: RedisConnection,
+    subscriber: RedisConnection,
+    openRequests: OpenRequests,
+    graceMs: number,
+    stalls: LoopStallWatch,
+    onOutage: (failed: number) => void,
+  ) {
     const markDown = () => (this.downSince ??= Date.now());
     const bothReady = () => redis.status === "ready" && subscriber.status === "ready";
     for (const connection of [redis, subscriber]) {
@@ -32,29 +39,37 @@ export class RedisOutageWatch {
     let pinging = false;
     let failedSince: number | undefined;
     let failures = 0;
-    this.timer = setInterval(() => {
-      if (!pinging && redis.status === "ready") {
-        pinging = true;
-        const sentAt = stalls.now();
-        redis.ping().then(
-          () => {
-            pinging = false;
-            failures = 0;
-            failedSince = undefined;
-            if (bothReady()) this.downSince = undefined;
-          },
-          () => {
-            pinging = false;
-            if (stalls.stalledSince(sentAt)) return;
-            failedSince ??= Date.now();
-            if (++failures >= 2) this.downSince ??= failedSince;
-          },
+    this.timer = setInterval(
+      () => {
+        if (!pinging && redis.status === "ready") {
+          pinging = true;
+          const sentAt = stalls.now();
+          redis.ping().then(
+            () => {
+              pinging = false;
+              failures = 0;
+              failedSince = undefined;
+              if (bothReady()) this.downSince = undefined;
+            },
+            () => {
+              pinging = false;
+              if (stalls.stalledSince(sentAt)) return;
+              failedSince ??= Date.now();
+              if (++failures >= 2) this.downSince ??= failedSince;
+            },
+          );
+        }
+        if (this.downSince === undefined || Date.now() - this.downSince < graceMs || openRequests.size === 0) return;
+        const failed = openRequests.failAll(
+          new GatewayError("redis_unavailable", {
+            retryAfterSeconds: 1,
+            message: "The gateway lost its Redis while answering; retry after the indicated time.",
+          }),
         );
-      }
-      if (this.downSince === undefined || Date.now() - this.downSince < graceMs || openRequests.size === 0) return;
-      const failed = openRequests.failAll(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, message: "The gateway lost its Redis while answering; retry after the indicated time." }));
-      onOutage(failed);
-    }, Math.max(20, Math.min(250, graceMs / 2)));
+        onOutage(failed);
+      },
+      Math.max(20, Math.min(250, graceMs / 2)),
+    );
     this.timer.unref();
   }
 

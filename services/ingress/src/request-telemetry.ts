@@ -4,7 +4,15 @@
 // The sampling decision is the gateway's own: a caller's traceparent is a link, not the parent,
 // unless the operator trusts its callers (TRUST_INCOMING_TRACEPARENT); see callerTraceContext.
 import type { NextFunction, Request, Response } from "express";
-import { SpanKind, attributeNames, callerTraceContext, eventNames, markFailed, startSpan, type Span } from "@switchboard/telemetry";
+import {
+  SpanKind,
+  attributeNames,
+  callerTraceContext,
+  eventNames,
+  markFailed,
+  startSpan,
+  type Span,
+} from "@switchboard/telemetry";
 import type { IngressMetrics } from "./ingress-metrics.ts";
 
 const localsKey = "requestTelemetry";
@@ -21,7 +29,13 @@ export class RequestTelemetry {
   private ended = false;
 
   /** headers: a caller's W3C traceparent, linked to (or, with trustCaller, joined). */
-  constructor(metrics: IngressMetrics, method: string, path: string, headers: Record<string, string | string[] | undefined>, trustCaller: boolean) {
+  constructor(
+    metrics: IngressMetrics,
+    method: string,
+    path: string,
+    headers: Record<string, string | string[] | undefined>,
+    trustCaller: boolean,
+  ) {
     this.metrics = metrics;
     const { parent, links } = callerTraceContext(headers, trustCaller);
     this.span = startSpan(`${method} /v1/chat/completions`, {
@@ -67,9 +81,16 @@ export class RequestTelemetry {
     this.ended = true;
     const seconds = (performance.now() - this.startedAt) / 1000;
     this.metrics.activeStreams.add(-1);
-    const attributes: Record<string, string | boolean> = { [attributeNames.genAiOperationName]: "chat", [attributeNames.stream]: this.streamed };
+    const attributes: Record<string, string | boolean> = {
+      [attributeNames.genAiOperationName]: "chat",
+      [attributeNames.stream]: this.streamed,
+    };
     const timeToFirstToken = this.firstTokenAt === undefined ? undefined : (this.firstTokenAt - this.startedAt) / 1000;
-    if (timeToFirstToken !== undefined) this.metrics.timeToFirstToken.record(timeToFirstToken, { [attributeNames.genAiOperationName]: "chat", [attributeNames.stream]: this.streamed });
+    if (timeToFirstToken !== undefined)
+      this.metrics.timeToFirstToken.record(timeToFirstToken, {
+        [attributeNames.genAiOperationName]: "chat",
+        [attributeNames.stream]: this.streamed,
+      });
     if (this.cancelReason) {
       this.metrics.cancellations.add(1, { [attributeNames.cancelReason]: this.cancelReason });
       attributes[attributeNames.outcome] = "cancelled";
@@ -89,7 +110,8 @@ export class RequestTelemetry {
         this.span.addEvent(eventNames.firstChunk, performance.timeOrigin + (this.firstTokenAt as number));
       }
       this.span.setAttribute(attributeNames.cancelled, this.cancelReason !== undefined);
-      if (this.cancelReason) this.span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: this.cancelReason });
+      if (this.cancelReason)
+        this.span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: this.cancelReason });
       if (this.errorCode) markFailed(this.span, this.errorCode);
       this.span.end();
     }

@@ -25,7 +25,9 @@ export class StreamingCompletion extends CompletionSink {
     this.chunkStart =
       `data: {"id":${JSON.stringify(context.completionId)},"object":"chat.completion.chunk","created":${context.created},` +
       `"model":${JSON.stringify(context.model)},"choices":[{"index":0,"delta":`;
-    this.chunkEnd = context.includeUsage ? `,"logprobs":null,"finish_reason":null}],"usage":null}\n\n` : `,"logprobs":null,"finish_reason":null}]}\n\n`;
+    this.chunkEnd = context.includeUsage
+      ? `,"logprobs":null,"finish_reason":null}],"usage":null}\n\n`
+      : `,"logprobs":null,"finish_reason":null}]}\n\n`;
   }
 
   get hasOutput(): boolean {

@@ -14,7 +14,9 @@ describe("the upstream body", () => {
 
   it("drops tool settings without tools, and keeps them with tools", () => {
     for (const empty of [{}, { tools: null }, { tools: [] }]) {
-      expect(upstreamBody(ChatRequest.parse({ ...base, ...empty, tool_choice: "auto", parallel_tool_calls: true }), false)).toEqual(base);
+      expect(
+        upstreamBody(ChatRequest.parse({ ...base, ...empty, tool_choice: "auto", parallel_tool_calls: true }), false),
+      ).toEqual(base);
     }
     const withTools = ChatRequest.parse({ ...base, tools, tool_choice: "required", parallel_tool_calls: false });
     expect(upstreamBody(withTools, false)).toEqual(withTools);

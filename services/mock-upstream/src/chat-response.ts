@@ -92,7 +92,8 @@ export function streamChat(res: ServerResponse, state: RequestState, plan: ChatP
       delta = step === 0 ? `{"role":"assistant","content":${content}}` : `{"content":${content}}`;
     } else {
       const fragment = toolFragments[step - textCount] as string;
-      delta = step === 0 ? `{"role":"assistant","content":null,"tool_calls":[${fragment}]}` : `{"tool_calls":[${fragment}]}`;
+      delta =
+        step === 0 ? `{"role":"assistant","content":null,"tool_calls":[${fragment}]}` : `{"tool_calls":[${fragment}]}`;
     }
     return chunkPrefix + delta + chunkSuffix;
   }
@@ -186,7 +187,12 @@ export function streamChat(res: ServerResponse, state: RequestState, plan: ChatP
       case "http":
         record.status = fail.status;
         record.firstByteAt = clock();
-        sendJson(res, fail.status, errorJson(fail.message, errorTypeFor(fail.status), null, "mock_failure"), fail.retryAfterSeconds);
+        sendJson(
+          res,
+          fail.status,
+          errorJson(fail.message, errorTypeFor(fail.status), null, "mock_failure"),
+          fail.retryAfterSeconds,
+        );
         settle(state);
         return;
       case "reset":
@@ -215,7 +221,9 @@ export function completeChat(res: ServerResponse, state: RequestState, plan: Cha
   let delayMs = behaviour.firstTokenDelayMs + total * behaviour.tokenDelayMs;
   if (fail !== undefined) {
     if (fail.kind === "stall" || fail.kind === "never-respond") return;
-    delayMs = behaviour.firstTokenDelayMs + (fail.kind === "http" ? 0 : Math.min(fail.afterTokens, total) * behaviour.tokenDelayMs);
+    delayMs =
+      behaviour.firstTokenDelayMs +
+      (fail.kind === "http" ? 0 : Math.min(fail.afterTokens, total) * behaviour.tokenDelayMs);
   }
 
   const respond = (): void => {
@@ -231,7 +239,12 @@ export function completeChat(res: ServerResponse, state: RequestState, plan: Cha
       record.status = status;
       record.firstByteAt = clock();
       const type = fail.kind === "http" ? errorTypeFor(status) : "server_error";
-      sendJson(res, status, errorJson(fail.message, type, null, "mock_failure"), fail.kind === "http" ? fail.retryAfterSeconds : undefined);
+      sendJson(
+        res,
+        status,
+        errorJson(fail.message, type, null, "mock_failure"),
+        fail.kind === "http" ? fail.retryAfterSeconds : undefined,
+      );
       settle(state);
       return;
     }

@@ -5,7 +5,14 @@ import { loadConfig } from "./config.ts";
 
 describe("loadConfig", () => {
   it("has defaults", () => {
-    expect(loadConfig({})).toEqual({ host: "127.0.0.1", port: 4010, firstTokenDelayMs: 0, tokenDelayMs: 0, tokens: 20, recentLimit: 200 });
+    expect(loadConfig({})).toEqual({
+      host: "127.0.0.1",
+      port: 4010,
+      firstTokenDelayMs: 0,
+      tokenDelayMs: 0,
+      tokens: 20,
+      recentLimit: 200,
+    });
   });
 
   it("reads every variable", () => {
@@ -28,6 +35,8 @@ describe("loadConfig", () => {
     ["MOCK_TOKEN_DELAY_MS", "-3"],
     ["MOCK_TOKENS", "1.5"],
   ])("rejects %s=%s naming the variable, value and expectation", (name, value) => {
-    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}="${value.replace(".", "\\.")}": expected `));
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      new RegExp(`${name}="${value.replace(".", "\\.")}": expected `),
+    );
   });
 });

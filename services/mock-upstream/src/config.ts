@@ -35,7 +35,9 @@ function milliseconds(env: Env, name: string, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!/^\d+(\.\d+)?$/.test(raw) || value > maxDelayMs) {
-    throw new Error(`Invalid ${name}=${JSON.stringify(raw)}: expected a number of milliseconds from 0 to ${maxDelayMs}`);
+    throw new Error(
+      `Invalid ${name}=${JSON.stringify(raw)}: expected a number of milliseconds from 0 to ${maxDelayMs}`,
+    );
   }
   return value;
 }

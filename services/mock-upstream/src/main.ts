@@ -44,6 +44,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(log("error", "failed to start", { error: error instanceof Error ? error.message : String(error) }));
+  process.stderr.write(
+    log("error", "failed to start", { error: error instanceof Error ? error.message : String(error) }),
+  );
   process.exit(1);
 });

@@ -61,16 +61,21 @@ export interface MockBehaviour {
   tag?: string;
 }
 
-export type ParseResult =
-  | { ok: true; behaviour: MockBehaviour }
-  | { ok: false; param: string; message: string };
+export type ParseResult = { ok: true; behaviour: MockBehaviour } | { ok: false; param: string; message: string };
 
 export const maxTokens = 1_000_000;
 export const maxDelayMs = 3_600_000;
 
 const failureKinds: readonly string[] = ["http", "in-stream-error", "stall", "reset", "never-respond"];
 const mockKeys: readonly string[] = [
-  "tokens", "firstTokenDelayMs", "tokenDelayMs", "text", "toolCalls", "textBeforeToolCalls", "fail", "tag",
+  "tokens",
+  "firstTokenDelayMs",
+  "tokenDelayMs",
+  "text",
+  "toolCalls",
+  "textBeforeToolCalls",
+  "fail",
+  "tag",
 ];
 const failKeys: readonly string[] = ["kind", "status", "message", "afterTokens", "retryAfterSeconds", "times"];
 
@@ -104,7 +109,10 @@ function tokenCount(value: unknown, param: string): number {
 
 function delay(value: unknown, param: string): number {
   if (!isDelayMs(value)) {
-    throw new InvalidOption(param, `${param} must be a number of milliseconds from 0 to ${maxDelayMs}, got ${describe(value)}`);
+    throw new InvalidOption(
+      param,
+      `${param} must be a number of milliseconds from 0 to ${maxDelayMs}, got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -117,7 +125,10 @@ function string(value: unknown, param: string): string {
 function rejectUnknownKeys(record: Record<string, unknown>, known: readonly string[], param: string): void {
   for (const key in record) {
     if (!known.includes(key)) {
-      throw new InvalidOption(`${param}.${key}`, `${param}.${key} is not a mock option; expected one of: ${known.join(", ")}`);
+      throw new InvalidOption(
+        `${param}.${key}`,
+        `${param}.${key} is not a mock option; expected one of: ${known.join(", ")}`,
+      );
     }
   }
 }
@@ -132,7 +143,8 @@ function describe(value: unknown): string {
 }
 
 function parseToolCalls(value: unknown): MockToolCall[] {
-  if (!Array.isArray(value)) throw new InvalidOption("mock.toolCalls", `mock.toolCalls must be an array, got ${describe(value)}`);
+  if (!Array.isArray(value))
+    throw new InvalidOption("mock.toolCalls", `mock.toolCalls must be an array, got ${describe(value)}`);
   return value.map((call: unknown, index) => {
     const param = `mock.toolCalls[${index}]`;
     if (!isRecord(call)) throw new InvalidOption(param, `${param} must be an object with name and arguments`);
@@ -149,7 +161,10 @@ function parseFailure(value: unknown): MockFailure {
   rejectUnknownKeys(value, failKeys, "mock.fail");
   const kind = value["kind"];
   if (typeof kind !== "string" || !failureKinds.includes(kind)) {
-    throw new InvalidOption("mock.fail.kind", `mock.fail.kind must be one of ${failureKinds.join(", ")}, got ${describe(kind)}`);
+    throw new InvalidOption(
+      "mock.fail.kind",
+      `mock.fail.kind must be one of ${failureKinds.join(", ")}, got ${describe(kind)}`,
+    );
   }
   const failure: MockFailure = {
     kind: kind as MockFailureKind,
@@ -160,16 +175,23 @@ function parseFailure(value: unknown): MockFailure {
   const status = value["status"];
   if (status !== undefined) {
     if (typeof status !== "number" || !Number.isInteger(status) || status < 400 || status > 599) {
-      throw new InvalidOption("mock.fail.status", `mock.fail.status must be an HTTP error status from 400 to 599, got ${describe(status)}`);
+      throw new InvalidOption(
+        "mock.fail.status",
+        `mock.fail.status must be an HTTP error status from 400 to 599, got ${describe(status)}`,
+      );
     }
     failure.status = status;
   }
   if (value["message"] !== undefined) failure.message = string(value["message"], "mock.fail.message");
-  if (value["afterTokens"] !== undefined) failure.afterTokens = tokenCount(value["afterTokens"], "mock.fail.afterTokens");
+  if (value["afterTokens"] !== undefined)
+    failure.afterTokens = tokenCount(value["afterTokens"], "mock.fail.afterTokens");
   const retryAfter = value["retryAfterSeconds"];
   if (retryAfter !== undefined) {
     if (typeof retryAfter !== "number" || !Number.isInteger(retryAfter) || retryAfter < 0) {
-      throw new InvalidOption("mock.fail.retryAfterSeconds", `mock.fail.retryAfterSeconds must be a non-negative integer, got ${describe(retryAfter)}`);
+      throw new InvalidOption(
+        "mock.fail.retryAfterSeconds",
+        `mock.fail.retryAfterSeconds must be a non-negative integer, got ${describe(retryAfter)}`,
+      );
     }
     failure.retryAfterSeconds = retryAfter;
   }
@@ -195,20 +217,25 @@ export function resolveBehaviour(defaults: MockDefaults, mock: unknown): ParseRe
     if (!isRecord(mock)) throw new InvalidOption("mock", `mock must be an object, got ${describe(mock)}`);
     rejectUnknownKeys(mock, mockKeys, "mock");
     if (mock["tokens"] !== undefined) behaviour.tokens = tokenCount(mock["tokens"], "mock.tokens");
-    if (mock["firstTokenDelayMs"] !== undefined) behaviour.firstTokenDelayMs = delay(mock["firstTokenDelayMs"], "mock.firstTokenDelayMs");
+    if (mock["firstTokenDelayMs"] !== undefined)
+      behaviour.firstTokenDelayMs = delay(mock["firstTokenDelayMs"], "mock.firstTokenDelayMs");
     if (mock["tokenDelayMs"] !== undefined) behaviour.tokenDelayMs = delay(mock["tokenDelayMs"], "mock.tokenDelayMs");
     if (mock["text"] !== undefined) behaviour.text = string(mock["text"], "mock.text");
     if (mock["toolCalls"] !== undefined) behaviour.toolCalls = parseToolCalls(mock["toolCalls"]);
     const textFirst = mock["textBeforeToolCalls"];
     if (textFirst !== undefined) {
       if (typeof textFirst !== "boolean") {
-        throw new InvalidOption("mock.textBeforeToolCalls", `mock.textBeforeToolCalls must be a boolean, got ${describe(textFirst)}`);
+        throw new InvalidOption(
+          "mock.textBeforeToolCalls",
+          `mock.textBeforeToolCalls must be a boolean, got ${describe(textFirst)}`,
+        );
       }
       behaviour.textBeforeToolCalls = textFirst;
     }
     if (mock["fail"] !== undefined) behaviour.fail = parseFailure(mock["fail"]);
     if (mock["tag"] !== undefined) behaviour.tag = string(mock["tag"], "mock.tag");
-    if (behaviour.fail?.times !== undefined && behaviour.tag === undefined) throw new InvalidOption("mock.fail.times", "mock.fail.times counts calls by mock.tag: set a tag too");
+    if (behaviour.fail?.times !== undefined && behaviour.tag === undefined)
+      throw new InvalidOption("mock.fail.times", "mock.fail.times counts calls by mock.tag: set a tag too");
     return { ok: true, behaviour };
   } catch (error) {
     if (error instanceof InvalidOption) return { ok: false, param: error.param, message: error.message };

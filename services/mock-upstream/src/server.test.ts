@@ -55,13 +55,19 @@ function textOf(chunks: ChatCompletionChunk[]): string {
 }
 
 async function postRaw(path: string, body: string): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const response = await fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
   return { status: response.status, json: await response.json() };
 }
 
 describe("streaming text", () => {
   it("streams mockText one token per chunk in the exact OpenAI chunk format", async () => {
-    const stream = await client.chat.completions.create(withMock({ model: "gpt-test", messages, stream: true }, { tag: "text" }));
+    const stream = await client.chat.completions.create(
+      withMock({ model: "gpt-test", messages, stream: true }, { tag: "text" }),
+    );
     const chunks = await collect(stream);
 
     expect(textOf(chunks)).toBe(mockText(20));
@@ -89,17 +95,23 @@ describe("streaming text", () => {
   });
 
   it("uses mock.tokens and mock.text", async () => {
-    const counted = await collect(await client.chat.completions.create(withMock({ model: "m", messages, stream: true }, { tokens: 3 })));
+    const counted = await collect(
+      await client.chat.completions.create(withMock({ model: "m", messages, stream: true }, { tokens: 3 })),
+    );
     expect(textOf(counted)).toBe(mockText(3));
 
     const text = "Hi, how can I help you today?";
-    const custom = await collect(await client.chat.completions.create(withMock({ model: "m", messages, stream: true }, { text })));
+    const custom = await collect(
+      await client.chat.completions.create(withMock({ model: "m", messages, stream: true }, { text })),
+    );
     expect(textOf(custom)).toBe(text);
     expect(custom).toHaveLength(7 + 1);
   });
 
   it("announces the role even with zero tokens", async () => {
-    const chunks = await collect(await client.chat.completions.create(withMock({ model: "m", messages, stream: true }, { tokens: 0 })));
+    const chunks = await collect(
+      await client.chat.completions.create(withMock({ model: "m", messages, stream: true }, { tokens: 0 })),
+    );
     expect(chunks.map((chunk) => chunk.choices[0]?.delta)).toEqual([{ role: "assistant", content: "" }, {}]);
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe("stop");
   });
@@ -150,7 +162,11 @@ describe("non-streaming", () => {
     expect(choice?.finish_reason).toBe("tool_calls");
     expect(choice?.message.content).toBeNull();
     expect(choice?.message.tool_calls).toEqual([
-      { id: expect.stringMatching(/^call_mock_\d+$/), type: "function", function: { name: "lookup", arguments: '{"id":42}' } },
+      {
+        id: expect.stringMatching(/^call_mock_\d+$/),
+        type: "function",
+        function: { name: "lookup", arguments: '{"id":42}' },
+      },
     ]);
   });
 });
@@ -160,7 +176,9 @@ describe("streamed tool calls", () => {
   const time = { name: "get_time", arguments: '{"timezone":"Europe/Paris"}' };
 
   it("streams two parallel calls that the SDK assembles", async () => {
-    const stream = client.chat.completions.stream(withMock({ model: "m", messages, stream: true }, { toolCalls: [weather, time] }));
+    const stream = client.chat.completions.stream(
+      withMock({ model: "m", messages, stream: true }, { toolCalls: [weather, time] }),
+    );
     const chunks: ChatCompletionChunk[] = [];
     stream.on("chunk", (chunk) => chunks.push(chunk));
     const completion = await stream.finalChatCompletion();
@@ -169,7 +187,9 @@ describe("streamed tool calls", () => {
     expect(choice?.finish_reason).toBe("tool_calls");
     expect(choice?.message.content).toBeNull();
     const calls = choice?.message.tool_calls ?? [];
-    expect(calls.map((call) => (call.type === "function" ? [call.function.name, call.function.arguments] : []))).toEqual([
+    expect(
+      calls.map((call) => (call.type === "function" ? [call.function.name, call.function.arguments] : [])),
+    ).toEqual([
       [weather.name, weather.arguments],
       [time.name, time.arguments],
     ]);
@@ -180,7 +200,9 @@ describe("streamed tool calls", () => {
     // arguments, then the arguments follow in about three fragments.
     const fragments = chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []);
     const first = fragments.filter((fragment) => fragment.id !== undefined);
-    expect(first.map((fragment) => [fragment.index, fragment.type, fragment.function?.name, fragment.function?.arguments])).toEqual([
+    expect(
+      first.map((fragment) => [fragment.index, fragment.type, fragment.function?.name, fragment.function?.arguments]),
+    ).toEqual([
       [0, "function", weather.name, ""],
       [1, "function", time.name, ""],
     ]);
@@ -200,11 +222,22 @@ describe("streamed tool calls", () => {
   });
 
   it("calls a tool that tool_choice forces, as a real model would", async () => {
-    const tools = [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: {} } } }];
+    const tools = [
+      { type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: {} } } },
+    ];
     const completion = await client.chat.completions
-      .stream({ model: "m", messages, stream: true, tools, tool_choice: { type: "function", function: { name: "get_weather" } } })
+      .stream({
+        model: "m",
+        messages,
+        stream: true,
+        tools,
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+      })
       .finalChatCompletion();
-    expect(completion.choices[0]?.message.tool_calls?.[0]).toMatchObject({ type: "function", function: { name: "get_weather", arguments: "{}" } });
+    expect(completion.choices[0]?.message.tool_calls?.[0]).toMatchObject({
+      type: "function",
+      function: { name: "get_weather", arguments: "{}" },
+    });
     expect(completion.choices[0]?.finish_reason).toBe("tool_calls");
     const unforced = await client.chat.completions.create({ model: "m", messages, tools, tool_choice: "auto" });
     expect(unforced.choices[0]?.message.content).toBe(mockText(20));
@@ -214,28 +247,51 @@ describe("streamed tool calls", () => {
 describe("injected failures", () => {
   it("http 429 with Retry-After surfaces as RateLimitError", async () => {
     const error = await client.chat.completions
-      .create(withMock({ model: "m", messages, stream: true }, { fail: { kind: "http", status: 429, retryAfterSeconds: 7, message: "slow down" } }))
-      .then(() => undefined, (caught: unknown) => caught);
+      .create(
+        withMock(
+          { model: "m", messages, stream: true },
+          { fail: { kind: "http", status: 429, retryAfterSeconds: 7, message: "slow down" } },
+        ),
+      )
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
     expect(error).toBeInstanceOf(RateLimitError);
     const rateLimit = error as RateLimitError;
     expect(rateLimit.status).toBe(429);
     expect(rateLimit.headers.get("retry-after")).toBe("7");
-    expect(rateLimit.error).toEqual({ message: "slow down", type: "rate_limit_error", param: null, code: "mock_failure" });
+    expect(rateLimit.error).toEqual({
+      message: "slow down",
+      type: "rate_limit_error",
+      param: null,
+      code: "mock_failure",
+    });
   });
 
   it("in-stream error makes the SDK throw APIError while iterating", async () => {
     const stream = await client.chat.completions.create(
-      withMock({ model: "m", messages, stream: true }, { tag: "in-stream", fail: { kind: "in-stream-error", afterTokens: 3, message: "boom" } }),
+      withMock(
+        { model: "m", messages, stream: true },
+        { tag: "in-stream", fail: { kind: "in-stream-error", afterTokens: 3, message: "boom" } },
+      ),
     );
     const received: string[] = [];
     const error = await (async () => {
       for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? "");
-    })().then(() => undefined, (caught: unknown) => caught);
+    })().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(APIError);
     expect((error as APIError).message).toContain("boom");
     expect((error as APIError).code).toBe("mock_failure");
     expect(received.join("")).toBe(mockText(3));
-    expect(recordTagged("in-stream")).toMatchObject({ tokensSent: 3, fail: "in-stream-error", endedAt: expect.any(Number) });
+    expect(recordTagged("in-stream")).toMatchObject({
+      tokensSent: 3,
+      fail: "in-stream-error",
+      endedAt: expect.any(Number),
+    });
   });
 
   it("reset drops the connection mid-stream", async () => {
@@ -245,7 +301,10 @@ describe("injected failures", () => {
     const received: string[] = [];
     const error = await (async () => {
       for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? "");
-    })().then(() => undefined, (caught: unknown) => caught);
+    })().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     // The body is cut mid-stream: fetch (undici) reports "terminated", caused by the socket closing.
     expect(error).toBeInstanceOf(TypeError);
     expect((error as TypeError).cause).toMatchObject({ code: "UND_ERR_SOCKET" });
@@ -256,7 +315,10 @@ describe("injected failures", () => {
   it("reset before the response is an APIConnectionError", async () => {
     const error = await client.chat.completions
       .create(withMock({ model: "m", messages }, { fail: { kind: "reset" } }))
-      .then(() => undefined, (caught: unknown) => caught);
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
     expect(error).toBeInstanceOf(APIConnectionError);
   });
 
@@ -277,7 +339,10 @@ describe("injected failures", () => {
           controller.abort();
         }
       }
-    })().then(() => undefined, (caught: unknown) => caught);
+    })().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     // openai v7 ends the iteration quietly when the caller aborts it.
     expect(error).toBeUndefined();
     expect(controller.signal.aborted).toBe(true);
@@ -304,8 +369,13 @@ describe("injected failures", () => {
   it("never-respond sends no headers at all", async () => {
     const controller = new AbortController();
     const pending = client.chat.completions
-      .create(withMock({ model: "m", messages, stream: true }, { tag: "silent", fail: { kind: "never-respond" } }), { signal: controller.signal })
-      .then(() => undefined, (caught: unknown) => caught);
+      .create(withMock({ model: "m", messages, stream: true }, { tag: "silent", fail: { kind: "never-respond" } }), {
+        signal: controller.signal,
+      })
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
     await until(() => recordTagged("silent"));
     expect(mock.stats().active).toBeGreaterThanOrEqual(1);
     controller.abort();
@@ -330,7 +400,10 @@ describe("client abort", () => {
         if (chunk.choices[0]?.delta.content) received++;
         if (received === 3) controller.abort();
       }
-    })().then(() => undefined, (caught: unknown) => caught);
+    })().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeUndefined();
     expect(received).toBe(3);
 
@@ -342,7 +415,9 @@ describe("client abort", () => {
 
     // The next request on the same server still works and nothing else was sent for the aborted one.
     const sentAtAbort = record.tokensSent;
-    const after = await client.chat.completions.create(withMock({ model: "m", messages }, { tokens: 2, firstTokenDelayMs: 20 }));
+    const after = await client.chat.completions.create(
+      withMock({ model: "m", messages }, { tokens: 2, firstTokenDelayMs: 20 }),
+    );
     expect(after.choices[0]?.message.content).toBe(mockText(2));
     expect(recordTagged("abort")?.tokensSent).toBe(sentAtAbort);
   });
@@ -350,7 +425,10 @@ describe("client abort", () => {
 
 describe("invalid requests", () => {
   it("rejects empty messages with the OpenAI error shape", async () => {
-    const error = await client.chat.completions.create({ model: "m", messages: [] }).then(() => undefined, (caught: unknown) => caught);
+    const error = await client.chat.completions.create({ model: "m", messages: [] }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as BadRequestError).error).toEqual({
       message: expect.any(String),
@@ -362,7 +440,10 @@ describe("invalid requests", () => {
 
   it("rejects a missing model, bad JSON and bad mock options", async () => {
     const noModel = await postRaw("/chat/completions", JSON.stringify({ messages }));
-    expect(noModel).toEqual({ status: 400, json: { error: { message: expect.any(String), type: "invalid_request_error", param: "model", code: null } } });
+    expect(noModel).toEqual({
+      status: 400,
+      json: { error: { message: expect.any(String), type: "invalid_request_error", param: "model", code: null } },
+    });
 
     const badJson = await postRaw("/chat/completions", "{not json");
     expect(badJson.status).toBe(400);
@@ -371,7 +452,14 @@ describe("invalid requests", () => {
     const badMock = await postRaw("/chat/completions", JSON.stringify({ model: "m", messages, mock: { tokens: -1 } }));
     expect(badMock).toEqual({
       status: 400,
-      json: { error: { message: expect.stringContaining("mock.tokens"), type: "invalid_request_error", param: "mock.tokens", code: "invalid_mock_option" } },
+      json: {
+        error: {
+          message: expect.stringContaining("mock.tokens"),
+          type: "invalid_request_error",
+          param: "mock.tokens",
+          code: "invalid_mock_option",
+        },
+      },
     });
 
     const typo = await postRaw("/chat/completions", JSON.stringify({ model: "m", messages, mock: { token: 3 } }));
@@ -419,7 +507,10 @@ describe("lifecycle", () => {
     const otherClient = new OpenAI({ baseURL: started.url, apiKey: "x", maxRetries: 0 });
     const pending = otherClient.chat.completions
       .create(withMock({ model: "m", messages }, { fail: { kind: "never-respond" } }))
-      .then(() => undefined, (caught: unknown) => caught);
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
     await until(() => other.stats().active === 1);
     await other.close();
     expect(await pending).toBeInstanceOf(APIConnectionError);

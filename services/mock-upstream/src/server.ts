@@ -50,9 +50,12 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     firstTokenDelayMs: options.firstTokenDelayMs ?? 0,
     tokenDelayMs: options.tokenDelayMs ?? 0,
   };
-  if (!isTokenCount(defaults.tokens)) throw new RangeError(`tokens must be a non-negative integer, got ${String(options.tokens)}`);
+  if (!isTokenCount(defaults.tokens))
+    throw new RangeError(`tokens must be a non-negative integer, got ${String(options.tokens)}`);
   if (!isDelayMs(defaults.firstTokenDelayMs)) {
-    throw new RangeError(`firstTokenDelayMs must be a non-negative number of ms, got ${String(options.firstTokenDelayMs)}`);
+    throw new RangeError(
+      `firstTokenDelayMs must be a non-negative number of ms, got ${String(options.firstTokenDelayMs)}`,
+    );
   }
   if (!isDelayMs(defaults.tokenDelayMs)) {
     throw new RangeError(`tokenDelayMs must be a non-negative number of ms, got ${String(options.tokenDelayMs)}`);
@@ -77,27 +80,55 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       body = JSON.parse(raw.toString("utf8"));
     } catch {
       const state = registry.open(res, startedAt, undefined, "", false, undefined);
-      reject(res, state, 400, errorJson("We could not parse the JSON body of your request.", "invalid_request_error", null, null));
+      reject(
+        res,
+        state,
+        400,
+        errorJson("We could not parse the JSON body of your request.", "invalid_request_error", null, null),
+      );
       return;
     }
-    const fields = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    const fields =
+      typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
     const model = fields["model"];
     const messages = fields["messages"];
     const stream = fields["stream"] === true;
     const mock = fields["mock"];
     const maybeTag = typeof mock === "object" && mock !== null ? (mock as { tag?: unknown }).tag : undefined;
-    const state = registry.open(res, startedAt, body, typeof model === "string" ? model : "", stream, typeof maybeTag === "string" ? maybeTag : undefined);
+    const state = registry.open(
+      res,
+      startedAt,
+      body,
+      typeof model === "string" ? model : "",
+      stream,
+      typeof maybeTag === "string" ? maybeTag : undefined,
+    );
 
     if (fields !== body) {
-      reject(res, state, 400, errorJson("The request body must be a JSON object.", "invalid_request_error", null, null));
+      reject(
+        res,
+        state,
+        400,
+        errorJson("The request body must be a JSON object.", "invalid_request_error", null, null),
+      );
       return;
     }
     if (typeof model !== "string") {
-      reject(res, state, 400, errorJson("you must provide a model parameter (a string)", "invalid_request_error", "model", null));
+      reject(
+        res,
+        state,
+        400,
+        errorJson("you must provide a model parameter (a string)", "invalid_request_error", "model", null),
+      );
       return;
     }
     if (!Array.isArray(messages) || messages.length === 0) {
-      reject(res, state, 400, errorJson("messages must be a non-empty array", "invalid_request_error", "messages", null));
+      reject(
+        res,
+        state,
+        400,
+        errorJson("messages must be a non-empty array", "invalid_request_error", "messages", null),
+      );
       return;
     }
     const streamField = fields["stream"];
@@ -113,7 +144,8 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     const behaviour = parsed.behaviour;
     // Like a real model, call a tool that tool_choice forces (unless mock.toolCalls says otherwise).
     const forced = forcedToolName(fields["tool_choice"]);
-    if (behaviour.toolCalls.length === 0 && forced !== undefined) behaviour.toolCalls = [{ name: forced, arguments: "{}" }];
+    if (behaviour.toolCalls.length === 0 && forced !== undefined)
+      behaviour.toolCalls = [{ name: forced, arguments: "{}" }];
     if (behaviour.fail?.times !== undefined && behaviour.tag !== undefined) {
       const failed = failuresByTag.get(behaviour.tag) ?? 0;
       if (failed >= behaviour.fail.times) delete behaviour.fail;
@@ -131,7 +163,9 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     const toolCalls: PlannedToolCall[] = behaviour.toolCalls.map((call) => ({ ...call, id: `call_mock_${++callSeq}` }));
     const streamOptions = fields["stream_options"];
     const includeUsage =
-      typeof streamOptions === "object" && streamOptions !== null && (streamOptions as { include_usage?: unknown }).include_usage === true;
+      typeof streamOptions === "object" &&
+      streamOptions !== null &&
+      (streamOptions as { include_usage?: unknown }).include_usage === true;
 
     const plan: ChatPlan = { behaviour, model, textTokens, toolCalls, promptTokens, includeUsage };
     if (stream) streamChat(res, state, plan, registry.settle);
@@ -148,7 +182,11 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       size += chunk.length;
       if (size > maxBodyBytes) {
         tooLarge = true;
-        sendJson(res, 413, errorJson(`Request body larger than ${maxBodyBytes} bytes`, "invalid_request_error", null, null));
+        sendJson(
+          res,
+          413,
+          errorJson(`Request body larger than ${maxBodyBytes} bytes`, "invalid_request_error", null, null),
+        );
         return;
       }
       chunks.push(chunk);
@@ -181,7 +219,11 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       failuresByTag.clear();
       return sendJson(res, 200, '{"status":"reset"}');
     }
-    sendJson(res, 404, errorJson(`Unknown route: ${method ?? "?"} ${path}`, "invalid_request_error", null, "unknown_url"));
+    sendJson(
+      res,
+      404,
+      errorJson(`Unknown route: ${method ?? "?"} ${path}`, "invalid_request_error", null, "unknown_url"),
+    );
   }
 
   const server = createServer({ noDelay: true, keepAlive: true }, handle);

@@ -62,7 +62,14 @@ export function clock(): number {
 
 export interface StatsRegistry {
   /** Registers a chat call and watches for the client going away. */
-  open(res: ServerResponse, startedAt: number, body: unknown, model: string, stream: boolean, tag: string | undefined): RequestState;
+  open(
+    res: ServerResponse,
+    startedAt: number,
+    body: unknown,
+    model: string,
+    stream: boolean,
+    tag: string | undefined,
+  ): RequestState;
   /** Marks the response as ended by the mock. */
   settle(state: RequestState): void;
   snapshot(): MockStats;

@@ -8,9 +8,25 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { WaitingError, type Job } from "bullmq";
 import { resolveRoute, type Route, type RouteTable } from "@switchboard/config";
-import { GatewayError, encodeDelta, encodeRelayEvent, isDeterministic, isRetryable, type ChatJob, type FinishReason, type Usage } from "@switchboard/protocol";
+import {
+  GatewayError,
+  encodeDelta,
+  encodeRelayEvent,
+  isDeterministic,
+  isRetryable,
+  type ChatJob,
+  type FinishReason,
+  type Usage,
+} from "@switchboard/protocol";
 import { toUpstreamError, type Provider } from "@switchboard/providers";
-import { RequestRelay, earlierAttemptRelayedOutput, isCancelled, type RecentCancels, type RedisConnection, type RelayKeys } from "@switchboard/relay";
+import {
+  RequestRelay,
+  earlierAttemptRelayedOutput,
+  isCancelled,
+  type RecentCancels,
+  type RedisConnection,
+  type RelayKeys,
+} from "@switchboard/relay";
 import { withoutTracing, type Logger } from "@switchboard/telemetry";
 import { DeltaCoalescer } from "./delta-coalescer.ts";
 import type { JobTelemetry } from "./job-telemetry.ts";
@@ -48,7 +64,13 @@ const deadlineMarginMs = 1000;
 /** Why a job stopped early; the reason decides whether anyone is told. */
 type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown" | "lock-lost";
 
-export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | undefined, deps: ChatJobDeps, telemetry: JobTelemetry, token?: string): Promise<string> {
+export async function handleChatJob(
+  job: Job<ChatJob>,
+  jobSignal: AbortSignal | undefined,
+  deps: ChatJobDeps,
+  telemetry: JobTelemetry,
+  token?: string,
+): Promise<string> {
   const { requestId, deadlineAt } = job.data;
   const attempt = jobAttempt(job);
   const stop = new AbortController();
@@ -66,21 +88,38 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
   });
   const streamed = job.data.request.stream === true;
   // For a provider that streams even when the client asked for one answer (the simulated one).
-  const coalescer = streamed ? undefined : new DeltaCoalescer((frame) => void relay.emit(frame).catch((error: unknown) => stop.abort(error)));
+  const coalescer = streamed
+    ? undefined
+    : new DeltaCoalescer((frame) => void relay.emit(frame).catch((error: unknown) => stop.abort(error)));
   const fail = async (error: GatewayError) => {
     coalescer?.flush();
-    await relay.emit(encodeRelayEvent({ kind: "error", code: error.code, message: error.message, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) }));
+    await relay.emit(
+      encodeRelayEvent({
+        kind: "error",
+        code: error.code,
+        message: error.message,
+        ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+      }),
+    );
     return error.code;
   };
-  if (deps.recentCancels.knows(requestId, job.timestamp, attempt) ?? (await isCancelled(deps.redis, deps.keys, requestId))) {
+  if (
+    deps.recentCancels.knows(requestId, job.timestamp, attempt) ??
+    (await isCancelled(deps.redis, deps.keys, requestId))
+  ) {
     deps.log.info("request cancelled", { requestId, reason: "client-gone", stage: "queued", deltas: 0 });
     return "cancelled";
   }
   if (Date.now() >= deadlineAt) return fail(new GatewayError("queue_timeout"));
   // The queue-wait bound is for a first start; a job taken over or handed back was started in time.
-  if (attempt === 1 && job.data.startBy !== undefined && Date.now() > job.data.startBy) return fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
+  if (attempt === 1 && job.data.startBy !== undefined && Date.now() > job.data.startBy)
+    return fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
   if (attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, requestId))) {
-    return fail(new GatewayError("upstream_interrupted", { message: "The worker serving this answer stopped after it had started; it cannot be resumed." }));
+    return fail(
+      new GatewayError("upstream_interrupted", {
+        message: "The worker serving this answer stopped after it had started; it cannot be resumed.",
+      }),
+    );
   }
   // After the queue-wait check (the job was picked up in time); a cancel heard meanwhile is seen below.
   await deps.starts?.turn();
@@ -97,17 +136,32 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
     // ingress hears it with the first token or the end, one pub/sub message fewer per request.
     relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: deps.workerId })).catch(() => {});
     const route = resolveRoute(deps.routes, job.data.model);
-    if (!route) return await fail(new GatewayError("model_not_found", { param: "model", message: `The model "${job.data.model}" is not served by this gateway.` }));
+    if (!route)
+      return await fail(
+        new GatewayError("model_not_found", {
+          param: "model",
+          message: `The model "${job.data.model}" is not served by this gateway.`,
+        }),
+      );
     const targets = [route, ...route.fallbacks];
     let lastError: GatewayError | undefined;
     for (let index = 0; index < targets.length; index++) {
       const target = targets[index] as (typeof targets)[number];
       const provider = deps.providers.get(target.provider);
-      if (!provider) return await fail(new GatewayError("internal_error", { message: `Provider "${target.provider}" is not configured.` }));
+      if (!provider)
+        return await fail(
+          new GatewayError("internal_error", { message: `Provider "${target.provider}" is not configured.` }),
+        );
       const model = target.model ?? job.data.model;
       for (let retry = 0; ; retry++) {
         let finishReason: FinishReason | undefined;
-        const call = telemetry.upstreamCall({ providerKey: target.provider, providerType: deps.routes.providers[target.provider]?.type ?? "unknown", model, fallbackIndex: index, retry });
+        const call = telemetry.upstreamCall({
+          providerKey: target.provider,
+          providerType: deps.routes.providers[target.provider]?.type ?? "unknown",
+          model,
+          fallbackIndex: index,
+          retry,
+        });
         try {
           const chunks = timedUpstream({
             provider,
@@ -131,7 +185,10 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
             if (chunk.finishReason) finishReason = chunk.finishReason;
             if (chunk.usage) usage = chunk.usage;
           }
-          if (!finishReason) throw new GatewayError("upstream_unavailable", { message: `${provider.name} ended the stream without a finish reason.` });
+          if (!finishReason)
+            throw new GatewayError("upstream_unavailable", {
+              message: `${provider.name} ended the stream without a finish reason.`,
+            });
           call.finished(finishReason, usage);
           coalescer?.flush();
           await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
@@ -145,18 +202,35 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
           call.failed(error.code);
           if (deltas > 0) {
             // Never a truncated answer dressed as success, never a second answer glued to the first.
-            deps.log.warn("upstream failed after the first token", { requestId, code: error.code, provider: provider.name, deltas });
-            return await fail(new GatewayError("upstream_interrupted", { message: `The answer was interrupted after it had started: ${error.message}`, cause: error }));
+            deps.log.warn("upstream failed after the first token", {
+              requestId,
+              code: error.code,
+              provider: provider.name,
+              deltas,
+            });
+            return await fail(
+              new GatewayError("upstream_interrupted", {
+                message: `The answer was interrupted after it had started: ${error.message}`,
+                cause: error,
+              }),
+            );
           }
           if (!isRetryable(error.code)) return await failBeforeOutput(route, error);
           lastError = error;
           const waitMs = backoffMs(deps.upstream.retryBackoffMs, retry, error.retryAfterSeconds);
           // A long Retry-After is better spent on a fallback target, or told to the client.
-          const canRetry = retry < deps.upstream.retries && waitMs <= maxRetryWaitMs && Date.now() + waitMs < deadlineAt;
+          const canRetry =
+            retry < deps.upstream.retries && waitMs <= maxRetryWaitMs && Date.now() + waitMs < deadlineAt;
           const next = targets[index + 1];
           if (!canRetry) {
             if (next) {
-              deps.log.warn("upstream failed, trying fallback", { requestId, code: error.code, provider: provider.name, retry, next: next.provider });
+              deps.log.warn("upstream failed, trying fallback", {
+                requestId,
+                code: error.code,
+                provider: provider.name,
+                retry,
+                next: next.provider,
+              });
               telemetry.fallback(target.provider, next.provider, error.code);
             }
             break;
@@ -186,7 +260,10 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
   async function failBeforeOutput(route: Route, error: GatewayError): Promise<string> {
     if (route.fallbackSentence === undefined || isDeterministic(error.code)) return fail(error);
     deps.log.warn("upstream failed, answering with the route's fallback sentence", { requestId, code: error.code });
-    await Promise.all([relay.emit(encodeDelta({ content: route.fallbackSentence })), relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }))]);
+    await Promise.all([
+      relay.emit(encodeDelta({ content: route.fallbackSentence })),
+      relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null })),
+    ]);
     return "fallback-sentence";
   }
 
@@ -198,7 +275,10 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
         if (deltas === 0 && token) {
           // Nothing reached the client: hand the job back, another worker answers it.
           await relay.flush().catch(() => {});
-          const handedBack = await job.moveToWait(token).then(() => true, () => false);
+          const handedBack = await job.moveToWait(token).then(
+            () => true,
+            () => false,
+          );
           if (handedBack) {
             deps.log.info("request handed back", { requestId });
             throw new WaitingError();
@@ -209,14 +289,31 @@ export async function handleChatJob(job: Job<ChatJob>, jobSignal: AbortSignal | 
         // Nobody hears it now, but a reply subscriber that is only reconnecting (a Redis failover
         // moves every connection, not all at the same moment) reads the log when it is back: the
         // end goes there, so that request ends with an error instead of at its deadline.
-        await fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, message: "The gateway lost the Redis connection that carries this answer; retry after the indicated time." })).catch(() => {});
-        deps.log.info("request cancelled", { requestId, reason: "no-listener", stage: deltas > 0 ? "streaming" : "before-first-token", deltas, usage });
+        await fail(
+          new GatewayError("redis_unavailable", {
+            retryAfterSeconds: 1,
+            message: "The gateway lost the Redis connection that carries this answer; retry after the indicated time.",
+          }),
+        ).catch(() => {});
+        deps.log.info("request cancelled", {
+          requestId,
+          reason: "no-listener",
+          stage: deltas > 0 ? "streaming" : "before-first-token",
+          deltas,
+          usage,
+        });
         return "no-listener";
       case "client-gone":
       case "lock-lost":
         // Not an error: nobody is listening. Recorded with what had been produced so far.
         await relay.flush().catch(() => {});
-        deps.log.info("request cancelled", { requestId, reason: String(reason), stage: deltas > 0 ? "streaming" : "before-first-token", deltas, usage });
+        deps.log.info("request cancelled", {
+          requestId,
+          reason: String(reason),
+          stage: deltas > 0 ? "streaming" : "before-first-token",
+          deltas,
+          usage,
+        });
         return String(reason);
       default:
         // A relay write failed (Redis unreachable): nobody can be told through Redis either.

@@ -1,6 +1,16 @@
 // The worker's configuration: one schema, read once at start-up.
 import { z } from "zod";
-import { boolean, integer, keyPrefix, loadConfig, loadRouteTable, redisUrl, sentinelList, type EnvSource, type RouteTable } from "@switchboard/config";
+import {
+  boolean,
+  integer,
+  keyPrefix,
+  loadConfig,
+  loadRouteTable,
+  redisUrl,
+  sentinelList,
+  type EnvSource,
+  type RouteTable,
+} from "@switchboard/config";
 
 /** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
 export const WorkerEnv = z.object({

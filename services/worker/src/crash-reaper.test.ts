@@ -25,17 +25,31 @@ describe("CrashReaper", () => {
     cleanups.push(() => removeKeys(url, keys.prefix));
     const redis = new Redis(url);
     cleanups.push(() => redis.disconnect());
-    const queue = new Queue(queueName, { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix: keys.queuePrefix });
+    const queue = new Queue(queueName, {
+      connection: new Redis(url, { maxRetriesPerRequest: null }),
+      prefix: keys.queuePrefix,
+    });
     cleanups.push(() => queue.close());
 
     // Each consumer takes one job and holds it; none renews its lock or checks for stalls meanwhile.
     const release: Array<() => void> = [];
     const consume = async (name: string): Promise<string> => {
       const taken = Promise.withResolvers<string>();
-      const worker = new Worker(queueName, (job) => {
-        taken.resolve(job.id as string);
-        return new Promise<void>((resolve) => release.push(resolve));
-      }, { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix: keys.queuePrefix, name, concurrency: 1, lockDuration: 60_000, stalledInterval: 60_000 });
+      const worker = new Worker(
+        queueName,
+        (job) => {
+          taken.resolve(job.id as string);
+          return new Promise<void>((resolve) => release.push(resolve));
+        },
+        {
+          connection: new Redis(url, { maxRetriesPerRequest: null }),
+          prefix: keys.queuePrefix,
+          name,
+          concurrency: 1,
+          lockDuration: 60_000,
+          stalledInterval: 60_000,
+        },
+      );
       cleanups.push(async () => {
         for (const resolve of release) resolve();
         await worker.close(true);
@@ -55,9 +69,21 @@ describe("CrashReaper", () => {
     cleanups.push(() => liveListener.disconnect());
     await liveListener.subscribe(keys.workerChannel("worker-livelive"));
 
-    const reaper = new CrashReaper({ redis, keys, queueName, workerId: "worker-reaper00", intervalMs: 50, graceMs: 100, log: createLogger("worker", "error") });
+    const reaper = new CrashReaper({
+      redis,
+      keys,
+      queueName,
+      workerId: "worker-reaper00",
+      intervalMs: 50,
+      graceMs: 100,
+      log: createLogger("worker", "error"),
+    });
     cleanups.push(() => reaper.close());
-    await waitUntil(async () => (await redis.zscore(keys.workers, "worker-deadbeef")) === null, 5000, "the dead worker left the presence set");
+    await waitUntil(
+      async () => (await redis.zscore(keys.workers, "worker-deadbeef")) === null,
+      5000,
+      "the dead worker left the presence set",
+    );
 
     expect(await Promise.all(deadJobs.map(lock))).toEqual([0, 0]);
     expect(await lock(liveJob)).toBe(1);

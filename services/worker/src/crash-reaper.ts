@@ -49,7 +49,10 @@ export class CrashReaper {
     try {
       const others = ((await redis.zrange(keys.workers, "0", "-1")) as string[]).filter((id) => id !== workerId);
       if (others.length === 0) return;
-      const counts = await countSubscribersOf(redis, others.map((id) => keys.workerChannel(id)));
+      const counts = await countSubscribersOf(
+        redis,
+        others.map((id) => keys.workerChannel(id)),
+      );
       const now = Date.now();
       for (const id of others) {
         if ((counts.get(keys.workerChannel(id)) ?? 0) > 0) {
@@ -75,7 +78,10 @@ export class CrashReaper {
     const takers = await Promise.all(active.map((jobId) => redis.hget(`${queue}:${jobId}`, "pb")));
     const held = active.filter((_, index) => takenBy(takers[index], deadWorkerId));
     // Separate commands, not one MULTI: on a Redis Cluster the presence set lives in another slot.
-    await Promise.all([...held.map((jobId) => redis.del(`${queue}:${jobId}:lock`)), redis.zrem(keys.workers, deadWorkerId)]);
+    await Promise.all([
+      ...held.map((jobId) => redis.del(`${queue}:${jobId}:lock`)),
+      redis.zrem(keys.workers, deadWorkerId),
+    ]);
     this.silentSince.delete(deadWorkerId);
     this.options.log.warn("worker gone: its jobs go back to the queue", { deadWorkerId, jobs: held.length });
   }

@@ -3,7 +3,14 @@
 // (a fallback is a second call). The openai SDK v7 has no working auto-instrumentation, so these
 // spans are ours, following the GenAI conventions. Per token they only count; message content is
 // recorded only when the operator opts in (SWITCHBOARD_CAPTURE_CONTENT=true).
-import { errorCodes, isErrorCode, type ChatJob, type ChunkDelta, type FinishReason, type Usage } from "@switchboard/protocol";
+import {
+  errorCodes,
+  isErrorCode,
+  type ChatJob,
+  type ChunkDelta,
+  type FinishReason,
+  type Usage,
+} from "@switchboard/protocol";
 import {
   SpanKind,
   attributeNames,
@@ -30,7 +37,12 @@ export interface JobTelemetryOptions {
 const cancelOutcomes = new Set(["cancelled", "client-gone", "no-listener"]);
 
 /** Run a chat job inside its CONSUMER span; the handler's result decides how the span ends. */
-export async function traceChatJob(job: ChatJob, attempt: number, options: JobTelemetryOptions, run: (telemetry: JobTelemetry) => Promise<string>): Promise<string> {
+export async function traceChatJob(
+  job: ChatJob,
+  attempt: number,
+  options: JobTelemetryOptions,
+  run: (telemetry: JobTelemetry) => Promise<string>,
+): Promise<string> {
   const queueWaitSeconds = Math.max(0, (Date.now() - job.enqueuedAt) / 1000);
   options.metrics.queueWait.record(queueWaitSeconds);
   options.metrics.activeJobs.add(1);
@@ -94,7 +106,12 @@ export class JobTelemetry {
   /** The call failed before any token went out; the next target is tried. */
   fallback(from: string, to: string, code: string): void {
     this.options.metrics.fallbacks.add(1, { [attributeNames.provider]: from, [attributeNames.errorType]: code });
-    if (this.span.isRecording()) this.span.addEvent(eventNames.fallback, { "switchboard.fallback.from": from, "switchboard.fallback.to": to, [attributeNames.errorType]: code });
+    if (this.span.isRecording())
+      this.span.addEvent(eventNames.fallback, {
+        "switchboard.fallback.from": from,
+        "switchboard.fallback.to": to,
+        [attributeNames.errorType]: code,
+      });
   }
 }
 
@@ -125,7 +142,11 @@ export class UpstreamCallTelemetry {
     this.target = target;
     this.options = options;
     const providerName = target.providerType === "openai" ? "openai" : `switchboard.${target.providerType}`;
-    this.metricAttributes = { [attributeNames.genAiOperationName]: "chat", [attributeNames.genAiProviderName]: providerName, [attributeNames.provider]: target.providerKey };
+    this.metricAttributes = {
+      [attributeNames.genAiOperationName]: "chat",
+      [attributeNames.genAiProviderName]: providerName,
+      [attributeNames.provider]: target.providerKey,
+    };
     if (options.captureContent && isTracingEnabled()) this.output = [];
   }
 
@@ -139,13 +160,22 @@ export class UpstreamCallTelemetry {
 
   finished(finishReason: FinishReason, usage: Usage | null): void {
     if (usage) {
-      this.options.metrics.tokenUsage.record(usage.prompt_tokens, { ...this.metricAttributes, [attributeNames.genAiTokenType]: "input" });
-      this.options.metrics.tokenUsage.record(usage.completion_tokens, { ...this.metricAttributes, [attributeNames.genAiTokenType]: "output" });
+      this.options.metrics.tokenUsage.record(usage.prompt_tokens, {
+        ...this.metricAttributes,
+        [attributeNames.genAiTokenType]: "input",
+      });
+      this.options.metrics.tokenUsage.record(usage.completion_tokens, {
+        ...this.metricAttributes,
+        [attributeNames.genAiTokenType]: "output",
+      });
       this.attributes[attributeNames.genAiUsageInputTokens] = usage.prompt_tokens;
       this.attributes[attributeNames.genAiUsageOutputTokens] = usage.completion_tokens;
     }
     this.attributes[attributeNames.genAiResponseFinishReasons] = [finishReason];
-    if (this.output) this.attributes[attributeNames.genAiOutputMessages] = JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: this.output.join("") }], finish_reason: finishReason }]);
+    if (this.output)
+      this.attributes[attributeNames.genAiOutputMessages] = JSON.stringify([
+        { role: "assistant", parts: [{ type: "text", content: this.output.join("") }], finish_reason: finishReason },
+      ]);
     this.end();
   }
 
@@ -165,7 +195,8 @@ export class UpstreamCallTelemetry {
       this.attributes[attributeNames.cancelled] = true;
       return this.end("cancelled");
     }
-    const code = reason === "deadline" ? "deadline_exceeded" : reason === "shutdown" ? "shutting_down" : "internal_error";
+    const code =
+      reason === "deadline" ? "deadline_exceeded" : reason === "shutdown" ? "shutting_down" : "internal_error";
     this.failed(code);
   }
 
@@ -173,9 +204,13 @@ export class UpstreamCallTelemetry {
     if (this.ended) return;
     this.ended = true;
     const endedAt = performance.now();
-    this.options.metrics.operationDuration.record((endedAt - this.startedAt) / 1000, errorType ? { ...this.metricAttributes, [attributeNames.errorType]: errorType } : this.metricAttributes);
+    this.options.metrics.operationDuration.record(
+      (endedAt - this.startedAt) / 1000,
+      errorType ? { ...this.metricAttributes, [attributeNames.errorType]: errorType } : this.metricAttributes,
+    );
     const timeToFirstChunk = this.firstChunkAt === undefined ? undefined : (this.firstChunkAt - this.startedAt) / 1000;
-    if (timeToFirstChunk !== undefined) this.options.metrics.timeToFirstChunk.record(timeToFirstChunk, this.metricAttributes);
+    if (timeToFirstChunk !== undefined)
+      this.options.metrics.timeToFirstChunk.record(timeToFirstChunk, this.metricAttributes);
     if (!isTracingEnabled()) return;
 
     const span = startSpan(`chat ${this.target.model}`, {
@@ -192,13 +227,21 @@ export class UpstreamCallTelemetry {
         [attributeNames.chunkCount]: this.chunks,
         ...(this.responseModel ? { [attributeNames.genAiResponseModel]: this.responseModel } : {}),
         ...(timeToFirstChunk === undefined ? {} : { [attributeNames.genAiResponseTimeToFirstChunk]: timeToFirstChunk }),
-        ...(this.output ? { [attributeNames.genAiInputMessages]: JSON.stringify(inputMessages(this.job.request.messages)) } : {}),
+        ...(this.output
+          ? { [attributeNames.genAiInputMessages]: JSON.stringify(inputMessages(this.job.request.messages)) }
+          : {}),
         ...this.attributes,
       },
     });
     if (!span.isRecording()) return;
-    if (this.firstChunkAt !== undefined) span.addEvent(eventNames.firstChunk, performance.timeOrigin + this.firstChunkAt);
-    if (this.cancelReason) span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: this.cancelReason }, performance.timeOrigin + endedAt);
+    if (this.firstChunkAt !== undefined)
+      span.addEvent(eventNames.firstChunk, performance.timeOrigin + this.firstChunkAt);
+    if (this.cancelReason)
+      span.addEvent(
+        eventNames.cancelled,
+        { [attributeNames.cancelReason]: this.cancelReason },
+        performance.timeOrigin + endedAt,
+      );
     if (this.failure) markFailed(span, this.failure.code, this.failure.message);
     span.end(performance.timeOrigin + endedAt);
   }
@@ -217,6 +260,9 @@ export interface UpstreamTarget {
 function inputMessages(messages: ReadonlyArray<{ role: string; content?: unknown }>): unknown[] {
   return messages.map((message) => ({
     role: message.role,
-    parts: typeof message.content === "string" ? [{ type: "text", content: message.content }] : [{ type: "json", content: message.content ?? null }],
+    parts:
+      typeof message.content === "string"
+        ? [{ type: "text", content: message.content }]
+        : [{ type: "json", content: message.content ?? null }],
   }));
 }

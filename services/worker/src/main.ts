@@ -14,7 +14,10 @@ try {
     app
       .close()
       .then(() => telemetry.shutdown())
-      .then(() => process.exit(0), () => process.exit(1));
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

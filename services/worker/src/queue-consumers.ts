@@ -11,7 +11,15 @@ export class QueueConsumers<Data, Result> {
   constructor(queueName: string, processor: Processor<Data, Result>, count: number, options: WorkerOptions) {
     const total = options.concurrency ?? 1;
     const perWorker = Math.max(1, Math.ceil(total / count));
-    this.workers = Array.from({ length: Math.min(count, total) }, (_, index) => new Worker<Data, Result>(queueName, processor, { ...options, concurrency: perWorker, ...(options.name && index > 0 ? { name: `${options.name}-${index}` } : {}) }));
+    this.workers = Array.from(
+      { length: Math.min(count, total) },
+      (_, index) =>
+        new Worker<Data, Result>(queueName, processor, {
+          ...options,
+          concurrency: perWorker,
+          ...(options.name && index > 0 ? { name: `${options.name}-${index}` } : {}),
+        }),
+    );
   }
 
   on(event: "error", listener: (error: Error) => void): void;

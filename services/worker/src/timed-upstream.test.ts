@@ -41,7 +41,9 @@ async function all(chunks: AsyncIterable<UpstreamChunk>): Promise<UpstreamChunk[
 
 describe("timedUpstream", () => {
   it("cuts a stream whose first token comes later than firstTokenTimeoutMs", async () => {
-    await expect(all(attempt(true, { firstTokenDelayMs: 4 * firstTokenTimeoutMs }))).rejects.toMatchObject({ code: "upstream_timeout" });
+    await expect(all(attempt(true, { firstTokenDelayMs: 4 * firstTokenTimeoutMs }))).rejects.toMatchObject({
+      code: "upstream_timeout",
+    });
   });
 
   it("does not cut a non-streamed call that takes longer than firstTokenTimeoutMs", async () => {
@@ -53,6 +55,8 @@ describe("timedUpstream", () => {
   });
 
   it("bounds a non-streamed call that never answers by its timeoutMs", async () => {
-    await expect(all(attempt(false, { fail: { kind: "never-respond" } }, 300))).rejects.toMatchObject({ code: "upstream_timeout" });
+    await expect(all(attempt(false, { fail: { kind: "never-respond" } }, 300))).rejects.toMatchObject({
+      code: "upstream_timeout",
+    });
   });
 });

@@ -25,7 +25,13 @@ export interface TimedUpstreamOptions {
 export async function* timedUpstream(options: TimedUpstreamOptions): AsyncIterable<UpstreamChunk> {
   const { provider } = options;
   if (!options.stream) {
-    yield* provider.stream({ body: options.body, model: options.model, stream: false, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), signal: options.signal });
+    yield* provider.stream({
+      body: options.body,
+      model: options.model,
+      stream: false,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      signal: options.signal,
+    });
     return;
   }
   const attempt = new AbortController();
@@ -52,7 +58,12 @@ export async function* timedUpstream(options: TimedUpstreamOptions): AsyncIterab
   };
   timer = setTimeout(expire, options.firstTokenTimeoutMs);
   try {
-    for await (const chunk of provider.stream({ body: options.body, model: options.model, stream: true, signal: attempt.signal })) {
+    for await (const chunk of provider.stream({
+      body: options.body,
+      model: options.model,
+      stream: true,
+      signal: attempt.signal,
+    })) {
       if (chunk.delta && !started) {
         started = true;
         lastChunkAt = Date.now();

@@ -4,7 +4,17 @@ import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
-import { RecentCancels, corkConnectionUntilNextTurn, createRedisClient, defineRelayCommands, listenForCancels, redisTopology, relayKeys, startHeartbeat, waitForRedis } from "@switchboard/relay";
+import {
+  RecentCancels,
+  corkConnectionUntilNextTurn,
+  createRedisClient,
+  defineRelayCommands,
+  listenForCancels,
+  redisTopology,
+  relayKeys,
+  startHeartbeat,
+  waitForRedis,
+} from "@switchboard/relay";
 import { createLogger, createMetrics } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
@@ -34,19 +44,41 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   const providers = createProviders(config.routes, {
     env: config.env,
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
-    simulated: { firstTokenDelayMs: config.SIMULATED_FIRST_TOKEN_DELAY_MS, tokenDelayMs: config.SIMULATED_TOKEN_DELAY_MS },
+    simulated: {
+      firstTokenDelayMs: config.SIMULATED_FIRST_TOKEN_DELAY_MS,
+      tokenDelayMs: config.SIMULATED_TOKEN_DELAY_MS,
+    },
   });
 
   const redis = createRedisClient(config.REDIS_URL, "relay", `switchboard:${workerId}:relay`, redisTopology(config));
-  const cancelSubscriber = createRedisClient(config.REDIS_URL, "subscriber", `switchboard:${workerId}:cancel`, redisTopology(config));
-  const bullConnection = createRedisClient(config.REDIS_URL, "blocking", `switchboard:${workerId}:queue`, redisTopology(config));
-  for (const client of [redis, cancelSubscriber, bullConnection]) client.on("error", (error: Error) => log.debug("redis connection error", { error }));
+  const cancelSubscriber = createRedisClient(
+    config.REDIS_URL,
+    "subscriber",
+    `switchboard:${workerId}:cancel`,
+    redisTopology(config),
+  );
+  const bullConnection = createRedisClient(
+    config.REDIS_URL,
+    "blocking",
+    `switchboard:${workerId}:queue`,
+    redisTopology(config),
+  );
+  for (const client of [redis, cancelSubscriber, bullConnection])
+    client.on("error", (error: Error) => log.debug("redis connection error", { error }));
   defineRelayCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
 
   const metrics = createMetrics("switchboard-worker");
-  const telemetryOptions = { metrics: createWorkerMetrics(metrics.meter), captureContent: config.SWITCHBOARD_CAPTURE_CONTENT, queueName };
-  const listenerWatch = new ListenerWatch(redis, config.RELAY_LISTENER_CHECK_INTERVAL_MS, config.RELAY_NO_LISTENER_GRACE_MS);
+  const telemetryOptions = {
+    metrics: createWorkerMetrics(metrics.meter),
+    captureContent: config.SWITCHBOARD_CAPTURE_CONTENT,
+    queueName,
+  };
+  const listenerWatch = new ListenerWatch(
+    redis,
+    config.RELAY_LISTENER_CHECK_INTERVAL_MS,
+    config.RELAY_NO_LISTENER_GRACE_MS,
+  );
   const recentCancels = new RecentCancels(120_000);
   const starts = new StartPacer(jobStartsPerTurn);
   const deps = {
@@ -75,9 +107,16 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       // After a Redis failover this process's connections come back one by one: a job taken before
       // the relay connection is back would fail at its first write, with nobody told. Wait for it,
       // until the job's start-by time at most (then the job fails and the ingress answers queue_timeout).
-      if (redis.status !== "ready") await waitForRedis(redis, config.REDIS_URL, Math.max(0, (job.data.startBy ?? job.data.deadlineAt) - Date.now()));
+      if (redis.status !== "ready")
+        await waitForRedis(
+          redis,
+          config.REDIS_URL,
+          Math.max(0, (job.data.startBy ?? job.data.deadlineAt) - Date.now()),
+        );
       try {
-        return await traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) => handleChatJob(job, signal, deps, telemetry, token));
+        return await traceChatJob(job.data, jobAttempt(job), telemetryOptions, (telemetry) =>
+          handleChatJob(job, signal, deps, telemetry, token),
+        );
       } finally {
         // BullMQ sends this job's moveToFinished as soon as this returns: the jobs that end in one
         // poll phase leave in one write.
@@ -110,19 +149,38 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   });
   // Subscribed while this process lives: the other workers' crash reapers watch it.
   await cancelSubscriber.subscribe(keys.workerChannel(workerId));
-  const reaper = new CrashReaper({ redis, keys, queueName, workerId, intervalMs: config.WORKER_CRASH_CHECK_INTERVAL_MS, graceMs: config.WORKER_CRASH_GRACE_MS, log });
+  const reaper = new CrashReaper({
+    redis,
+    keys,
+    queueName,
+    workerId,
+    intervalMs: config.WORKER_CRASH_CHECK_INTERVAL_MS,
+    graceMs: config.WORKER_CRASH_GRACE_MS,
+    log,
+  });
   // On a Redis Cluster the cancel subscriber may move between nodes without a "ready" event, so
   // memory cannot vouch for having heard every broadcast: there every job asks Redis.
   if (!config.REDIS_CLUSTER) recentCancels.follow(cancelSubscriber as Redis);
-  const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.debug("heartbeat failed", { error }));
-  const stopHealthFile = config.WORKER_HEALTH_FILE ? startHealthFile(config.WORKER_HEALTH_FILE, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) => log.warn("health file not written", { error })) : () => {};
+  const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) =>
+    log.debug("heartbeat failed", { error }),
+  );
+  const stopHealthFile = config.WORKER_HEALTH_FILE
+    ? startHealthFile(config.WORKER_HEALTH_FILE, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) =>
+        log.warn("health file not written", { error }),
+      )
+    : () => {};
   await worker.waitUntilReady();
   // Metrics are an aid, not a duty: a taken port is reported, and the worker works on without them.
   const metricsServer = await metrics.serve(config.METRICS_PORT, config.METRICS_HOST).catch((error: unknown) => {
     log.warn("metrics server not started", { port: config.METRICS_PORT, error });
     return undefined;
   });
-  log.info("ready", { concurrency: config.WORKER_CONCURRENCY, fetchLoops: worker.workers.length, providers: [...providers.keys()], ...(metricsServer ? { metricsUrl: metricsServer.url } : {}) });
+  log.info("ready", {
+    concurrency: config.WORKER_CONCURRENCY,
+    fetchLoops: worker.workers.length,
+    providers: [...providers.keys()],
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
+  });
 
   return {
     workerId,

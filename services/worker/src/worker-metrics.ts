@@ -17,13 +17,41 @@ export interface WorkerMetrics {
 export function createWorkerMetrics(meter: Meter): WorkerMetrics {
   const advice = { explicitBucketBoundaries: durationBucketsSeconds };
   return {
-    queueWait: meter.createHistogram(metricNames.queueWait, { description: "From the ingress enqueueing a chat job to a worker starting it.", unit: "s", advice }),
-    operationDuration: meter.createHistogram(metricNames.clientOperationDuration, { description: "Upstream chat call duration, by provider and outcome.", unit: "s", advice }),
-    timeToFirstChunk: meter.createHistogram(metricNames.clientTimeToFirstChunk, { description: "From starting the upstream call to its first chunk, by provider.", unit: "s", advice }),
-    tokenUsage: meter.createHistogram(metricNames.clientTokenUsage, { description: "Tokens per upstream call, by gen_ai.token.type (input, output).", unit: "{token}", advice: { explicitBucketBoundaries: tokenBuckets } }),
-    activeJobs: meter.createUpDownCounter(metricNames.activeJobs, { description: "Chat jobs this worker is running right now.", unit: "{job}" }),
-    cancellations: meter.createCounter(metricNames.cancellations, { description: "Chat jobs stopped early because nobody listens any more, by reason.", unit: "{job}" }),
-    errors: meter.createCounter(metricNames.errors, { description: "Chat jobs that ended with a gateway error, by code (error.type).", unit: "{job}" }),
-    fallbacks: meter.createCounter(metricNames.fallbacks, { description: "Upstream calls that failed over to the route's next target, by provider and code.", unit: "{call}" }),
+    queueWait: meter.createHistogram(metricNames.queueWait, {
+      description: "From the ingress enqueueing a chat job to a worker starting it.",
+      unit: "s",
+      advice,
+    }),
+    operationDuration: meter.createHistogram(metricNames.clientOperationDuration, {
+      description: "Upstream chat call duration, by provider and outcome.",
+      unit: "s",
+      advice,
+    }),
+    timeToFirstChunk: meter.createHistogram(metricNames.clientTimeToFirstChunk, {
+      description: "From starting the upstream call to its first chunk, by provider.",
+      unit: "s",
+      advice,
+    }),
+    tokenUsage: meter.createHistogram(metricNames.clientTokenUsage, {
+      description: "Tokens per upstream call, by gen_ai.token.type (input, output).",
+      unit: "{token}",
+      advice: { explicitBucketBoundaries: tokenBuckets },
+    }),
+    activeJobs: meter.createUpDownCounter(metricNames.activeJobs, {
+      description: "Chat jobs this worker is running right now.",
+      unit: "{job}",
+    }),
+    cancellations: meter.createCounter(metricNames.cancellations, {
+      description: "Chat jobs stopped early because nobody listens any more, by reason.",
+      unit: "{job}",
+    }),
+    errors: meter.createCounter(metricNames.errors, {
+      description: "Chat jobs that ended with a gateway error, by code (error.type).",
+      unit: "{job}",
+    }),
+    fallbacks: meter.createCounter(metricNames.fallbacks, {
+      description: "Upstream calls that failed over to the route's next target, by provider and code.",
+      unit: "{call}",
+    }),
   };
 }

@@ -40,9 +40,17 @@ export interface CancellationFigures {
   outcomes: Record<string, number>;
 }
 
-export async function measureActiveCancellation(streams: number, cancelPoint: CancelPoint = "from-start"): Promise<CancellationFigures> {
+export async function measureActiveCancellation(
+  streams: number,
+  cancelPoint: CancelPoint = "from-start",
+): Promise<CancellationFigures> {
   const tokens = cancelPoint === "from-start" ? 150 : 400;
-  const stack = await startFaultStack({ mockProcess: true, workers: 2, workerEnv: { WORKER_CONCURRENCY: String(streams) }, mock: { tokens, tokenDelayMs: 20, firstTokenDelayMs: 20 } });
+  const stack = await startFaultStack({
+    mockProcess: true,
+    workers: 2,
+    workerEnv: { WORKER_CONCURRENCY: String(streams) },
+    mock: { tokens, tokenDelayMs: 20, firstTokenDelayMs: 20 },
+  });
   try {
     const cancelAt = new Map<string, number>();
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -52,7 +60,8 @@ export async function measureActiveCancellation(streams: number, cancelPoint: Ca
     // Per stream: tokens received so far, and the count at which it is cancelled.
     const received = new Array<number>(streams).fill(0);
     const cancelAfter = Array.from({ length: streams }, () => 1 + Math.floor(Math.random() * 100));
-    const cancelAtCount = cancelPoint === "from-start" ? [...cancelAfter] : new Array<number>(streams).fill(Number.POSITIVE_INFINITY);
+    const cancelAtCount =
+      cancelPoint === "from-start" ? [...cancelAfter] : new Array<number>(streams).fill(Number.POSITIVE_INFINITY);
     let streaming = 0;
     const controllers = Array.from({ length: streams }, () => new AbortController());
     // A stream counts as started at its first token, or when it ended without any (an error): the
@@ -61,7 +70,8 @@ export async function measureActiveCancellation(streams: number, cancelPoint: Ca
       if (++streaming !== streams) return;
       allStreamingAt = clock();
       // Every stream is streaming now: each is cancelled a random number of tokens from here.
-      if (cancelPoint === "all-streaming") for (let other = 0; other < streams; other++) cancelAtCount[other] = received[other]! + cancelAfter[other]!;
+      if (cancelPoint === "all-streaming")
+        for (let other = 0; other < streams; other++) cancelAtCount[other] = received[other]! + cancelAfter[other]!;
     };
     const cancel = (index: number) => {
       cancelAt.set(`active-${index}`, clock());
@@ -119,23 +129,39 @@ export interface QueuedCancellationFigures {
 
 export async function measureQueuedCancellation(queued: number): Promise<QueuedCancellationFigures> {
   // One worker slot, held by a blocker, so every other request waits in the queue.
-  const stack = await startFaultStack({ workerEnv: { WORKER_CONCURRENCY: "1", UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: "60000" }, ingressEnv: { QUEUE_MAX_WAIT_MS: "60000" }, mock: { tokens: 5 } });
+  const stack = await startFaultStack({
+    workerEnv: { WORKER_CONCURRENCY: "1", UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: "60000" },
+    ingressEnv: { QUEUE_MAX_WAIT_MS: "60000" },
+    mock: { tokens: 5 },
+  });
   const admin = new Redis(stack.redis.url);
   try {
     const blocker = new AbortController();
-    const blocking = streamChat(stack.urls[0]!, chatBody({ tag: "blocker", fail: { kind: "never-respond" } }), { signal: blocker.signal });
+    const blocking = streamChat(stack.urls[0]!, chatBody({ tag: "blocker", fail: { kind: "never-respond" } }), {
+      signal: blocker.signal,
+    });
     await waitFor(() => stack.mock.stats().active === 1, 10_000, "the blocker to reach the upstream");
     const controllers = Array.from({ length: queued }, () => new AbortController());
-    const requests = controllers.map((controller, index) => streamChat(stack.urls[0]!, chatBody({ tag: `queued-${index}` }), { signal: controller.signal }));
+    const requests = controllers.map((controller, index) =>
+      streamChat(stack.urls[0]!, chatBody({ tag: `queued-${index}` }), { signal: controller.signal }),
+    );
     await waitFor(async () => (await admin.llen("{faults}:chat:wait")) === queued, 10_000, "the requests to be queued");
     for (const controller of controllers) controller.abort();
     await Promise.all(requests);
     // The cancels have taken effect once the queue is empty: cancelled while still queued.
-    await waitFor(async () => (await admin.llen("{faults}:chat:wait")) === 0, 10_000, "the cancelled requests to leave the queue");
+    await waitFor(
+      async () => (await admin.llen("{faults}:chat:wait")) === 0,
+      10_000,
+      "the cancelled requests to leave the queue",
+    );
     // Free the worker; nothing cancelled may reach the upstream now.
     blocker.abort();
     await blocking;
-    await waitFor(async () => (await admin.llen("{faults}:chat:wait")) === 0 && (await admin.llen("{faults}:chat:active")) === 0, 10_000, "the queue to drain");
+    await waitFor(
+      async () => (await admin.llen("{faults}:chat:wait")) === 0 && (await admin.llen("{faults}:chat:active")) === 0,
+      10_000,
+      "the queue to drain",
+    );
     const upstreamCalls = stack.mock.stats().recent.filter((record) => record.tag?.startsWith("queued-")).length;
     return { queued, upstreamCalls };
   } finally {

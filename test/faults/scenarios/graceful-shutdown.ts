@@ -27,9 +27,19 @@ export async function measureGracefulShutdown(requests: number): Promise<Shutdow
   try {
     const url = stack.urls[0]!;
     // Their first upstream call never answers; the second (after the hand-back) answers at once.
-    const waiting = Array.from({ length: requests }, (_, index) => streamChat(url, chatBody({ tag: `waiting-${index}`, tokens: 3, fail: { kind: "never-respond", times: 1 } })));
-    const streaming = Array.from({ length: requests }, (_, index) => streamChat(url, chatBody({ tag: `streaming-${index}` })));
-    await waitFor(() => stack.mock.stats().active === requests * 2 && stack.mock.stats().recent.filter((record) => record.tokensSent > 0).length === requests, 10_000, "every request at the upstream");
+    const waiting = Array.from({ length: requests }, (_, index) =>
+      streamChat(url, chatBody({ tag: `waiting-${index}`, tokens: 3, fail: { kind: "never-respond", times: 1 } })),
+    );
+    const streaming = Array.from({ length: requests }, (_, index) =>
+      streamChat(url, chatBody({ tag: `streaming-${index}` })),
+    );
+    await waitFor(
+      () =>
+        stack.mock.stats().active === requests * 2 &&
+        stack.mock.stats().recent.filter((record) => record.tokensSent > 0).length === requests,
+      10_000,
+      "every request at the upstream",
+    );
     await stack.startWorker();
     await stack.workers[0]!.stop("SIGTERM");
     const handedBack = await Promise.all(waiting);
@@ -40,13 +50,18 @@ export async function measureGracefulShutdown(requests: number): Promise<Shutdow
     await waitFor(() => stack.mock.stats().active === requests, 10_000, "the streams to flow");
     const ingress = stack.ingresses[0]!;
     ingress.child.kill("SIGTERM");
-    await waitFor(() => ingress.output.some((line) => line.includes('"shutting down"')), 5000, "the ingress to begin its shutdown");
+    await waitFor(
+      () => ingress.output.some((line) => line.includes('"shutting down"')),
+      5000,
+      "the ingress to begin its shutdown",
+    );
     const refused = await streamChat(url, chatBody());
     const ready = await fetch(url.replace(/\/v1$/, "/ready"));
     await ready.arrayBuffer();
     const ended = await Promise.all(open);
     await ingress.exited;
-    const label = (result: { outcome: string; code?: string | undefined; tokens: number }) => (result.outcome === "completed" ? `completed (${result.tokens} tokens)` : `${result.outcome}:${result.code ?? ""}`);
+    const label = (result: { outcome: string; code?: string | undefined; tokens: number }) =>
+      result.outcome === "completed" ? `completed (${result.tokens} tokens)` : `${result.outcome}:${result.code ?? ""}`;
     return {
       workerHandedBack: countBy(handedBack, label),
       workerStreaming: countBy(cut, label),

@@ -50,7 +50,9 @@ function randomJson(random: () => number, depth: number): unknown {
       return Array.from({ length: Math.floor(random() * 4) }, () => randomJson(random, depth + 1));
     default: {
       const object: Record<string, unknown> = {};
-      for (let index = Math.floor(random() * 5); index > 0; index--) object[["model", "messages", "stream", "role", "content", "tools", `k${index}`][Math.floor(random() * 7)]!] = randomJson(random, depth + 1);
+      for (let index = Math.floor(random() * 5); index > 0; index--)
+        object[["model", "messages", "stream", "role", "content", "tools", `k${index}`][Math.floor(random() * 7)]!] =
+          randomJson(random, depth + 1);
       return object;
     }
   }
@@ -65,11 +67,15 @@ const kinds: Array<{ name: string; make: (random: () => number) => string | Buff
     make: (random) => {
       const value = randomJson(random, 0);
       // A random object may by chance be a valid request: break it if so.
-      if (typeof value === "object" && value !== null && !Array.isArray(value)) (value as Record<string, unknown>).messages = 42;
+      if (typeof value === "object" && value !== null && !Array.isArray(value))
+        (value as Record<string, unknown>).messages = 42;
       return JSON.stringify(value);
     },
   },
-  { name: "not JSON", make: (random) => ["{", "{\"model\":", "[1,2", "nul", "{'a':1}", "\u0000\u0001", ""][Math.floor(random() * 7)]! },
+  {
+    name: "not JSON",
+    make: (random) => ["{", '{"model":', "[1,2", "nul", "{'a':1}", "\u0000\u0001", ""][Math.floor(random() * 7)]!,
+  },
   {
     name: "wrong types",
     make: (random) => {
@@ -103,14 +109,24 @@ const kinds: Array<{ name: string; make: (random: () => number) => string | Buff
     name: "deep nesting",
     make: (random) => {
       const depth = 100 + Math.floor(random() * 100_000);
-      return random() < 0.5 ? `${"[".repeat(depth)}${"]".repeat(depth)}` : `{"model":"mock-model","messages":[{"role":"user","content":"hi"}],"x":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`;
+      return random() < 0.5
+        ? `${"[".repeat(depth)}${"]".repeat(depth)}`
+        : `{"model":"mock-model","messages":[{"role":"user","content":"hi"}],"x":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`;
     },
   },
   {
     name: "invalid UTF-8",
-    make: () => Buffer.concat([Buffer.from('{"model":"mock-model","messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1]), Buffer.from('"}]}')]),
+    make: () =>
+      Buffer.concat([
+        Buffer.from('{"model":"mock-model","messages":[{"role":"user","content":"'),
+        Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1]),
+        Buffer.from('"}]}'),
+      ]),
   },
-  { name: "huge string, wrong type", make: () => JSON.stringify({ ...valid, messages: [{ role: "user", content: { text: "y".repeat(900_000) } }] }) },
+  {
+    name: "huge string, wrong type",
+    make: () => JSON.stringify({ ...valid, messages: [{ role: "user", content: { text: "y".repeat(900_000) } }] }),
+  },
   { name: "over the size limit", make: () => JSON.stringify({ ...valid, pad: "z".repeat(bodyLimitBytes + 1000) }) },
 ];
 
@@ -121,8 +137,14 @@ const weights = [30, 15, 25, 10, 10, 8, 1, 1];
 const warmUpRequests = 1000;
 
 /** onlyKind: send only bodies of this kind (to find which one costs memory). */
-export async function measureHostileInput(bodies: number, slowSenders: number, onlyKind?: string): Promise<HostileFigures> {
-  const stack = await startFaultStack({ ingressEnv: { BODY_LIMIT_BYTES: String(bodyLimitBytes), REQUEST_BODY_TIMEOUT_MS: "1000" } });
+export async function measureHostileInput(
+  bodies: number,
+  slowSenders: number,
+  onlyKind?: string,
+): Promise<HostileFigures> {
+  const stack = await startFaultStack({
+    ingressEnv: { BODY_LIMIT_BYTES: String(bodyLimitBytes), REQUEST_BODY_TIMEOUT_MS: "1000" },
+  });
   try {
     const url = `${stack.urls[0]!}/chat/completions`;
     const ingress = stack.ingresses[0]!;
@@ -157,13 +179,18 @@ export async function measureHostileInput(bodies: number, slowSenders: number, o
     await sendUntil(plan.length);
     const slow = await Promise.all(Array.from({ length: slowSenders }, () => slowSend(new URL(url))));
     const after = { ingress: residentMb(ingress.child.pid), worker: residentMb(worker.child.pid) };
-    const alive = [ingress, worker].filter((service) => service.child.exitCode === null && service.child.signalCode === null).length;
+    const alive = [ingress, worker].filter(
+      (service) => service.child.exitCode === null && service.child.signalCode === null,
+    ).length;
     return {
       bodies: answers.length,
       byKind: countBy(answers, (answer) => answer.kind),
       statuses: countBy(answers, (answer) => String(answer.status)),
       not4xx: answers.filter((answer) => answer.status < 400 || answer.status > 499).length,
-      not4xxByKind: countBy(answers.filter((answer) => answer.status < 400 || answer.status > 499), (answer) => `${answer.kind}: ${answer.status}`),
+      not4xxByKind: countBy(
+        answers.filter((answer) => answer.status < 400 || answer.status > 499),
+        (answer) => `${answer.kind}: ${answer.status}`,
+      ),
       notOpenAIShaped: answers.filter((answer) => !answer.shaped).length,
       slowSenders,
       slowSenderStatuses: countBy(slow, String),
@@ -183,9 +210,14 @@ async function warmUp(url: string, requests: number): Promise<void> {
     Array.from({ length: 16 }, async () => {
       while (sent < requests) {
         const stream = sent++ % 2 === 0;
-        const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...valid, stream }) });
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ ...valid, stream }),
+        });
         const text = await response.text();
-        if (response.status !== 200) throw new Error(`warm-up request answered ${response.status}: ${text.slice(0, 200)}`);
+        if (response.status !== 200)
+          throw new Error(`warm-up request answered ${response.status}: ${text.slice(0, 200)}`);
       }
     }),
   );
@@ -216,7 +248,9 @@ function slowSend(url: URL): Promise<number> {
     let answer = "";
     let timer: NodeJS.Timeout | undefined;
     socket.on("connect", () => {
-      socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{`);
+      socket.write(
+        `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{`,
+      );
       timer = setInterval(() => socket.write(" "), 200);
     });
     socket.on("data", (data) => (answer += data.toString("latin1")));

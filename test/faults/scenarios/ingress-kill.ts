@@ -20,12 +20,19 @@ export async function measureIngressKill(streams: number): Promise<IngressKillFi
   try {
     const half = Math.floor(streams / 2);
     const requests = Array.from({ length: streams }, (_, index) =>
-      streamChat(stack.urls[0]!, chatBody(index < half ? { tag: `streaming-${index}` } : { tag: `waiting-${index}`, firstTokenDelayMs: 60_000 })),
+      streamChat(
+        stack.urls[0]!,
+        chatBody(index < half ? { tag: `streaming-${index}` } : { tag: `waiting-${index}`, firstTokenDelayMs: 60_000 }),
+      ),
     );
-    await waitFor(() => {
-      const stats = stack.mock.stats();
-      return stats.active === streams && stats.recent.filter((record) => record.tokensSent > 0).length === half;
-    }, 15_000, "every upstream call to be open");
+    await waitFor(
+      () => {
+        const stats = stack.mock.stats();
+        return stats.active === streams && stats.recent.filter((record) => record.tokensSent > 0).length === half;
+      },
+      15_000,
+      "every upstream call to be open",
+    );
     const killedAt = clock();
     await stack.ingresses[0]!.stop("SIGKILL");
     await Promise.all(requests);
@@ -36,7 +43,10 @@ export async function measureIngressKill(streams: number): Promise<IngressKillFi
       stillOpen = stack.mock.stats().active;
     }
     const records = stack.mock.stats().recent.filter((record) => record.abortedAt !== undefined);
-    const latency = (prefix: string) => records.filter((record) => record.tag?.startsWith(prefix)).map((record) => (record.abortedAt as number) - killedAt);
+    const latency = (prefix: string) =>
+      records
+        .filter((record) => record.tag?.startsWith(prefix))
+        .map((record) => (record.abortedAt as number) - killedAt);
     return {
       streams,
       abortLatency: summary(records.map((record) => (record.abortedAt as number) - killedAt)),

@@ -31,7 +31,11 @@ export async function measureOverload(durationMs: number): Promise<OverloadFigur
   const offeredPerSecond = capacityPerSecond * 10;
   const stack = await startFaultStack({
     workerEnv: { WORKER_CONCURRENCY: String(concurrency) },
-    ingressEnv: { MAX_QUEUED_REQUESTS: String(concurrency), QUEUE_MAX_WAIT_MS: String(queueMaxWaitMs), QUEUE_DEPTH_REFRESH_MS: "100" },
+    ingressEnv: {
+      MAX_QUEUED_REQUESTS: String(concurrency),
+      QUEUE_MAX_WAIT_MS: String(queueMaxWaitMs),
+      QUEUE_DEPTH_REFRESH_MS: "100",
+    },
     mock: { tokens, tokenDelayMs },
   });
   try {
@@ -66,8 +70,10 @@ export async function measureOverload(durationMs: number): Promise<OverloadFigur
       rejectionLatency: summary(rejected.map((result) => result.endedAt - result.startedAt)),
       rejectionsWithoutRetryAfter: rejected.filter((result) => !result.retryAfter).length,
       acceptedDuration: summary(accepted.map((result) => result.endedAt - result.startedAt)),
-      acceptedLate: accepted.filter((result) => result.endedAt - result.startedAt > queueMaxWaitMs + answerMs + 1000).length,
-      unexplained: results.filter((result) => !["completed", "stream-error", "http-error"].includes(result.outcome)).length,
+      acceptedLate: accepted.filter((result) => result.endedAt - result.startedAt > queueMaxWaitMs + answerMs + 1000)
+        .length,
+      unexplained: results.filter((result) => !["completed", "stream-error", "http-error"].includes(result.outcome))
+        .length,
       ingressMemoryMb: ingressMemory,
       workerMemoryMb: workerMemory,
     };
@@ -90,7 +96,11 @@ export async function measureKeyLimits(limit: number, perMinute: number, burst: 
   const stack = await startFaultStack({
     ingresses: 2,
     // Limits are per authenticated key: the two keys below are the gateway's API keys.
-    ingressEnv: { RATE_LIMIT_CONCURRENT_STREAMS: String(limit), RATE_LIMIT_REQUESTS_PER_MINUTE: String(perMinute), API_KEYS: "key-under-test,another-key" },
+    ingressEnv: {
+      RATE_LIMIT_CONCURRENT_STREAMS: String(limit),
+      RATE_LIMIT_REQUESTS_PER_MINUTE: String(perMinute),
+      API_KEYS: "key-under-test,another-key",
+    },
     mock: { tokens: 5, tokenDelayMs: 5 },
   });
   try {
@@ -98,23 +108,36 @@ export async function measureKeyLimits(limit: number, perMinute: number, burst: 
     // Long streams from one key, through both ingresses at once: only `limit` may run.
     const controllers = Array.from({ length: limit * 3 }, () => new AbortController());
     const concurrent = controllers.map((controller, index) =>
-      fetch(`${stack.urls[index % 2]!}/chat/completions`, { method: "POST", signal: controller.signal, headers: { "content-type": "application/json", ...key }, body: JSON.stringify(chatBody({ firstTokenDelayMs: 0, tokens: 1000, tokenDelayMs: 10 })) }),
+      fetch(`${stack.urls[index % 2]!}/chat/completions`, {
+        method: "POST",
+        signal: controller.signal,
+        headers: { "content-type": "application/json", ...key },
+        body: JSON.stringify(chatBody({ firstTokenDelayMs: 0, tokens: 1000, tokenDelayMs: 10 })),
+      }),
     );
     const responses = await Promise.all(concurrent);
     const concurrentAccepted = responses.filter((response) => response.status === 200).length;
     const concurrentRejected = responses.filter((response) => response.status === 429).length;
-    let withoutRetryAfter = responses.filter((response) => response.status === 429 && !response.headers.get("retry-after")).length;
+    let withoutRetryAfter = responses.filter(
+      (response) => response.status === 429 && !response.headers.get("retry-after"),
+    ).length;
     for (const controller of controllers) controller.abort();
     // A burst of short requests from another key, one at a time (the stream limit is not what is
     // measured here): only about `perMinute` of them pass.
     const other = { Authorization: "Bearer another-key" };
     const burstResponses: Response[] = [];
     for (let index = 0; index < burst; index++) {
-      const response = await fetch(`${stack.urls[index % 2]!}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...other }, body: JSON.stringify(chatBody()) });
+      const response = await fetch(`${stack.urls[index % 2]!}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...other },
+        body: JSON.stringify(chatBody()),
+      });
       await response.arrayBuffer();
       burstResponses.push(response);
     }
-    withoutRetryAfter += burstResponses.filter((response) => response.status === 429 && !response.headers.get("retry-after")).length;
+    withoutRetryAfter += burstResponses.filter(
+      (response) => response.status === 429 && !response.headers.get("retry-after"),
+    ).length;
     return {
       concurrentAccepted,
       concurrentRejected,

@@ -28,9 +28,16 @@ export interface RedisOutageFigures {
  * outage: how long Redis stays down — a duration (the report: the issue's 5 s), or "until" a number
  * of requests sent during the outage have been answered 503 (the test: no fixed wait).
  */
-export async function measureRedisOutage(outage: { ms: number } | { until503s: number }, clients: number, mode: "killed" | "hung" = "killed"): Promise<RedisOutageFigures> {
+export async function measureRedisOutage(
+  outage: { ms: number } | { until503s: number },
+  clients: number,
+  mode: "killed" | "hung" = "killed",
+): Promise<RedisOutageFigures> {
   const requestTimeoutMs = 10_000;
-  const stack = await startFaultStack({ env: { REQUEST_TIMEOUT_MS: String(requestTimeoutMs) }, mock: { tokens: 20, tokenDelayMs: 20 } });
+  const stack = await startFaultStack({
+    env: { REQUEST_TIMEOUT_MS: String(requestTimeoutMs) },
+    mock: { tokens: 20, tokenDelayMs: 20 },
+  });
   try {
     const url = stack.urls[0]!;
     const results: ChatResult[] = [];
@@ -43,31 +50,59 @@ export async function measureRedisOutage(outage: { ms: number } | { until503s: n
         if (result.outcome !== "completed") await new Promise((resolve) => setTimeout(resolve, 50));
       }
     });
-    await waitFor(() => results.filter((result) => result.outcome === "completed").length >= clients, 10_000, "steady load");
+    await waitFor(
+      () => results.filter((result) => result.outcome === "completed").length >= clients,
+      10_000,
+      "steady load",
+    );
     let readyFalseAt = Number.NaN;
     const killedAt = clock();
     if (mode === "killed") await stack.redis.kill();
     else stack.redis.pause();
     // A new request right after the kill (the load's own clients are busy with their streams).
     const probe = await streamChat(url, chatBody(), { patienceMs: requestTimeoutMs + 2000 });
-    await waitFor(async () => {
-      const response = await fetch(url.replace(/\/v1$/, "/ready"));
-      await response.arrayBuffer();
-      if (response.status === 503) readyFalseAt = clock();
-      return response.status === 503;
-    }, 10_000, "/ready to turn false");
-    if ("ms" in outage) await new Promise((resolve) => setTimeout(resolve, Math.max(0, outage.ms - (clock() - killedAt))));
-    else await waitFor(() => results.filter((result) => result.startedAt > killedAt && result.status === 503).length >= outage.until503s, 10_000, "503s during the outage");
+    await waitFor(
+      async () => {
+        const response = await fetch(url.replace(/\/v1$/, "/ready"));
+        await response.arrayBuffer();
+        if (response.status === 503) readyFalseAt = clock();
+        return response.status === 503;
+      },
+      10_000,
+      "/ready to turn false",
+    );
+    if ("ms" in outage)
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, outage.ms - (clock() - killedAt))));
+    else
+      await waitFor(
+        () =>
+          results.filter((result) => result.startedAt > killedAt && result.status === 503).length >= outage.until503s,
+        10_000,
+        "503s during the outage",
+      );
     const restartedAt = clock();
     if (mode === "killed") await stack.redis.restart();
     else stack.redis.resume();
-    await waitFor(() => results.some((result) => result.startedAt > restartedAt && result.outcome === "completed"), 15_000, "recovery");
+    await waitFor(
+      () => results.some((result) => result.startedAt > restartedAt && result.outcome === "completed"),
+      15_000,
+      "recovery",
+    );
     // Keep the load on a little after recovery, then let every loop finish its last request.
-    await waitFor(() => results.filter((result) => result.startedAt > restartedAt && result.outcome === "completed").length >= clients, 15_000, "steady load after recovery");
+    await waitFor(
+      () =>
+        results.filter((result) => result.startedAt > restartedAt && result.outcome === "completed").length >= clients,
+      15_000,
+      "steady load after recovery",
+    );
     running = false;
     await Promise.all(loops);
-    const duringOutage = results.filter((result) => result.startedAt > killedAt && result.startedAt < restartedAt && result.outcome === "http-error");
-    const recovered = results.filter((result) => result.startedAt > restartedAt && result.outcome === "completed").sort((a, b) => a.endedAt - b.endedAt)[0]!;
+    const duringOutage = results.filter(
+      (result) => result.startedAt > killedAt && result.startedAt < restartedAt && result.outcome === "http-error",
+    );
+    const recovered = results
+      .filter((result) => result.startedAt > restartedAt && result.outcome === "completed")
+      .sort((a, b) => a.endedAt - b.endedAt)[0]!;
     const inFlight = results.filter((result) => result.startedAt < killedAt && result.endedAt > killedAt);
     return {
       outageMs: restartedAt - killedAt,
@@ -78,8 +113,11 @@ export async function measureRedisOutage(outage: { ms: number } | { until503s: n
       rejectionLatency: summary(duringOutage.map((result) => result.endedAt - result.startedAt)),
       readyFalseAfter: readyFalseAt - killedAt,
       recoveredAfter: recovered.endedAt - restartedAt,
-      unexplained: results.filter((result) => !["completed", "stream-error", "http-error"].includes(result.outcome)).length,
-      processesRestarted: [...stack.ingresses, ...stack.workers].filter((service) => service.child.exitCode !== null || service.child.signalCode !== null).length,
+      unexplained: results.filter((result) => !["completed", "stream-error", "http-error"].includes(result.outcome))
+        .length,
+      processesRestarted: [...stack.ingresses, ...stack.workers].filter(
+        (service) => service.child.exitCode !== null || service.child.signalCode !== null,
+      ).length,
     };
   } finally {
     await stack.stop();

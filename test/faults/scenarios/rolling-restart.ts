@@ -37,7 +37,8 @@ export async function measureRollingRestart(streams: number): Promise<RollingRes
       for (let tries = 0; ; tries++) {
         const url = inRotation[next++ % inRotation.length]!;
         const result = await streamChat(url, chatBody(), { patienceMs: 30_000 });
-        const refusedBeforeAnswer = result.outcome === "connection-error" || (result.outcome === "http-error" && result.code === "shutting_down");
+        const refusedBeforeAnswer =
+          result.outcome === "connection-error" || (result.outcome === "http-error" && result.code === "shutting_down");
         if (!refusedBeforeAnswer || tries >= 5) return result;
         retriedElsewhere++;
       }
@@ -64,8 +65,15 @@ export async function measureRollingRestart(streams: number): Promise<RollingRes
       requests: results.length,
       outcomes: countBy(results, (result) => `${result.outcome}${result.code ? `:${result.code}` : ""}`),
       retriedElsewhere,
-      lostOrHung: results.filter((result) => result.outcome !== "completed" && result.outcome !== "http-error" && result.outcome !== "stream-error").length,
-      timeToFirstToken: summary(results.filter((result) => result.firstTokenAt !== undefined).map((result) => (result.firstTokenAt as number) - result.startedAt)),
+      lostOrHung: results.filter(
+        (result) =>
+          result.outcome !== "completed" && result.outcome !== "http-error" && result.outcome !== "stream-error",
+      ).length,
+      timeToFirstToken: summary(
+        results
+          .filter((result) => result.firstTokenAt !== undefined)
+          .map((result) => (result.firstTokenAt as number) - result.startedAt),
+      ),
       restartMs,
     };
   } finally {

@@ -21,23 +21,105 @@ export interface FailureCase {
  * healthy stream's gap between two chunks can approach half a second, and a timeout that fires on
  * it turns a good answer into upstream_interrupted (seen once at 500 ms).
  */
-export const failureTimeouts = { UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: "1000", UPSTREAM_IDLE_TIMEOUT_MS: "1000", UPSTREAM_RETRIES: "1", UPSTREAM_RETRY_BACKOFF_MS: "50" };
+export const failureTimeouts = {
+  UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: "1000",
+  UPSTREAM_IDLE_TIMEOUT_MS: "1000",
+  UPSTREAM_RETRIES: "1",
+  UPSTREAM_RETRY_BACKOFF_MS: "50",
+};
 
 export const failureCases: FailureCase[] = [
   { name: "connection refused, fallback healthy", model: "refused-then-mock", expected: "completed", expectedCalls: 1 },
-  { name: "connection refused, no fallback", model: "refused-only", expected: "http-error:upstream_unavailable", expectedCalls: 0 },
-  { name: "HTTP 500 once, retry succeeds", model: "solo", fail: { kind: "http", status: 500, times: 1 }, expected: "completed", expectedCalls: 2 },
-  { name: "HTTP 503 always, retry + fallback exhausted", model: "mock-then-mock", fail: { kind: "http", status: 503 }, expected: "http-error:upstream_unavailable", expectedCalls: 4 },
-  { name: "HTTP 429 (Retry-After 0) once, retry succeeds", model: "solo", fail: { kind: "http", status: 429, retryAfterSeconds: 0, times: 1 }, expected: "completed", expectedCalls: 2 },
-  { name: "HTTP 429 twice, fallback succeeds", model: "mock-then-mock", fail: { kind: "http", status: 429, retryAfterSeconds: 0, times: 2 }, expected: "completed", expectedCalls: 3 },
-  { name: "HTTP 429 (Retry-After 30), no fallback", model: "solo", fail: { kind: "http", status: 429, retryAfterSeconds: 30 }, expected: "http-error:upstream_rate_limited", expectedCalls: 1 },
-  { name: "no first token once, retry succeeds", model: "solo", fail: { kind: "never-respond", times: 1 }, expected: "completed", expectedCalls: 2 },
-  { name: "no first token ever, fallback too", model: "mock-then-mock", fail: { kind: "never-respond" }, expected: "http-error:upstream_timeout", expectedCalls: 4 },
-  { name: "headers, then silence (stall at 0 tokens)", model: "solo", fail: { kind: "stall", afterTokens: 0, times: 1 }, expected: "completed", expectedCalls: 2 },
-  { name: "stall after 5 tokens", model: "solo", fail: { kind: "stall", afterTokens: 5 }, expected: "stream-error:upstream_interrupted", expectedCalls: 1 },
-  { name: "connection reset after 5 tokens", model: "solo", fail: { kind: "reset", afterTokens: 5 }, expected: "stream-error:upstream_interrupted", expectedCalls: 1 },
-  { name: "in-stream error after 5 tokens", model: "solo", fail: { kind: "in-stream-error", afterTokens: 5 }, expected: "stream-error:upstream_interrupted", expectedCalls: 1 },
-  { name: "HTTP 400 (not retryable)", model: "mock-then-mock", fail: { kind: "http", status: 400 }, expected: "http-error:upstream_bad_request", expectedCalls: 1 },
+  {
+    name: "connection refused, no fallback",
+    model: "refused-only",
+    expected: "http-error:upstream_unavailable",
+    expectedCalls: 0,
+  },
+  {
+    name: "HTTP 500 once, retry succeeds",
+    model: "solo",
+    fail: { kind: "http", status: 500, times: 1 },
+    expected: "completed",
+    expectedCalls: 2,
+  },
+  {
+    name: "HTTP 503 always, retry + fallback exhausted",
+    model: "mock-then-mock",
+    fail: { kind: "http", status: 503 },
+    expected: "http-error:upstream_unavailable",
+    expectedCalls: 4,
+  },
+  {
+    name: "HTTP 429 (Retry-After 0) once, retry succeeds",
+    model: "solo",
+    fail: { kind: "http", status: 429, retryAfterSeconds: 0, times: 1 },
+    expected: "completed",
+    expectedCalls: 2,
+  },
+  {
+    name: "HTTP 429 twice, fallback succeeds",
+    model: "mock-then-mock",
+    fail: { kind: "http", status: 429, retryAfterSeconds: 0, times: 2 },
+    expected: "completed",
+    expectedCalls: 3,
+  },
+  {
+    name: "HTTP 429 (Retry-After 30), no fallback",
+    model: "solo",
+    fail: { kind: "http", status: 429, retryAfterSeconds: 30 },
+    expected: "http-error:upstream_rate_limited",
+    expectedCalls: 1,
+  },
+  {
+    name: "no first token once, retry succeeds",
+    model: "solo",
+    fail: { kind: "never-respond", times: 1 },
+    expected: "completed",
+    expectedCalls: 2,
+  },
+  {
+    name: "no first token ever, fallback too",
+    model: "mock-then-mock",
+    fail: { kind: "never-respond" },
+    expected: "http-error:upstream_timeout",
+    expectedCalls: 4,
+  },
+  {
+    name: "headers, then silence (stall at 0 tokens)",
+    model: "solo",
+    fail: { kind: "stall", afterTokens: 0, times: 1 },
+    expected: "completed",
+    expectedCalls: 2,
+  },
+  {
+    name: "stall after 5 tokens",
+    model: "solo",
+    fail: { kind: "stall", afterTokens: 5 },
+    expected: "stream-error:upstream_interrupted",
+    expectedCalls: 1,
+  },
+  {
+    name: "connection reset after 5 tokens",
+    model: "solo",
+    fail: { kind: "reset", afterTokens: 5 },
+    expected: "stream-error:upstream_interrupted",
+    expectedCalls: 1,
+  },
+  {
+    name: "in-stream error after 5 tokens",
+    model: "solo",
+    fail: { kind: "in-stream-error", afterTokens: 5 },
+    expected: "stream-error:upstream_interrupted",
+    expectedCalls: 1,
+  },
+  {
+    name: "HTTP 400 (not retryable)",
+    model: "mock-then-mock",
+    fail: { kind: "http", status: 400 },
+    expected: "http-error:upstream_bad_request",
+    expectedCalls: 1,
+  },
 ];
 
 export interface FailureCaseFigures {
@@ -64,8 +146,16 @@ export async function measureUpstreamFailures(runsPerCase: number): Promise<Fail
       },
       routes: {
         solo: { provider: "mock", model: "mock-model" },
-        "mock-then-mock": { provider: "mock", model: "mock-model", fallbacks: [{ provider: "mock", model: "mock-model-fallback" }] },
-        "refused-then-mock": { provider: "refused", model: "mock-model", fallbacks: [{ provider: "mock", model: "mock-model" }] },
+        "mock-then-mock": {
+          provider: "mock",
+          model: "mock-model",
+          fallbacks: [{ provider: "mock", model: "mock-model-fallback" }],
+        },
+        "refused-then-mock": {
+          provider: "refused",
+          model: "mock-model",
+          fallbacks: [{ provider: "mock", model: "mock-model" }],
+        },
         "refused-only": { provider: "refused", model: "mock-model" },
       },
     }),
@@ -76,7 +166,11 @@ export async function measureUpstreamFailures(runsPerCase: number): Promise<Fail
       const runs = await Promise.all(
         Array.from({ length: runsPerCase }, (_, run) => {
           const tag = `case-${caseIndex}-${run}`;
-          return streamChat(stack.urls[0]!, chatBody({ tag, ...(failure.fail ? { fail: failure.fail } : {}) }, { model: failure.model }), { patienceMs: 20_000 }).then((result) => ({ tag, result }));
+          return streamChat(
+            stack.urls[0]!,
+            chatBody({ tag, ...(failure.fail ? { fail: failure.fail } : {}) }, { model: failure.model }),
+            { patienceMs: 20_000 },
+          ).then((result) => ({ tag, result }));
         }),
       );
       const recent = stack.mock.stats().recent;
@@ -92,7 +186,8 @@ export async function measureUpstreamFailures(runsPerCase: number): Promise<Fail
         outcomes,
         calls: [...new Set(calls)],
         duration: summary(runs.map(({ result }) => result.endedAt - result.startedAt)),
-        asExpected: outcomes[failure.expected] === runsPerCase && calls.every((count) => count === failure.expectedCalls),
+        asExpected:
+          outcomes[failure.expected] === runsPerCase && calls.every((count) => count === failure.expectedCalls),
       });
     }
     return figures;

@@ -21,19 +21,35 @@ export interface WorkerKillFigures {
 }
 
 export async function measureWorkerKill(requests: number): Promise<WorkerKillFigures> {
-  const stack = await startFaultStack({ workers: 1, workerEnv: { UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: "60000" }, mock: { tokens: 1000, tokenDelayMs: 20 } });
+  const stack = await startFaultStack({
+    workers: 1,
+    workerEnv: { UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: "60000" },
+    mock: { tokens: 1000, tokenDelayMs: 20 },
+  });
   try {
     const half = Math.floor(requests / 2);
     const waiting = (index: number) => index >= half;
     const results: Array<Promise<ChatResult>> = Array.from({ length: requests }, (_, index) =>
       // A waiting request's first upstream call never answers (however long the survivor takes to
       // start); the call after the takeover answers at once.
-      streamChat(stack.urls[0]!, chatBody(waiting(index) ? { tag: `waiting-${index}`, tokens: 5, fail: { kind: "never-respond", times: 1 } } : { tag: `streaming-${index}` }), { patienceMs: 20_000 }),
+      streamChat(
+        stack.urls[0]!,
+        chatBody(
+          waiting(index)
+            ? { tag: `waiting-${index}`, tokens: 5, fail: { kind: "never-respond", times: 1 } }
+            : { tag: `streaming-${index}` },
+        ),
+        { patienceMs: 20_000 },
+      ),
     );
-    await waitFor(() => {
-      const stats = stack.mock.stats();
-      return stats.active === requests && stats.recent.filter((record) => record.tokensSent > 0).length === half;
-    }, 15_000, "every request to reach the upstream through the first worker");
+    await waitFor(
+      () => {
+        const stats = stack.mock.stats();
+        return stats.active === requests && stats.recent.filter((record) => record.tokensSent > 0).length === half;
+      },
+      15_000,
+      "every request to reach the upstream through the first worker",
+    );
     // The survivor starts only now, so the first worker holds every request when it dies.
     await stack.startWorker();
     const killedAt = clock();
@@ -43,7 +59,9 @@ export async function measureWorkerKill(requests: number): Promise<WorkerKillFig
     const takeover: number[] = [];
     const addedDelay: number[] = [];
     for (let index = half; index < requests; index++) {
-      const mine = calls.filter((record) => record.tag === `waiting-${index}`).sort((a, b) => a.startedAt - b.startedAt);
+      const mine = calls
+        .filter((record) => record.tag === `waiting-${index}`)
+        .sort((a, b) => a.startedAt - b.startedAt);
       if (mine.length >= 2) {
         takeover.push(mine[1]!.startedAt - killedAt);
         addedDelay.push(mine[1]!.startedAt - mine[0]!.startedAt);
@@ -53,11 +71,15 @@ export async function measureWorkerKill(requests: number): Promise<WorkerKillFig
     const waitingResults = ended.slice(half);
     return {
       requests,
-      beforeFirstToken: countBy(waitingResults, (result) => (result.outcome === "completed" && result.tokens === 5 ? "completed" : `${result.outcome}:${result.code ?? ""}`)),
+      beforeFirstToken: countBy(waitingResults, (result) =>
+        result.outcome === "completed" && result.tokens === 5 ? "completed" : `${result.outcome}:${result.code ?? ""}`,
+      ),
       takeover: summary(takeover),
       addedDelay: summary(addedDelay),
       afterFirstToken: countBy(streaming, (result) => `${result.outcome}${result.code ? `:${result.code}` : ""}`),
-      errorLatency: summary(streaming.filter((result) => result.outcome === "stream-error").map((result) => result.endedAt - killedAt)),
+      errorLatency: summary(
+        streaming.filter((result) => result.outcome === "stream-error").map((result) => result.endedAt - killedAt),
+      ),
       hung: ended.filter((result) => result.outcome === "hung").length,
     };
   } finally {

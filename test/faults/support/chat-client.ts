@@ -31,7 +31,10 @@ export interface ChatCallOptions {
   onToken?: (count: number) => void;
 }
 
-export function chatBody(mock: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function chatBody(
+  mock: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { model: "mock-model", stream: true, messages: [{ role: "user", content: "Hello" }], mock, ...extra };
 }
 
@@ -42,7 +45,12 @@ export async function streamChat(baseUrl: string, body: unknown, options: ChatCa
   const signals = options.signal ? AbortSignal.any([options.signal, patience.signal]) : patience.signal;
   const result: ChatResult = { outcome: "hung", tokens: 0, startedAt, endedAt: 0 };
   try {
-    const response = await fetch(`${baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: signals });
+    const response = await fetch(`${baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: signals,
+    });
     result.status = response.status;
     result.headersAt = clock();
     result.retryAfter = response.headers.get("retry-after");
@@ -74,7 +82,10 @@ export async function streamChat(baseUrl: string, body: unknown, options: ChatCa
           result.outcome = finished ? "completed" : "truncated";
           return result;
         }
-        const json = JSON.parse(data) as { error?: { code?: string }; choices?: Array<{ delta?: { content?: string }; finish_reason?: string | null }> };
+        const json = JSON.parse(data) as {
+          error?: { code?: string };
+          choices?: Array<{ delta?: { content?: string }; finish_reason?: string | null }>;
+        };
         if (json.error) {
           result.outcome = "stream-error";
           result.code = json.error.code;

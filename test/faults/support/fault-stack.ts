@@ -4,7 +4,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createMockUpstream, type MockStats, type MockUpstream, type MockUpstreamOptions } from "@switchboard/mock-upstream";
+import {
+  createMockUpstream,
+  type MockStats,
+  type MockUpstream,
+  type MockUpstreamOptions,
+} from "@switchboard/mock-upstream";
 import { startService, startServices, type ServiceProcess } from "../../support/service-process.ts";
 import { startPrivateRedis, type PrivateRedis } from "./private-redis.ts";
 
@@ -43,7 +48,10 @@ export interface FaultStack {
 }
 
 export function mockRoutes(mockUrl: string): unknown {
-  return { providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } }, routes: { "*": { provider: "upstream" } } };
+  return {
+    providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
+    routes: { "*": { provider: "upstream" } },
+  };
 }
 
 export async function startFaultStack(options: FaultStackOptions = {}): Promise<FaultStack> {
@@ -66,7 +74,14 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
   }
   const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-faults-")), "routes.json");
   writeFileSync(routesFile, JSON.stringify((options.routes ?? mockRoutes)(mockUrl)));
-  const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: "faults", LOG_LEVEL: "info", UPSTREAM_API_KEY: "fault-test-key", ROUTES_FILE: routesFile, ...options.env };
+  const env = {
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: "faults",
+    LOG_LEVEL: "info",
+    UPSTREAM_API_KEY: "fault-test-key",
+    ROUTES_FILE: routesFile,
+    ...options.env,
+  };
   const ingresses: ServiceProcess[] = [];
   const workers: ServiceProcess[] = [];
   const urls: string[] = [];
@@ -83,7 +98,13 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     workers,
     urls,
     async startIngress(extraEnv = {}) {
-      const ingress = await startService("ingress", { ...env, PORT: "0", HOST: "127.0.0.1", ...options.ingressEnv, ...extraEnv });
+      const ingress = await startService("ingress", {
+        ...env,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        ...options.ingressEnv,
+        ...extraEnv,
+      });
       ingresses.push(ingress);
       urls.push(String(ingress.readyLine.url));
       void ingress.exited.then(() => {
@@ -99,7 +120,9 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     },
     urlOf: (ingress) => String(ingress.readyLine.url),
     async stop() {
-      await Promise.all([...ingresses, ...workers, ...(mockService ? [mockService] : [])].map((service) => service.stop("SIGKILL")));
+      await Promise.all(
+        [...ingresses, ...workers, ...(mockService ? [mockService] : [])].map((service) => service.stop("SIGKILL")),
+      );
       await mock.close();
       await redis.stop();
     },

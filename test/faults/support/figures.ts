@@ -11,7 +11,12 @@ export function percentile(values: number[], p: number): number {
 }
 
 export function summary(values: number[]): { n: number; p50: number; p99: number; max: number } {
-  return { n: values.length, p50: percentile(values, 50), p99: percentile(values, 99), max: values.length ? Math.max(...values) : Number.NaN };
+  return {
+    n: values.length,
+    p50: percentile(values, 50),
+    p99: percentile(values, 99),
+    max: values.length ? Math.max(...values) : Number.NaN,
+  };
 }
 
 export function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {

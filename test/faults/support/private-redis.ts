@@ -25,7 +25,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const url = `redis://127.0.0.1:${port}`;
   let server: ChildProcess | undefined;
   const launch = async () => {
-    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "10000"], { stdio: "ignore" });
+    const child = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "10000"],
+      { stdio: "ignore" },
+    );
     await Promise.race([once(child, "spawn"), once(child, "error").then(([error]) => Promise.reject(error as Error))]);
     server = child;
     await waitForPing(url);
@@ -42,13 +46,27 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const signal = (name: NodeJS.Signals) => {
     if (server?.pid !== undefined) process.kill(server.pid, name);
   };
-  return { url, port, pid: () => server?.pid, kill, restart: launch, pause: () => signal("SIGSTOP"), resume: () => signal("SIGCONT"), stop: kill };
+  return {
+    url,
+    port,
+    pid: () => server?.pid,
+    kill,
+    restart: launch,
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
+    stop: kill,
+  };
 }
 
 async function waitForPing(url: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const client = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: 500,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     client.on("error", () => {});
     try {
       await client.connect();
@@ -62,4 +80,3 @@ async function waitForPing(url: string): Promise<void> {
     }
   }
 }
-
