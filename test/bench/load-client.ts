@@ -148,6 +148,8 @@ export async function closedLoop(
 export interface HeldResult {
   timings: StreamTiming[];
   errors: number;
+  /** The first error's message, if any. */
+  firstError?: string;
 }
 
 /**
@@ -166,19 +168,21 @@ export async function heldStreams(
   const until = performance.now() + rampMs + seconds * 1000;
   const timings: StreamTiming[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   await Promise.all(
     Array.from({ length: streams }, async (_, index) => {
       await new Promise((resolve) => setTimeout(resolve, (rampMs * index) / streams));
       while (performance.now() < until) {
         try {
           timings.push(await streamOnce(baseUrls[index % baseUrls.length] as Target, body));
-        } catch {
+        } catch (error) {
           errors++;
+          firstError ??= (error as Error).message;
         }
       }
     }),
   );
-  return { timings, errors };
+  return { timings, errors, ...(firstError === undefined ? {} : { firstError }) };
 }
 
 export interface OpenStream {

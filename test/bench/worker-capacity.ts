@@ -66,7 +66,7 @@ try {
       });
     });
     process.stderr.write(
-      `[capacity] ${streams} streams held ${seconds} s: ${answers} answers, ${held.errors} errors\n`,
+      `[capacity] ${streams} streams held ${seconds} s: ${answers} answers, ${held.errors} errors${held.firstError ? ` (first: ${held.firstError})` : ""}\n`,
     );
   }
 } finally {
