@@ -311,6 +311,8 @@ try {
     progress(`cancel under load: ${settings.cancel.join(", ")} callers hanging up at once`);
     result.cancel = await measureCancelRows(cancelMock.url as string);
     printCancel(result.cancel as CancelRow[]);
+    for (const row of result.cancel as CancelRow[])
+      if (row.firstError) console.log(`  cancel ${row.streams} ${row.target}: first error: ${row.firstError}`);
   }
   result.peers = peerSummary(result);
   printPeers(result.peers as PeerRow[]);
@@ -773,12 +775,22 @@ function printPeers(rows: PeerRow[]): void {
 function printCancel(rows: CancelRow[]): void {
   printTable(
     "Cancel under load (callers hang up at once after 5 tokens of a 200-token answer, 20 ms apart; ms from the last hang-up to the last / median upstream connection closed)",
-    ["streams", "target", "err", "upstream calls", "not cancelled", "to last close", "to median close"],
+    [
+      "streams",
+      "target",
+      "err",
+      "upstream calls",
+      "ended before hang-up",
+      "not cancelled",
+      "to last close",
+      "to median close",
+    ],
     rows.map((row) => [
       String(row.streams),
       row.target,
       String(row.errors),
       String(row.upstreamCalls),
+      String(row.endedBeforeHangUp),
       String(row.notCancelled),
       ms(row.lastHangUpToLastCloseMs),
       ms(row.lastHangUpToMedianCloseMs),

@@ -11,10 +11,16 @@ import type { MockRequestRecord, MockStats } from "@switchboard/mock-upstream";
 export interface CancelRow {
   target: string;
   streams: number;
-  /** Streams that failed before the hang-up (not measured). */
+  /** Streams that failed before the hang-up (not measured), and the first one's message. */
   errors: number;
+  firstError?: string;
   /** Upstream calls that ran to their end although the caller had hung up. */
   notCancelled: number;
+  /**
+   * Upstream calls that ended before the first hang-up (their whole answer came before every other
+   * caller had its 5 tokens: a machine too slow for the load); left out of the times.
+   */
+  endedBeforeHangUp: number;
   /** Upstream calls the mock saw in this run (should equal streams). */
   upstreamCalls: number;
   /** From the last hang-up to the last upstream connection closed (ms). */
@@ -47,25 +53,33 @@ export async function measureCancel(
   await fetch(new URL("../_mock/reset", `${options.mockUrl}/`), { method: "POST" });
   const open = Array.from({ length: streams }, () => openStream(target, options.body, options.tokensBeforeHangUp));
   const reached = await Promise.allSettled(open.map((stream) => stream.reached));
-  const errors = reached.filter((outcome) => outcome.status === "rejected").length;
+  const failures = reached.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason as Error] : []));
+  const errors = failures.length;
   // All at once, in one loop: the callers hang up within the same millisecond or two.
-  const lastHangUp = Math.max(...open.map((stream) => stream.hangUp()));
+  const hangUps = open.map((stream) => stream.hangUp());
+  const firstHangUp = Math.min(...hangUps);
+  const lastHangUp = Math.max(...hangUps);
   const deadline = performance.now() + options.timeoutMs;
   let stats = await mockStats(options.mockUrl);
   while (stats.active > 0 && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 10));
     stats = await mockStats(options.mockUrl);
   }
-  const closes = stats.recent
-    .map((record: MockRequestRecord) => record.abortedAt ?? record.endedAt)
+  const closedAt = (record: MockRequestRecord) => record.abortedAt ?? record.endedAt;
+  const before = stats.recent.filter((record) => (closedAt(record) ?? Number.POSITIVE_INFINITY) < firstHangUp);
+  const atHangUp = stats.recent.filter((record) => !before.includes(record));
+  const closes = atHangUp
+    .map(closedAt)
     .filter((at): at is number => at !== undefined)
     .sort((a, b) => a - b);
-  const stillOpen = stats.recent.length - closes.length;
+  const stillOpen = atHangUp.length - closes.length;
   return {
     target: label,
     streams,
     errors,
-    notCancelled: stats.recent.filter((record) => record.abortedAt === undefined).length,
+    ...(failures[0] ? { firstError: failures[0].message } : {}),
+    notCancelled: atHangUp.filter((record) => record.abortedAt === undefined).length,
+    endedBeforeHangUp: before.length,
     upstreamCalls: stats.recent.length,
     // Calls still open at the deadline count as closing at it.
     lastHangUpToLastCloseMs:

@@ -210,8 +210,10 @@ export function openStream(target: Target, body: string, tokens: number): OpenSt
   const outgoing = request(url, { method: "POST", agent: false, headers }, (response) => {
     response.setEncoding("utf8");
     if (response.statusCode !== 200) {
-      response.resume();
-      return fail(new Error(`HTTP ${response.statusCode} from ${url}`));
+      let text = "";
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => fail(new Error(`HTTP ${response.statusCode} from ${url}: ${text.slice(0, 200)}`)));
+      return;
     }
     response.on("data", (text: string) => {
       received += countTokens(text);
