@@ -106,6 +106,8 @@ interface SideResult {
   errors: number;
   /** Share of tokens that arrived in the same read as the one before (0 = one by one). */
   mergedTokenShare: number;
+  /** The first failed stream's error, if any stream failed. */
+  firstError?: string;
   /** Streams completed per second of this side's rounds (wall time). */
   streamsPerSecond: number;
   /** CPU ms per streamed request of each of this side's processes (direct: the mock). */
@@ -381,6 +383,7 @@ async function streamingRow(
   const rounds = Math.max(settings.minRounds, Math.ceil(settings.samples / concurrency));
   const timings = emptyBySide<StreamTiming[]>(() => []);
   const errors = emptyBySide(() => 0);
+  const firstErrors: Partial<Record<Side, string>> = {};
   const gatewayProcesses = processesOf("gateway", stack);
   const meter = sideMeter(stack);
   let rssPerStream: Record<string, number> | undefined;
@@ -406,7 +409,10 @@ async function streamingRow(
       );
       for (const outcome of outcomes) {
         if (outcome.status === "fulfilled") timings[side].push(outcome.value);
-        else errors[side]++;
+        else {
+          errors[side]++;
+          firstErrors[side] ??= (outcome.reason as Error).message;
+        }
       }
       if (sampler) {
         const peaks = sampler.stop();
@@ -419,7 +425,7 @@ async function streamingRow(
       }
     }
   }
-  return finishRow("burst", concurrency, rounds, sides, timings, errors, meter, rssPerStream);
+  return finishRow("burst", concurrency, rounds, sides, timings, errors, firstErrors, meter, rssPerStream);
 }
 
 /** Rounds of `concurrency` streams held open for settings.heldSeconds, per side, interleaved. */
@@ -431,6 +437,7 @@ async function heldRow(
 ): Promise<StreamingRow> {
   const timings = emptyBySide<StreamTiming[]>(() => []);
   const errors = emptyBySide(() => 0);
+  const firstErrors: Partial<Record<Side, string>> = {};
   const meter = sideMeter(stack);
   // One stream lasts about tokens x delay; spreading the first starts over that keeps `concurrency` in flight.
   const rampMs = settings.tokens * settings.tokenDelayMs;
@@ -442,9 +449,10 @@ async function heldRow(
       );
       timings[side].push(...held.timings);
       errors[side] += held.errors;
+      if (held.firstError !== undefined) firstErrors[side] ??= held.firstError;
     }
   }
-  return finishRow("held", concurrency, settings.heldRounds, sides, timings, errors, meter, undefined);
+  return finishRow("held", concurrency, settings.heldRounds, sides, timings, errors, firstErrors, meter, undefined);
 }
 
 function finishRow(
@@ -454,6 +462,7 @@ function finishRow(
   sides: Side[],
   timings: Record<Side, StreamTiming[]>,
   errors: Record<Side, number>,
+  firstErrors: Partial<Record<Side, string>>,
   meter: SideMeter,
   rssPerStream: Record<string, number> | undefined,
 ): StreamingRow {
@@ -473,6 +482,7 @@ function finishRow(
       lastTokenMs,
       gapMs: summarize(all.flatMap((timing) => timing.gapsMs)),
       errors: errors[side],
+      ...(firstErrors[side] === undefined ? {} : { firstError: firstErrors[side] }),
       mergedTokenShare: tokens === 0 ? 0 : all.reduce((sum, timing) => sum + timing.mergedTokens, 0) / tokens,
       streamsPerSecond: all.length / (meter.wallMs[side] / 1000),
       cpuMsPerRequest: Object.fromEntries(
@@ -751,6 +761,9 @@ function printStreaming(rows: StreamingRow[]): void {
     console.log(
       `  ${row.load} @${row.concurrency}: CPU ms per streamed request: ${cpu}${rss ? `; gateway RSS per open stream: ${rss}` : ""}`,
     );
+    for (const [side, result] of Object.entries(row.sides))
+      if (result.firstError)
+        console.log(`  ${row.load} @${row.concurrency} ${side}: first error: ${result.firstError}`);
   }
 }
 
