@@ -86,16 +86,29 @@ export async function startPortkey(): Promise<PortkeyGateway> {
   });
   let output = "";
   child.stderr!.on("data", (text: Buffer) => (output += text.toString()));
-  await new Promise<void>((resolveReady, reject) => {
-    child.stdout!.on("data", (text: Buffer) => {
-      output += text.toString();
-      if (output.includes("Ready for connections")) resolveReady();
+  try {
+    await new Promise<void>((resolveReady, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`Portkey did not say it was ready within 30 s: ${output.slice(-500)}`)),
+        30_000,
+      );
+      child.stdout!.on("data", (text: Buffer) => {
+        output += text.toString();
+        if (output.includes("Ready for connections")) {
+          clearTimeout(timer);
+          resolveReady();
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`Portkey exited (${code}) before it was ready: ${output.slice(-500)}`));
+      });
+      child.once("error", reject);
     });
-    child.once("exit", (code) =>
-      reject(new Error(`Portkey exited (${code}) before it was ready: ${output.slice(-500)}`)),
-    );
-    child.once("error", reject);
-  });
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
   // After start, keep draining its output so a full pipe never blocks it.
   child.stdout!.removeAllListeners("data").resume();
   child.stderr!.removeAllListeners("data").resume();
@@ -114,7 +127,7 @@ export async function startPortkey(): Promise<PortkeyGateway> {
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   child.kill("SIGTERM");
   await once(child, "exit");
 }
