@@ -4,8 +4,8 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
-import { IngressEnv } from "../../services/ingress/src/config.ts";
-import { WorkerEnv } from "../../services/worker/src/config.ts";
+import { IngressEnv } from "@switchboard/ingress/config";
+import { WorkerEnv } from "@switchboard/worker/config";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -115,6 +115,7 @@ export interface K8sObject {
   kind: string;
   metadata: { name: string; labels?: Record<string, string> };
   /** Manifests are free-form YAML; the tests read the fields they check. */
+  // biome-ignore lint/suspicious/noExplicitAny: free-form YAML, read field by field by the tests
   spec: any;
 }
 
