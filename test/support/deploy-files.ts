@@ -7,7 +7,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { IngressEnv } from "@switchboard/ingress/config";
 import { WorkerEnv } from "@switchboard/worker/config";
 
-export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 export function repoPath(path: string): string {
   return `${repoRoot}${path}`;
@@ -26,7 +26,7 @@ export type ServiceName = "ingress" | "worker" | "mock-upstream";
  * reads MOCK_* (services/mock-upstream/src/config.ts); the container health check reads PORT,
  * MOCK_PORT and WORKER_HEALTH_FILE, all of which the services read too.
  */
-export function envNamesRead(service: ServiceName): Set<string> {
+function envNamesRead(service: ServiceName): Set<string> {
   switch (service) {
     case "ingress":
       return new Set([...Object.keys(IngressEnv.shape), "ROUTES_FILE", "OPENAI_API_KEY"]);
