@@ -364,10 +364,9 @@ function sideMeter(stack: SwitchboardStack): SideMeter {
       const value = await run();
       meter.wallMs[side] += performance.now() - started;
       const cpu = meter.cpuMs[side];
-      processes.forEach(
-        (process, index) =>
-          (cpu[process.label] = (cpu[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number)),
-      );
+      processes.forEach((process, index) => {
+        cpu[process.label] = (cpu[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number);
+      });
       return value;
     },
   };
@@ -837,7 +836,7 @@ function printThroughput(rows: Array<Record<string, unknown>>): void {
       "p99",
       "queue wait p50",
       "p99",
-      "streams@" + settings.layoutStreams + " TTFT p50",
+      `streams@${settings.layoutStreams} TTFT p50`,
       "p99",
       "CPU ms/request",
     ],

@@ -24,7 +24,9 @@ export function createUndiciPoolFetch(): (input: string | URL | Request, init?: 
       pools.set(url.origin, pool);
     }
     const headers: Record<string, string> = {};
-    new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+    new Headers(init?.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
     const answer = await pool.request({
       path: url.pathname + url.search,
       method: (init?.method ?? "GET") as "POST",
