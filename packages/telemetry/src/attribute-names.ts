@@ -32,6 +32,8 @@ export const attributeNames = {
   messagingMessageId: "messaging.message.id",
   // The gateway's own.
   requestId: "switchboard.request_id",
+  /** The caller's own x-request-id header (length- and charset-limited), next to the gateway's id. */
+  callerRequestId: "switchboard.caller_request_id",
   /** Seconds between the ingress enqueueing the job and a worker starting it. */
   queueWait: "switchboard.queue.wait",
   queueState: "switchboard.queue.state",

@@ -14,6 +14,7 @@ import {
   type Span,
 } from "@switchboard/telemetry";
 import type { IngressMetrics } from "./ingress-metrics.ts";
+import { requestIdsOf, type RequestIds } from "./request-id-header.ts";
 
 const localsKey = "requestTelemetry";
 
@@ -35,6 +36,7 @@ export class RequestTelemetry {
     path: string,
     headers: Record<string, string | string[] | undefined>,
     trustCaller: boolean,
+    ids: RequestIds | undefined,
   ) {
     this.metrics = metrics;
     const { parent, links } = callerTraceContext(headers, trustCaller);
@@ -47,16 +49,17 @@ export class RequestTelemetry {
         [attributeNames.httpRoute]: "/v1/chat/completions",
         [attributeNames.urlPath]: path,
         [attributeNames.genAiOperationName]: "chat",
+        ...(ids ? { [attributeNames.requestId]: ids.requestId } : {}),
+        ...(ids?.callerRequestId ? { [attributeNames.callerRequestId]: ids.callerRequestId } : {}),
       },
     });
     metrics.activeStreams.add(1);
   }
 
   /** The request was valid and is about to be queued. */
-  accepted(requestId: string, model: string, stream: boolean): void {
+  accepted(model: string, stream: boolean): void {
     this.streamed = stream;
     if (!this.span.isRecording()) return;
-    this.span.setAttribute(attributeNames.requestId, requestId);
     this.span.setAttribute(attributeNames.genAiRequestModel, model);
     this.span.setAttribute(attributeNames.genAiRequestStream, stream);
   }
@@ -121,7 +124,14 @@ export class RequestTelemetry {
 /** Express middleware for the chat route: opens the request's telemetry before the body is read. */
 export function requestTelemetryMiddleware(metrics: IngressMetrics, trustCaller: boolean) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    const telemetry = new RequestTelemetry(metrics, request.method, request.path, request.headers, trustCaller);
+    const telemetry = new RequestTelemetry(
+      metrics,
+      request.method,
+      request.path,
+      request.headers,
+      trustCaller,
+      requestIdsOf(response),
+    );
     response.locals[localsKey] = telemetry;
     response.on("close", () => {
       // Closed before the last byte was written: the client went away.
