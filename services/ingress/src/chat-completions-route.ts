@@ -71,7 +71,8 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
 
     const startedAt = Date.now();
     const telemetry = requestTelemetryOf(response);
-    telemetry?.accepted(body.model, body.stream === true);
+    const routeKey = Object.hasOwn(routes.routes, body.model) ? body.model : "*";
+    telemetry?.accepted(body.model, body.stream === true, { key: routeKey, model: route.model ?? routeKey });
     // Every line about this request names it (and the caller's own id, if it sent one).
     const requestLog = log.child({
       ...(telemetry ? traceIdsOf(telemetry.span) : {}),

@@ -27,6 +27,7 @@ export class RequestTelemetry {
   private errorCode: string | undefined;
   private cancelReason: string | undefined;
   private streamed = false;
+  private route: { key: string; model: string } | undefined;
   private ended = false;
 
   /** headers: a caller's W3C traceparent, linked to (or, with trustCaller, joined). */
@@ -57,8 +58,9 @@ export class RequestTelemetry {
   }
 
   /** The request was valid and is about to be queued. */
-  accepted(model: string, stream: boolean): void {
+  accepted(model: string, stream: boolean, route: { key: string; model: string }): void {
     this.streamed = stream;
+    this.route = route;
     if (!this.span.isRecording()) return;
     this.span.setAttribute(attributeNames.genAiRequestModel, model);
     this.span.setAttribute(attributeNames.genAiRequestStream, stream);
@@ -88,12 +90,13 @@ export class RequestTelemetry {
       [attributeNames.genAiOperationName]: "chat",
       [attributeNames.stream]: this.streamed,
     };
+    // Bounded: the routing table's keys and configured models, never the model id a caller sent.
+    if (this.route) {
+      attributes[attributeNames.route] = this.route.key;
+      attributes[attributeNames.routeModel] = this.route.model;
+    }
     const timeToFirstToken = this.firstTokenAt === undefined ? undefined : (this.firstTokenAt - this.startedAt) / 1000;
-    if (timeToFirstToken !== undefined)
-      this.metrics.timeToFirstToken.record(timeToFirstToken, {
-        [attributeNames.genAiOperationName]: "chat",
-        [attributeNames.stream]: this.streamed,
-      });
+    if (timeToFirstToken !== undefined) this.metrics.timeToFirstToken.record(timeToFirstToken, { ...attributes });
     if (this.cancelReason) {
       this.metrics.cancellations.add(1, { [attributeNames.cancelReason]: this.cancelReason });
       attributes[attributeNames.outcome] = "cancelled";
