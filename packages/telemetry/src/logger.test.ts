@@ -39,6 +39,21 @@ describe("the log line", () => {
     expect(lines[0]).toMatch(/^\{"level":"info"/);
   });
 
+  it("gives a child's lines its fields and its parent's, the call's own winning", () => {
+    const { log, entries } = collect("info");
+    const child = log.child({ requestId: "abcdefgh12345678" }).child({ callerRequestId: "turn-1" });
+    child.debug("not written");
+    child.info("client went away", { started: true });
+    expect(entries()).toEqual([
+      expect.objectContaining({
+        msg: "client went away",
+        requestId: "abcdefgh12345678",
+        callerRequestId: "turn-1",
+        started: true,
+      }),
+    ]);
+  });
+
   it("follows the level: below it nothing is written", () => {
     const { log, entries } = collect("warn");
     log.debug("debug line");

@@ -6,7 +6,7 @@
 // `msg`, the event's fields. Secrets a careless call might pass are removed by path (redact), and an
 // error keeps its stack and cause (pino's error serializer) but only its plain fields: client
 // errors also carry the failed command or request (ioredis's `command.args` holds relayed text).
-// Nothing logs per token; a disabled level is a no-op function in pino, so a debug call costs a call.
+// Nothing logs per token; a call at a disabled level returns after one level check.
 import { pino, stdSerializers, type DestinationStream, type Logger as PinoLogger } from "pino";
 import { activeTraceIds } from "./tracing.ts";
 
@@ -107,13 +107,24 @@ function childOf(parent: PinoLogger, fields: LogFields): PinoLogger {
   return child;
 }
 
-/** The gateway's call shape (message first) over pino's (fields first). */
-function wrap(logger: PinoLogger): Logger {
+/**
+ * The gateway's call shape (message first) over pino's (fields first). A child is made lazily, at
+ * its first line at an enabled level: the ingress gives every request a child bound to its ids, and
+ * most requests write no line (a pino child with redaction costs several µs to make).
+ */
+function wrap(logger: PinoLogger | (() => PinoLogger), levelOf: PinoLogger = logger as PinoLogger): Logger {
+  let made = typeof logger === "function" ? undefined : logger;
+  const target = () => (made ??= (logger as () => PinoLogger)());
+  const at = (level: LogLevel) => (message: string, fields?: LogFields) => {
+    if (!levelOf.isLevelEnabled(level)) return;
+    if (fields) target()[level](fields, message);
+    else target()[level](message);
+  };
   return {
-    debug: (message, fields) => (fields ? logger.debug(fields, message) : logger.debug(message)),
-    info: (message, fields) => (fields ? logger.info(fields, message) : logger.info(message)),
-    warn: (message, fields) => (fields ? logger.warn(fields, message) : logger.warn(message)),
-    error: (message, fields) => (fields ? logger.error(fields, message) : logger.error(message)),
-    child: (fields) => wrap(childOf(logger, fields)),
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: (fields) => wrap(() => childOf(target(), fields), levelOf),
   };
 }
