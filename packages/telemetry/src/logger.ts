@@ -23,7 +23,7 @@ export interface Logger {
 }
 
 /** Field paths whose values never reach a log line, wherever a call puts them. */
-export const redactedPaths = [
+const redactedPaths = [
   "authorization",
   "headers.authorization",
   "*.authorization",

@@ -9,12 +9,12 @@
 import type { NextFunction, Request, Response } from "express";
 import { newRequestId } from "./request-ids.ts";
 
-export const requestIdHeader = "x-request-id";
+const requestIdHeader = "x-request-id";
 
 const callerRequestIdPattern = /^[A-Za-z0-9._:/+=@-]{1,128}$/;
 
 /** The caller's x-request-id if it is 1–128 characters of letters, digits and ._:/+=@-; else undefined. */
-export function callerRequestIdOf(value: string | string[] | undefined): string | undefined {
+function callerRequestIdOf(value: string | string[] | undefined): string | undefined {
   return typeof value === "string" && callerRequestIdPattern.test(value) ? value : undefined;
 }
 
