@@ -13,6 +13,10 @@ const workerCount = Number(process.env.WORKERS ?? "1");
 // With sentinels the URL's host is not used; the services themselves say if they cannot connect.
 if (!process.env.REDIS_SENTINELS) await checkRedis(redisUrl);
 
+// In a terminal the services' JSON lines are shown by pino-pretty (time, level, service: message,
+// then the fields); piped or redirected, they pass through as JSON, one object per line.
+const showLine = process.stdout.isTTY ? await prettyPrinter() : (line: string) => `${line}\n`;
+
 const children: ChildProcess[] = [];
 let stopping = false;
 
@@ -31,7 +35,7 @@ function start(
     stdio: ["ignore", "pipe", "inherit"],
   });
   createInterface({ input: child.stdout! }).on("line", (line) => {
-    process.stdout.write(`${line}\n`);
+    process.stdout.write(showLine(line));
     onLine?.(line);
   });
   child.on("exit", (code, signal) => {
@@ -72,6 +76,18 @@ start("ingress", (line) => {
 });
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
+
+async function prettyPrinter(): Promise<(line: string) => string> {
+  const { prettyFactory } = await import("pino-pretty");
+  const pretty = prettyFactory({
+    colorize: true,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "service",
+    messageFormat: "{service}: {msg}",
+  });
+  // A line that is not JSON (a crash's output) is shown as it is.
+  return (line) => (line.startsWith("{") ? pretty(line) : `${line}\n`);
+}
 
 async function checkRedis(url: string): Promise<void> {
   const client = new Redis(url, {

@@ -106,7 +106,11 @@ describe("doctor against Switchboard", () => {
   it("fails the auth check when the key is wrong, saying so", async () => {
     const report = await runDoctor({ baseUrl: stack.urls[0]!, key: "not-a-key" });
     expect(report.ok).toBe(false);
-    expect(report.results.find((result) => result.id === "models")!.detail).toMatch(/HTTP 401.*invalid_api_key/);
+    const models = report.results.find((result) => result.id === "models")!;
+    expect(models.detail).toMatch(/HTTP 401.*invalid_api_key/);
+    // The failing response's id, printed under the fix, finds the request in the gateway's logs.
+    expect(models.requestId).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(formatReport(report)).toContain(`request id: ${models.requestId}`);
   });
 });
 

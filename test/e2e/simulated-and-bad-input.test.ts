@@ -122,7 +122,9 @@ describe("bad input", () => {
       const response = await post(testCase.body);
       expect(response.status).toBe(testCase.status);
       const body = (await response.json()) as { error: Record<string, unknown> };
-      expect(Object.keys(body.error).sort()).toEqual(["code", "message", "param", "type"]);
+      // The OpenAI error fields, plus the request's id (also its x-request-id header).
+      expect(Object.keys(body.error).sort()).toEqual(["code", "message", "param", "request_id", "type"]);
+      expect(body.error.request_id).toBe(response.headers.get("x-request-id"));
       expect(body.error.code).toBe(testCase.code);
       expect(typeof body.error.message).toBe("string");
       if (testCase.param !== undefined) expect(body.error.param).toBe(testCase.param);

@@ -148,6 +148,22 @@ describe("one trace per request, across processes", () => {
     expect(spans.every((span) => span.resource["deployment.environment.name"] === "test")).toBe(true);
   });
 
+  it("puts the gateway's request id (the x-request-id answered) and the caller's own x-request-id on the SERVER span", async () => {
+    const model = uniqueModel("caller-id");
+    const response = await fetch(`${stack.urls[0]}/chat/completions`, {
+      method: "POST",
+      headers: { "x-request-id": "caller-turn-42" },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }] }),
+    });
+    expect(response.status).toBe(200);
+    await response.json();
+    const { server } = await traceFor(model, 4);
+    expect(server.attributes).toMatchObject({
+      "switchboard.request_id": response.headers.get("x-request-id"),
+      "switchboard.caller_request_id": "caller-turn-42",
+    });
+  });
+
   it("gives non-streamed requests the same trace shape", async () => {
     const model = uniqueModel("collected");
     const completion = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Hi" }] });

@@ -11,7 +11,9 @@ export function formatReport(report: DoctorReport): string {
   for (const [index, row] of rows.entries()) {
     lines.push(`${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
     const result = report.results[index]!;
-    if (result.status === "fail") lines.push(`${"".padEnd(widths[0]! + 2)}fix: ${result.fix}`);
+    if (result.status !== "fail") continue;
+    lines.push(`${"".padEnd(widths[0]! + 2)}fix: ${result.fix}`);
+    if (result.requestId) lines.push(`${"".padEnd(widths[0]! + 2)}request id: ${result.requestId}`);
   }
   const failed = report.results.filter((result) => result.status === "fail").length;
   lines.push("", failed === 0 ? "All checks passed." : `${failed} check(s) failed.`);

@@ -105,6 +105,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
           ? []
           : [`HTTP ${health.response!.status} from ${root}/health`],
       "200",
+      requestIdOf(health),
     ),
   );
   await health.response?.body?.cancel();
@@ -123,7 +124,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       modelIds = (body.data as Array<{ id?: unknown }>)
         .map((model) => model.id)
         .filter((id): id is string => typeof id === "string");
-    results.push(check("models", "GET /v1/models lists models", fixes.models, problems, `${modelIds.length} model(s)`));
+    results.push(
+      check(
+        "models",
+        "GET /v1/models lists models",
+        fixes.models,
+        problems,
+        `${modelIds.length} model(s)`,
+        requestIdOf(models),
+      ),
+    );
   }
   const model = options.model ?? (modelIds.includes("switchboard-sim") ? "switchboard-sim" : modelIds[0]);
   if (model === undefined) {
@@ -152,11 +162,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     });
   } else {
     const problems: string[] = [];
+    let failedRequestId: string | undefined;
     for (const [label, key] of [
       ["a wrong key", `${options.key}-wrong`],
       ["no key", null],
     ] as const) {
       const attempt = await post({ model, messages }, key);
+      const problemsBefore = problems.length;
       if (attempt.error) problems.push(`${label}: ${attempt.error}`);
       else {
         const body = await jsonOf(attempt.response!);
@@ -165,6 +177,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         else if (typeof (body?.error as { message?: unknown } | undefined)?.message !== "string")
           problems.push(`${label}: the 401 body is not an OpenAI error {"error":{"message",…}}`);
       }
+      if (problems.length > problemsBefore) failedRequestId ??= requestIdOf(attempt);
     }
     results.push(
       check(
@@ -173,6 +186,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         fixes.auth,
         problems,
         "401 for a wrong key and for none",
+        failedRequestId,
       ),
     );
   }
@@ -186,6 +200,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.completion,
       completion.error ? [completion.error] : await completionProblems(completion.response!),
       "id, object, created, model, choices, usage",
+      requestIdOf(completion),
     ),
   );
 
@@ -218,6 +233,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.elevenLabs,
       elevenLabsProblems,
       "greeting first, temperature 0, tools null, vendor fields",
+      elevenLabs.requestId,
     ),
   );
 
@@ -234,6 +250,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       streamFailure ??
         (/^text\/event-stream/i.test(contentType) ? [] : [`Content-Type is ${JSON.stringify(contentType)}`]),
       contentType,
+      streamed.requestId,
     ),
   );
   const chunks = read?.chunks ?? [];
@@ -244,6 +261,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.framing,
       streamFailure ?? read!.framingProblems,
       `${chunks.length} events`,
+      streamed.requestId,
     ),
   );
   results.push(
@@ -253,6 +271,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.chunkShape,
       streamFailure ?? chunkShapeProblems(chunks),
       "id, object, created, model, choices",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -262,6 +281,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.stableId,
       streamFailure ?? stableIdProblems(chunks),
       "one id",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -271,6 +291,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.role,
       streamFailure ?? roleProblems(chunks),
       "first delta only",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -280,6 +301,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.finish,
       streamFailure ?? finishReasonProblems(chunks),
       "last chunk only",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -289,6 +311,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.done,
       streamFailure ?? (read!.done ? [] : ["the last event is not data: [DONE]"]),
       "[DONE]",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -301,6 +324,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
           ? []
           : ["a chunk with choices: [] was sent although include_usage was not asked for"]),
       "none",
+      streamed.requestId,
     ),
   );
   const firstChunkMs = read?.firstChunkMs;
@@ -316,6 +340,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
             ? [`${firstChunkMs} ms`]
             : []),
       `${firstChunkMs} ms`,
+      streamed.requestId,
     ),
   );
 
@@ -328,6 +353,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.usage,
       withUsage.problem ? [withUsage.problem] : usageProblems(withUsage.read!.chunks),
       "one, last",
+      withUsage.requestId,
     ),
   );
 
@@ -369,6 +395,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.tools,
       toolProblems,
       "id, type, name first; arguments JSON; finish_reason tool_calls",
+      toolStream.requestId,
     ),
   );
 
@@ -398,16 +425,23 @@ async function call(url: string, init: RequestInit, timeoutMs: number): Promise<
 async function postStream(
   post: (body: Record<string, unknown>) => Promise<CallResult>,
   body: Record<string, unknown>,
-): Promise<{ read?: SseRead; problem?: string }> {
+): Promise<{ read?: SseRead; problem?: string; requestId?: string | undefined }> {
   const result = await post(body);
   if (result.error) return { problem: result.error };
   const response = result.response!;
-  if (response.status !== 200) return { problem: `HTTP ${response.status}: ${describeError(await jsonOf(response))}` };
+  const requestId = requestIdOf(result);
+  if (response.status !== 200)
+    return { problem: `HTTP ${response.status}: ${describeError(await jsonOf(response))}`, requestId };
   try {
-    return { read: await readSseResponse(response, result.sentAt) };
+    return { read: await readSseResponse(response, result.sentAt), requestId };
   } catch (error) {
-    return { problem: `the stream broke off: ${(error as Error).message}` };
+    return { problem: `the stream broke off: ${(error as Error).message}`, requestId };
   }
+}
+
+/** The server's id of the request (x-request-id, the header OpenAI and its SDKs use), if it gave one. */
+function requestIdOf(result: CallResult): string | undefined {
+  return result.response?.headers.get("x-request-id") ?? undefined;
 }
 
 async function jsonOf(response: Response): Promise<Record<string, unknown> | undefined> {

@@ -32,6 +32,8 @@ export const attributeNames = {
   messagingMessageId: "messaging.message.id",
   // The gateway's own.
   requestId: "switchboard.request_id",
+  /** The caller's own x-request-id header (length- and charset-limited), next to the gateway's id. */
+  callerRequestId: "switchboard.caller_request_id",
   /** Seconds between the ingress enqueueing the job and a worker starting it. */
   queueWait: "switchboard.queue.wait",
   queueState: "switchboard.queue.state",
@@ -52,6 +54,10 @@ export const attributeNames = {
   /** The routing table's provider key (e.g. "primary"), next to the GenAI provider name. */
   provider: "switchboard.provider",
   outcome: "switchboard.outcome",
+  /** The routing table's key that served a request: a model id it lists, or "*" (pass-through). */
+  route: "switchboard.route",
+  /** The upstream model of that route's first target: its configured model, else the route's key. */
+  routeModel: "switchboard.route.model",
   stream: "switchboard.stream",
 } as const;
 
@@ -76,6 +82,7 @@ export const metricNames = {
   cancellations: "switchboard.cancellations",
   errors: "switchboard.errors",
   fallbacks: "switchboard.fallbacks",
+  retries: "switchboard.retries",
 } as const;
 
 /** Histogram buckets in seconds: the GenAI recommendation (0.01 … 81.92) plus finer low ones. */

@@ -10,6 +10,7 @@ import { chatCompletionsRoute } from "./chat-completions-route.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
 import type { IngressMetrics } from "./ingress-metrics.ts";
+import { requestIdMiddleware } from "./request-id-header.ts";
 import { requestTelemetryMiddleware } from "./request-telemetry.ts";
 
 export interface AppOptions {
@@ -37,6 +38,8 @@ export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  // First: every response, whatever answers it, carries the request's id.
+  app.use(requestIdMiddleware);
 
   app.get("/health", (_request, response) => {
     response.json({ status: "ok" });

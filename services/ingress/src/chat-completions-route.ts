@@ -8,6 +8,7 @@ import { sendError } from "./completion-sink.ts";
 import { bodyDefect } from "./body-guard.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
 import { clientKey } from "./key-limiter.ts";
+import { requestIdsOf } from "./request-id-header.ts";
 import { newRequestId } from "./request-ids.ts";
 import { requestTelemetryOf } from "./request-telemetry.ts";
 import { StreamingCompletion } from "./streaming-completion.ts";
@@ -55,7 +56,8 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
     if (runtime.redisDown) return sendError(response, new GatewayError("redis_unavailable", { retryAfterSeconds: 1 }));
     const refused = runtime.admission.admit();
     if (refused) return sendError(response, refused);
-    const requestId = newRequestId();
+    const ids = requestIdsOf(response);
+    const requestId = ids?.requestId ?? newRequestId();
     let release = () => {};
     try {
       const acquired = await runtime.acquireLimits(clientKey(request, response), requestId);
@@ -69,8 +71,14 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
 
     const startedAt = Date.now();
     const telemetry = requestTelemetryOf(response);
-    telemetry?.accepted(requestId, body.model, body.stream === true);
-    const requestLog = telemetry ? log.child(traceIdsOf(telemetry.span)) : log;
+    const routeKey = Object.hasOwn(routes.routes, body.model) ? body.model : "*";
+    telemetry?.accepted(body.model, body.stream === true, { key: routeKey, model: route.model ?? routeKey });
+    // Every line about this request names it (and the caller's own id, if it sent one).
+    const requestLog = log.child({
+      ...(telemetry ? traceIdsOf(telemetry.span) : {}),
+      requestId,
+      ...(ids?.callerRequestId ? { callerRequestId: ids.callerRequestId } : {}),
+    });
     let deadline: NodeJS.Timeout | undefined;
     let queueWait: NodeJS.Timeout | undefined;
     const context = {
@@ -85,7 +93,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
         runtime.hub.unregister(requestId);
         runtime.openRequests.delete(requestId);
         release();
-        requestLog.debug("request ended", { requestId, outcome, durationMs: Date.now() - startedAt });
+        requestLog.debug("request ended", { outcome, durationMs: Date.now() - startedAt });
       },
       ...(telemetry ? { onDelta: () => telemetry.delta() } : {}),
     };
@@ -114,7 +122,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       sink.abandon();
       runtime.cancel(requestId);
       // Not an error: voice users interrupt all the time. The worker records the usage so far.
-      requestLog.info("client went away", { requestId, started: sink.hasStarted });
+      requestLog.info("client went away", { started: sink.hasStarted });
     });
     deadline = setTimeout(
       () =>
@@ -139,7 +147,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       if (!runtime.redisDown) {
         await runtime
           .catchUp(requestId)
-          .catch((error: unknown) => requestLog.warn("queue-wait log read failed", { requestId, error }));
+          .catch((error: unknown) => requestLog.warn("queue-wait log read failed", { error }));
       }
       if (!sink.hasStarted)
         failAndCancel(
@@ -156,7 +164,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       // Inside the request's SERVER span, so the enqueue (PRODUCER) and the worker's spans join its trace.
       await (telemetry ? withSpan(telemetry.span, () => runtime.enqueue(job)) : runtime.enqueue(job));
     } catch (error) {
-      requestLog.warn("enqueue failed", { requestId, error });
+      requestLog.warn("enqueue failed", { error });
       sink.fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
     }
   };

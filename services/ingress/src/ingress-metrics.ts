@@ -1,6 +1,7 @@
 // The ingress's metrics: what the caller experiences (time to first token, request duration,
 // open streams, cancellations, errors by code) and the queue depth the workers have to drain.
-// Attributes stay low-cardinality on purpose: no model ids (a "*" route accepts any string).
+// Attributes stay low-cardinality on purpose: no model id a caller sent (a "*" route accepts any
+// string); the routing table's own keys and configured models only.
 import { attributeNames, durationBucketsSeconds, metricNames, type Meter } from "@switchboard/telemetry";
 
 export interface IngressMetrics {

@@ -71,7 +71,7 @@ export class StreamingCompletion extends CompletionSink {
   }
 
   protected writeStreamError(error: GatewayError): void {
-    this.write(`data: ${JSON.stringify(toErrorBody(error))}\n\n`);
+    this.write(`data: ${JSON.stringify(toErrorBody(error, this.context.requestId))}\n\n`);
     this.response.end();
   }
 

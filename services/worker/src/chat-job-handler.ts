@@ -236,6 +236,7 @@ export async function handleChatJob(
             break;
           }
           deps.log.warn("upstream failed, retrying", { requestId, code: error.code, provider: provider.name, retry });
+          telemetry.retry(target.provider, error.code);
           try {
             await sleep(waitMs, undefined, { signal: stop.signal });
           } catch {

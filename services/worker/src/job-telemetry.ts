@@ -103,6 +103,11 @@ export class JobTelemetry {
     return new UpstreamCallTelemetry(this.parent, this.job, target, this.options);
   }
 
+  /** The call failed before any token went out; the same target is tried again. */
+  retry(provider: string, code: string): void {
+    this.options.metrics.retries.add(1, { [attributeNames.provider]: provider, [attributeNames.errorType]: code });
+  }
+
   /** The call failed before any token went out; the next target is tried. */
   fallback(from: string, to: string, code: string): void {
     this.options.metrics.fallbacks.add(1, { [attributeNames.provider]: from, [attributeNames.errorType]: code });
