@@ -31,6 +31,7 @@ export const Tool = z.looseObject({
   type: z.string(),
   function: z.looseObject({ name: z.string() }).optional(),
 });
+export type Tool = z.infer<typeof Tool>;
 
 /** Fields that belong to a voice platform, never to an upstream. */
 export const vendorFields = ["elevenlabs_extra_body", "user_id"] as const;

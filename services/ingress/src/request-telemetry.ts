@@ -35,16 +35,17 @@ export class RequestTelemetry {
     path: string,
     headers: Record<string, string | string[] | undefined>,
     trustCaller: boolean,
+    route = "/v1/chat/completions",
   ) {
     this.metrics = metrics;
     const { parent, links } = callerTraceContext(headers, trustCaller);
-    this.span = startSpan(`${method} /v1/chat/completions`, {
+    this.span = startSpan(`${method} ${route}`, {
       kind: SpanKind.SERVER,
       parent,
       links,
       attributes: {
         [attributeNames.httpRequestMethod]: method,
-        [attributeNames.httpRoute]: "/v1/chat/completions",
+        [attributeNames.httpRoute]: route,
         [attributeNames.urlPath]: path,
         [attributeNames.genAiOperationName]: "chat",
       },
@@ -118,10 +119,13 @@ export class RequestTelemetry {
   }
 }
 
-/** Express middleware for the chat route: opens the request's telemetry before the body is read. */
-export function requestTelemetryMiddleware(metrics: IngressMetrics, trustCaller: boolean) {
+/**
+ * Express middleware for a completion route: opens the request's telemetry before the body is read.
+ * route: the span's http.route (the route's canonical path).
+ */
+export function requestTelemetryMiddleware(metrics: IngressMetrics, trustCaller: boolean, route?: string) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    const telemetry = new RequestTelemetry(metrics, request.method, request.path, request.headers, trustCaller);
+    const telemetry = new RequestTelemetry(metrics, request.method, request.path, request.headers, trustCaller, route);
     response.locals[localsKey] = telemetry;
     response.on("close", () => {
       // Closed before the last byte was written: the client went away.
