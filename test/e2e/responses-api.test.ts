@@ -1,0 +1,301 @@
+// The Responses API (`POST /v1/responses`, what an ElevenLabs agent with `api_type: responses`
+// calls) through the real stack, read by the openai SDK's own Responses client: text and function
+// calls from a chat-completions upstream (the mock), streamed and not; a multi-turn tool
+// conversation; what the gateway refuses; upstream failures as well-formed failures; and a client
+// that hangs up closing the upstream call.
+import OpenAI from "openai";
+import type {
+  ResponseCreateParamsNonStreaming,
+  ResponseCreateParamsStreaming,
+} from "openai/resources/responses/responses";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMockUpstream, mockText, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
+import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { waitUntil } from "../support/wait-until.ts";
+
+const apiKey = "sb-responses-key";
+let mock: MockUpstream;
+let stack: Stack;
+let client: OpenAI;
+
+const weatherCall = { name: "get_weather", arguments: '{"city":"Paris","unit":"celsius"}' };
+const endCall = { name: "end_call", arguments: '{"reason":"The caller said goodbye."}' };
+const tools = [
+  {
+    type: "function" as const,
+    name: "get_weather",
+    description: "Current weather",
+    parameters: { type: "object", properties: { city: { type: "string" }, unit: { type: "string" } } },
+    strict: false,
+  },
+  {
+    type: "function" as const,
+    name: "end_call",
+    parameters: { type: "object", properties: { reason: { type: "string" } } },
+    strict: false,
+  },
+];
+
+beforeAll(async () => {
+  mock = createMockUpstream({ tokens: 10, tokenDelayMs: 1 });
+  const { url } = await mock.listen(0);
+  stack = await startStack("responses", { routes: routesTo(url), ingressEnv: { API_KEYS: apiKey } });
+  client = new OpenAI({ baseURL: stack.urls[0], apiKey, maxRetries: 0 });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await mock?.close();
+});
+
+/** The mock's per-request options ride along as an extra body field, as with the chat API. */
+function streamed(params: Record<string, unknown>): ResponseCreateParamsStreaming {
+  return { model: "gpt-4o", stream: true, ...params } as ResponseCreateParamsStreaming;
+}
+function collected(params: Record<string, unknown>): ResponseCreateParamsNonStreaming {
+  return { model: "gpt-4o", ...params } as ResponseCreateParamsNonStreaming;
+}
+function upstreamBodyTagged(tag: string): Record<string, unknown> {
+  const call = mock.stats().recent.find((entry) => entry.tag === tag);
+  expect(call, `an upstream call tagged ${tag}`).toBeDefined();
+  return call!.body as Record<string, unknown>;
+}
+
+describe("the openai SDK's Responses client", () => {
+  it("streams exactly the upstream's text with responses.stream()", async () => {
+    const stream = client.responses.stream(streamed({ input: "Hi" }));
+    const deltas: string[] = [];
+    stream.on("response.output_text.delta", (event) => deltas.push(event.delta));
+    const response = await stream.finalResponse();
+    expect(deltas).toEqual(mockTokens(10));
+    expect(response.output_text).toBe(mockText(10));
+    expect(response.status).toBe("completed");
+    expect(response.id).toMatch(/^resp_/);
+    expect(response.usage).toMatchObject({ output_tokens: 10, total_tokens: response.usage!.input_tokens + 10 });
+  });
+
+  it("streams every event in order, numbered from 0, with create({stream: true})", async () => {
+    const types: string[] = [];
+    const numbers: number[] = [];
+    for await (const event of await client.responses.create(streamed({ input: "Hi", mock: { tokens: 3 } }))) {
+      types.push(event.type);
+      numbers.push(event.sequence_number);
+    }
+    expect(types).toEqual([
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    expect(numbers).toEqual(types.map((_type, index) => index));
+  });
+
+  it("answers non-streamed with one response object", async () => {
+    const response = await client.responses.create(collected({ input: "Hi", instructions: "Be brief." }));
+    expect(response.object).toBe("response");
+    expect(response.status).toBe("completed");
+    expect(response.output_text).toBe(mockText(10));
+    expect(response.output).toHaveLength(1);
+    expect(response.output[0]).toMatchObject({ type: "message", role: "assistant", status: "completed" });
+    expect(response.usage!.output_tokens).toBe(10);
+  });
+
+  it("streams text then parallel function calls, each a function_call item with its arguments", async () => {
+    const stream = client.responses.stream(
+      streamed({
+        input: "Weather in Paris, then hang up.",
+        tools,
+        mock: { text: "One moment.", textBeforeToolCalls: true, toolCalls: [weatherCall, endCall], tag: "rs-tools" },
+      }),
+    );
+    const argumentDeltas: string[] = [];
+    stream.on("response.function_call_arguments.delta", (event) => argumentDeltas.push(event.delta));
+    const response = await stream.finalResponse();
+    expect(response.output_text).toBe("One moment.");
+    const calls = response.output.filter((item) => item.type === "function_call");
+    expect(calls.map((call) => ({ name: call.name, arguments: call.arguments }))).toEqual([weatherCall, endCall]);
+    expect(calls.every((call) => call.call_id.startsWith("call_mock_") && call.status === "completed")).toBe(true);
+    expect(argumentDeltas.join("")).toBe(weatherCall.arguments + endCall.arguments);
+    // The upstream got chat-completions tools.
+    expect(upstreamBodyTagged("rs-tools").tools).toEqual([
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Current weather",
+          parameters: tools[0]!.parameters,
+          strict: false,
+        },
+      },
+      { type: "function", function: { name: "end_call", parameters: tools[1]!.parameters, strict: false } },
+    ]);
+  });
+
+  it("returns function calls non-streamed", async () => {
+    const response = await client.responses.create(
+      collected({ input: "Weather in Paris?", tools, tool_choice: "required", mock: { toolCalls: [weatherCall] } }),
+    );
+    expect(response.output).toEqual([
+      expect.objectContaining({ type: "function_call", ...weatherCall, status: "completed" }),
+    ]);
+  });
+
+  it("round-trips a tool conversation: the call, its output, then the answer", async () => {
+    const first = await client.responses.create(
+      collected({ input: "Weather in Paris?", tools, mock: { toolCalls: [weatherCall] } }),
+    );
+    const call = first.output.find((item) => item.type === "function_call")!;
+    const stream = client.responses.stream(
+      streamed({
+        instructions: "You are a weather agent.",
+        input: [
+          { role: "user", content: "Weather in Paris?" },
+          call,
+          { type: "function_call_output", call_id: call.call_id, output: '{"celsius":21}' },
+        ],
+        tools,
+        max_output_tokens: 200,
+        mock: { text: "It is 21 degrees in Paris.", tag: "rs-turn-2" },
+      }),
+    );
+    expect((await stream.finalResponse()).output_text).toBe("It is 21 degrees in Paris.");
+    const upstream = upstreamBodyTagged("rs-turn-2");
+    expect(upstream.messages).toEqual([
+      { role: "system", content: "You are a weather agent." },
+      { role: "user", content: "Weather in Paris?" },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: call.call_id, type: "function", function: weatherCall }],
+      },
+      { role: "tool", tool_call_id: call.call_id, content: '{"celsius":21}' },
+    ]);
+    expect(upstream.max_completion_tokens).toBe(200);
+    expect(upstream).not.toHaveProperty("input");
+    expect(upstream).not.toHaveProperty("max_output_tokens");
+  });
+});
+
+describe("what the gateway cannot serve is refused, by name", () => {
+  it.each([
+    ["store", { store: true }],
+    ["previous_response_id", { previous_response_id: "resp_earlier" }],
+    ["tools[0].type", { tools: [{ type: "web_search" }] }],
+    ["input[0].type", { input: [{ type: "item_reference", id: "msg_1" }] }],
+    ["reasoning.summary", { reasoning: { summary: "auto" } }],
+  ])("%s: 400 unsupported_parameter", async (param, fields) => {
+    const error = await client.responses.create(collected({ input: "Hi", ...fields })).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe("unsupported_parameter");
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(param);
+  });
+
+  it("an input that is neither a string nor items: 400 invalid_request", async () => {
+    const response = await fetch(`${stack.urls[0]}/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ model: "gpt-4o", input: 42 }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string; param: string } }).error).toMatchObject({
+      code: "invalid_request",
+      param: "input",
+    });
+  });
+});
+
+describe("failures", () => {
+  it("an upstream 429 before any output is an HTTP 429 the SDK raises", async () => {
+    const error = await client.responses
+      .create(streamed({ input: "Hi", mock: { fail: { kind: "http", status: 429 } } }))
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((error as InstanceType<typeof OpenAI.RateLimitError>).code).toBe("upstream_rate_limited");
+  });
+
+  it("an upstream 500 is a 502 upstream_unavailable, streamed or not", async () => {
+    for (const params of [streamed({ input: "Hi" }), collected({ input: "Hi" })]) {
+      const error = await client.responses
+        .create({
+          ...params,
+          mock: { fail: { kind: "http", status: 500 } },
+        } as unknown as ResponseCreateParamsNonStreaming)
+        .then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+      expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+      expect((error as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(502);
+      expect((error as InstanceType<typeof OpenAI.InternalServerError>).code).toBe("upstream_unavailable");
+    }
+  });
+
+  it("a stream cut after the first tokens ends with error and response.failed, which the SDK raises", async () => {
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    const stream = client.responses.stream(
+      streamed({ input: "Hi", mock: { fail: { kind: "reset", afterTokens: 2 } } }),
+    );
+    stream.on("event", (event) => events.push(event));
+    const error = await stream.finalResponse().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("upstream_interrupted");
+    expect(events.filter((event) => event.type === "response.output_text.delta")).toHaveLength(2);
+
+    // On the wire: the error event, then the terminal response.failed with the output so far.
+    const response = await fetch(`${stack.urls[0]}/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({
+        model: "gpt-4o",
+        input: "Hi",
+        stream: true,
+        mock: { fail: { kind: "reset", afterTokens: 2 } },
+      }),
+    });
+    const wire = (await response.text()).trim().split("\n\n");
+    const last = wire.slice(-2).map((event) => JSON.parse(event.split("\ndata: ")[1]!) as Record<string, unknown>);
+    expect(wire.at(-2)).toMatch(/^event: error\n/);
+    expect(last[0]).toMatchObject({ type: "error", code: "upstream_interrupted" });
+    expect(wire.at(-1)).toMatch(/^event: response\.failed\n/);
+    expect(last[1]).toMatchObject({
+      type: "response.failed",
+      response: {
+        status: "failed",
+        error: { code: "upstream_interrupted" },
+        output: [{ type: "message", status: "incomplete", content: [{ type: "output_text", text: mockText(2) }] }],
+      },
+    });
+  });
+
+  it("a client that hangs up mid-stream closes the upstream call", async () => {
+    const abort = new AbortController();
+    const stream = await client.responses.create(
+      streamed({ input: "Hi", mock: { tokens: 500, tokenDelayMs: 20, tag: "rs-hangup" } }),
+      { signal: abort.signal },
+    );
+    for await (const event of stream) if (event.type === "response.output_text.delta") break;
+    abort.abort();
+    await waitUntil(
+      () => mock.stats().recent.some((call) => call.tag === "rs-hangup" && call.abortedAt !== undefined),
+      5000,
+      "the upstream call closed",
+    );
+    const call = mock.stats().recent.find((entry) => entry.tag === "rs-hangup")!;
+    expect(call.tokensSent).toBeLessThan(500);
+  });
+});
