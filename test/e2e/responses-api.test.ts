@@ -10,7 +10,7 @@ import type {
 } from "openai/resources/responses/responses";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockText, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
-import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { startStack, type Stack } from "../support/stack.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
 const apiKey = "sb-responses-key";
@@ -39,7 +39,21 @@ const tools = [
 beforeAll(async () => {
   mock = createMockUpstream({ tokens: 10, tokenDelayMs: 1 });
   const { url } = await mock.listen(0);
-  stack = await startStack("responses", { routes: routesTo(url), ingressEnv: { API_KEYS: apiKey } });
+  stack = await startStack("responses", {
+    routes: {
+      providers: {
+        upstream: { type: "openai", baseUrl: url, apiKeyEnv: "UPSTREAM_API_KEY" },
+        // Nothing listens on port 9: every call fails before its first token.
+        dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
+      },
+      routes: {
+        "*": { provider: "upstream" },
+        "voice-buffered": { provider: "upstream", bufferWords: { afterMs: 0, text: "Let me think... " } },
+        "voice-fallback": { provider: "dead", fallbackSentence: "Sorry, could you say that again?" },
+      },
+    },
+    ingressEnv: { API_KEYS: apiKey },
+  });
   client = new OpenAI({ baseURL: stack.urls[0], apiKey, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -179,6 +193,27 @@ describe("the openai SDK's Responses client", () => {
     expect(upstream.max_completion_tokens).toBe(200);
     expect(upstream).not.toHaveProperty("input");
     expect(upstream).not.toHaveProperty("max_output_tokens");
+  });
+});
+
+describe("the voice features of the chat route", () => {
+  it("sends a route's buffer words as the first text, before the upstream's", async () => {
+    const stream = client.responses.stream(streamed({ model: "voice-buffered", input: "Hi", mock: { tokens: 3 } }));
+    const deltas: string[] = [];
+    stream.on("response.output_text.delta", (event) => deltas.push(event.delta));
+    const response = await stream.finalResponse();
+    expect(deltas).toEqual(["Let me think... ", ...mockTokens(3)]);
+    expect(response.output_text).toBe(`Let me think... ${mockText(3)}`);
+  });
+
+  it("answers with a route's fallback sentence when every target failed, streamed and not", async () => {
+    const stream = client.responses.stream(streamed({ model: "voice-fallback", input: "Hi" }));
+    expect(await stream.finalResponse()).toMatchObject({
+      status: "completed",
+      output_text: "Sorry, could you say that again?",
+    });
+    const response = await client.responses.create(collected({ model: "voice-fallback", input: "Hi" }));
+    expect(response.output_text).toBe("Sorry, could you say that again?");
   });
 });
 
