@@ -3,12 +3,15 @@
 // calls from a chat-completions upstream (the mock), streamed and not; a multi-turn tool
 // conversation; what the gateway refuses; upstream failures as well-formed failures; and a client
 // that hangs up closing the upstream call.
+import { createOpenAI } from "@ai-sdk/openai";
+import { streamText, tool } from "ai";
 import OpenAI from "openai";
 import type {
   ResponseCreateParamsNonStreaming,
   ResponseCreateParamsStreaming,
 } from "openai/resources/responses/responses";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { createMockUpstream, mockText, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startStack, type Stack } from "../support/stack.ts";
 import { waitUntil } from "../support/wait-until.ts";
@@ -193,6 +196,72 @@ describe("the openai SDK's Responses client", () => {
     expect(upstream.max_completion_tokens).toBe(200);
     expect(upstream).not.toHaveProperty("input");
     expect(upstream).not.toHaveProperty("max_output_tokens");
+  });
+});
+
+describe("the Vercel AI SDK's OpenAI Responses provider", () => {
+  /** The provider's options are a closed schema: the mock's options ride in through its fetch. */
+  const provider = (mockOptions: Record<string, unknown>) =>
+    createOpenAI({
+      baseURL: stack.urls[0]!,
+      apiKey,
+      fetch: (url, init) =>
+        fetch(url, { ...init, body: JSON.stringify({ ...JSON.parse(String(init?.body)), mock: mockOptions }) }),
+    });
+
+  it("streamText streams exactly the upstream's text", async () => {
+    const result = streamText({
+      model: provider({ tag: "ai-sdk-text" }).responses("gpt-4o"),
+      prompt: "Hi",
+      maxRetries: 0,
+      providerOptions: { openai: { store: false } },
+    });
+    const pieces: string[] = [];
+    for await (const piece of result.textStream) pieces.push(piece);
+    expect(pieces.join("")).toBe(mockText(10));
+    expect(await result.finishReason).toBe("stop");
+    expect((await result.usage).outputTokens).toBe(10);
+    expect(upstreamBodyTagged("ai-sdk-text").messages).toEqual([{ role: "user", content: "Hi" }]);
+  });
+
+  it("streamText returns a tool call with its arguments parsed", async () => {
+    const result = streamText({
+      model: provider({ toolCalls: [weatherCall] }).responses("gpt-4o"),
+      prompt: "What's the weather in Paris?",
+      maxRetries: 0,
+      providerOptions: { openai: { store: false } },
+      tools: {
+        get_weather: tool({
+          description: "Current weather",
+          inputSchema: z.object({ city: z.string(), unit: z.enum(["celsius", "fahrenheit"]) }),
+        }),
+      },
+    });
+    const errors: unknown[] = [];
+    for await (const part of result.fullStream) if (part.type === "error") errors.push(part.error);
+    expect(errors).toEqual([]);
+    const calls = await result.toolCalls;
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({
+      toolName: "get_weather",
+      input: { city: "Paris", unit: "celsius" },
+      toolCallId: expect.stringMatching(/^call_mock_/),
+    });
+    expect(await result.finishReason).toBe("tool-calls");
+  });
+
+  it("streamText reports a stream cut after the first tokens as an error", async () => {
+    const result = streamText({
+      model: provider({ fail: { kind: "reset", afterTokens: 2 } }).responses("gpt-4o"),
+      prompt: "Hi",
+      maxRetries: 0,
+      onError: () => {},
+      providerOptions: { openai: { store: false } },
+    });
+    const errors: unknown[] = [];
+    for await (const part of result.fullStream) if (part.type === "error") errors.push(part.error);
+    expect(errors).toHaveLength(1);
+    expect(await result.finishReason).toBe("error");
   });
 });
 

@@ -136,6 +136,10 @@ describe("chatRequestFromResponses", () => {
     expect(translate({ input: "Hi", text: { format: { type: "text" } } })).not.toHaveProperty("response_format");
   });
 
+  it("accepts include entries for output it never produces", () => {
+    expect(translate({ input: "Hi", include: ["reasoning.encrypted_content"] })).not.toHaveProperty("include");
+  });
+
   it("keeps unknown and vendor fields, as the chat route does", () => {
     const request = translate({ input: "Hi", mock: { tokens: 2 }, user_id: "u1", elevenlabs_extra_body: { a: 1 } });
     expect(request).toMatchObject({ mock: { tokens: 2 }, user_id: "u1", elevenlabs_extra_body: { a: 1 } });
@@ -147,7 +151,7 @@ describe("chatRequestFromResponses", () => {
     [{ conversation: "conv_1" }, "conversation"],
     [{ prompt: { id: "pmpt_1" } }, "prompt"],
     [{ background: true }, "background"],
-    [{ include: ["reasoning.encrypted_content"] }, "include"],
+    [{ include: ["reasoning.encrypted_content", "message.output_text.logprobs"] }, "include[1]"],
     [{ truncation: "auto" }, "truncation"],
     [{ reasoning: { summary: "auto" } }, "reasoning.summary"],
     [{ tools: [{ type: "function", name: "a" }, { type: "file_search" }] }, "tools[1].type"],

@@ -38,6 +38,21 @@ const unservedFields: Record<string, string> = {
   context_management: "server-side context management is not supported",
 };
 
+/**
+ * `include` entries asking for data of items the gateway never produces (reasoning, built-in tool
+ * calls) or never repeats (input images): asking for them loses nothing, so they are accepted (the
+ * Vercel AI SDK asks for encrypted reasoning whenever `store` is false). Others (such as output
+ * logprobs) are refused.
+ */
+const servedIncludes = [
+  "reasoning.",
+  "web_search_call.",
+  "file_search_call.",
+  "code_interpreter_call.",
+  "computer_call_output.",
+  "message.input_image.",
+];
+
 export function chatRequestFromResponses(body: ResponsesRequest): ChatRequest {
   refuseUnserved(body);
   const copy: Record<string, unknown> = { ...body };
@@ -65,8 +80,11 @@ function refuseUnserved(body: ResponsesRequest): void {
     if (body[field] != null) throw unsupported(field, `\`${field}\` is not supported: ${reason}.`);
   }
   if (body.background === true) throw unsupported("background", "Background responses are not supported.");
-  if (Array.isArray(body.include) && body.include.length > 0) {
-    throw unsupported("include", "`include` is not supported: the answer carries no extra output data.");
+  if (Array.isArray(body.include)) {
+    body.include.forEach((entry: unknown, index) => {
+      if (typeof entry === "string" && servedIncludes.some((prefix) => entry.startsWith(prefix))) return;
+      throw unsupported(`include[${index}]`, `\`include: ${JSON.stringify(entry)}\` is not supported.`);
+    });
   }
   if (body.truncation != null && body.truncation !== "disabled") {
     throw unsupported("truncation", 'Only `truncation: "disabled"` is supported.');
