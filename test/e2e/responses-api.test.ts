@@ -13,6 +13,7 @@ import type {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createMockUpstream, mockText, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
+import { freePort } from "../support/free-port.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
@@ -42,10 +43,19 @@ const tools = [
 beforeAll(async () => {
   mock = createMockUpstream({ tokens: 10, tokenDelayMs: 1 });
   const { url } = await mock.listen(0);
+  // The gateway's own Responses endpoint serves as an upstream that speaks the Responses API: the
+  // "via-responses" model goes out through it, and back in as "gpt-4o", to the mock.
+  const port = await freePort();
   stack = await startStack("responses", {
     routes: {
       providers: {
         upstream: { type: "openai", baseUrl: url, apiKeyEnv: "UPSTREAM_API_KEY" },
+        "responses-upstream": {
+          type: "openai",
+          api: "responses",
+          baseUrl: `http://127.0.0.1:${port}/v1`,
+          apiKeyEnv: "UPSTREAM_API_KEY",
+        },
         // Nothing listens on port 9: every call fails before its first token.
         dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
       },
@@ -53,9 +63,11 @@ beforeAll(async () => {
         "*": { provider: "upstream" },
         "voice-buffered": { provider: "upstream", bufferWords: { afterMs: 0, text: "Let me think... " } },
         "voice-fallback": { provider: "dead", fallbackSentence: "Sorry, could you say that again?" },
+        "via-responses": { provider: "responses-upstream", model: "gpt-4o" },
       },
     },
-    ingressEnv: { API_KEYS: apiKey },
+    env: { UPSTREAM_API_KEY: apiKey },
+    ingressEnv: { API_KEYS: apiKey, PORT: String(port) },
   });
   client = new OpenAI({ baseURL: stack.urls[0], apiKey, maxRetries: 0 });
 });
@@ -262,6 +274,43 @@ describe("the Vercel AI SDK's OpenAI Responses provider", () => {
     for await (const part of result.fullStream) if (part.type === "error") errors.push(part.error);
     expect(errors).toHaveLength(1);
     expect(await result.finishReason).toBe("error");
+  });
+});
+
+describe("an upstream that speaks the Responses API (a provider with api: responses)", () => {
+  it("serves chat-completions clients: text, then tool calls, streamed", async () => {
+    const stream = client.chat.completions.stream({
+      model: "via-responses",
+      messages: [{ role: "user", content: "Weather in Paris, then hang up." }],
+      stream_options: { include_usage: true },
+      tools: tools.map(({ type, ...definition }) => ({ type, function: definition })),
+      mock: { text: "One moment.", textBeforeToolCalls: true, toolCalls: [weatherCall, endCall], tag: "rs-native" },
+    } as never);
+    const completion = await stream.finalChatCompletion();
+    const message = completion.choices[0]!.message;
+    expect(completion.choices[0]!.finish_reason).toBe("tool_calls");
+    expect(message.content).toBe("One moment.");
+    expect(message.tool_calls!.map((call) => (call as OpenAI.ChatCompletionMessageFunctionToolCall).function)).toEqual([
+      weatherCall,
+      endCall,
+    ]);
+    expect(completion.usage!.completion_tokens).toBeGreaterThan(0);
+    // The mock got the request after two translations: chat -> Responses -> chat.
+    expect(upstreamBodyTagged("rs-native")).toMatchObject({
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "Weather in Paris, then hang up." }],
+      tools: [
+        { type: "function", function: { name: "get_weather" } },
+        { type: "function", function: { name: "end_call" } },
+      ],
+    });
+  });
+
+  it("serves Responses clients and non-streamed requests", async () => {
+    const response = await client.responses.create(collected({ model: "via-responses", input: "Hi" }));
+    expect(response.output_text).toBe(mockText(10));
+    const stream = client.responses.stream(streamed({ model: "via-responses", input: "Hi" }));
+    expect((await stream.finalResponse()).output_text).toBe(mockText(10));
   });
 });
 

@@ -61,3 +61,4 @@ export {
   type ResponseUsage,
 } from "./responses-response.ts";
 export { chatRequestFromResponses } from "./responses-to-chat.ts";
+export { responsesRequestFromChat } from "./chat-to-responses.ts";

@@ -10,6 +10,7 @@ import type { ChunkDelta, FinishReason, Usage } from "@switchboard/protocol";
 import type { Provider, UpstreamChunk, UpstreamRequest } from "./provider.ts";
 import { createNodeFetch, nodeResponseBody } from "./node-fetch.ts";
 import { readNodeSseEvents, readSseEvents } from "./sse-reader.ts";
+import { responsesUpstream } from "./responses-upstream.ts";
 import { StreamRepair } from "./stream-repair.ts";
 import { toUpstreamError } from "./upstream-error.ts";
 
@@ -20,6 +21,8 @@ export interface OpenAIProviderOptions {
   timeoutMs: number;
   /** The fetch the SDK sends with; default a node:http one (node-fetch.ts). The benchmark passes the global fetch to compare. */
   fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  /** The API the upstream is called with (default chat_completions; responses: responses-upstream.ts). */
+  api?: "chat_completions" | "responses";
 }
 
 export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
@@ -30,6 +33,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
     timeout: options.timeoutMs,
     fetch: options.fetch ?? createNodeFetch(),
   });
+  if (options.api === "responses")
+    return { name: options.name, stream: (request) => responsesUpstream(client, request, options.name) };
   return {
     name: options.name,
     async *stream(request: UpstreamRequest): AsyncIterable<UpstreamChunk> {
