@@ -46,7 +46,7 @@ export {
 } from "./relay-event.ts";
 export { jobCatalog, type ChatJob, type JobName } from "./job-catalog.ts";
 export { completionId, isRequestId } from "./request-id.ts";
-export { ResponsesContentPart, ResponsesInputItem, ResponsesRequest, ResponsesTool } from "./responses-request.ts";
+export { ResponsesRequest } from "./responses-request.ts";
 export {
   responseId,
   type ResponseContentPart,
@@ -54,9 +54,6 @@ export {
   type ResponseObject,
   type ResponseOutputItem,
   type ResponseOutputMessage,
-  type ResponseOutputRefusal,
-  type ResponseOutputText,
-  type ResponseStatus,
   type ResponseStreamEvent,
   type ResponseUsage,
 } from "./responses-response.ts";

@@ -31,7 +31,7 @@ export interface AppOptions {
 
 /** /v1/chat/completions, /chat/completions, and the doubled or missing slashes users type. */
 const chatPath = /^(?:\/v1)*\/+chat\/completions\/?$/;
-/** /v1/responses and /responses (ElevenLabs appends /responses to the server URL for `api_type: responses`). */
+/** /v1/responses and /responses, with the same slack as the chat path: one base URL serves both APIs. */
 const responsesPath = /^(?:\/v1)*\/+responses\/?$/;
 const modelsPath = /^(?:\/v1)*\/+models\/?$/;
 
