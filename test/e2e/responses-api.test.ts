@@ -352,6 +352,27 @@ describe("what the gateway cannot serve is refused, by name", () => {
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(param);
   });
 
+  it("hostile bodies get the chat route's 4xx answers: not JSON, too deep, __proto__, not UTF-8", async () => {
+    const post = (body: string | Buffer) =>
+      fetch(`${stack.urls[0]}/responses`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body });
+    const deep = `{"model":"gpt-4o","input":${"[".repeat(100)}${"]".repeat(100)}}`;
+    const answers = await Promise.all([
+      post('{"model":'),
+      post(deep),
+      post('{"model":"gpt-4o","input":[{"role":"user","content":"Hi","__proto__":{"x":1}}]}'),
+      post(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])),
+    ]);
+    const codes = await Promise.all(
+      answers.map(async (answer) => [answer.status, ((await answer.json()) as { error: { code: string } }).error.code]),
+    );
+    expect(codes).toEqual([
+      [400, "invalid_json"],
+      [400, "invalid_request"],
+      [400, "invalid_request"],
+      [400, "invalid_json"],
+    ]);
+  });
+
   it("an input that is neither a string nor items: 400 invalid_request", async () => {
     const response = await fetch(`${stack.urls[0]}/responses`, {
       method: "POST",
