@@ -4,7 +4,7 @@
 // conversation; what the gateway refuses; upstream failures as well-formed failures; and a client
 // that hangs up closing the upstream call.
 import { createOpenAI } from "@ai-sdk/openai";
-import { streamText, tool } from "ai";
+import { stepCountIs, streamText, tool } from "ai";
 import OpenAI from "openai";
 import type {
   ResponseCreateParamsNonStreaming,
@@ -260,6 +260,42 @@ describe("the Vercel AI SDK's OpenAI Responses provider", () => {
       toolCallId: expect.stringMatching(/^call_mock_/),
     });
     expect(await result.finishReason).toBe("tool-calls");
+  });
+
+  it("runs a tool round trip: the call, the tool's result, then the answer", async () => {
+    // First request: the upstream calls the tool; second (it carries the tool's output): it answers.
+    const conversation = createOpenAI({
+      baseURL: stack.urls[0]!,
+      apiKey,
+      fetch: (url, init) => {
+        const body = JSON.parse(String(init?.body)) as { input: Array<{ type?: string }> };
+        const answered = body.input.some((item) => item.type === "function_call_output");
+        const mockOptions = answered
+          ? { text: "It is 21 degrees.", tag: "ai-sdk-turn-2" }
+          : { toolCalls: [weatherCall] };
+        return fetch(url, { ...init, body: JSON.stringify({ ...body, mock: mockOptions }) });
+      },
+    });
+    const result = streamText({
+      model: conversation.responses("gpt-4o"),
+      prompt: "What's the weather in Paris?",
+      maxRetries: 0,
+      providerOptions: { openai: { store: false } },
+      stopWhen: stepCountIs(2),
+      tools: {
+        get_weather: tool({
+          inputSchema: z.object({ city: z.string(), unit: z.string() }),
+          execute: async ({ city }) => ({ city, celsius: 21 }),
+        }),
+      },
+    });
+    expect(await result.text).toBe("It is 21 degrees.");
+    const messages = upstreamBodyTagged("ai-sdk-turn-2").messages as Array<Record<string, unknown>>;
+    expect(messages.map((message) => message.role)).toEqual(["user", "assistant", "tool"]);
+    expect(messages[1]).toMatchObject({
+      tool_calls: [{ type: "function", function: { name: "get_weather", arguments: weatherCall.arguments } }],
+    });
+    expect(JSON.parse(String(messages[2]!.content))).toEqual({ city: "Paris", celsius: 21 });
   });
 
   it("streamText reports a stream cut after the first tokens as an error", async () => {
