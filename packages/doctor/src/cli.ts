@@ -13,21 +13,25 @@ const usage = `usage: switchboard doctor <base-url> [--key KEY] [--header NAME] 
   --model      the model to test (default: from GET /v1/models)
   --api-type   chat_completions (default) or responses: the API to check, as an ElevenLabs agent's api_type`;
 
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      key: { type: "string" },
+      header: { type: "string" },
+      model: { type: "string" },
+      "api-type": { type: "string" },
+      "first-chunk-limit-ms": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        key: { type: "string" },
-        header: { type: "string" },
-        model: { type: "string" },
-        "api-type": { type: "string" },
-        "first-chunk-limit-ms": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseCommandLine(argv);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${usage}\n`);
     return 2;
