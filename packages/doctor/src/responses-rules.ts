@@ -30,7 +30,7 @@ export function responsesStreamRules(events: readonly Event[]): ResponsesStreamS
   if (events.length === 0) return { problems: ["no events"], final, text: "", calls };
   if (events[0]?.type !== "response.created")
     problems.push(`the first event is ${JSON.stringify(events[0]?.type)}, not response.created`);
-  events.forEach((event, index) => {
+  for (const [index, event] of events.entries()) {
     const type = String(event.type);
     const number = event.sequence_number;
     if (!Number.isInteger(number)) problems.push(`${type} (event ${index + 1}) has no integer sequence_number`);
@@ -45,7 +45,7 @@ export function responsesStreamRules(events: readonly Event[]): ResponsesStreamS
       responseId ??= response.id;
       if (response.id !== responseId) problems.push(`${type} names another response id (${String(response.id)})`);
       if (terminalTypes.includes(type)) final = response;
-      return;
+      continue;
     }
     if (type === "response.output_item.added") {
       const item = event.item as Record<string, unknown> | undefined;
@@ -55,13 +55,16 @@ export function responsesStreamRules(events: readonly Event[]): ResponsesStreamS
       if (item?.type === "function_call" && (typeof item.call_id !== "string" || item.call_id === ""))
         problems.push("an added function_call has no call_id");
       items.push({ id: item?.id, type: item?.type, done: false });
-      return;
+      continue;
     }
     const outputIndex = event.output_index as number;
     const item = items[outputIndex];
     if (type === "response.output_item.done") {
       const doneItem = event.item as Record<string, unknown> | undefined;
-      if (!item) return void problems.push(`output_item.done for output_index ${outputIndex}, which was never added`);
+      if (!item) {
+        problems.push(`output_item.done for output_index ${outputIndex}, which was never added`);
+        continue;
+      }
       if (doneItem?.id !== item.id) problems.push(`output_item.done changes item ${String(item.id)}'s id`);
       item.done = true;
       if (doneItem?.type === "function_call") {
@@ -70,11 +73,13 @@ export function responsesStreamRules(events: readonly Event[]): ResponsesStreamS
         if (streamed !== "" && streamed !== doneItem.arguments)
           problems.push(`function call ${String(doneItem.name)}'s argument deltas do not add up to its arguments`);
       }
-      return;
+      continue;
     }
-    if (!itemScoped.test(type)) return;
-    if (!item)
-      return void problems.push(`${type} for output_index ${String(event.output_index)}, which was never added`);
+    if (!itemScoped.test(type)) continue;
+    if (!item) {
+      problems.push(`${type} for output_index ${String(event.output_index)}, which was never added`);
+      continue;
+    }
     if (event.item_id !== item.id)
       problems.push(
         `${type} names item ${String(event.item_id)}, but output_index ${outputIndex} is ${String(item.id)}`,
@@ -85,7 +90,7 @@ export function responsesStreamRules(events: readonly Event[]): ResponsesStreamS
       problems.push("an output_text.done text is not its deltas joined");
     if (type === "response.function_call_arguments.delta")
       argumentsByItem.set(outputIndex, (argumentsByItem.get(outputIndex) ?? "") + String(event.delta));
-  });
+  }
 
   if (final === undefined)
     problems.push("the stream has no terminal event (response.completed, .incomplete or .failed)");

@@ -30,7 +30,7 @@ export interface DoctorOptions {
   apiType?: ApiType;
 }
 
-export type ApiType = "chat_completions" | "responses";
+type ApiType = "chat_completions" | "responses";
 
 export interface DoctorReport {
   baseUrl: string;

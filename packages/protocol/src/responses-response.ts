@@ -2,16 +2,16 @@
 // checks item ids, indexes and order): one `response` object, or a stream of typed events, each with
 // a `sequence_number`, that build the same object step by step.
 
-export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
+type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
 
-export interface ResponseOutputText {
+interface ResponseOutputText {
   type: "output_text";
   text: string;
   annotations: [];
   logprobs: [];
 }
 
-export interface ResponseOutputRefusal {
+interface ResponseOutputRefusal {
   type: "refusal";
   refusal: string;
 }

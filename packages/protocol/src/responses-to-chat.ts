@@ -60,7 +60,7 @@ export function chatRequestFromResponses(body: ResponsesRequest): ChatRequest {
   const messages: ChatMessage[] = [];
   if (body.instructions) messages.push({ role: "system", content: body.instructions });
   if (typeof body.input === "string") messages.push({ role: "user", content: body.input });
-  else body.input.forEach((item, index) => addInputItem(messages, item, `input[${index}]`));
+  else for (const [index, item] of body.input.entries()) addInputItem(messages, item, `input[${index}]`);
   copy.messages = messages;
   if (body.max_output_tokens != null) copy.max_completion_tokens = body.max_output_tokens;
   if (body.tools != null) copy.tools = body.tools.map((tool, index) => chatTool(tool, `tools[${index}]`));
@@ -81,10 +81,10 @@ function refuseUnserved(body: ResponsesRequest): void {
   }
   if (body.background === true) throw unsupported("background", "Background responses are not supported.");
   if (Array.isArray(body.include)) {
-    body.include.forEach((entry: unknown, index) => {
-      if (typeof entry === "string" && servedIncludes.some((prefix) => entry.startsWith(prefix))) return;
+    for (const [index, entry] of (body.include as unknown[]).entries()) {
+      if (typeof entry === "string" && servedIncludes.some((prefix) => entry.startsWith(prefix))) continue;
       throw unsupported(`include[${index}]`, `\`include: ${JSON.stringify(entry)}\` is not supported.`);
-    });
+    }
   }
   if (body.truncation != null && body.truncation !== "disabled") {
     throw unsupported("truncation", 'Only `truncation: "disabled"` is supported.');

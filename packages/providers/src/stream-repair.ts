@@ -12,7 +12,9 @@
 // Empty and keep-alive deltas never get here: the provider drops them before they are yielded, so
 // they neither reach the client nor start the first-token clock.
 import { randomBytes } from "node:crypto";
-import type { FinishReason, ToolCallDelta } from "@switchboard/protocol";
+import type { ChunkDelta, FinishReason } from "@switchboard/protocol";
+
+type ToolCallDelta = NonNullable<ChunkDelta["tool_calls"]>[number];
 
 interface UpstreamFragment {
   index?: unknown;

@@ -7,7 +7,7 @@ import type { ChatRequest, GatewayError } from "@switchboard/protocol";
 import type { BufferWordsOptions } from "./buffer-words.ts";
 import type { CompletionContext, CompletionSink } from "./completion-sink.ts";
 
-export interface AcceptedCompletion {
+interface AcceptedCompletion {
   /** The chat-completions request the job carries (before the route's upstream-body rules). */
   request: ChatRequest;
   /** The answer's writer: streamed or collected, in the API's own shapes. */
@@ -15,7 +15,7 @@ export interface AcceptedCompletion {
 }
 
 /** A streamed answer can send the route's buffer words; a collected one cannot. */
-export interface BufferWordsSink {
+interface BufferWordsSink {
   startBufferWords?: (options: BufferWordsOptions) => void;
 }
 

@@ -189,7 +189,7 @@ export class ResponseBuilder {
 
   private closeAll(status: "completed" | "incomplete"): void {
     this.openMessage = undefined;
-    this.output.forEach((_item, outputIndex) => this.closeItem(outputIndex, status));
+    for (const outputIndex of this.output.keys()) this.closeItem(outputIndex, status);
   }
 
   private closeItem(outputIndex: number, status: "completed" | "incomplete"): void {
@@ -239,7 +239,7 @@ export class ResponseBuilder {
 }
 
 /** Chat-completions usage in the Responses API's names. */
-export function responseUsage(usage: Usage | null): ResponseUsage {
+function responseUsage(usage: Usage | null): ResponseUsage {
   const details = (value: unknown, key: string): number => {
     const count = (value as Record<string, unknown> | null | undefined)?.[key];
     return typeof count === "number" ? count : 0;
