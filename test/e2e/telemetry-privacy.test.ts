@@ -88,6 +88,21 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
 
   await client.chat.completions.create({ model: "fallback-model", messages, mock: { text: answer } } as never);
 
+  // The Responses API: the same content as instructions and input, streamed and not.
+  const responsesInput = { instructions: `You are ${prompt}`, input: `Tell me about ${prompt}` };
+  const responseStream = client.responses.stream({
+    model: model("responses-stream"),
+    ...responsesInput,
+    mock: { text: answer },
+  } as never);
+  expect((await responseStream.finalResponse()).output_text).toBe(answer);
+  const response = await client.responses.create({
+    model: model("responses-collected"),
+    ...responsesInput,
+    mock: { text: answer },
+  } as never);
+  expect((response as OpenAI.Responses.Response).output_text).toBe(answer);
+
   for (const [kind, fail] of [
     ["auth", { kind: "http", status: 401 }],
     ["bad", { kind: "http", status: 400 }],
@@ -103,6 +118,21 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
       }),
     });
     errorBodies.push(await response.text());
+  }
+  for (const [kind, fail] of [
+    ["responses-bad", { kind: "http", status: 400 }],
+    ["responses-midstream", { kind: "in-stream-error", afterTokens: 2 }],
+  ] as const) {
+    const failed = await fetch(`${stack.urls[0]}/responses`, {
+      method: "POST",
+      body: JSON.stringify({
+        model: model(kind),
+        ...responsesInput,
+        stream: kind === "responses-midstream",
+        mock: { text: answer, fail },
+      }),
+    });
+    errorBodies.push(await failed.text());
   }
   // An upstream that quotes the request back in its error: the caller may hear it (it is their own
   // text), but it must not reach logs or spans.
@@ -145,6 +175,10 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
     model("echo"),
     model("cancelled"),
     "fallback-model",
+    model("responses-stream"),
+    model("responses-collected"),
+    model("responses-bad"),
+    model("responses-midstream"),
   ];
   // Every request's trace has arrived, down to the upstream call (the cancelled one ends last).
   await receiver.waitFor((spans) =>
@@ -170,7 +204,7 @@ describe("no secrets and no message content in telemetry", () => {
 
     // The content really was in play: the upstream saw the prompt, and the answer came back.
     expect(JSON.stringify(mock.stats().recent.map((call) => call.body))).toContain(prompt);
-    expect(errorBodies).toHaveLength(4);
+    expect(errorBodies).toHaveLength(6);
     const logLines = [...stack.ingresses, ...stack.workers].flatMap((service) => service.output);
     expect(logLines.length).toBeGreaterThan(10);
     expect(receiver.rawBodies.length).toBeGreaterThan(0);

@@ -71,6 +71,27 @@ function only(spans: ReceivedSpan[], kind: ReceivedSpan["kind"]): ReceivedSpan {
 const uniqueModel = (label: string) => `${label}-${randomBytes(3).toString("hex")}`;
 
 describe("one trace per request, across processes", () => {
+  it("traces a Responses API request the same way, under its own route", async () => {
+    const model = uniqueModel("responses");
+    const stream = client.responses.stream({ model, input: "Hi" });
+    const deltas: string[] = [];
+    stream.on("response.output_text.delta", (event) => deltas.push(event.delta));
+    await stream.finalResponse();
+    expect(deltas).toHaveLength(12);
+
+    const { server, spans } = await traceFor(model, 4);
+    expect(spans.map((span) => span.kind).sort()).toEqual(["CLIENT", "CONSUMER", "PRODUCER", "SERVER"]);
+    expect(server.name).toBe("POST /v1/responses");
+    expect(server.attributes).toMatchObject({
+      "http.route": "/v1/responses",
+      "http.response.status_code": 200,
+      "gen_ai.operation.name": "chat",
+      "gen_ai.request.stream": true,
+      "switchboard.chunk.count": 12,
+    });
+    expect(only(spans, "CLIENT").name).toBe(`chat ${model}`);
+  });
+
   it("links SERVER -> PRODUCER -> CONSUMER -> CLIENT with the GenAI and gateway attributes, and nothing per token", async () => {
     const model = uniqueModel("traced");
     const stream = await client.chat.completions.create({

@@ -13,6 +13,8 @@ const ProviderSpec = z.discriminatedUnion("type", [
     baseUrl: z.string().url().optional(),
     /** Name of the environment variable holding the key (never the key itself). */
     apiKeyEnv: z.string().default("OPENAI_API_KEY"),
+    /** The API the upstream is called with: chat_completions, or responses for a Responses-only upstream. */
+    api: z.enum(["chat_completions", "responses"]).default("chat_completions"),
   }),
   z.object({
     type: z.literal("simulated"),
@@ -77,7 +79,7 @@ function defaultRouteTable(env: EnvSource): RouteTable {
     routes: { [simulatedModelId]: { provider: "simulated", fallbacks: [], passVendorFields: false } },
   };
   if (env.OPENAI_API_KEY) {
-    table.providers.openai = { type: "openai", apiKeyEnv: "OPENAI_API_KEY" };
+    table.providers.openai = { type: "openai", apiKeyEnv: "OPENAI_API_KEY", api: "chat_completions" };
     table.routes["*"] = { provider: "openai", fallbacks: [], passVendorFields: false };
   }
   return table;

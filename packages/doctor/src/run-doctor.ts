@@ -2,7 +2,8 @@
 // strict OpenAI clients rely on, run against any OpenAI-compatible endpoint over plain HTTP.
 // Nothing here knows Switchboard's internals: it must judge any implementation the same way.
 import { check, type CheckResult } from "./check-result.ts";
-import { readSseResponse, type SseRead } from "./sse-stream.ts";
+import { responsesChecks } from "./responses-checks.ts";
+import { readSseResponse, type EventLines, type SseRead } from "./sse-stream.ts";
 import {
   chunkShapeProblems,
   finishReasonProblems,
@@ -25,10 +26,15 @@ export interface DoctorOptions {
   firstChunkLimitMs?: number;
   /** Per request (default 30000). */
   timeoutMs?: number;
+  /** Which API to check, as an ElevenLabs agent's `api_type` names it (default chat_completions). */
+  apiType?: ApiType;
 }
+
+type ApiType = "chat_completions" | "responses";
 
 export interface DoctorReport {
   baseUrl: string;
+  apiType: ApiType;
   model: string | undefined;
   results: CheckResult[];
   ok: boolean;
@@ -81,9 +87,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   const get = (url: string, key: string | null | undefined = options.key) =>
     call(url, { headers: credentials(key) }, timeoutMs);
+  const apiType = options.apiType ?? "chat_completions";
   const post = (body: Record<string, unknown>, key: string | null | undefined = options.key) =>
     call(
-      `${base}/chat/completions`,
+      `${base}/${apiType === "responses" ? "responses" : "chat/completions"}`,
       {
         method: "POST",
         headers: { "content-type": "application/json", ...credentials(key) },
@@ -144,7 +151,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       detail: "no --model given and GET /v1/models listed none",
       fix: "Pass --model <id> with a model id the endpoint serves.",
     });
-    return finish(options.baseUrl, model, results);
+    return finish(options.baseUrl, apiType, model, results);
   }
   const messages = [
     { role: "system", content: "You are a helpful voice agent. Answer in one short sentence." },
@@ -167,7 +174,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       ["a wrong key", `${options.key}-wrong`],
       ["no key", null],
     ] as const) {
-      const attempt = await post({ model, messages }, key);
+      const attempt = await post(apiType === "responses" ? { model, input: messages } : { model, messages }, key);
       const problemsBefore = problems.length;
       if (attempt.error) problems.push(`${label}: ${attempt.error}`);
       else {
@@ -189,6 +196,25 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         failedRequestId,
       ),
     );
+  }
+
+  if (apiType === "responses") {
+    results.push(
+      ...(await responsesChecks({
+        model,
+        firstChunkLimitMs,
+        postJson: async (body) => {
+          const result = await post(body);
+          if (result.error) return { problem: result.error };
+          const json = await jsonOf(result.response!);
+          if (result.response!.status !== 200)
+            return { problem: `HTTP ${result.response!.status}: ${describeError(json)}` };
+          return json ? { status: 200, body: json } : { status: 200 };
+        },
+        postStream: (body, eventLines) => postStream(post, body, eventLines),
+      })),
+    );
+    return finish(options.baseUrl, apiType, model, results);
   }
 
   // 4. Non-streaming shape (checklist: "required fields id, object, created, model, choices, usage").
@@ -399,11 +425,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     ),
   );
 
-  return finish(options.baseUrl, model, results);
+  return finish(options.baseUrl, apiType, model, results);
 }
 
-function finish(baseUrl: string, model: string | undefined, results: CheckResult[]): DoctorReport {
-  return { baseUrl, model, results, ok: results.every((result) => result.status !== "fail") };
+function finish(baseUrl: string, apiType: ApiType, model: string | undefined, results: CheckResult[]): DoctorReport {
+  return { baseUrl, apiType, model, results, ok: results.every((result) => result.status !== "fail") };
 }
 
 interface CallResult {
@@ -425,6 +451,7 @@ async function call(url: string, init: RequestInit, timeoutMs: number): Promise<
 async function postStream(
   post: (body: Record<string, unknown>) => Promise<CallResult>,
   body: Record<string, unknown>,
+  eventLines: EventLines = "data-only",
 ): Promise<{ read?: SseRead; problem?: string; requestId?: string | undefined }> {
   const result = await post(body);
   if (result.error) return { problem: result.error };
@@ -433,7 +460,7 @@ async function postStream(
   if (response.status !== 200)
     return { problem: `HTTP ${response.status}: ${describeError(await jsonOf(response))}`, requestId };
   try {
-    return { read: await readSseResponse(response, result.sentAt), requestId };
+    return { read: await readSseResponse(response, result.sentAt, eventLines), requestId };
   } catch (error) {
     return { problem: `the stream broke off: ${(error as Error).message}`, requestId };
   }

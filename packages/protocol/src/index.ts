@@ -15,3 +15,16 @@ export {
 } from "./relay-event.ts";
 export { jobCatalog, type ChatJob } from "./job-catalog.ts";
 export { completionId, isRequestId } from "./request-id.ts";
+export { ResponsesRequest } from "./responses-request.ts";
+export {
+  responseId,
+  type ResponseContentPart,
+  type ResponseFunctionCall,
+  type ResponseObject,
+  type ResponseOutputItem,
+  type ResponseOutputMessage,
+  type ResponseStreamEvent,
+  type ResponseUsage,
+} from "./responses-response.ts";
+export { chatRequestFromResponses } from "./responses-to-chat.ts";
+export { responsesRequestFromChat } from "./chat-to-responses.ts";

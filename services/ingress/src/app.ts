@@ -12,6 +12,7 @@ import type { IngressRuntime } from "./ingress-runtime.ts";
 import type { IngressMetrics } from "./ingress-metrics.ts";
 import { requestIdMiddleware } from "./request-id-header.ts";
 import { requestTelemetryMiddleware } from "./request-telemetry.ts";
+import { responsesApi } from "./responses-api.ts";
 
 export interface AppOptions {
   runtime: IngressRuntime;
@@ -31,6 +32,8 @@ export interface AppOptions {
 
 /** /v1/chat/completions, /chat/completions, and the doubled or missing slashes users type. */
 const chatPath = /^(?:\/v1)*\/+chat\/completions\/?$/;
+/** /v1/responses and /responses, with the same slack as the chat path: one base URL serves both APIs. */
+const responsesPath = /^(?:\/v1)*\/+responses\/?$/;
 const modelsPath = /^(?:\/v1)*\/+models\/?$/;
 
 export function createApp(options: AppOptions): express.Express {
@@ -62,22 +65,30 @@ export function createApp(options: AppOptions): express.Express {
   });
   // Shutting down: refuse new work at once (before reading the body), so a load balancer or
   // client retries on another instance; the connection is not kept for reuse.
-  app.post(chatPath, (_request: Request, response: Response, next: NextFunction) => {
+  app.post([chatPath, responsesPath], (_request: Request, response: Response, next: NextFunction) => {
     if (!runtime.shuttingDown) return next();
     response.setHeader("Connection", "close");
     sendError(response, new GatewayError("shutting_down", { retryAfterSeconds: 1 }));
   });
   // Any content type is read as JSON: curl users often forget the header.
+  const jsonBody = express.json({
+    limit: options.bodyLimitBytes,
+    type: () => true,
+    strict: false,
+    verify: bodyVerifier(options.jsonMaxDepth),
+  });
   app.post(
     chatPath,
     requestTelemetryMiddleware(options.ingressMetrics, options.trustIncomingTraceparent),
-    express.json({
-      limit: options.bodyLimitBytes,
-      type: () => true,
-      strict: false,
-      verify: bodyVerifier(options.jsonMaxDepth),
-    }),
+    jsonBody,
     chatCompletionsRoute(options),
+  );
+  // The Responses API: translated into the same chat-completions job, answered in its own shapes.
+  app.post(
+    responsesPath,
+    requestTelemetryMiddleware(options.ingressMetrics, options.trustIncomingTraceparent, "/v1/responses"),
+    jsonBody,
+    chatCompletionsRoute(options, responsesApi),
   );
 
   app.use((request: Request, response: Response) => {
@@ -85,7 +96,7 @@ export function createApp(options: AppOptions): express.Express {
     sendError(
       response,
       new GatewayError("not_found", {
-        message: `No route for ${request.method} ${request.path}. The chat endpoint is POST /v1/chat/completions.`,
+        message: `No route for ${request.method} ${request.path}. The endpoints are POST /v1/chat/completions and POST /v1/responses.`,
       }),
     );
   });

@@ -1,9 +1,12 @@
-// POST /v1/chat/completions: validate, enqueue, and answer from the relayed events.
+// POST /v1/chat/completions: validate, enqueue, and answer from the relayed events. The same path
+// serves POST /v1/responses, whose API (responses-api.ts) translates its body into a chat request
+// and writes the answer as Responses events.
 import type { Request, Response } from "express";
 import { resolveRoute, type RouteTable } from "@switchboard/config";
-import { ChatRequest, GatewayError, completionId, type ChatJob } from "@switchboard/protocol";
+import { GatewayError, completionId, type ChatJob } from "@switchboard/protocol";
 import { traceIdsOf, withSpan, type Logger } from "@switchboard/telemetry";
-import { CollectedCompletion } from "./collected-completion.ts";
+import { chatCompletionsApi } from "./chat-completions-api.ts";
+import type { CompletionApi } from "./completion-api.ts";
 import { sendError } from "./completion-sink.ts";
 import { bodyDefect } from "./body-guard.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
@@ -11,7 +14,6 @@ import { clientKey } from "./key-limiter.ts";
 import { requestIdsOf } from "./request-id-header.ts";
 import { newRequestId } from "./request-ids.ts";
 import { requestTelemetryOf } from "./request-telemetry.ts";
-import { StreamingCompletion } from "./streaming-completion.ts";
 import { upstreamBody } from "./upstream-body.ts";
 
 export interface ChatRouteOptions {
@@ -24,23 +26,15 @@ export interface ChatRouteOptions {
   log: Logger;
 }
 
-export function chatCompletionsRoute(options: ChatRouteOptions) {
+/** api: the completion API whose body and answer shapes the route speaks (chat completions unless given). */
+export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionApi = chatCompletionsApi) {
   const { runtime, routes, log } = options;
   return async (request: Request, response: Response): Promise<void> => {
     const defect = bodyDefect(request.body, options.jsonMaxDepth);
     if (defect) return sendError(response, new GatewayError("invalid_request", { message: defect }));
-    const parsed = ChatRequest.safeParse(request.body);
-    if (!parsed.success) return sendError(response, validationError(parsed.error.issues));
-    const body = parsed.data;
-    if (body.n != null && body.n !== 1) {
-      return sendError(
-        response,
-        new GatewayError("unsupported_parameter", {
-          param: "n",
-          message: "Only n = 1 is supported: one answer per request.",
-        }),
-      );
-    }
+    const accepted = api(request.body);
+    if (accepted instanceof GatewayError) return sendError(response, accepted);
+    const body = accepted.request;
     const route = resolveRoute(routes, body.model);
     if (!route) {
       return sendError(
@@ -97,7 +91,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       },
       ...(telemetry ? { onDelta: () => telemetry.delta() } : {}),
     };
-    const sink = body.stream ? new StreamingCompletion(response, context) : new CollectedCompletion(response, context);
+    const sink = accepted.createSink(response, context);
     /** End the answer with an error and stop its job wherever it is. */
     const failAndCancel = (error: GatewayError) => {
       if (sink.isEnded) return;
@@ -158,7 +152,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
         );
     }
 
-    if (sink instanceof StreamingCompletion && route.bufferWords) sink.startBufferWords(route.bufferWords);
+    if (route.bufferWords && sink.startBufferWords) sink.startBufferWords(route.bufferWords);
 
     try {
       // Inside the request's SERVER span, so the enqueue (PRODUCER) and the worker's spans join its trace.
@@ -168,11 +162,4 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       sink.fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
     }
   };
-}
-
-function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): GatewayError {
-  const first = issues[0];
-  const param = first && first.path.length > 0 ? first.path.map(String).join(".") : null;
-  const message = first ? `Invalid request${param ? ` at ${param}` : ""}: ${first.message}` : "Invalid request.";
-  return new GatewayError("invalid_request", { param, message });
 }

@@ -38,16 +38,17 @@ export class RequestTelemetry {
     headers: Record<string, string | string[] | undefined>,
     trustCaller: boolean,
     ids: RequestIds | undefined,
+    route = "/v1/chat/completions",
   ) {
     this.metrics = metrics;
     const { parent, links } = callerTraceContext(headers, trustCaller);
-    this.span = startSpan(`${method} /v1/chat/completions`, {
+    this.span = startSpan(`${method} ${route}`, {
       kind: SpanKind.SERVER,
       parent,
       links,
       attributes: {
         [attributeNames.httpRequestMethod]: method,
-        [attributeNames.httpRoute]: "/v1/chat/completions",
+        [attributeNames.httpRoute]: route,
         [attributeNames.urlPath]: path,
         [attributeNames.genAiOperationName]: "chat",
         ...(ids ? { [attributeNames.requestId]: ids.requestId } : {}),
@@ -124,8 +125,11 @@ export class RequestTelemetry {
   }
 }
 
-/** Express middleware for the chat route: opens the request's telemetry before the body is read. */
-export function requestTelemetryMiddleware(metrics: IngressMetrics, trustCaller: boolean) {
+/**
+ * Express middleware for a completion route: opens the request's telemetry before the body is read.
+ * route: the span's http.route (the route's canonical path).
+ */
+export function requestTelemetryMiddleware(metrics: IngressMetrics, trustCaller: boolean, route?: string) {
   return (request: Request, response: Response, next: NextFunction): void => {
     const telemetry = new RequestTelemetry(
       metrics,
@@ -134,6 +138,7 @@ export function requestTelemetryMiddleware(metrics: IngressMetrics, trustCaller:
       request.headers,
       trustCaller,
       requestIdsOf(response),
+      route,
     );
     response.locals[localsKey] = telemetry;
     response.on("close", () => {

@@ -6,7 +6,7 @@ import { toErrorBody, type FinishReason, type GatewayError, type Usage } from "@
 import { armBufferWords, type BufferWordsOptions } from "./buffer-words.ts";
 import { CompletionSink, type CompletionContext } from "./completion-sink.ts";
 
-const sseHeaders = {
+export const sseHeaders = {
   "Content-Type": "text/event-stream; charset=utf-8",
   "Cache-Control": "no-cache, no-transform",
   Connection: "keep-alive",
