@@ -103,8 +103,13 @@ export function loadRouteTable(env: EnvSource): RouteTable {
   return result.data;
 }
 
+/**
+ * The route for a model id, or undefined. Only the table's own entries count: a model id such as
+ * `constructor` or `__proto__` must not find a property every object inherits.
+ */
 export function resolveRoute(table: RouteTable, modelId: string): Route | undefined {
-  return table.routes[modelId] ?? table.routes["*"];
+  if (Object.hasOwn(table.routes, modelId)) return table.routes[modelId];
+  return Object.hasOwn(table.routes, "*") ? table.routes["*"] : undefined;
 }
 
 /** Model ids served explicitly (the wildcard route is not a model). */
