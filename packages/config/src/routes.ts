@@ -35,6 +35,12 @@ export const Route = RouteTarget.extend({
   /** Send elevenlabs_extra_body and user_id upstream too (off: most upstreams reject them). */
   passVendorFields: z.boolean().default(false),
   /**
+   * Development only: error messages to clients also quote what the upstream said (scrubbed of
+   * anything shaped like a key). Off: a client hears the gateway's own message, the upstream's
+   * HTTP status and a short category, never the upstream's text.
+   */
+  exposeUpstreamErrors: z.boolean().default(false),
+  /**
    * Spoken instead of an error when every target failed before any token: the answer is this
    * sentence as a normal completion (finish_reason "stop"), so a voice call survives the failure.
    */
@@ -76,11 +82,18 @@ export const simulatedModelId = "switchboard-sim";
 export function defaultRouteTable(env: EnvSource): RouteTable {
   const table: RouteTable = {
     providers: { simulated: { type: "simulated" } },
-    routes: { [simulatedModelId]: { provider: "simulated", fallbacks: [], passVendorFields: false } },
+    routes: {
+      [simulatedModelId]: {
+        provider: "simulated",
+        fallbacks: [],
+        passVendorFields: false,
+        exposeUpstreamErrors: false,
+      },
+    },
   };
   if (env.OPENAI_API_KEY) {
     table.providers.openai = { type: "openai", apiKeyEnv: "OPENAI_API_KEY" };
-    table.routes["*"] = { provider: "openai", fallbacks: [], passVendorFields: false };
+    table.routes["*"] = { provider: "openai", fallbacks: [], passVendorFields: false, exposeUpstreamErrors: false };
   }
   return table;
 }

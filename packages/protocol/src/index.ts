@@ -44,5 +44,6 @@ export {
   type ReplyMessage,
   type StartedEvent,
 } from "./relay-event.ts";
+export { elideQuoted, maxUpstreamDetailLength, scrubSecrets } from "./scrub-secrets.ts";
 export { jobCatalog, type ChatJob, type JobName } from "./job-catalog.ts";
 export { completionId, isRequestId } from "./request-id.ts";

@@ -47,6 +47,8 @@ export const attributeNames = {
   fallbackIndex: "switchboard.fallback.index",
   /** 0 for a target's first call, 1 for its first retry (UPSTREAM_RETRIES), … */
   upstreamRetry: "switchboard.upstream.retry",
+  /** What a failed upstream call's provider said, scrubbed of secrets (never sent to clients). */
+  upstreamErrorMessage: "switchboard.upstream.error_message",
   /** The gateway error code the request or call ended with (error.type carries the same value). */
   errorCode: "switchboard.error.code",
   /** The routing table's provider key (e.g. "primary"), next to the GenAI provider name. */

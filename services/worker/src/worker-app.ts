@@ -97,7 +97,9 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
       retries: config.UPSTREAM_RETRIES,
       retryBackoffMs: config.UPSTREAM_RETRY_BACKOFF_MS,
+      retryAfterMaxSeconds: config.UPSTREAM_RETRY_AFTER_MAX_SECONDS,
     },
+    captureContent: config.SWITCHBOARD_CAPTURE_CONTENT,
     log,
   };
   const worker = new QueueConsumers<ChatJob, string>(
