@@ -35,6 +35,11 @@ export const Route = RouteTarget.extend({
   /** Send elevenlabs_extra_body and user_id upstream too (off: most upstreams reject them). */
   passVendorFields: z.boolean().default(false),
   /**
+   * Top-level request fields sent upstream besides the OpenAI chat fields every route passes
+   * (services/ingress/src/upstream-body.ts), e.g. "reasoning_effort"; everything else is dropped.
+   */
+  passFields: z.array(z.string().min(1)).default([]),
+  /**
    * Development only: error messages to clients also quote what the upstream said (scrubbed of
    * anything shaped like a key). Off: a client hears the gateway's own message, the upstream's
    * HTTP status and a short category, never the upstream's text.
@@ -87,13 +92,20 @@ export function defaultRouteTable(env: EnvSource): RouteTable {
         provider: "simulated",
         fallbacks: [],
         passVendorFields: false,
+        passFields: [],
         exposeUpstreamErrors: false,
       },
     },
   };
   if (env.OPENAI_API_KEY) {
     table.providers.openai = { type: "openai", apiKeyEnv: "OPENAI_API_KEY" };
-    table.routes["*"] = { provider: "openai", fallbacks: [], passVendorFields: false, exposeUpstreamErrors: false };
+    table.routes["*"] = {
+      provider: "openai",
+      fallbacks: [],
+      passVendorFields: false,
+      passFields: [],
+      exposeUpstreamErrors: false,
+    };
   }
   return table;
 }

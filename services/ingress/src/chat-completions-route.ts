@@ -97,10 +97,13 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       runtime.cancel(requestId);
     };
 
+    const forwarded = upstreamBody(body, route);
+    if (forwarded.dropped.length > 0)
+      requestLog.debug("fields not passed upstream", { requestId, fields: forwarded.dropped });
     const job: ChatJob = {
       requestId,
       model: body.model,
-      request: upstreamBody(body, route.passVendorFields),
+      request: forwarded.body,
       replyChannel: runtime.hub.channel,
       deadlineAt: startedAt + options.requestTimeoutMs,
       enqueuedAt: startedAt,

@@ -50,7 +50,7 @@ export interface FaultStack {
 export function mockRoutes(mockUrl: string): unknown {
   return {
     providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
-    routes: { "*": { provider: "upstream" } },
+    routes: { "*": { provider: "upstream", passFields: ["mock"] } },
   };
 }
 
