@@ -5,7 +5,7 @@ import { listModelIds, type RouteTable } from "@switchboard/config";
 import { GatewayError } from "@switchboard/protocol";
 import type { Logger, Metrics } from "@switchboard/telemetry";
 import { authentication, type AuthenticationOptions } from "./authentication.ts";
-import { bodyVerifier, invalidUtf8Type, tooDeepType } from "./body-guard.ts";
+import { bodyVerifier, invalidUtf8Type, tooDeepType, tooManyValuesType } from "./body-guard.ts";
 import { chatCompletionsRoute } from "./chat-completions-route.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
@@ -19,6 +19,8 @@ export interface AppOptions {
   requestTimeoutMs: number;
   queueMaxWaitMs: number;
   jsonMaxDepth: number;
+  /** JSON_MAX_VALUES: a body with more values is refused before it is parsed. */
+  jsonMaxValues: number;
   log: Logger;
   /** API keys and the optional custom key header; absent or no keys: open. */
   authentication?: AuthenticationOptions;
@@ -64,15 +66,18 @@ export function createApp(options: AppOptions): express.Express {
     response.setHeader("Connection", "close");
     sendError(response, new GatewayError("shutting_down", { retryAfterSeconds: 1 }));
   });
-  // Any content type is read as JSON: curl users often forget the header.
+  // Any content type is read as JSON: curl users often forget the header. JSON is UTF-8 (RFC 8259);
+  // a body declared in another charset is refused before it is read, since the guards below count
+  // its structure on the raw bytes, which in UTF-16 or a legacy charset mean something else.
   app.post(
     chatPath,
     requestTelemetryMiddleware(options.ingressMetrics, options.trustIncomingTraceparent),
+    utf8Only,
     express.json({
       limit: options.bodyLimitBytes,
       type: () => true,
       strict: false,
-      verify: bodyVerifier(options.jsonMaxDepth),
+      verify: bodyVerifier({ maxDepth: options.jsonMaxDepth, maxValues: options.jsonMaxValues }),
     }),
     chatCompletionsRoute(options),
   );
@@ -93,6 +98,19 @@ export function createApp(options: AppOptions): express.Express {
   return app;
 }
 
+/** A charset parameter other than UTF-8 gets 415 before the body is read; none means UTF-8. */
+function utf8Only(request: Request, response: Response, next: NextFunction): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers["content-type"] ?? "")?.[1];
+  if (charset === undefined || /^utf-?8$/i.test(charset)) return next();
+  response.setHeader("Connection", "close");
+  sendError(
+    response,
+    new GatewayError("unsupported_media_type", {
+      message: "Send the request body as application/json in UTF-8 (charset=utf-8, or no charset).",
+    }),
+  );
+}
+
 function toGatewayError(error: unknown, log: Logger): GatewayError {
   if (error instanceof GatewayError) return error;
   const type = (error as { type?: string }).type;
@@ -101,6 +119,8 @@ function toGatewayError(error: unknown, log: Logger): GatewayError {
       return new GatewayError("invalid_json", { message: (error as Error).message });
     case tooDeepType:
       return new GatewayError("invalid_request", { message: (error as Error).message });
+    case tooManyValuesType:
+      return new GatewayError("request_too_large", { message: (error as Error).message });
     case "entity.parse.failed":
       return new GatewayError("invalid_json", {
         message: `The request body is not valid JSON: ${(error as Error).message}`,
@@ -116,8 +136,19 @@ function toGatewayError(error: unknown, log: Logger): GatewayError {
     case "request.size.invalid":
     case "stream.encoding.set":
       return new GatewayError("invalid_request", { message: (error as Error).message });
-    default:
+    default: {
+      // A body that could not be decompressed (Content-Encoding: gzip, deflate, br, zstd) or read:
+      // the client's fault, answered 400 without the decompressor's own words.
+      const code = String((error as { code?: unknown }).code ?? "");
+      if (code.startsWith("Z_") || code.startsWith("ERR_ZSTD") || code.startsWith("ERR__ERROR_FORMAT"))
+        return new GatewayError("invalid_request", {
+          message: "The request body could not be decompressed: it does not match its Content-Encoding.",
+        });
+      const status = (error as { status?: unknown }).status;
+      if (typeof status === "number" && status >= 400 && status < 500)
+        return new GatewayError("invalid_request", { message: "The request body could not be read." });
       log.error("unhandled error", { error });
       return new GatewayError("internal_error");
+    }
   }
 }

@@ -159,8 +159,10 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       // Inside the request's SERVER span, so the enqueue (PRODUCER) and the worker's spans join its trace.
       await (telemetry ? withSpan(telemetry.span, () => runtime.enqueue(job)) : runtime.enqueue(job));
     } catch (error) {
+      // The add may have reached Redis even so (a reply lost, a command timed out): the cancel
+      // that goes with the 503 removes or stops that job, now or once Redis is back.
       requestLog.warn("enqueue failed", { requestId, error });
-      sink.fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
+      failAndCancel(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
     }
   };
 }

@@ -25,6 +25,11 @@ export const IngressEnv = z.object({
   REQUEST_BODY_TIMEOUT_MS: integer(10_000, { min: 100 }),
   /** Deeper JSON nesting is refused with 400 (nothing legitimate nests this deep). */
   JSON_MAX_DEPTH: integer(64, { min: 8, max: 1000 }),
+  /**
+   * More JSON values (objects, arrays, strings, numbers, literals) than this is refused with 413
+   * before the body is parsed: parsed, each costs tens of bytes of heap, whatever its size in bytes.
+   */
+  JSON_MAX_VALUES: integer(100_000, { min: 1000 }),
   // Requests
   REQUEST_TIMEOUT_MS: integer(60_000, { min: 100 }),
   // Admission

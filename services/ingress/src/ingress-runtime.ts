@@ -151,7 +151,7 @@ export class IngressRuntime {
         jobId: job.requestId,
         attempts: jobCatalog.chat.attempts,
         removeOnComplete: true,
-        removeOnFail: { age: 3600, count: 1000 },
+        removeOnFail: jobCatalog.chat.keepFailed,
       });
     };
     try {

@@ -24,6 +24,7 @@ try {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     queueMaxWaitMs: config.QUEUE_MAX_WAIT_MS,
     jsonMaxDepth: config.JSON_MAX_DEPTH,
+    jsonMaxValues: config.JSON_MAX_VALUES,
     log,
     authentication: authenticationOptions,
     metrics,

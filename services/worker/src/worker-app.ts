@@ -134,7 +134,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: 2,
       removeOnComplete: { count: 0 },
-      removeOnFail: { age: 3600, count: 1000 },
+      removeOnFail: jobCatalog.chat.keepFailed,
       name: workerId,
     },
   );
