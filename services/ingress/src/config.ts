@@ -42,6 +42,11 @@ export const IngressEnv = z.object({
   /** Per key (API key hash, else client IP), across every ingress; 0 = no limit. */
   RATE_LIMIT_REQUESTS_PER_MINUTE: integer(0, { min: 0 }),
   RATE_LIMIT_CONCURRENT_STREAMS: integer(0, { min: 0 }),
+  /**
+   * With two or more API keys: the most a key may hold (queued and active) of the deployment's
+   * worker slots, in per cent, so one key's flood leaves room for the others. 100 = no share limit.
+   */
+  KEY_SLOT_SHARE_PERCENT: integer(50, { min: 1, max: 100 }),
   // Authentication (keys are secrets: never logged)
   /** Comma-separated API keys; with none (and no API_KEYS_FILE) the gateway is open. */
   API_KEYS: z.string().optional(),

@@ -163,8 +163,13 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   // On a Redis Cluster the cancel subscriber may move between nodes without a "ready" event, so
   // memory cannot vouch for having heard every broadcast: there every job asks Redis.
   if (!config.REDIS_CLUSTER) recentCancels.follow(cancelSubscriber as Redis);
-  const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) =>
-    log.debug("heartbeat failed", { error }),
+  const stopHeartbeat = startHeartbeat(
+    redis,
+    keys,
+    workerId,
+    config.WORKER_HEARTBEAT_INTERVAL_MS,
+    (error) => log.debug("heartbeat failed", { error }),
+    config.WORKER_CONCURRENCY,
   );
   const stopHealthFile = config.WORKER_HEALTH_FILE
     ? startHealthFile(config.WORKER_HEALTH_FILE, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) =>
