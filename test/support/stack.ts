@@ -84,6 +84,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
         ...env,
         LOG_LEVEL: "info",
         PORT: "0",
+        METRICS_PORT: "0",
+        METRICS_HOST: "127.0.0.1",
         HOST: "127.0.0.1",
         ...options.ingressEnv,
         ...extraEnv,

@@ -40,6 +40,8 @@ export const attributeNames = {
   /** Deltas relayed (ingress: written to the client; worker: received from the upstream). */
   chunkCount: "switchboard.chunk.count",
   cancelled: "switchboard.cancelled",
+  /** Why a request was refused authentication: missing or invalid. */
+  authenticationReason: "switchboard.authentication.reason",
   cancelReason: "switchboard.cancel.reason",
   /** BullMQ's attempt number of the job (1 unless a worker died holding it). */
   attempt: "switchboard.attempt",
@@ -77,6 +79,7 @@ export const metricNames = {
   activeJobs: "switchboard.jobs.active",
   cancellations: "switchboard.cancellations",
   errors: "switchboard.errors",
+  authenticationFailures: "switchboard.authentication.failures",
   fallbacks: "switchboard.fallbacks",
 } as const;
 

@@ -1,9 +1,10 @@
 // The Express application: routes, body parsing, and the error handler that keeps every failure
 // in the OpenAI error shape.
+import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { listModelIds, type RouteTable } from "@switchboard/config";
 import { GatewayError } from "@switchboard/protocol";
-import type { Logger, Metrics } from "@switchboard/telemetry";
+import { attributeNames, type Logger, type Metrics } from "@switchboard/telemetry";
 import { authentication, type AuthenticationOptions } from "./authentication.ts";
 import { bodyVerifier, invalidUtf8Type, tooDeepType, tooManyValuesType } from "./body-guard.ts";
 import { chatCompletionsRoute } from "./chat-completions-route.ts";
@@ -28,6 +29,10 @@ export interface AppOptions {
   ingressMetrics: IngressMetrics;
   /** TRUST_INCOMING_TRACEPARENT: a caller's traceparent joins its trace and sampling decision. */
   trustIncomingTraceparent: boolean;
+  /** TRUST_PROXY, as Express's `trust proxy` (false: the socket's address is the client's). */
+  trustProxy?: boolean | number | string;
+  /** METRICS_TOKEN: this port serves GET /metrics too, to scrapes that send it as a Bearer token. */
+  metricsToken?: string;
 }
 
 /** /v1/chat/completions, /chat/completions, and the doubled or missing slashes users type. */
@@ -39,6 +44,7 @@ export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.set("trust proxy", options.trustProxy ?? false);
 
   app.get("/health", (_request, response) => {
     response.json({ status: "ok" });
@@ -47,11 +53,31 @@ export function createApp(options: AppOptions): express.Express {
     const readiness = await runtime.readiness();
     response.status(readiness.ready ? 200 : 503).json(readiness);
   });
-  // Prometheus scrapes this (OpenTelemetry instruments, Prometheus text format).
-  app.get("/metrics", (request, response) => options.metrics.handle(request, response));
+  // Metrics have their own port (METRICS_PORT); here only with a token, since this port is public.
+  const metricsToken = options.metricsToken;
+  if (metricsToken !== undefined)
+    app.get("/metrics", (request, response) => {
+      if (!bearerMatches(request.headers.authorization, metricsToken))
+        return sendError(response, new GatewayError("invalid_api_key", { message: "Send the metrics token." }));
+      options.metrics.handle(request, response);
+    });
   // Everything below /health and /ready needs a key (when keys are configured), checked before
-  // any body is read.
-  app.use(authentication(options.authentication ?? { keys: [] }));
+  // any body is read. A refusal is logged (the key's digest prefix, never the key) and counted.
+  app.use(
+    authentication({
+      ...(options.authentication ?? { keys: [] }),
+      onFailure: (failure, request) => {
+        options.ingressMetrics.authenticationFailures.add(1, { [attributeNames.authenticationReason]: failure.reason });
+        log.warn("authentication failed", {
+          reason: failure.reason,
+          ...(failure.keyDigestPrefix ? { keyDigestPrefix: failure.keyDigestPrefix } : {}),
+          client: request.ip,
+          method: request.method,
+          path: request.path,
+        });
+      },
+    }),
+  );
   app.get(modelsPath, (_request, response) => {
     const created = 0;
     response.json({
@@ -96,6 +122,13 @@ export function createApp(options: AppOptions): express.Express {
     sendError(response, toGatewayError(error, log));
   });
   return app;
+}
+
+/** Is the header `Bearer <token>`? Compared as digests in constant time. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer\s+(.+)$/i.exec(header?.trim() ?? "")?.[1]?.trim() ?? "";
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(presented), digest(token));
 }
 
 /** A charset parameter other than UTF-8 gets 415 before the body is read; none means UTF-8. */

@@ -14,6 +14,22 @@ import {
   type RouteTable,
 } from "@switchboard/config";
 
+/**
+ * TRUST_PROXY as Express reads `trust proxy`: true/false, a hop count, or a comma-separated list of
+ * addresses, subnets and the names loopback, linklocal, uniquelocal.
+ */
+function trustProxy() {
+  return z
+    .string()
+    .optional()
+    .transform((value): boolean | number | string => {
+      if (value === undefined || value === "" || value === "false") return false;
+      if (value === "true") return true;
+      if (/^\d+$/.test(value)) return Number(value);
+      return value;
+    });
+}
+
 /** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
 export const IngressEnv = z.object({
   // HTTP
@@ -30,6 +46,17 @@ export const IngressEnv = z.object({
    * before the body is parsed: parsed, each costs tens of bytes of heap, whatever its size in bytes.
    */
   JSON_MAX_VALUES: integer(100_000, { min: 1000 }),
+  /**
+   * Express's `trust proxy`: which proxies in front may name the client (X-Forwarded-For), for the
+   * client address the limits and logs use. Unset: none (the socket's address).
+   */
+  TRUST_PROXY: trustProxy(),
+  // Metrics
+  /** GET /metrics is served here, not on PORT (0: any free port, shown in the `listening` log line). */
+  METRICS_PORT: integer(9464, { min: 0, max: 65_535 }),
+  METRICS_HOST: z.string().default("0.0.0.0"),
+  /** Set: scrapes must send `Authorization: Bearer <token>`, and PORT serves GET /metrics too. */
+  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
   // Requests
   REQUEST_TIMEOUT_MS: integer(60_000, { min: 100 }),
   // Admission

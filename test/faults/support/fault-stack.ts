@@ -101,6 +101,8 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       const ingress = await startService("ingress", {
         ...env,
         PORT: "0",
+        METRICS_PORT: "0",
+        METRICS_HOST: "127.0.0.1",
         HOST: "127.0.0.1",
         ...options.ingressEnv,
         ...extraEnv,
