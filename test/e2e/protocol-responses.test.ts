@@ -18,7 +18,7 @@ const fallbackSentence = "Sorry, I'm having trouble thinking right now. Could yo
 beforeAll(async () => {
   mock = createMockUpstream({ tokens: 6 });
   mockUrl = (await mock.listen(0)).url;
-  const upstream = { provider: "upstream" };
+  const upstream = { provider: "upstream", passFields: ["mock"] };
   stack = await startStack("responses", {
     routes: {
       providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
