@@ -162,7 +162,10 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       // The add may have reached Redis even so (a reply lost, a command timed out): the cancel
       // that goes with the 503 removes or stops that job, now or once Redis is back.
       requestLog.warn("enqueue failed", { requestId, error });
-      failAndCancel(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
+      if (sink.isEnded) return;
+      // The cancel first, then the answer: the cancel's commands leave before the client hears.
+      runtime.cancel(requestId);
+      sink.fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
     }
   };
 }
