@@ -37,5 +37,3 @@ export const jobCatalog = {
     keepFailed: { age: 300, count: 100 },
   },
 } as const;
-
-export type JobName = keyof typeof jobCatalog;

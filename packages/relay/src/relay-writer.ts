@@ -134,7 +134,9 @@ export class RequestRelay {
     this.batch = undefined;
     const { redis, requestId, replyChannel, logTtlMs, attempt, untraced = (write) => write() } = this.options;
     const entries: string[] = [];
-    batch.frames.forEach((frame, index) => entries.push(logEntryId({ attempt, seq: batch.firstSeq + index }), frame));
+    batch.frames.forEach((frame, index) => {
+      entries.push(logEntryId({ attempt, seq: batch.firstSeq + index }), frame);
+    });
     // Logged earlier and not published yet: they go first in this message.
     const held = this.unpublished;
     const published: Frames = held ? { firstSeq: held.firstSeq, frames: [...held.frames, ...batch.frames] } : batch;

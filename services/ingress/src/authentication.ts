@@ -18,7 +18,7 @@ export interface AuthenticationOptions {
   onFailure?: (failure: AuthenticationFailure, request: Request) => void;
 }
 
-export interface AuthenticationFailure {
+interface AuthenticationFailure {
   reason: "missing" | "invalid";
   /** The first 8 hex characters of the presented key's SHA-256 (never the key). */
   keyDigestPrefix?: string;

@@ -11,7 +11,7 @@ import { vendorFields, type ChatRequest } from "@switchboard/protocol";
  * The OpenAI chat fields every route passes: the conversation, the sampling and length settings,
  * tools, and the caller's end-user id. `stream` and `stream_options` are the worker's to set.
  */
-export const upstreamFields: ReadonlySet<string> = new Set([
+const upstreamFields: ReadonlySet<string> = new Set([
   "model",
   "messages",
   "stream",
