@@ -28,7 +28,7 @@ beforeAll(async () => {
         sim: { type: "simulated" },
         upstream: { type: "openai", baseUrl: url, apiKeyEnv: "UPSTREAM_API_KEY" },
       },
-      routes: { "switchboard-sim": { provider: "sim" }, "*": { provider: "upstream" } },
+      routes: { "switchboard-sim": { provider: "sim" }, "*": { provider: "upstream", passFields: ["mock"] } },
     },
     env: { SIMULATED_FIRST_TOKEN_DELAY_MS: "1", SIMULATED_TOKEN_DELAY_MS: "1" },
     ingressEnv: { API_KEYS: key, AUTH_HEADER: "x-switchboard-key" },

@@ -23,8 +23,8 @@ beforeAll(async () => {
         dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
       },
       routes: {
-        "*": { provider: "primary" },
-        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }] },
+        "*": { provider: "primary", passFields: ["mock"] },
+        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }], passFields: ["mock"] },
       },
     },
     // One call per target, so the counts below are per target (retries: test/faults and tracing.test.ts).

@@ -18,7 +18,7 @@ const fallbackSentence = "Sorry, I'm having trouble thinking right now. Could yo
 beforeAll(async () => {
   mock = createMockUpstream({ tokens: 6 });
   mockUrl = (await mock.listen(0)).url;
-  const upstream = { provider: "upstream" };
+  const upstream = { provider: "upstream", passFields: ["mock"] };
   stack = await startStack("responses", {
     routes: {
       providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
@@ -219,7 +219,10 @@ describe("errors before the first token", () => {
     });
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(error.code).toBe("upstream_bad_request");
-    expect(error.message).toContain("Invalid value for 'temperature'.");
+    // The gateway's own words: the upstream's status and category, never its text.
+    expect(error.message).toBe(
+      "400 The upstream model provider rejected the request (HTTP 400, invalid_request_error).",
+    );
     expect(response.headers.get("x-should-retry")).toBe("false");
   });
 

@@ -131,6 +131,22 @@ describe("bad input", () => {
     });
   }
 
+  it("answers every name an object inherits, as a model id, with a fast 404 model_not_found", async () => {
+    const names = Object.getOwnPropertyNames(Object.prototype);
+    expect(names).toEqual(expect.arrayContaining(["constructor", "__proto__", "toString", "hasOwnProperty"]));
+    const startedAt = Date.now();
+    const answers = await Promise.all(
+      names.map(async (model) => {
+        const response = await post(JSON.stringify({ model, messages: user, stream: true }));
+        const body = (await response.json()) as { error: { code: string; param: string } };
+        return { model, status: response.status, code: body.error.code, param: body.error.param };
+      }),
+    );
+    expect(answers).toEqual(names.map((model) => ({ model, status: 404, code: "model_not_found", param: "model" })));
+    // Refused at the ingress, not at the queue deadline (QUEUE_MAX_WAIT_MS) nor the request's.
+    expect(Date.now() - startedAt).toBeLessThan(2000);
+  });
+
   it("answers an unknown path with 404 in the same shape", async () => {
     const response = await fetch(`${stack.urls[0]}/no/such/path`);
     expect(response.status).toBe(404);

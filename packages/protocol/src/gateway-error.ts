@@ -16,6 +16,8 @@ export interface GatewayErrorOptions {
   requestId?: string;
   /** Seconds a client should wait before retrying (429/503). */
   retryAfterSeconds?: number;
+  /** What an upstream said, scrubbed of secrets: for logs and spans, never for an error body. */
+  detail?: string;
 }
 
 export class GatewayError extends Error {
@@ -24,6 +26,7 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly requestId: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly detail: string | undefined;
 
   constructor(code: ErrorCode, options: GatewayErrorOptions = {}) {
     super(options.message ?? errorCodes[code].message, { cause: options.cause });
@@ -33,6 +36,7 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.requestId = options.requestId;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.detail = options.detail;
   }
 }
 

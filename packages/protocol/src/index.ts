@@ -13,6 +13,7 @@ export {
   parseLogEntryId,
   type EventPosition,
 } from "./relay-event.ts";
+export { elideQuoted, scrubSecrets } from "./scrub-secrets.ts";
 export { jobCatalog, type ChatJob } from "./job-catalog.ts";
 export { completionId, isRequestId } from "./request-id.ts";
 export { ResponsesRequest } from "./responses-request.ts";

@@ -292,7 +292,11 @@ describe("a non-streamed call (the client asked for one answer)", () => {
     });
     expect((whole as GatewayError).code).toBe("upstream_unavailable");
     // Worded for both: no "mid-stream" for an answer that was never a stream.
-    expect((whole as GatewayError).message).toMatch(/^test reported an error in its answer: /);
+    expect((whole as GatewayError).message).toBe(
+      "The upstream model provider reported an error in its answer (server_error).",
+    );
+    // The upstream's own words are kept for the log, never in the message.
+    expect((whole as GatewayError).detail).toBe("test: boom");
   });
 
   it("yields an answer without choices as a chunk without a finish reason (the worker's explicit error)", async () => {
@@ -355,7 +359,8 @@ describe("the request the SDK builds and checks", () => {
     expect(await failure(call("status-401", "x"))).toMatchObject({ code: "upstream_auth_failed" });
     expect(await failure(call("status-500", "x"))).toMatchObject({
       code: "upstream_unavailable",
-      message: expect.stringMatching(/HTTP 500: status 500/),
+      message: "The upstream model provider failed (HTTP 500, server_error).",
+      detail: "test: status 500",
     });
     expect(requests.length - before).toBe(3);
   });

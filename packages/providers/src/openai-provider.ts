@@ -167,7 +167,9 @@ function upstreamChunk(chunk: StreamedChunk, repair: StreamRepair): UpstreamChun
     const delta = relayedDelta(choice.delta);
     if (delta?.tool_calls) delta.tool_calls = repair.toolCalls(delta.tool_calls);
     if (delta) out.delta = delta;
-    if (choice.finish_reason) out.finishReason = repair.finishReason(choice.finish_reason as FinishReason);
+    // A string only: whatever else an upstream puts there is not a finish reason.
+    if (typeof choice.finish_reason === "string" && choice.finish_reason !== "")
+      out.finishReason = repair.finishReason(choice.finish_reason as FinishReason);
   }
   if (chunk.usage) out.usage = chunk.usage as Usage;
   return out.delta || out.finishReason || out.usage ? out : undefined;

@@ -42,6 +42,8 @@ export const attributeNames = {
   /** Deltas relayed (ingress: written to the client; worker: received from the upstream). */
   chunkCount: "switchboard.chunk.count",
   cancelled: "switchboard.cancelled",
+  /** Why a request was refused authentication: missing or invalid. */
+  authenticationReason: "switchboard.authentication.reason",
   cancelReason: "switchboard.cancel.reason",
   /** BullMQ's attempt number of the job (1 unless a worker died holding it). */
   attempt: "switchboard.attempt",
@@ -49,6 +51,8 @@ export const attributeNames = {
   fallbackIndex: "switchboard.fallback.index",
   /** 0 for a target's first call, 1 for its first retry (UPSTREAM_RETRIES), … */
   upstreamRetry: "switchboard.upstream.retry",
+  /** What a failed upstream call's provider said, scrubbed of secrets (never sent to clients). */
+  upstreamErrorMessage: "switchboard.upstream.error_message",
   /** The gateway error code the request or call ended with (error.type carries the same value). */
   errorCode: "switchboard.error.code",
   /** The routing table's provider key (e.g. "primary"), next to the GenAI provider name. */
@@ -81,6 +85,7 @@ export const metricNames = {
   activeJobs: "switchboard.jobs.active",
   cancellations: "switchboard.cancellations",
   errors: "switchboard.errors",
+  authenticationFailures: "switchboard.authentication.failures",
   fallbacks: "switchboard.fallbacks",
   retries: "switchboard.retries",
 } as const;

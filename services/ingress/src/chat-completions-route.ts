@@ -99,10 +99,12 @@ export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionA
       runtime.cancel(requestId);
     };
 
+    const forwarded = upstreamBody(body, route);
+    if (forwarded.dropped.length > 0) requestLog.debug("fields not passed upstream", { fields: forwarded.dropped });
     const job: ChatJob = {
       requestId,
       model: body.model,
-      request: upstreamBody(body, route.passVendorFields),
+      request: forwarded.body,
       replyChannel: runtime.hub.channel,
       deadlineAt: startedAt + options.requestTimeoutMs,
       enqueuedAt: startedAt,
@@ -158,7 +160,12 @@ export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionA
       // Inside the request's SERVER span, so the enqueue (PRODUCER) and the worker's spans join its trace.
       await (telemetry ? withSpan(telemetry.span, () => runtime.enqueue(job)) : runtime.enqueue(job));
     } catch (error) {
+      // The add may have reached Redis even so (a reply lost, a command timed out): the cancel
+      // that goes with the 503 removes or stops that job, now or once Redis is back.
       requestLog.warn("enqueue failed", { error });
+      if (sink.isEnded) return;
+      // The cancel first, then the answer: the cancel's commands leave before the client hears.
+      runtime.cancel(requestId);
       sink.fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
     }
   };

@@ -10,6 +10,7 @@ export interface IngressMetrics {
   activeStreams: ReturnType<Meter["createUpDownCounter"]>;
   cancellations: ReturnType<Meter["createCounter"]>;
   errors: ReturnType<Meter["createCounter"]>;
+  authenticationFailures: ReturnType<Meter["createCounter"]>;
 }
 
 /** queueDepth: job counts by state, read from Redis when Prometheus scrapes. */
@@ -47,6 +48,10 @@ export function createIngressMetrics(meter: Meter, queueDepth: () => Promise<Rec
     }),
     errors: meter.createCounter(metricNames.errors, {
       description: "Chat requests that ended with a gateway error, by code (error.type).",
+      unit: "{request}",
+    }),
+    authenticationFailures: meter.createCounter(metricNames.authenticationFailures, {
+      description: "Requests refused for a missing or wrong API key, by reason (missing, invalid).",
       unit: "{request}",
     }),
   };

@@ -145,18 +145,20 @@ export async function measureUpstreamFailures(runsPerCase: number): Promise<Fail
         refused: { type: "openai", baseUrl: refusedUrl, apiKeyEnv: "UPSTREAM_API_KEY" },
       },
       routes: {
-        solo: { provider: "mock", model: "mock-model" },
+        solo: { provider: "mock", model: "mock-model", passFields: ["mock"] },
         "mock-then-mock": {
           provider: "mock",
           model: "mock-model",
           fallbacks: [{ provider: "mock", model: "mock-model-fallback" }],
+          passFields: ["mock"],
         },
         "refused-then-mock": {
           provider: "refused",
           model: "mock-model",
           fallbacks: [{ provider: "mock", model: "mock-model" }],
+          passFields: ["mock"],
         },
-        "refused-only": { provider: "refused", model: "mock-model" },
+        "refused-only": { provider: "refused", model: "mock-model", passFields: ["mock"] },
       },
     }),
   });

@@ -50,7 +50,7 @@ export interface FaultStack {
 function mockRoutes(mockUrl: string): unknown {
   return {
     providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
-    routes: { "*": { provider: "upstream" } },
+    routes: { "*": { provider: "upstream", passFields: ["mock"] } },
   };
 }
 
@@ -101,6 +101,8 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       const ingress = await startService("ingress", {
         ...env,
         PORT: "0",
+        METRICS_PORT: "0",
+        METRICS_HOST: "127.0.0.1",
         HOST: "127.0.0.1",
         ...options.ingressEnv,
         ...extraEnv,
