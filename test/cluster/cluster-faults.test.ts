@@ -1,4 +1,4 @@
-// Issue 7, acceptance 1: the fault checks of the request path, on a real 3-master Redis Cluster.
+// The fault checks of the request path, on a real 3-master Redis Cluster.
 //  - the ingress's reply subscriber is killed mid-stream (ioredis re-subscribes on a node it picks
 //    at random): nothing is lost, the gaps are read back from the requests' logs;
 //  - a worker is SIGKILLed before its first token: another worker answers the request;

@@ -1,4 +1,4 @@
-// Issue 7, acceptance 1: the whole stack on a real 3-master Redis Cluster. Each request's keys live
+// The whole stack on a real 3-master Redis Cluster. Each request's keys live
 // on one shard (hash tag {requestId}) and requests spread over the shards; the queue lives on one
 // (hash tag {prefix}); replies published on a request's shard reach the ingress's subscriber on
 // whichever node it is connected to; cancellation and readiness work across nodes.

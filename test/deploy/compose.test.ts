@@ -1,4 +1,4 @@
-// Issue 7, acceptance 2: docker-compose.yml matches the code. No Docker engine runs here, so the
+// docker-compose.yml matches the code. No Docker engine runs here, so the
 // file is read and held to the services' configuration schemas, ports and entry points.
 import { describe, expect, it } from "vitest";
 import { loadIngressConfig } from "@switchboard/ingress/config";

@@ -1,4 +1,4 @@
-// Issue 7, acceptance 3: infra/docker/Dockerfile builds what README.md says: per service a Node 24
+// infra/docker/Dockerfile builds what README.md says: per service a Node 24
 // slim image, multi-stage, production dependencies only, the TypeScript sources the entry point runs
 // (no build step), an unprivileged user, and a health check. Read, not built: no Docker engine runs
 // here (README.md lists what only a build can confirm).

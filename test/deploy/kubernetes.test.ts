@@ -1,4 +1,4 @@
-// Issue 7, acceptance 2: the Kubernetes manifests (infra/k8s, kustomize) match the code: variables
+// The Kubernetes manifests (infra/k8s, kustomize) match the code: variables
 // the services read and values their schemas accept, the ports and probe paths the ingress serves,
 // selectors that select, and the Redis keys KEDA reads being the ones BullMQ writes.
 import { existsSync } from "node:fs";

@@ -1,4 +1,4 @@
-// Issue 3, acceptance 4: API keys as `Authorization: Bearer` (ElevenLabs' API-key field) or in a
+// API keys as `Authorization: Bearer` (ElevenLabs' API-key field) or in a
 // configured header (ElevenLabs' custom-header secrets); missing and wrong keys get 401 in the
 // OpenAI shape; /health and /ready stay open; keys never reach the logs; production refuses to
 // start open unless told to.

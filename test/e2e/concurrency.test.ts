@@ -1,4 +1,4 @@
-// Issue 2, acceptance 2 and 4: many concurrent streams, and several ingress and worker processes,
+// Many concurrent streams, and several ingress and worker processes,
 // lose, duplicate or reorder nothing.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// Issue 3, acceptance 3: `switchboard doctor` passes against the project's own stack (simulated
+// `switchboard doctor` passes against the project's own stack (simulated
 // model and mock upstream, with authentication on) and fails, saying what to fix, against a
 // deliberately broken server.
 import { spawn } from "node:child_process";

@@ -1,4 +1,4 @@
-// Issue 5, acceptance 3: both services' /metrics endpoints are scraped and parsed the way
+// Both services' /metrics endpoints are scraped and parsed the way
 // Prometheus would; the counters and histograms move as requests succeed, fail, fall back and are
 // cancelled. Metrics are on without any tracing configuration.
 import OpenAI from "openai";

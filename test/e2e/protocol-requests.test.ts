@@ -1,4 +1,4 @@
-// Issue 3, acceptance 2: every request shape ElevenLabs and OpenAI clients really send is accepted,
+// Every request shape ElevenLabs and OpenAI clients really send is accepted,
 // and what reaches the upstream is what a strict upstream accepts (vendor fields and tool settings
 // without tools removed, fields outside the allowlist dropped unless the route passes them, the
 // rest untouched). Malformed shapes get their documented 400.

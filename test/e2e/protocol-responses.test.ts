@@ -1,7 +1,7 @@
-// Issue 3: answers exactly as OpenAI clients and ElevenLabs expect them — tool calls streamed and
+// Answers exactly as OpenAI clients and ElevenLabs expect them — tool calls streamed and
 // assembled, errors with the status that tells a client what to do (before the first token) or as
 // an in-stream error the openai SDK raises (after it), a route's spoken fallback sentence, and
-// buffer words for slow upstreams (acceptance 5). Real processes, the mock upstream behind them.
+// buffer words for slow upstreams. Real processes, the mock upstream behind them.
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockText, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";

@@ -1,4 +1,4 @@
-// Issue 3, acceptance 1: real clients against the running stack — the openai SDK, the Vercel AI
+// Real clients against the running stack — the openai SDK, the Vercel AI
 // SDK (`ai` + `@ai-sdk/openai-compatible`) and LangChain's ChatOpenAI — each get exactly what the
 // upstream (the mock) produced: text, and tool calls with their arguments parsed. The per-request
 // `mock` field reaches the mock through each client's own way of adding body fields.

@@ -1,4 +1,4 @@
-// Issue 2, acceptance 1: the openai SDK, through ingress and worker in separate processes with the
+// The openai SDK, through ingress and worker in separate processes with the
 // mock upstream behind them, gets exactly the mock's answer, streamed and not.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

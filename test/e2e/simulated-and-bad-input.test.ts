@@ -1,4 +1,4 @@
-// Issue 2, acceptance 5 and 6: with no API key the simulated model answers; bad input gets the
+// With no API key the simulated model answers; bad input gets the
 // right status and an OpenAI-shaped error body, and never takes a process down.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

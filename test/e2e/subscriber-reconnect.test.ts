@@ -1,4 +1,4 @@
-// Issue 2, acceptance 3: killing the ingress's subscriber connection mid-stream loses nothing;
+// Killing the ingress's subscriber connection mid-stream loses nothing;
 // the gap is read back from the request's log.
 import OpenAI from "openai";
 import { Redis } from "ioredis";

@@ -1,4 +1,4 @@
-// Issue 5, acceptance 5: no log line, exported span or error body carries the upstream API key or
+// No log line, exported span or error body carries the upstream API key or
 // the message content of the requests (prompts and answers) - unless the operator switched content
 // capture on, and then only the upstream call's span carries the content, still never the key.
 import { randomBytes } from "node:crypto";

@@ -1,4 +1,4 @@
-// Issue 5, acceptance 1 and 2: ingress and worker run as separate processes and export over the
+// Ingress and worker run as separate processes and export over the
 // wire to a real OTLP/HTTP receiver in this test. Each request is one connected trace,
 // SERVER (ingress) -> PRODUCER (ingress) -> CONSUMER (worker) -> CLIENT `chat {model}` (worker),
 // with GenAI and gateway attributes; cancellations, upstream failures and fallbacks show as such.

@@ -1,4 +1,4 @@
-// Issue 4, acceptance 1 (behaviour; the figures come from `npm run faults`): cancelled streams
+// Client disconnects (behaviour; the figures come from `npm run faults`): cancelled streams
 // close their upstream call, and cancelled queued requests never reach the upstream.
 import { describe, expect, it } from "vitest";
 import { measureActiveCancellation, measureQueuedCancellation } from "./scenarios/cancellation.ts";

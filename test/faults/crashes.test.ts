@@ -1,5 +1,5 @@
-// Issue 4, acceptance 2 and 3 (behaviour; the figures come from `npm run faults`): a killed
-// ingress stops its upstream calls; a killed worker's requests complete elsewhere or end with an
+// Process crashes (behaviour; the figures come from `npm run faults`): a killed ingress
+// stops its upstream calls; a killed worker's requests complete elsewhere or end with an
 // explicit error, and none hangs.
 import { describe, expect, it } from "vitest";
 import { measureIngressKill } from "./scenarios/ingress-kill.ts";

@@ -1,4 +1,4 @@
-// Issue 4, graceful shutdown past its grace: nothing is dropped silently. (Shutdown within the
+// Graceful shutdown past its grace: nothing is dropped silently. (Shutdown within the
 // grace, under load, is the rolling-restart test.)
 import { describe, expect, it } from "vitest";
 import { measureGracefulShutdown } from "./scenarios/graceful-shutdown.ts";

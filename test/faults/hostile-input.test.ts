@@ -1,4 +1,4 @@
-// Issue 4, acceptance 8 (behaviour; the figures come from `npm run faults`): hostile bodies all get
+// Hostile input (behaviour; the figures come from `npm run faults`): hostile bodies all get
 // a 4xx, no process crashes, and slow senders are cut off with 408.
 import { describe, expect, it } from "vitest";
 import { measureHostileInput } from "./scenarios/hostile-input.ts";

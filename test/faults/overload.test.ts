@@ -1,4 +1,4 @@
-// Issue 4, acceptance 6 (behaviour; the figures come from `npm run faults`): overload is answered
+// Overload (behaviour; the figures come from `npm run faults`): overload is answered
 // with 429/503 and Retry-After, accepted requests complete in time, and per-key limits hold across
 // ingress replicas.
 import { describe, expect, it } from "vitest";

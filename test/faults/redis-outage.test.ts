@@ -1,4 +1,4 @@
-// Issue 4, acceptance 4 (behaviour; the figures come from `npm run faults`): with Redis gone,
+// Redis outage (behaviour; the figures come from `npm run faults`): with Redis gone,
 // requests fail fast and explicitly, /ready turns false, and the stack recovers by itself.
 import { describe, expect, it } from "vitest";
 import { measureRedisOutage } from "./scenarios/redis-outage.ts";

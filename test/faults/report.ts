@@ -1,5 +1,5 @@
-// `npm run faults`: runs every fault scenario of issue 4 at full size against real processes, a
-// private redis-server and the mock upstream, and prints the figures against the issue's targets.
+// `npm run faults`: runs every fault scenario at full size against real processes, a private
+// redis-server and the mock upstream, and prints the figures against their targets.
 // Tests (test/faults/*.test.ts) assert the behaviour at a smaller size; timing lives here.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";

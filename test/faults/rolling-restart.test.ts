@@ -1,4 +1,4 @@
-// Issue 4, acceptance 7 (behaviour; the figures come from `npm run faults`): replacing every worker
+// Rolling restart (behaviour; the figures come from `npm run faults`): replacing every worker
 // and every ingress with SIGTERM under load loses nothing and leaves nothing hanging.
 import { describe, expect, it } from "vitest";
 import { measureRollingRestart } from "./scenarios/rolling-restart.ts";

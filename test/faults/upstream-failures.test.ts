@@ -1,4 +1,4 @@
-// Issue 4, acceptance 5 (behaviour; the figures come from `npm run faults`): each upstream failure
+// Upstream failures (behaviour; the figures come from `npm run faults`): each upstream failure
 // ends the documented way, at the documented upstream cost.
 import { describe, expect, it } from "vitest";
 import { failureCases, measureUpstreamFailures } from "./scenarios/upstream-failures.ts";
