@@ -1,4 +1,4 @@
-// Acceptance 1: a client that goes away stops the upstream call, fast; a request cancelled while
+// A client that goes away stops the upstream call, fast; a request cancelled while
 // still queued never reaches the upstream at all.
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Redis } from "ioredis";

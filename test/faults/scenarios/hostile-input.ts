@@ -1,4 +1,4 @@
-// Acceptance 8: thousands of malformed and hostile bodies. Every one must be answered with a 4xx
+// Thousands of malformed and hostile bodies. Every one must be answered with a 4xx
 // (an OpenAI error body where the gateway answers itself; Node's bare 408 for a slow sender), no
 // process may crash, and memory after must be about memory before.
 import { connect } from "node:net";

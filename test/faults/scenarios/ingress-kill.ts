@@ -1,4 +1,4 @@
-// Acceptance 2: an ingress killed with SIGKILL mid-stream; its workers must notice that nobody
+// An ingress killed with SIGKILL mid-stream; its workers must notice that nobody
 // listens any more and stop the upstream calls, both of streams already flowing and of requests
 // still waiting for their first token (which publish nothing, so only the listener watch sees it).
 import { chatBody, streamChat } from "../support/chat-client.ts";

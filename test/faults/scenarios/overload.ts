@@ -1,4 +1,4 @@
-// Acceptance 6: ten times the capacity offered. Admission control must answer the excess fast,
+// Ten times the capacity offered. Admission control must answer the excess fast,
 // with Retry-After; accepted requests must still meet their deadline; memory must stay bounded.
 import { chatBody, streamChat, type ChatResult } from "../support/chat-client.ts";
 import { residentMb, startFaultStack } from "../support/fault-stack.ts";

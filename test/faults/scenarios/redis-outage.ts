@@ -1,4 +1,4 @@
-// Acceptance 4: Redis goes away under load for a while, then comes back (empty: no persistence).
+// Redis goes away under load for a while, then comes back (empty: no persistence).
 // Every request must complete or fail explicitly within its deadline; new requests get a fast 503;
 // /ready turns false; everything recovers with no restart of any gateway process.
 import { chatBody, streamChat, type ChatResult } from "../support/chat-client.ts";

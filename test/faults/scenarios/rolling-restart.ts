@@ -1,4 +1,4 @@
-// Acceptance 7: every worker and every ingress replaced, one at a time with SIGTERM, under a
+// Every worker and every ingress replaced, one at a time with SIGTERM, under a
 // steady streaming load. Nothing may be lost or hang. The client acts as a load balancer does:
 // it sends to the ingresses that are in rotation, drops one as soon as it is told to stop, and
 // retries elsewhere a request that was refused before any answer (503 shutting_down, or a refused

@@ -1,4 +1,4 @@
-// Acceptance 5: every kind of upstream failure, each with its documented outcome. Before the
+// Every kind of upstream failure, each with its documented outcome. Before the
 // first token: retries with backoff, then the route's fallbacks, then an HTTP error; after it: an
 // explicit in-stream error, never a truncated answer that looks complete.
 import { chatBody, streamChat } from "../support/chat-client.ts";

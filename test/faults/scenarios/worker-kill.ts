@@ -1,4 +1,4 @@
-// Acceptance 3: a worker killed with SIGKILL while it holds requests. Those that had not sent a
+// A worker killed with SIGKILL while it holds requests. Those that had not sent a
 // token yet must complete on another worker after a short takeover; those already streaming must
 // end with an explicit error, fast; none may hang.
 import { chatBody, streamChat, type ChatResult } from "../support/chat-client.ts";
