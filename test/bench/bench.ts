@@ -13,7 +13,7 @@
 //  4. Cancel under load: N callers hang up at once mid-stream; from the last hang-up to the last
 //     upstream connection closed, per target (test/bench/cancel-under-load.ts).
 // Prints tables and writes everything to bench-results/ (BENCH_OUT names the file). Tune with the
-// BENCH_* variables documented in README.md ("Measure it").
+// BENCH_* variables documented in docs/performance.md ("Running the benchmarks").
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname } from "node:path";
