@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { startService, type ServiceProcess } from "../support/service-process.ts";
-import { freePort } from "../support/free-port.ts";
+import { freePort } from "@switchboard/testing";
 
 export interface RedisForBench {
   url: string;

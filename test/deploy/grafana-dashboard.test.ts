@@ -4,10 +4,10 @@
 // Prometheus jobs. No Grafana runs here; compose-check starts the compose file for real.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Sample, scrape, total } from "@switchboard/testing";
 import { parse } from "yaml";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
 import { loadCompose, readRepoFile } from "../support/deploy-files.ts";
-import { scrape, total, type Sample } from "../support/prometheus-text.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
 interface Target {
@@ -192,8 +192,8 @@ describe("every metric the dashboard queries is one the services export", () => 
           dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
         },
         routes: {
-          "*": { provider: "primary" },
-          "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }] },
+          "*": { provider: "primary", passFields: ["mock"] },
+          "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }], passFields: ["mock"] },
         },
       },
       workerEnv: { UPSTREAM_RETRIES: "1", UPSTREAM_RETRY_BACKOFF_MS: "1" },

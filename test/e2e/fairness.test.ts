@@ -1,10 +1,9 @@
 // One key's flood does not starve the others: with two or more API keys, a key may hold at most
 // KEY_SLOT_SHARE_PERCENT (50 %) of the deployment's worker slots. Key A floods with slow streams;
 // key B's requests are all answered, promptly, and A's excess is told 429 at once.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 let mock: MockUpstream;
 let stack: Stack;
@@ -64,7 +63,10 @@ describe("a key's share of the worker slots", () => {
     // A: 12 streams of 4 s each, three times the deployment's slots.
     const flood = Array.from({ length: 12 }, () => stream(keyA, { tokens: 40, tokenDelayMs: 100 }));
     // B, while A's streams hold their slots: two at a time, three rounds.
-    await waitUntil(() => mock.stats().requests >= workerSlots / 2, 5000, "key A's streams at the upstream");
+    await vi.waitFor(
+      async () => expect(mock.stats().requests >= workerSlots / 2, "key A's streams at the upstream").toBe(true),
+      { timeout: 5000, interval: 25 },
+    );
     const answersB = [];
     for (let round = 0; round < 3; round++)
       answersB.push(...(await Promise.all([stream(keyB, { tokens: 3 }), stream(keyB, { tokens: 3 })])));

@@ -3,10 +3,9 @@
 // its own. The client hears the gateway's own words, a capped Retry-After and well-formed events;
 // the worker's log has the upstream's text with the secrets scrubbed.
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
 import { startStack, type Stack } from "../support/stack.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 const orgId = `org-${randomBytes(12).toString("hex")}`;
 const key = `sk-live-${randomBytes(16).toString("hex")}`;
@@ -106,7 +105,10 @@ describe("an upstream's error text", () => {
   it("goes to the worker's log, with the key and the credentials scrubbed", async () => {
     const logged = () => stack.workers.flatMap((worker) => worker.output).filter((line) => line.includes("Quota of"));
     // One line per failed upstream call (UPSTREAM_RETRIES=0): every failure above, and the mid-stream one.
-    await waitUntil(() => logged().length >= failures.length + 1, 5000, "every upstream failure logged");
+    await vi.waitFor(
+      async () => expect(logged().length >= failures.length + 1, "every upstream failure logged").toBe(true),
+      { timeout: 5000, interval: 25 },
+    );
     expect(logged()).toHaveLength(failures.length + 1);
     for (const line of logged()) {
       const entry = JSON.parse(line) as { msg: string; detail: string };

@@ -4,8 +4,8 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
-import { scrape, total, type Sample } from "../support/prometheus-text.ts";
 import { startStack, type Stack } from "../support/stack.ts";
+import { scrape, total, type Sample } from "@switchboard/testing";
 
 let mock: MockUpstream;
 let stack: Stack;

@@ -1,10 +1,9 @@
 // What an operator exposes without meaning to: /metrics lives on its own port (or needs a token on
 // the public one), refused keys are logged by digest prefix (never the key) and counted, and
 // TRUST_PROXY decides whether X-Forwarded-For names the client.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parsePrometheusText, total } from "../support/prometheus-text.ts";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parsePrometheusText, total } from "@switchboard/testing";
 import { startStack, type Stack } from "../support/stack.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 const keys = ["operational-key-one-0123456789", "operational-key-two-0123456789"];
 const metricsToken = "metrics-token-0123456789abcdef";
@@ -70,10 +69,13 @@ describe("failed authentication", () => {
     expect(missing.status).toBe(401);
     await missing.text();
 
-    await waitUntil(
-      () => ingress.output.filter((line) => line.includes('"authentication failed"')).length >= 2,
-      5000,
-      "both refusals logged",
+    await vi.waitFor(
+      async () =>
+        expect(
+          ingress.output.filter((line) => line.includes('"authentication failed"')).length >= 2,
+          "both refusals logged",
+        ).toBe(true),
+      { timeout: 5000, interval: 25 },
     );
     const lines = ingress.output.filter((line) => line.includes('"authentication failed"'));
     for (const line of lines) expect(line).not.toContain(wrongKey);
@@ -104,10 +106,13 @@ describe("failed authentication", () => {
     });
     expect(response.status).toBe(401);
     await response.text();
-    await waitUntil(
-      () => ingress.output.some((line) => line.includes('"authentication failed"')),
-      5000,
-      "the refusal logged",
+    await vi.waitFor(
+      async () =>
+        expect(
+          ingress.output.some((line) => line.includes('"authentication failed"')),
+          "the refusal logged",
+        ).toBe(true),
+      { timeout: 5000, interval: 25 },
     );
     const line = ingress.output.find((entry) => entry.includes('"authentication failed"')) as string;
     expect((JSON.parse(line) as { client: string }).client).toMatch(/127\.0\.0\.1$/);

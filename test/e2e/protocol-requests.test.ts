@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockText, type MockUpstream } from "@switchboard/mock-upstream";
 import { startStack, type Stack } from "../support/stack.ts";
-import { readSse } from "../support/sse.ts";
+import { readSse } from "@switchboard/testing";
 
 let mock: MockUpstream;
 let stack: Stack;

@@ -3,11 +3,10 @@
 // same id, and a caller's own x-request-id recorded in the request's log lines (never used as the id).
 import { request as httpRequest } from "node:http";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { readSse } from "@switchboard/testing";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
-import { readSse } from "../support/sse.ts";
 import { startStack, type Stack } from "../support/stack.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 const gatewayId = /^[A-Za-z0-9_-]{16}$/;
 const key = "sb-request-ids-test-key-91c3";
@@ -25,7 +24,7 @@ beforeAll(async () => {
         sim: { type: "simulated" },
         upstream: { type: "openai", baseUrl: url, apiKeyEnv: "UPSTREAM_API_KEY" },
       },
-      routes: { "switchboard-sim": { provider: "sim" }, "via-mock": { provider: "upstream" } },
+      routes: { "switchboard-sim": { provider: "sim" }, "via-mock": { provider: "upstream", passFields: ["mock"] } },
     },
     env: { SIMULATED_FIRST_TOKEN_DELAY_MS: "1", SIMULATED_TOKEN_DELAY_MS: "1" },
     // Debug: the "request ended" line is logged for every request.
@@ -170,7 +169,10 @@ describe("a caller's own x-request-id", () => {
     expect(requestId).toMatch(gatewayId);
     expect(requestId).not.toBe(callerId);
     expect((await readSse(response)).at(-1)?.data).toBe("[DONE]");
-    await waitUntil(() => ingressLinesOf(requestId).length > 0, 5000, "the request's log line");
+    await vi.waitFor(async () => expect(ingressLinesOf(requestId).length > 0, "the request's log line").toBe(true), {
+      timeout: 5000,
+      interval: 25,
+    });
     expect(ingressLinesOf(requestId)[0]).toMatchObject({ msg: "request ended", requestId, callerRequestId: callerId });
   });
 
@@ -184,7 +186,10 @@ describe("a caller's own x-request-id", () => {
       const requestId = response.headers.get("x-request-id")!;
       expect(response.status).toBe(200);
       await response.json();
-      await waitUntil(() => ingressLinesOf(requestId).length > 0, 5000, "the request's log line");
+      await vi.waitFor(async () => expect(ingressLinesOf(requestId).length > 0, "the request's log line").toBe(true), {
+        timeout: 5000,
+        interval: 25,
+      });
       expect(ingressLinesOf(requestId)[0]).not.toHaveProperty("callerRequestId");
     }
   });

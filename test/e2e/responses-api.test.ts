@@ -10,12 +10,11 @@ import type {
   ResponseCreateParamsNonStreaming,
   ResponseCreateParamsStreaming,
 } from "openai/resources/responses/responses";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { freePort } from "@switchboard/testing";
 import { z } from "zod";
 import { createMockUpstream, mockText, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
-import { freePort } from "../support/free-port.ts";
 import { startStack, type Stack } from "../support/stack.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 const apiKey = "sb-responses-key";
 let mock: MockUpstream;
@@ -60,10 +59,18 @@ beforeAll(async () => {
         dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
       },
       routes: {
-        "*": { provider: "upstream" },
-        "voice-buffered": { provider: "upstream", bufferWords: { afterMs: 0, text: "Let me think... " } },
-        "voice-fallback": { provider: "dead", fallbackSentence: "Sorry, could you say that again?" },
-        "via-responses": { provider: "responses-upstream", model: "gpt-4o" },
+        "*": { provider: "upstream", passFields: ["mock"] },
+        "voice-buffered": {
+          provider: "upstream",
+          passFields: ["mock"],
+          bufferWords: { afterMs: 0, text: "Let me think... " },
+        },
+        "voice-fallback": {
+          provider: "dead",
+          passFields: ["mock"],
+          fallbackSentence: "Sorry, could you say that again?",
+        },
+        "via-responses": { provider: "responses-upstream", model: "gpt-4o", passFields: ["mock"] },
       },
     },
     env: { UPSTREAM_API_KEY: apiKey },
@@ -500,10 +507,13 @@ describe("failures", () => {
     );
     for await (const event of stream) if (event.type === "response.output_text.delta") break;
     abort.abort();
-    await waitUntil(
-      () => mock.stats().recent.some((call) => call.tag === "rs-hangup" && call.abortedAt !== undefined),
-      5000,
-      "the upstream call closed",
+    await vi.waitFor(
+      async () =>
+        expect(
+          mock.stats().recent.some((call) => call.tag === "rs-hangup" && call.abortedAt !== undefined),
+          "the upstream call closed",
+        ).toBe(true),
+      { timeout: 5000, interval: 25 },
     );
     const call = mock.stats().recent.find((entry) => entry.tag === "rs-hangup")!;
     expect(call.tokensSent).toBeLessThan(500);

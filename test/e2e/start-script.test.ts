@@ -5,10 +5,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it, inject } from "vitest";
-import { removeKeys } from "../support/remove-keys.ts";
+import { afterAll, describe, expect, it, inject, vi } from "vitest";
+import { removeKeys } from "@switchboard/testing";
 import { uniquePrefix } from "../support/stack.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 const script = fileURLToPath(new URL("../../scripts/start.ts", import.meta.url));
 const prefixes: string[] = [];
@@ -79,6 +78,9 @@ describe("npm start", () => {
     const { parent, children } = await startScript();
     expect(children).toHaveLength(2);
     parent.kill("SIGKILL");
-    await waitUntil(() => children.every(gone), 15_000, "the ingress and the worker gone after their parent");
+    await vi.waitFor(
+      async () => expect(children.every(gone), "the ingress and the worker gone after their parent").toBe(true),
+      { timeout: 15_000, interval: 25 },
+    );
   }, 30_000);
 });

@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
-import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.ts";
 import { startStack, type Stack } from "../support/stack.ts";
+import { startOtlpReceiver, type OtlpReceiver } from "@switchboard/testing";
 
 const apiKey = `sk-test-${randomBytes(16).toString("hex")}`;
 const prompt = `private-prompt-${randomBytes(6).toString("hex")}`;

@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "@switchboard/testing";
 
 let mock: MockUpstream;
 let receiver: OtlpReceiver;

@@ -5,8 +5,8 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
-import { removeKeys } from "./remove-keys.ts";
 import { startService, startServices, type ServiceProcess } from "./service-process.ts";
+import { removeKeys } from "@switchboard/testing";
 
 export interface StackOptions {
   ingresses?: number;

@@ -3,8 +3,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { removeKeys } from "../../../test/support/remove-keys.ts";
 import { KeyLimiter } from "./key-limiter.ts";
+import { removeKeys } from "@switchboard/testing";
 
 const prefix = `sbtest-limiter-${process.pid}-${Date.now()}`;
 let redis: Redis;

@@ -1,10 +1,11 @@
 // Every kind of upstream failure, each with its documented outcome. Before the
 // first token: retries with backoff, then the route's fallbacks, then an HTTP error; after it: an
 // explicit in-stream error, never a truncated answer that looks complete.
-import { chatBody, streamChat } from "../support/chat-client.ts";
+import { chatBody } from "@switchboard/testing";
+import { streamChat } from "../support/chat-client.ts";
 import { startFaultStack } from "../support/fault-stack.ts";
-import { freePort } from "../../support/free-port.ts";
 import { summary } from "../support/figures.ts";
+import { freePort } from "@switchboard/testing";
 
 export interface FailureCase {
   name: string;
@@ -170,7 +171,11 @@ export async function measureUpstreamFailures(runsPerCase: number): Promise<Fail
           const tag = `case-${caseIndex}-${run}`;
           return streamChat(
             stack.urls[0]!,
-            chatBody({ tag, ...(failure.fail ? { fail: failure.fail } : {}) }, { model: failure.model }),
+            chatBody({
+              stream: true,
+              mock: { tag, ...(failure.fail ? { fail: failure.fail } : {}) },
+              model: failure.model,
+            }),
             { patienceMs: 20_000 },
           ).then((result) => ({ tag, result }));
         }),
