@@ -10,13 +10,9 @@ export {
   type RedisRole,
   type RedisTopology,
 } from "./redis-client.ts";
-export { countSubscribers, countSubscribersOf } from "./subscriber-count.ts";
-export {
-  RequestRelay,
-  defineRelayCommands,
-  earlierAttemptRelayedOutput,
-  type RequestRelayOptions,
-} from "./relay-writer.ts";
+export { countSubscribers, countSubscribersOf, type ChannelKind } from "./subscriber-count.ts";
+export { RequestRelay, earlierAttemptRelayedOutput, type RequestRelayOptions } from "./relay-writer.ts";
+export { RelayBatcher, defineRelayCommands, type RelayBatcherOptions } from "./relay-batcher.ts";
 export { ReplyHub, type ReplyHubOptions, type ReplySink } from "./reply-hub.ts";
 export { broadcastCancel, isCancelled, listenForCancels } from "./cancellation.ts";
 export { RecentCancels } from "./recent-cancels.ts";

@@ -2,7 +2,7 @@
 //  - command:    fails fast while Redis is unreachable (a request gets a 503, never a hang);
 //  - relay:      a command connection for the worker's token events; their writes of one event-loop
 //                turn share one system call (turn-cork.ts, or auto-pipelining on a Cluster);
-//  - subscriber: keeps its subscriptions across reconnects;
+//  - subscriber: keeps its subscriptions (classic and sharded) across reconnects;
 //  - blocking:   BullMQ workers (maxRetriesPerRequest must be null).
 // All reconnect quickly (at most 1 s apart), so recovery after an outage is automatic and prompt.
 // The topology decides the client: one Redis at the URL; a Redis Cluster (the URL is a seed node or
@@ -131,6 +131,10 @@ function createClusterClient(
     // The relay's events of one event-loop turn share one socket write per node (a Cluster's node
     // sockets are not reachable for corking, see relay-writer.ts).
     enableAutoPipelining: role === "relay",
+    // The ingress's reply channel is a sharded channel: ioredis then keeps one subscriber
+    // connection per primary that holds a subscribed channel's slot (one, for one reply channel),
+    // and follows the slot when it moves. Classic subscriptions (the workers' channels) are unchanged.
+    shardedSubscribers: role === "subscriber",
     slotsRefreshTimeout: 2000,
     // TLS certificates name the host, not its IP: keep host names (AWS ElastiCache and others).
     ...(tls

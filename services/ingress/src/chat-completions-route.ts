@@ -101,6 +101,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       requestId,
       model: body.model,
       request: upstreamBody(body, route.passVendorFields),
+      ingressId: runtime.ingressId,
       replyChannel: runtime.hub.channel,
       deadlineAt: startedAt + options.requestTimeoutMs,
       enqueuedAt: startedAt,
