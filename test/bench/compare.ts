@@ -69,6 +69,7 @@ interface RoundFigures {
     cpuUsPerToken: { ingress: number; worker: number; redis: number; total: number };
     gapP50: number;
     gapP99: number;
+    refused: number;
   };
 }
 
@@ -115,7 +116,9 @@ async function round(side: Side): Promise<RoundFigures> {
   let heldFigures: RoundFigures["held"];
   if (heldStreams > 0) {
     const beforeHeld = cpuNow();
-    const timings = await Promise.all(Array.from({ length: heldStreams }, () => streamOnce(side.url, held)));
+    // A stream refused under load (503) is counted, not fatal: the CPU is still divided by the tokens relayed.
+    const settled = await Promise.allSettled(Array.from({ length: heldStreams }, () => streamOnce(side.url, held)));
+    const timings = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
     const perToken = cpuPer(
       beforeHeld,
       timings.reduce((sum, timing) => sum + timing.tokens, 0),
@@ -127,7 +130,7 @@ async function round(side: Side): Promise<RoundFigures> {
       redis: perToken.redis * 1000,
       total: (perToken.ingress + perToken.worker + perToken.redis) * 1000,
     };
-    heldFigures = { cpuUsPerToken, gapP50: gaps.p50, gapP99: gaps.p99 };
+    heldFigures = { cpuUsPerToken, gapP50: gaps.p50, gapP99: gaps.p99, refused: heldStreams - timings.length };
   }
   const singleSummary = summarize(single);
   const burstSummary = summarize(burst);
