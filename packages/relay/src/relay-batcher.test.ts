@@ -51,8 +51,10 @@ beforeAll(async () => {
   await hub.start();
   listener.on("smessage", (_channel: string, message: string) => messages.push(message));
   await listener.ssubscribe(hub.channel);
-  // The script is loaded once (EVALSHA, then EVAL after NOSCRIPT) before anything is counted.
+  // Both scripts (one request's turn, several requests' turn) are loaded (EVALSHA, then EVAL after
+  // NOSCRIPT) before anything is counted.
   await relayOf("warm-up").emit(encodeDelta({ content: "warm" }));
+  await Promise.all([relayOf("warm-up-1").emit(delta("warm")), relayOf("warm-up-2").emit(delta("warm"))]);
 }, 30_000);
 afterAll(async () => {
   await hub?.close();

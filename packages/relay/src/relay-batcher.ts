@@ -44,14 +44,34 @@ if ARGV[3] ~= '' then listeners = redis.call('SPUBLISH', ARGV[2], ARGV[3]) end
 table.insert(refused, 1, listeners)
 return refused`;
 
+// A turn with one request's events (a lone token, the common case at low load): the same writes
+// without the per-log loop, pcall and reply table, which cost Redis about a fifth more per event.
+// A refused XADD fails the script, and so that one request, as above. KEYS[1]: the log; ARGV: the
+// time to live, the reply channel, the message, then an entry id and a frame per entry.
+const oneScript = `
+for i = 4, #ARGV, 2 do
+  redis.call('XADD', KEYS[1], ARGV[i], 'f', ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if ARGV[3] == '' then return -1 end
+return redis.call('SPUBLISH', ARGV[2], ARGV[3])`;
+
 declare module "ioredis" {
   interface RedisCommander<Context> {
     relayBatch(...arguments_: Array<string | number>): Result<Array<string | number>, Context>;
+    relayOne(
+      log: string,
+      ttlMs: number,
+      channel: string,
+      message: string,
+      ...entries: string[]
+    ): Result<number, Context>;
   }
 }
 
 export function defineRelayCommands(redis: RedisConnection): void {
   redis.defineCommand("relayBatch", { lua: batchScript });
+  redis.defineCommand("relayOne", { numberOfKeys: 1, lua: oneScript });
 }
 
 /** One request's events of one turn, as its relay hands them over at the end of the turn. */
@@ -154,6 +174,7 @@ export class RelayBatcher {
   };
 
   private send(channel: string, records: RelayRecord[]): void {
+    if (records.length === 1) return this.sendOne(channel, records[0] as RelayRecord);
     const script: Array<string | number> = [records.length];
     const messages: string[] = [];
     for (const record of records) {
@@ -186,6 +207,21 @@ export class RelayBatcher {
       (error: unknown) => {
         for (const record of records) record.failed(error);
       },
+    );
+  }
+
+  private sendOne(channel: string, record: RelayRecord): void {
+    let write: Promise<number>;
+    try {
+      write = this.untraced(() =>
+        this.redis.relayOne(record.logKey, this.logTtlMs, channel, record.message, ...record.entries),
+      );
+    } catch (error) {
+      write = Promise.reject(error);
+    }
+    write.then(
+      (listeners) => record.written(listeners),
+      (error: unknown) => record.failed(error),
     );
   }
 }
