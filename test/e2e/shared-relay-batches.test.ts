@@ -47,7 +47,8 @@ describe("relay messages shared by concurrent streams", () => {
           model: "mock-model",
           messages: [{ role: "user", content: "leaving" }],
           stream: true,
-          ...{ mock: { tag: "leaving" } },
+          // Long enough that only the hang-up can end it.
+          ...{ mock: { tag: "leaving", tokens: 3000 } },
         },
         { signal: hangUp.signal },
       );
@@ -69,7 +70,7 @@ describe("relay messages shared by concurrent streams", () => {
       10_000,
       "the leaving stream's upstream call was not aborted",
     );
-    expect(mock.stats().recent.find((call) => call.tag === "leaving")?.tokensSent).toBeLessThan(tokens);
+    expect(mock.stats().recent.find((call) => call.tag === "leaving")?.tokensSent).toBeLessThan(3000);
     // The streams did share messages: many requests' events reached the ingress together.
     expect(Math.max(...recordsPerMessage)).toBeGreaterThan(1);
     const records = recordsPerMessage.reduce((sum, count) => sum + count, 0);
