@@ -131,10 +131,13 @@ function createClusterClient(
     // The relay's events of one event-loop turn share one socket write per node (a Cluster's node
     // sockets are not reachable for corking, see relay-writer.ts).
     enableAutoPipelining: role === "relay",
-    // Not the relay's batch script: auto-pipelining groups a command by its first argument, which
-    // for a script with a variable number of keys is that number, not a key (ioredis 6). One
-    // script per ingress and turn has nothing to share a write with anyway.
-    autoPipeliningIgnoredCommands: ["relayBatch"],
+    // Not the relay's scripts. Auto-pipelining groups a command by its first argument, which for
+    // the batch script (a variable number of keys) is that number, not a key (ioredis 6); and the
+    // two scripts must keep their order on a node's connection (a request's turns may go as either;
+    // an auto-pipelined one can wait for the previous pipeline of its slot while a direct one
+    // leaves, and a log refuses an entry id lower than its last). One script per ingress and turn
+    // has nothing to share a write with anyway.
+    autoPipeliningIgnoredCommands: ["relayBatch", "relayOne"],
     // The ingress's reply channel is a sharded channel: ioredis then keeps one subscriber
     // connection per primary that holds a subscribed channel's slot (one, for one reply channel),
     // and follows the slot when it moves. Classic subscriptions (the workers' channels) are unchanged.
