@@ -1,14 +1,9 @@
-// One test run for the whole repository: unit tests beside the code, end-to-end tests in test/.
+// Every workspace's tests from the repository root (`npx vitest run path/to/file.test.ts`): each
+// workspace is a project with its own configuration. `npm test` runs them per workspace through turbo.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["test/support/redis-global-setup.ts"],
-    pool: "forks",
-    // Two cores: end-to-end files start several processes each.
-    maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    projects: ["packages/*", "services/*", "test"],
   },
 });

@@ -295,10 +295,9 @@ async function streamingRow(
         else errors[side]++;
       }
       if (side !== "gateway") continue;
-      gatewayProcesses.forEach(
-        (process, index) =>
-          (cpuMs[process.label] = (cpuMs[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number)),
-      );
+      gatewayProcesses.forEach((process, index) => {
+        cpuMs[process.label] = (cpuMs[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number);
+      });
       if (sampler) {
         const peaks = sampler.stop();
         rssPerStream = Object.fromEntries(
@@ -338,10 +337,9 @@ async function heldRow(
       timings[side].push(...held.timings);
       errors[side] += held.errors;
       if (side === "gateway")
-        gatewayProcesses.forEach(
-          (process, index) =>
-            (cpuMs[process.label] = (cpuMs[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number)),
-        );
+        gatewayProcesses.forEach((process, index) => {
+          cpuMs[process.label] = (cpuMs[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number);
+        });
     }
   }
   return finishRow("held", concurrency, settings.heldRounds, sides, timings, errors, cpuMs, undefined);
@@ -571,7 +569,7 @@ function printThroughput(rows: Array<Record<string, unknown>>): void {
       "p99",
       "queue wait p50",
       "p99",
-      "streams@" + settings.layoutStreams + " TTFT p50",
+      `streams@${settings.layoutStreams} TTFT p50`,
       "p99",
       "CPU ms/request",
     ],

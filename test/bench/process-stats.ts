@@ -30,7 +30,10 @@ export function rssBytes(pid: number): number {
 export function sampleRss(pids: readonly number[], intervalMs = 50): { stop(): number[] } {
   const peaks = pids.map((pid) => rssBytes(pid));
   const timer = setInterval(
-    () => pids.forEach((pid, index) => (peaks[index] = Math.max(peaks[index] ?? 0, rssBytes(pid)))),
+    () =>
+      pids.forEach((pid, index) => {
+        peaks[index] = Math.max(peaks[index] ?? 0, rssBytes(pid));
+      }),
     intervalMs,
   );
   return {

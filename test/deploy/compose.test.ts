@@ -1,8 +1,8 @@
 // Issue 7, acceptance 2: docker-compose.yml matches the code. No Docker engine runs here, so the
 // file is read and held to the services' configuration schemas, ports and entry points.
 import { describe, expect, it } from "vitest";
-import { loadIngressConfig } from "../../services/ingress/src/config.ts";
-import { loadWorkerConfig } from "../../services/worker/src/config.ts";
+import { loadIngressConfig } from "@switchboard/ingress/config";
+import { loadWorkerConfig } from "@switchboard/worker/config";
 import {
   envFileNames,
   serviceReads,
@@ -60,6 +60,7 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: names compose's ${VAR} syntax, not a template
   it("sets values the services' schemas accept (with every ${VAR} at its default)", () => {
     expect(() => loadIngressConfig(environmentWithDefaults(compose.services.ingress!))).not.toThrow();
     expect(() => loadWorkerConfig(environmentWithDefaults(compose.services.worker!))).not.toThrow();
@@ -121,6 +122,7 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: names compose's ${VAR} syntax, not a template
   it("documents every ${VAR} it uses in .env.example, and .env.example has nothing else", () => {
     const used = new Set(interpolatedNames(readRepoFile("docker-compose.yml")));
     const documented = new Set(envFileNames(readRepoFile(".env.example")));

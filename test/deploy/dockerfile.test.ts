@@ -16,9 +16,10 @@ import {
 
 const stages = loadDockerStages();
 const targets = ["ingress", "worker", "mock-upstream"] as const;
-const workspaces = ["packages", "services"].flatMap((folder) =>
-  readdirSync(repoPath(folder)).map((name) => `${folder}/${name}`),
-);
+const workspaces = [
+  ...["packages", "services"].flatMap((folder) => readdirSync(repoPath(folder)).map((name) => `${folder}/${name}`)),
+  "test",
+];
 
 function copies(stageName: string): string[] {
   return stageChain(stages, stageName).flatMap((stage) =>

@@ -3,10 +3,10 @@
 // selectors that select, and the Redis keys KEDA reads being the ones BullMQ writes.
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { jobCatalog } from "@switchboard/protocol";
 import { relayKeys } from "@switchboard/relay";
-import { loadIngressConfig } from "../../services/ingress/src/config.ts";
-import { queueName } from "../../services/ingress/src/ingress-runtime.ts";
-import { loadWorkerConfig } from "../../services/worker/src/config.ts";
+import { loadIngressConfig } from "@switchboard/ingress/config";
+import { loadWorkerConfig } from "@switchboard/worker/config";
 import {
   k8sFiles,
   serviceReads,
@@ -135,7 +135,7 @@ describe("infra/k8s", () => {
 
   it("scales workers on the BullMQ lists the worker's queue really uses", () => {
     const prefix = environment(find("Deployment", "switchboard-worker")).REDIS_KEY_PREFIX!;
-    const queue = `${relayKeys(prefix).queuePrefix}:${queueName}`;
+    const queue = `${relayKeys(prefix).queuePrefix}:${jobCatalog.chat.queue}`;
     const scaled = find("ScaledObject", "switchboard-worker").spec;
     const lists = (scaled.triggers as Array<{ type: string; metadata: { listName: string } }>).map(
       (trigger) => trigger.metadata.listName,

@@ -2,8 +2,8 @@
 // variable a schema reads must have a row, naming the service that reads it.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ingressVariables } from "../../services/ingress/src/config.ts";
-import { workerVariables } from "../../services/worker/src/config.ts";
+import { ingressVariables } from "@switchboard/ingress/config";
+import { workerVariables } from "@switchboard/worker/config";
 
 function configurationRows(): Map<string, string> {
   const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");

@@ -3,7 +3,7 @@
 // upstream (the mock) produced: text, and tool calls with their arguments parsed. The per-request
 // `mock` field reaches the mock through each client's own way of adding body fields.
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import { AIMessageChunk } from "@langchain/core/messages";
+import type { AIMessageChunk } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import { streamText, tool } from "ai";
 import OpenAI from "openai";

@@ -141,7 +141,7 @@ describe("the request path", () => {
   });
 
   it("is reachable at /chat/completions too (ElevenLabs appends it to the base URL)", async () => {
-    const response = await fetch(stack.urls[0]!.replace(/\/v1$/, "") + "/chat/completions", {
+    const response = await fetch(`${stack.urls[0]!.replace(/\/v1$/, "")}/chat/completions`, {
       method: "POST",
       body: JSON.stringify(chatBody()),
     });

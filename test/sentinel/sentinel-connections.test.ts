@@ -66,8 +66,14 @@ function busyCores(): ChildProcess[] {
 function nextReadyOrEnd(client: RedisConnection): Promise<"ready" | "end" | "timeout"> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve("timeout"), reconnectTimeoutMs);
-    client.once("ready", () => (clearTimeout(timer), resolve("ready")));
-    client.once("end", () => (clearTimeout(timer), resolve("end")));
+    client.once("ready", () => {
+      clearTimeout(timer);
+      resolve("ready");
+    });
+    client.once("end", () => {
+      clearTimeout(timer);
+      resolve("end");
+    });
   });
 }
 

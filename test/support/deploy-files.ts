@@ -4,10 +4,10 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
-import { IngressEnv } from "../../services/ingress/src/config.ts";
-import { WorkerEnv } from "../../services/worker/src/config.ts";
+import { IngressEnv } from "@switchboard/ingress/config";
+import { WorkerEnv } from "@switchboard/worker/config";
 
-export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 export function repoPath(path: string): string {
   return `${repoRoot}${path}`;
@@ -26,7 +26,7 @@ export type ServiceName = "ingress" | "worker" | "mock-upstream";
  * reads MOCK_* (services/mock-upstream/src/config.ts); the container health check reads PORT,
  * MOCK_PORT and WORKER_HEALTH_FILE, all of which the services read too.
  */
-export function envNamesRead(service: ServiceName): Set<string> {
+function envNamesRead(service: ServiceName): Set<string> {
   switch (service) {
     case "ingress":
       return new Set([...Object.keys(IngressEnv.shape), "ROUTES_FILE", "OPENAI_API_KEY"]);
@@ -115,6 +115,7 @@ export interface K8sObject {
   kind: string;
   metadata: { name: string; labels?: Record<string, string> };
   /** Manifests are free-form YAML; the tests read the fields they check. */
+  // biome-ignore lint/suspicious/noExplicitAny: free-form YAML, read field by field by the tests
   spec: any;
 }
 

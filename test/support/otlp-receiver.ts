@@ -4,7 +4,7 @@
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
 
-export type SpanKindName = "INTERNAL" | "SERVER" | "CLIENT" | "PRODUCER" | "CONSUMER" | "UNSPECIFIED";
+type SpanKindName = "INTERNAL" | "SERVER" | "CLIENT" | "PRODUCER" | "CONSUMER" | "UNSPECIFIED";
 
 export interface ReceivedSpan {
   service: string;

@@ -24,7 +24,7 @@ export interface RedisSentinelSetup {
 }
 
 /** How long the sentinels wait before they call an unanswering primary down. */
-export const sentinelDownAfterMs = 1000;
+const sentinelDownAfterMs = 1000;
 
 export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
   const processes = new RedisProcesses("sentinel");

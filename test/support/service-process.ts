@@ -26,7 +26,7 @@ export interface ServiceProcess {
 }
 
 /** root: another checkout of this repository to start the service from (a benchmark comparing two). */
-export function entryPoint(name: ServiceName, root?: string): string {
+function entryPoint(name: ServiceName, root?: string): string {
   return root
     ? join(root, "services", name, "src", "main.ts")
     : fileURLToPath(new URL(`../../services/${name}/src/main.ts`, import.meta.url));

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { EnvSource } from "./load-config.ts";
 
-export const ProviderSpec = z.discriminatedUnion("type", [
+const ProviderSpec = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("openai"),
     /** Base URL of an OpenAI-compatible API; defaults to OPENAI_BASE_URL, then api.openai.com. */
@@ -20,14 +20,12 @@ export const ProviderSpec = z.discriminatedUnion("type", [
     tokenDelayMs: z.number().int().min(0).optional(),
   }),
 ]);
-export type ProviderSpec = z.infer<typeof ProviderSpec>;
 
-export const RouteTarget = z.object({
+const RouteTarget = z.object({
   provider: z.string(),
   /** The upstream model name; defaults to the model id the client sent. */
   model: z.string().optional(),
 });
-export type RouteTarget = z.infer<typeof RouteTarget>;
 
 export const Route = RouteTarget.extend({
   /** Targets tried in order when the first fails before any token reached the client. */
@@ -71,9 +69,9 @@ export const RouteTable = z
   });
 export type RouteTable = z.infer<typeof RouteTable>;
 
-export const simulatedModelId = "switchboard-sim";
+const simulatedModelId = "switchboard-sim";
 
-export function defaultRouteTable(env: EnvSource): RouteTable {
+function defaultRouteTable(env: EnvSource): RouteTable {
   const table: RouteTable = {
     providers: { simulated: { type: "simulated" } },
     routes: { [simulatedModelId]: { provider: "simulated", fallbacks: [], passVendorFields: false } },

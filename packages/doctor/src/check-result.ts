@@ -1,5 +1,5 @@
 // One line of the doctor's report.
-export type CheckStatus = "pass" | "fail" | "skip";
+type CheckStatus = "pass" | "fail" | "skip";
 
 export interface CheckResult {
   id: string;

@@ -12,20 +12,24 @@ const usage = `usage: switchboard doctor <base-url> [--key KEY] [--header NAME] 
   --header     send the key in this header instead of Authorization: Bearer
   --model      the model to test (default: from GET /v1/models)`;
 
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      key: { type: "string" },
+      header: { type: "string" },
+      model: { type: "string" },
+      "first-chunk-limit-ms": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        key: { type: "string" },
-        header: { type: "string" },
-        model: { type: "string" },
-        "first-chunk-limit-ms": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseCommandLine(argv);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${usage}\n`);
     return 2;

@@ -19,22 +19,27 @@ function choiceChunks(chunks: readonly Chunk[]): Chunk[] {
 export function chunkShapeProblems(chunks: readonly Chunk[]): string[] {
   const problems: string[] = [];
   if (chunks.length === 0) return ["the stream carried no chunks"];
-  chunks.forEach((chunk, index) => {
+  for (const [index, chunk] of chunks.entries()) {
     const where = `chunk ${index + 1}`;
-    if (chunk.error !== undefined)
-      return void problems.push(`${where} is an error: ${JSON.stringify(chunk.error).slice(0, 200)}`);
+    if (chunk.error !== undefined) {
+      problems.push(`${where} is an error: ${JSON.stringify(chunk.error).slice(0, 200)}`);
+      continue;
+    }
     if (chunk.object !== "chat.completion.chunk")
       problems.push(`${where}: object is ${JSON.stringify(chunk.object)}, expected "chat.completion.chunk"`);
     if (typeof chunk.id !== "string") problems.push(`${where}: id is missing`);
     if (!Number.isInteger(chunk.created)) problems.push(`${where}: created is not an integer (Unix seconds)`);
     if (typeof chunk.model !== "string") problems.push(`${where}: model is missing`);
-    if (!Array.isArray(chunk.choices)) return void problems.push(`${where}: choices is not an array`);
+    if (!Array.isArray(chunk.choices)) {
+      problems.push(`${where}: choices is not an array`);
+      continue;
+    }
     for (const choice of choicesOf(chunk)) {
       if (typeof choice.index !== "number") problems.push(`${where}: a choice has no index`);
       if (typeof choice.delta !== "object" || choice.delta === null)
         problems.push(`${where}: a choice has no delta object`);
     }
-  });
+  }
   return problems;
 }
 

@@ -3,31 +3,27 @@
 // content may be a string, null or an array of parts, and tools may be absent, null or [].
 import { z } from "zod";
 
-export const ContentPart = z.looseObject({ type: z.string() });
-export type ContentPart = z.infer<typeof ContentPart>;
+const ContentPart = z.looseObject({ type: z.string() });
 
-export const MessageContent = z.union([z.string(), z.null(), z.array(ContentPart)]);
-export type MessageContent = z.infer<typeof MessageContent>;
+const MessageContent = z.union([z.string(), z.null(), z.array(ContentPart)]);
 
-export const ToolCall = z.looseObject({
+const ToolCall = z.looseObject({
   id: z.string(),
   type: z.string().optional(),
   function: z.looseObject({ name: z.string(), arguments: z.string() }),
 });
-export type ToolCall = z.infer<typeof ToolCall>;
 
-export const ChatMessage = z.looseObject({
+const ChatMessage = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
   content: MessageContent.optional(),
   name: z.string().nullish(),
   tool_calls: z.array(ToolCall).nullish(),
   tool_call_id: z.string().nullish(),
 });
-export type ChatMessage = z.infer<typeof ChatMessage>;
 
-export const StreamOptions = z.looseObject({ include_usage: z.boolean().nullish() });
+const StreamOptions = z.looseObject({ include_usage: z.boolean().nullish() });
 
-export const Tool = z.looseObject({
+const Tool = z.looseObject({
   type: z.string(),
   function: z.looseObject({ name: z.string() }).optional(),
 });

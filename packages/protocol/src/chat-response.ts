@@ -10,7 +10,7 @@ export interface Usage {
   [detail: string]: unknown;
 }
 
-export interface ToolCallDelta {
+interface ToolCallDelta {
   index: number;
   id?: string;
   type?: "function";
@@ -23,15 +23,6 @@ export interface ChunkDelta {
   refusal?: string | null;
   reasoning_content?: string | null;
   tool_calls?: ToolCallDelta[];
-}
-
-export interface ChatCompletionChunk {
-  id: string;
-  object: "chat.completion.chunk";
-  created: number;
-  model: string;
-  choices: Array<{ index: number; delta: ChunkDelta & { role?: "assistant" }; finish_reason: FinishReason | null }>;
-  usage?: Usage | null;
 }
 
 export interface AssistantToolCall {

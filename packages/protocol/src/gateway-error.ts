@@ -32,7 +32,7 @@ export class GatewayError extends Error {
   }
 }
 
-export function errorBody(
+function errorBody(
   code: ErrorCode,
   message: string = errorCodes[code].message,
   param: string | null = null,

@@ -34,5 +34,3 @@ export const jobCatalog = {
     attempts: 1,
   },
 } as const;
-
-export type JobName = keyof typeof jobCatalog;

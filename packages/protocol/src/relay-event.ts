@@ -10,21 +10,21 @@
 import type { ChunkDelta, FinishReason, Usage } from "./chat-response.ts";
 import type { ErrorCode } from "./error-codes.ts";
 
-export interface StartedEvent {
+interface StartedEvent {
   kind: "started";
   worker: string;
 }
-export interface DeltaEvent {
+interface DeltaEvent {
   kind: "delta";
   /** The OpenAI delta object as JSON text (content, tool_calls, …; never role). */
   deltaJson: string;
 }
-export interface FinishEvent {
+interface FinishEvent {
   kind: "finish";
   finishReason: FinishReason;
   usage: Usage | null;
 }
-export interface ErrorEvent {
+interface ErrorEvent {
   kind: "error";
   code: ErrorCode;
   message: string;
@@ -76,10 +76,6 @@ export function decodeRelayEvent(frame: string): RelayEvent {
     default:
       throw new Error(`Unknown relay frame kind ${JSON.stringify(letter)}`);
   }
-}
-
-export function isTerminal(event: RelayEvent): boolean {
-  return event.kind === "finish" || event.kind === "error";
 }
 
 /** Where an event sits in a request's sequence: attempts restart at seq 1. */

@@ -98,7 +98,9 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
       throw new TypeError("fetch failed", { cause: new Error(`unsupported protocol ${url.protocol}`) });
     const outgoing: Record<string, string> = {};
     // The openai SDK hands a Headers it built: read it as it is, rather than copying it first.
-    (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, name) => (outgoing[name] = value));
+    (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, name) => {
+      outgoing[name] = value;
+    });
     outgoing["accept-encoding"] ??= "identity";
     if (body) outgoing["content-length"] = String(body.length);
     if (signal?.aborted) throw abortReason(signal);

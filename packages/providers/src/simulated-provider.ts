@@ -16,7 +16,7 @@ const reply =
   "the ingress, the queue, a worker and the relay. Set OPENAI_API_KEY to talk to a real model.";
 
 /** The words the simulated model streams, one token each (with their trailing space). */
-export function simulatedTokens(): string[] {
+function simulatedTokens(): string[] {
   return reply.split(" ").map((word, index, words) => (index < words.length - 1 ? `${word} ` : word));
 }
 

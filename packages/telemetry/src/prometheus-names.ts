@@ -10,7 +10,7 @@ import type { MetricData, ResourceMetrics } from "@opentelemetry/sdk-metrics";
 const unitSuffixes: Record<string, string> = { s: "seconds", ms: "milliseconds", By: "bytes" };
 
 /** The metric as Prometheus should see it: unit suffix on the name, annotation units (`{job}`) dropped. */
-export function withPrometheusName(metric: MetricData): MetricData {
+function withPrometheusName(metric: MetricData): MetricData {
   const { name, unit } = metric.descriptor;
   const suffix = unitSuffixes[unit];
   if (suffix !== undefined) {

@@ -16,7 +16,7 @@ import {
 } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 
-export { SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span };
+export { SpanKind, type Attributes, type Context, type Span };
 
 const tracerName = "switchboard";
 const noopSpan: Span = trace.wrapSpanContext({

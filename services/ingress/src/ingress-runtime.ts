@@ -33,7 +33,7 @@ import { LoopStallWatch } from "./loop-stall.ts";
 import { RedisOutageWatch } from "./redis-outage-watch.ts";
 
 /** The one queue, from the job catalog. */
-export const queueName = jobCatalog.chat.queue;
+const queueName = jobCatalog.chat.queue;
 
 /** Cancels that could not be sent while Redis was down, kept (bounded) for when it returns. */
 const maxPendingCancels = 10_000;

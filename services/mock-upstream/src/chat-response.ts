@@ -46,7 +46,7 @@ export function promptTokensOf(messages: unknown[]): number {
 }
 
 /** Splits tool call arguments into about three fragments, never inside a surrogate pair. */
-export function argumentFragments(args: string): string[] {
+function argumentFragments(args: string): string[] {
   if (args === "") return [];
   const size = Math.ceil(args.length / 3);
   const fragments: string[] = [];

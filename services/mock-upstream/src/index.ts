@@ -3,6 +3,5 @@
 export { createMockUpstream } from "./server.ts";
 export type { MockUpstream, MockUpstreamOptions, MockStats, MockRequestRecord } from "./server.ts";
 export { mockText, mockTokens } from "./mock-text.ts";
-export { loadConfig } from "./config.ts";
-export type { MockConfig } from "./config.ts";
-export type { MockRequestOptions, MockToolCall, MockFailureKind } from "./options.ts";
+
+export type { MockRequestOptions } from "./options.ts";

@@ -1,7 +1,7 @@
 // Command-line entry point: runs the mock upstream from environment variables
 // (see README.md) for demos, benchmarks and manual testing.
 
-import { loadConfig } from "./config.ts";
+import { loadConfig, type MockConfig } from "./config.ts";
 import { createMockUpstream } from "./server.ts";
 
 function log(level: "info" | "error", msg: string, fields: Record<string, unknown> = {}): string {
@@ -9,7 +9,7 @@ function log(level: "info" | "error", msg: string, fields: Record<string, unknow
 }
 
 async function main(): Promise<void> {
-  let config;
+  let config: MockConfig;
   try {
     config = loadConfig();
   } catch (error) {

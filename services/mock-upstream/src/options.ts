@@ -40,7 +40,7 @@ export interface MockRequestOptions {
   tag?: string;
 }
 
-export interface MockFailure {
+interface MockFailure {
   kind: MockFailureKind;
   status: number;
   message: string;

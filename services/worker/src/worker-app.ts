@@ -33,7 +33,7 @@ export interface WorkerApp {
 }
 
 /** The one queue, from the job catalog. */
-export const queueName = jobCatalog.chat.queue;
+const queueName = jobCatalog.chat.queue;
 
 /** Jobs that may start their upstream call in one event-loop turn (start-pacer.ts). */
 const jobStartsPerTurn = 4;

@@ -3,7 +3,7 @@
 // "hung" (nothing ended it) are the outcomes the gateway must never produce.
 import { clock } from "./figures.ts";
 
-export type Outcome =
+type Outcome =
   | "completed" // [DONE] after a finish_reason
   | "stream-error" // an explicit in-stream error event
   | "http-error" // an HTTP error status with an OpenAI error body

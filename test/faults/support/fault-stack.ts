@@ -47,7 +47,7 @@ export interface FaultStack {
   stop(): Promise<void>;
 }
 
-export function mockRoutes(mockUrl: string): unknown {
+function mockRoutes(mockUrl: string): unknown {
   return {
     providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
     routes: { "*": { provider: "upstream" } },
