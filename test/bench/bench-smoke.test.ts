@@ -1,6 +1,8 @@
 // CI smoke check of `npm run bench`: the benchmark still runs end to end with tiny numbers and
 // writes well-formed results. No timing is asserted (performance claims come from real runs, see
-// docs/performance.md); only that every phase produced its figures and nothing failed.
+// docs/performance.md); only that every phase produced its figures and nothing failed. The peer
+// gateway (Portkey) is installed by the benchmark from npm; here npm is offline with an empty cache,
+// as on a machine without network, and the benchmark must say so and measure everything else.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -13,7 +15,8 @@ const benchScript = fileURLToPath(new URL("./bench.ts", import.meta.url));
 
 describe("npm run bench (smoke)", () => {
   it("measures every phase with tiny numbers and writes well-formed JSON", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "switchboard-bench-smoke-")), "bench.json");
+    const directory = mkdtempSync(join(tmpdir(), "switchboard-bench-smoke-"));
+    const out = join(directory, "bench.json");
     const child = spawn(process.execPath, [benchScript], {
       env: {
         PATH: process.env.PATH ?? "",
@@ -33,7 +36,12 @@ describe("npm run bench (smoke)", () => {
         BENCH_LAYOUT_STREAMS: "4",
         BENCH_SCALING_SLOTS: "2",
         BENCH_SCALING_SECONDS: "0.5",
+        BENCH_CANCEL: "3",
         BENCH_OUT: out,
+        // No network: npm answers only from its cache, which is empty.
+        BENCH_PORTKEY_DIR: join(directory, "portkey"),
+        npm_config_offline: "true",
+        npm_config_cache: join(directory, "npm-cache"),
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -43,6 +51,7 @@ describe("npm run bench (smoke)", () => {
     const [code] = (await once(child, "exit")) as [number | null];
     expect(code, output).toBe(0);
     expect(output).toContain("Targets");
+    expect(output).toMatch(/Peer gateway: NOT MEASURED: npm install of @portkey-ai\/gateway failed: .*ENOTCACHED/);
 
     const result = JSON.parse(readFileSync(out, "utf8")) as BenchJson;
     expect(result.streaming.map((row) => `${row.load} ${row.concurrency}`)).toEqual(["burst 1", "burst 5", "held 3"]);
@@ -78,8 +87,25 @@ describe("npm run bench (smoke)", () => {
       expect(row.errors).toBe(0);
       expect(row.queueWaitMs.count).toBeGreaterThan(0);
     }
+    expect(result.portkey).toMatch(/^NOT MEASURED/);
+    expect(result.cancel.map((row) => `${row.streams} ${row.target}`)).toEqual([
+      "3 direct to mock",
+      "3 Switchboard",
+      "3 in-process Node.js proxy",
+    ]);
+    for (const row of result.cancel) {
+      expect(row.errors).toBe(0);
+      expect(row.upstreamCalls).toBe(3);
+      // Every upstream call closed when its caller hung up, not at the end of its 4 s answer.
+      expect(row.notCancelled).toBe(0);
+      expect(row.lastHangUpToLastCloseMs).toBeLessThan(3000);
+    }
+    expect(new Set(result.peers.map((row) => row.target))).toEqual(
+      new Set(["direct to mock", "Switchboard", "in-process Node.js proxy", "Switchboard (1 ingress x 1 worker)"]),
+    );
+    for (const row of result.peers) expect(row.shareOfDirect).toBeGreaterThan(0);
     expect(result.targets.length).toBeGreaterThanOrEqual(14);
-  }, 120_000);
+  }, 180_000);
 });
 
 interface BenchJson {
@@ -110,4 +136,14 @@ interface BenchJson {
     queueWaitMs: { count: number };
   }>;
   targets: unknown[];
+  portkey: string;
+  cancel: Array<{
+    streams: number;
+    target: string;
+    errors: number;
+    upstreamCalls: number;
+    notCancelled: number;
+    lastHangUpToLastCloseMs: number;
+  }>;
+  peers: Array<{ target: string; shareOfDirect: number }>;
 }

@@ -59,13 +59,19 @@ function fromService(label: string, service: ServiceProcess): BenchProcess {
   return { label, pid: service.child.pid ?? -1, ...(url ? { url } : {}), stop: () => service.stop() };
 }
 
-export async function startMock(tokens: number, tokenDelayMs: number): Promise<BenchProcess> {
+export async function startMock(
+  tokens: number,
+  tokenDelayMs: number,
+  label = "mock",
+  extraEnv: Record<string, string> = {},
+): Promise<BenchProcess> {
   return fromService(
-    "mock",
+    label,
     await startService("mock-upstream", {
       MOCK_PORT: "0",
       MOCK_TOKENS: String(tokens),
       MOCK_TOKEN_DELAY_MS: String(tokenDelayMs),
+      ...extraEnv,
     }),
   );
 }

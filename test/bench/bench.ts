@@ -1,18 +1,23 @@
-// `npm run bench`: Switchboard side by side with the mock upstream it fronts (and with an in-process
-// Node.js proxy as a reference point), on one machine, in one run.
+// `npm run bench`: Switchboard side by side with the mock upstream it fronts, with a real peer
+// gateway (Portkey, test/bench/portkey.ts; installed by the benchmark, left out with a message when
+// it cannot be) and with an in-process Node.js proxy as reference points, on one machine, in one run.
 //  1. Streaming, at each concurrency: time to first token, to last token, and the gaps between
-//     tokens, p50/p90/p99, direct vs through Switchboard; rounds interleave the targets so machine
-//     noise hits them alike. The difference is the time Switchboard adds. Two load shapes: "burst"
+//     tokens, p50/p90/p99, direct vs through each target; rounds interleave the targets so machine
+//     noise hits them alike. The difference is the time a target adds. Two load shapes: "burst"
 //     (all streams of a round start at once) and "held" (that many streams kept open for a while,
-//     each client starting its next stream when its last one ends).
+//     each client starting its next stream when its last one ends). CPU per request of each
+//     target's own processes (Switchboard: ingress, worker, Redis).
 //  2. Redis round trips per request and per token (MONITOR on the benchmark's private Redis).
 //  3. Non-streaming requests/s at 64 clients, for each process layout (ingress x worker processes),
 //     with CPU per request of every process and the BullMQ queue wait.
+//  4. Cancel under load: N callers hang up at once mid-stream; from the last hang-up to the last
+//     upstream connection closed, per target (test/bench/cancel-under-load.ts).
 // Prints tables and writes everything to bench-results/ (BENCH_OUT names the file). Tune with the
 // BENCH_* variables documented in README.md ("Measure it").
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname } from "node:path";
+import { measureCancel, type CancelRow } from "./cancel-under-load.ts";
 import {
   startMock,
   startNodeProxy,
@@ -21,7 +26,16 @@ import {
   type BenchProcess,
   type SwitchboardStack,
 } from "./bench-stack.ts";
-import { agent, closedLoop, completeOnce, heldStreams, streamOnce, type StreamTiming } from "./load-client.ts";
+import {
+  agent,
+  closedLoop,
+  completeOnce,
+  heldStreams,
+  streamOnce,
+  type StreamTiming,
+  type Target,
+} from "./load-client.ts";
+import { portkeyVersion, startPortkey, type PortkeyGateway } from "./portkey.ts";
 import { cpuTimeMs, rssBytes, sampleRss } from "./process-stats.ts";
 import { readQueueWaits } from "./queue-wait.ts";
 import { countRoundTrips, type RoundTripCounts } from "./redis-round-trips.ts";
@@ -52,6 +66,10 @@ const settings = {
   roundTripRequests: Number(process.env.BENCH_ROUND_TRIP_REQUESTS ?? "20"),
   workerConcurrency: Number(process.env.BENCH_WORKER_CONCURRENCY ?? "1000"),
   baseline: process.env.BENCH_BASELINE !== "0",
+  /** Measure the Portkey gateway too (installed by the benchmark; `0` leaves it out). */
+  portkey: process.env.BENCH_PORTKEY !== "0",
+  /** Callers hanging up at once, per cancel-under-load row (empty: none). */
+  cancel: list(process.env.BENCH_CANCEL ?? "50,200").map(Number),
   cpuProfileDir: process.env.BENCH_CPU_PROF_DIR,
   out: process.env.BENCH_OUT ?? `bench-results/bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
   tokens: 20,
@@ -70,7 +88,16 @@ const completeBody = JSON.stringify({
   mock: { tokenDelayMs: 0 },
 });
 
-type Side = "direct" | "gateway" | "nodeProxy";
+type Side = "direct" | "gateway" | "nodeProxy" | "portkey";
+const allSides: Side[] = ["direct", "gateway", "nodeProxy", "portkey"];
+const sideNames: Record<Side, string> = {
+  direct: "direct to mock",
+  gateway: "Switchboard",
+  nodeProxy: "in-process Node.js proxy",
+  portkey: `Portkey ${portkeyVersion}`,
+};
+const emptyBySide = <Value>(make: () => Value): Record<Side, Value> =>
+  Object.fromEntries(allSides.map((side) => [side, make()])) as Record<Side, Value>;
 
 interface SideResult {
   firstTokenMs: Summary;
@@ -79,6 +106,15 @@ interface SideResult {
   errors: number;
   /** Share of tokens that arrived in the same read as the one before (0 = one by one). */
   mergedTokenShare: number;
+  /** The first failed stream's error, if any stream failed. */
+  firstError?: string;
+  /** Streams completed per second of this side's rounds (wall time). */
+  streamsPerSecond: number;
+  /** CPU ms per streamed request of each of this side's processes (direct: the mock). */
+  cpuMsPerRequest: Record<string, number>;
+  /** This side minus direct. */
+  addedFirstTokenMs: ReturnType<typeof added>;
+  addedLastTokenMs: ReturnType<typeof added>;
 }
 
 type Load = "burst" | "held";
@@ -107,6 +143,26 @@ const redis = await startRedis();
 const mock = await startMock(settings.tokens, settings.tokenDelayMs);
 const mockUrl = mock.url as string;
 const nodeProxy = settings.baseline ? await startNodeProxy(mockUrl) : undefined;
+// Portkey drops the `mock` options from a request body, so the load shapes that use them get mocks of
+// their own, whose defaults are those options: immediate answers (non-streamed throughput) and long
+// answers (cancel under load). Every target of a phase uses the same mock.
+const immediateMock = await startMock(settings.tokens, 0, "mock-immediate");
+const cancelMock =
+  settings.cancel.length > 0
+    ? await startMock(200, 20, "mock-cancel", { MOCK_RECENT_LIMIT: String(Math.max(1000, ...settings.cancel)) })
+    : undefined;
+let portkey: PortkeyGateway | undefined;
+let portkeyStatus = "left out (BENCH_PORTKEY=0)";
+if (settings.portkey) {
+  progress(`installing (once) and starting the Portkey gateway ${portkeyVersion}`);
+  try {
+    portkey = await startPortkey();
+    portkeyStatus = `Portkey ${portkeyVersion} on ${portkey.url}`;
+  } catch (error) {
+    portkeyStatus = `NOT MEASURED: ${(error as Error).message.split("\n").slice(0, 6).join(" | ")}`;
+  }
+}
+console.log(`Peer gateway: ${portkeyStatus}`);
 const result: Record<string, unknown> = {
   date: startedAt.toISOString(),
   machine: {
@@ -117,6 +173,7 @@ const result: Record<string, unknown> = {
     loadAverageAtStart: loadavg(),
   },
   redis: redis.pid ? "private redis-server" : "REDIS_URL",
+  portkey: portkeyStatus,
   settings: { ...settings, out: undefined },
 };
 
@@ -132,18 +189,19 @@ try {
     workerConcurrency: settings.workerConcurrency,
     ...(settings.cpuProfileDir ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}` } : {}),
   });
-  const targets: Record<Side, string[]> = {
+  const targets: Record<Side, Target[]> = {
     direct: [mockUrl],
     gateway: main.urls,
     nodeProxy: nodeProxy?.url ? [nodeProxy.url] : [],
+    portkey: portkey ? [{ url: portkey.url as string, headers: portkey.headersFor(mockUrl) }] : [],
   };
-  const sides = (Object.keys(targets) as Side[]).filter((side) => targets[side].length > 0);
+  const sides = allSides.filter((side) => targets[side].length > 0);
   // Warm: 50 streams held for a while on each side (the JIT optimises the per-token path of every
   // process), then sequential ones; what follows measures the steady state, not the warm-up.
   if (settings.warmupSeconds > 0)
     for (const side of sides) await heldStreams(targets[side], streamBody, 50, settings.warmupSeconds, 200);
   for (let index = 0; index < 30; index++)
-    await Promise.all(sides.map((side) => streamOnce(targets[side][0] as string, streamBody)));
+    await Promise.all(sides.map((side) => streamOnce(targets[side][0] as Target, streamBody)));
 
   const streaming: StreamingRow[] = [];
   for (const concurrency of settings.concurrencies) {
@@ -187,6 +245,11 @@ try {
   if (nodeProxy?.url) {
     await warmUp([nodeProxy.url]);
     throughput.push(await measureThroughput("in-process Node.js proxy", [nodeProxy.url], [nodeProxy, mock]));
+  }
+  if (portkey) {
+    const target = { url: portkey.url as string, headers: portkey.headersFor(immediateMock.url as string) };
+    await warmUp([target]);
+    throughput.push(await measureThroughput(sideNames.portkey, [target], [portkey, immediateMock]));
   }
   for (const layout of settings.layouts) {
     const [ingresses, workers] = layout.split("x").map(Number) as [number, number];
@@ -245,6 +308,16 @@ try {
     result.workerScaling = scaling;
     printScaling(scaling);
   }
+  // 5. Cancel under load, on a Switchboard and a proxy of their own in front of the long-answer mock.
+  if (cancelMock && settings.cancel.length > 0) {
+    progress(`cancel under load: ${settings.cancel.join(", ")} callers hanging up at once`);
+    result.cancel = await measureCancelRows(cancelMock.url as string);
+    printCancel(result.cancel as CancelRow[]);
+    for (const row of result.cancel as CancelRow[])
+      if (row.firstError) console.log(`  cancel ${row.streams} ${row.target}: first error: ${row.firstError}`);
+  }
+  result.peers = peerSummary(result);
+  printPeers(result.peers as PeerRow[]);
   result.targets = evaluateTargets(result);
   printTargets(result.targets as TargetRow[]);
 } finally {
@@ -253,32 +326,71 @@ try {
   writeFileSync(settings.out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nResults: ${settings.out}`);
   agent.destroy();
-  await Promise.all([main?.stop(), nodeProxy?.stop(), mock.stop()]);
+  await Promise.all([
+    main?.stop(),
+    nodeProxy?.stop(),
+    portkey?.stop(),
+    mock.stop(),
+    immediateMock.stop(),
+    cancelMock?.stop(),
+  ]);
   await redis.stop();
+}
+
+/** Each side's own processes, whose CPU is charged to it (direct: the mock it measures). */
+function processesOf(side: Side, stack: SwitchboardStack): Array<{ label: string; pid: number }> {
+  if (side === "gateway")
+    return [...stack.ingresses, ...stack.workers, ...(redis.pid ? [{ label: "redis", pid: redis.pid }] : [])];
+  if (side === "nodeProxy") return nodeProxy ? [nodeProxy] : [];
+  if (side === "portkey") return portkey ? [portkey] : [];
+  return [mock];
+}
+
+interface SideMeter {
+  cpuMs: Record<Side, Record<string, number>>;
+  wallMs: Record<Side, number>;
+  measure<Value>(side: Side, run: () => Promise<Value>): Promise<Value>;
+}
+
+/** CPU and wall time each side spends in its rounds, summed over the rounds. */
+function sideMeter(stack: SwitchboardStack): SideMeter {
+  const meter: SideMeter = {
+    cpuMs: emptyBySide<Record<string, number>>(() => ({})),
+    wallMs: emptyBySide(() => 0),
+    async measure(side, run) {
+      const processes = processesOf(side, stack);
+      const before = processes.map((process) => cpuTimeMs(process.pid));
+      const started = performance.now();
+      const value = await run();
+      meter.wallMs[side] += performance.now() - started;
+      const cpu = meter.cpuMs[side];
+      processes.forEach((process, index) => {
+        cpu[process.label] = (cpu[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number);
+      });
+      return value;
+    },
+  };
+  return meter;
 }
 
 async function streamingRow(
   concurrency: number,
   sides: Side[],
-  targets: Record<Side, string[]>,
+  targets: Record<Side, Target[]>,
   stack: SwitchboardStack,
 ): Promise<StreamingRow> {
   const rounds = Math.max(settings.minRounds, Math.ceil(settings.samples / concurrency));
-  const timings: Record<Side, StreamTiming[]> = { direct: [], gateway: [], nodeProxy: [] };
-  const errors: Record<Side, number> = { direct: 0, gateway: 0, nodeProxy: 0 };
-  const gatewayProcesses = [
-    ...stack.ingresses,
-    ...stack.workers,
-    ...(redis.pid ? [{ label: "redis", pid: redis.pid }] : []),
-  ];
-  const cpuMs: Record<string, number> = {};
+  const timings = emptyBySide<StreamTiming[]>(() => []);
+  const errors = emptyBySide(() => 0);
+  const firstErrors: Partial<Record<Side, string>> = {};
+  const gatewayProcesses = processesOf("gateway", stack);
+  const meter = sideMeter(stack);
   let rssPerStream: Record<string, number> | undefined;
   for (let round = 0; round < rounds; round++) {
     // Rotate the order every round, so no side always runs first (on a warmer or quieter machine).
     const order = sides.map((_, index) => sides[(index + round) % sides.length] as Side);
     for (const side of order) {
       const urls = targets[side];
-      const before = gatewayProcesses.map((process) => cpuTimeMs(process.pid));
       const rssBefore = gatewayProcesses.map((process) => rssBytes(process.pid));
       const sampler =
         side === "gateway" && rssPerStream === undefined
@@ -287,17 +399,20 @@ async function streamingRow(
               20,
             )
           : undefined;
-      const outcomes = await Promise.allSettled(
-        Array.from({ length: concurrency }, (_, index) => streamOnce(urls[index % urls.length] as string, streamBody)),
+      const outcomes = await meter.measure(side, () =>
+        Promise.allSettled(
+          Array.from({ length: concurrency }, (_, index) =>
+            streamOnce(urls[index % urls.length] as Target, streamBody),
+          ),
+        ),
       );
       for (const outcome of outcomes) {
         if (outcome.status === "fulfilled") timings[side].push(outcome.value);
-        else errors[side]++;
+        else {
+          errors[side]++;
+          firstErrors[side] ??= (outcome.reason as Error).message;
+        }
       }
-      if (side !== "gateway") continue;
-      gatewayProcesses.forEach((process, index) => {
-        cpuMs[process.label] = (cpuMs[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number);
-      });
       if (sampler) {
         const peaks = sampler.stop();
         rssPerStream = Object.fromEntries(
@@ -309,40 +424,34 @@ async function streamingRow(
       }
     }
   }
-  return finishRow("burst", concurrency, rounds, sides, timings, errors, cpuMs, rssPerStream);
+  return finishRow("burst", concurrency, rounds, sides, timings, errors, firstErrors, meter, rssPerStream);
 }
 
 /** Rounds of `concurrency` streams held open for settings.heldSeconds, per side, interleaved. */
 async function heldRow(
   concurrency: number,
   sides: Side[],
-  targets: Record<Side, string[]>,
+  targets: Record<Side, Target[]>,
   stack: SwitchboardStack,
 ): Promise<StreamingRow> {
-  const timings: Record<Side, StreamTiming[]> = { direct: [], gateway: [], nodeProxy: [] };
-  const errors: Record<Side, number> = { direct: 0, gateway: 0, nodeProxy: 0 };
-  const gatewayProcesses = [
-    ...stack.ingresses,
-    ...stack.workers,
-    ...(redis.pid ? [{ label: "redis", pid: redis.pid }] : []),
-  ];
-  const cpuMs: Record<string, number> = {};
+  const timings = emptyBySide<StreamTiming[]>(() => []);
+  const errors = emptyBySide(() => 0);
+  const firstErrors: Partial<Record<Side, string>> = {};
+  const meter = sideMeter(stack);
   // One stream lasts about tokens x delay; spreading the first starts over that keeps `concurrency` in flight.
   const rampMs = settings.tokens * settings.tokenDelayMs;
   for (let round = 0; round < settings.heldRounds; round++) {
     const order = sides.map((_, index) => sides[(index + round) % sides.length] as Side);
     for (const side of order) {
-      const before = gatewayProcesses.map((process) => cpuTimeMs(process.pid));
-      const held = await heldStreams(targets[side], streamBody, concurrency, settings.heldSeconds, rampMs);
+      const held = await meter.measure(side, () =>
+        heldStreams(targets[side], streamBody, concurrency, settings.heldSeconds, rampMs),
+      );
       timings[side].push(...held.timings);
       errors[side] += held.errors;
-      if (side === "gateway")
-        gatewayProcesses.forEach((process, index) => {
-          cpuMs[process.label] = (cpuMs[process.label] ?? 0) + cpuTimeMs(process.pid) - (before[index] as number);
-        });
+      if (held.firstError !== undefined) firstErrors[side] ??= held.firstError;
     }
   }
-  return finishRow("held", concurrency, settings.heldRounds, sides, timings, errors, cpuMs, undefined);
+  return finishRow("held", concurrency, settings.heldRounds, sides, timings, errors, firstErrors, meter, undefined);
 }
 
 function finishRow(
@@ -352,35 +461,46 @@ function finishRow(
   sides: Side[],
   timings: Record<Side, StreamTiming[]>,
   errors: Record<Side, number>,
-  cpuMs: Record<string, number>,
+  firstErrors: Partial<Record<Side, string>>,
+  meter: SideMeter,
   rssPerStream: Record<string, number> | undefined,
 ): StreamingRow {
   const results: Partial<Record<Side, SideResult>> = {};
+  const direct = {
+    firstTokenMs: summarize(timings.direct.map((timing) => timing.firstTokenMs)),
+    lastTokenMs: summarize(timings.direct.map((timing) => timing.lastTokenMs)),
+  };
   for (const side of sides) {
     const all = timings[side];
     const tokens = all.reduce((sum, timing) => sum + timing.tokens, 0);
+    const firstTokenMs = summarize(all.map((timing) => timing.firstTokenMs));
+    const lastTokenMs = summarize(all.map((timing) => timing.lastTokenMs));
+    const requests = Math.max(1, all.length + errors[side]);
     results[side] = {
-      firstTokenMs: summarize(all.map((timing) => timing.firstTokenMs)),
-      lastTokenMs: summarize(all.map((timing) => timing.lastTokenMs)),
+      firstTokenMs,
+      lastTokenMs,
       gapMs: summarize(all.flatMap((timing) => timing.gapsMs)),
       errors: errors[side],
+      ...(firstErrors[side] === undefined ? {} : { firstError: firstErrors[side] }),
       mergedTokenShare: tokens === 0 ? 0 : all.reduce((sum, timing) => sum + timing.mergedTokens, 0) / tokens,
+      streamsPerSecond: all.length / (meter.wallMs[side] / 1000),
+      cpuMsPerRequest: Object.fromEntries(
+        Object.entries(meter.cpuMs[side]).map(([label, ms]) => [label, ms / requests]),
+      ),
+      addedFirstTokenMs: added(firstTokenMs, direct.firstTokenMs),
+      addedLastTokenMs: added(lastTokenMs, direct.lastTokenMs),
     };
   }
   const gateway = results.gateway as SideResult;
-  const direct = results.direct as SideResult;
-  const requests = gateway.firstTokenMs.count + gateway.errors;
   return {
     load,
     concurrency,
     rounds,
     sides: results,
-    addedFirstTokenMs: added(gateway.firstTokenMs, direct.firstTokenMs),
-    addedLastTokenMs: added(gateway.lastTokenMs, direct.lastTokenMs),
-    addedGapMs: added(gateway.gapMs, direct.gapMs),
-    gatewayCpuMsPerRequest: Object.fromEntries(
-      Object.entries(cpuMs).map(([label, ms]) => [label, ms / Math.max(1, requests)]),
-    ),
+    addedFirstTokenMs: gateway.addedFirstTokenMs,
+    addedLastTokenMs: gateway.addedLastTokenMs,
+    addedGapMs: added(gateway.gapMs, (results.direct as SideResult).gapMs),
+    gatewayCpuMsPerRequest: gateway.cpuMsPerRequest,
     ...(rssPerStream ? { rssBytesPerStream: rssPerStream } : {}),
   };
 }
@@ -390,14 +510,14 @@ function finishRow(
  * not yet optimised by the JIT would be charged to them, while the proxy and the mock have run
  * since the start.
  */
-async function warmUp(urls: string[]): Promise<void> {
+async function warmUp(urls: Target[]): Promise<void> {
   if (settings.warmupSeconds > 0)
     await closedLoop(urls, completeBody, settings.throughputClients, settings.warmupSeconds);
 }
 
 async function measureThroughput(
   label: string,
-  urls: string[],
+  urls: Target[],
   processes: BenchProcess[],
 ): Promise<Record<string, unknown>> {
   const all = [
@@ -430,6 +550,101 @@ async function redisTimeMs(): Promise<number> {
   const [seconds, micros] = (await client.time()) as unknown as [string, string];
   client.disconnect();
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** Cancel under load for every target, each on its own processes in front of the long-answer mock. */
+async function measureCancelRows(cancelMockUrl: string): Promise<CancelRow[]> {
+  const stack = await startSwitchboard({
+    redisUrl: redis.url,
+    upstreamUrl: cancelMockUrl,
+    ingresses: 1,
+    workers: 1,
+    workerConcurrency: settings.workerConcurrency,
+  });
+  const proxy = settings.baseline ? await startNodeProxy(cancelMockUrl) : undefined;
+  try {
+    const targets: Array<[string, Target]> = [
+      [sideNames.direct, cancelMockUrl],
+      [sideNames.gateway, stack.urls[0] as string],
+      ...(proxy ? [[sideNames.nodeProxy, proxy.url as string] as [string, Target]] : []),
+      ...(portkey
+        ? [
+            [sideNames.portkey, { url: portkey.url as string, headers: portkey.headersFor(cancelMockUrl) }] as [
+              string,
+              Target,
+            ],
+          ]
+        : []),
+    ];
+    const options = {
+      mockUrl: cancelMockUrl,
+      body: streamBody,
+      tokensBeforeHangUp: 5,
+      timeoutMs: 10_000,
+    };
+    // Unmeasured: the new processes' first streams and cancels.
+    for (const [label, target] of targets) await measureCancel(label, target, 10, options);
+    const rows: CancelRow[] = [];
+    for (const streams of settings.cancel)
+      for (const [label, target] of targets) rows.push(await measureCancel(label, target, streams, options));
+    return rows;
+  } finally {
+    await Promise.all([stack.stop(), proxy?.stop()]);
+  }
+}
+
+interface PeerRow {
+  load: string;
+  target: string;
+  addedFirstTokenMs?: { p50: number; p99: number };
+  addedLastTokenMs?: { p50: number; p99: number };
+  /** Streams or requests per second as a share of direct to the mock. */
+  shareOfDirect: number;
+  /** CPU ms per request summed over the target's own processes (direct: the mock). */
+  cpuMsPerRequest: number;
+  errors: number;
+}
+
+/** One row per target and load: what each gateway adds, and what it costs, side by side. */
+function peerSummary(all: Record<string, unknown>): PeerRow[] {
+  const rows: PeerRow[] = [];
+  const sum = (record: Record<string, number>) => Object.values(record).reduce((total, value) => total + value, 0);
+  for (const row of (all.streaming as StreamingRow[] | undefined) ?? []) {
+    const direct = row.sides.direct;
+    for (const side of allSides) {
+      const measured = row.sides[side];
+      if (!measured || !direct) continue;
+      rows.push({
+        load: `${row.load} ${row.concurrency} streams`,
+        target: sideNames[side],
+        addedFirstTokenMs: { p50: measured.addedFirstTokenMs.p50, p99: measured.addedFirstTokenMs.p99 },
+        addedLastTokenMs: { p50: measured.addedLastTokenMs.p50, p99: measured.addedLastTokenMs.p99 },
+        shareOfDirect: measured.streamsPerSecond / direct.streamsPerSecond,
+        cpuMsPerRequest: sum(measured.cpuMsPerRequest),
+        errors: measured.errors,
+      });
+    }
+  }
+  const throughputRows = (all.throughput as Array<Record<string, unknown>> | undefined) ?? [];
+  const directRate = throughputRows.find((row) => row.label === "direct to mock")?.requestsPerSecond as number;
+  for (const row of throughputRows) {
+    const label = String(row.label);
+    if (label.startsWith("switchboard") && label !== "switchboard 1 ingress x 1 worker") continue;
+    const cpu = row.cpuMsPerRequest as Record<string, number>;
+    // A gateway's CPU is its own processes'; the mock behind it is the upstream's.
+    const own =
+      label === "direct to mock"
+        ? cpu
+        : Object.fromEntries(Object.entries(cpu).filter(([name]) => !name.startsWith("mock")));
+    rows.push({
+      load: `non-streamed, ${settings.throughputClients} clients`,
+      target: label === "switchboard 1 ingress x 1 worker" ? `${sideNames.gateway} (1 ingress x 1 worker)` : label,
+      shareOfDirect: (row.requestsPerSecond as number) / directRate,
+      cpuMsPerRequest: sum(own),
+      errors: row.errors as number,
+    });
+  }
+  return rows;
 }
 
 interface RoundTripReport {
@@ -524,23 +739,75 @@ function printStreaming(rows: StreamingRow[]): void {
     ]);
   }
   printTable(
-    `Streaming (ms; ${settings.tokens} tokens ${settings.tokenDelayMs} ms apart; direct = mock, gateway = Switchboard 1 ingress x 1 worker, nodeProxy = in-process Node.js proxy)`,
+    `Streaming (ms; ${settings.tokens} tokens ${settings.tokenDelayMs} ms apart; direct = mock, gateway = Switchboard 1 ingress x 1 worker, nodeProxy = in-process Node.js proxy, portkey = Portkey gateway)`,
     header,
     lines,
   );
   for (const row of rows) {
-    const cpu = Object.entries(row.gatewayCpuMsPerRequest)
-      .map(([label, value]) => `${label} ${value.toFixed(2)}`)
-      .join(", ");
+    const cpu = Object.entries(row.sides)
+      .map(
+        ([side, result]) =>
+          `${side}: ${Object.entries(result.cpuMsPerRequest)
+            .map(([label, value]) => `${label} ${value.toFixed(2)}`)
+            .join(" ")}`,
+      )
+      .join("; ");
     const rss = row.rssBytesPerStream
       ? Object.entries(row.rssBytesPerStream)
           .map(([label, value]) => `${label} ${(value / 1024).toFixed(1)} KiB`)
           .join(", ")
       : "";
     console.log(
-      `  ${row.load} @${row.concurrency}: gateway CPU ms per streamed request: ${cpu}${rss ? `; RSS per open stream: ${rss}` : ""}`,
+      `  ${row.load} @${row.concurrency}: CPU ms per streamed request: ${cpu}${rss ? `; gateway RSS per open stream: ${rss}` : ""}`,
     );
+    for (const [side, result] of Object.entries(row.sides))
+      if (result.firstError)
+        console.log(`  ${row.load} @${row.concurrency} ${side}: first error: ${result.firstError}`);
   }
+}
+
+function printPeers(rows: PeerRow[]): void {
+  printTable(
+    `Peer gateways, side by side (added = target minus direct, ms; share = streams or requests per second as a share of direct; CPU = ms per request over the target's own processes; ${portkeyStatus})`,
+    ["load", "target", "err", "added TTFT p50", "p99", "added TTLT p50", "p99", "share of direct", "CPU ms/req"],
+    rows.map((row) => [
+      row.load,
+      row.target,
+      String(row.errors),
+      ms(row.addedFirstTokenMs?.p50),
+      ms(row.addedFirstTokenMs?.p99),
+      ms(row.addedLastTokenMs?.p50),
+      ms(row.addedLastTokenMs?.p99),
+      `${(row.shareOfDirect * 100).toFixed(0)}%`,
+      row.cpuMsPerRequest.toFixed(3),
+    ]),
+  );
+}
+
+function printCancel(rows: CancelRow[]): void {
+  printTable(
+    "Cancel under load (callers hang up at once after 5 tokens of a 200-token answer, 20 ms apart; ms from the last hang-up to the last / median upstream connection closed)",
+    [
+      "streams",
+      "target",
+      "err",
+      "upstream calls",
+      "ended before hang-up",
+      "not cancelled",
+      "to last close",
+      "to median close",
+    ],
+    rows.map((row) => [
+      String(row.streams),
+      row.target,
+      String(row.errors),
+      String(row.upstreamCalls),
+      String(row.endedBeforeHangUp),
+      String(row.notCancelled),
+      ms(row.lastHangUpToLastCloseMs),
+      ms(row.lastHangUpToMedianCloseMs),
+    ]),
+  );
 }
 
 function printRoundTrips(report: RoundTripReport): void {

@@ -4,6 +4,21 @@ import { Agent, request } from "node:http";
 
 export const agent = new Agent({ keepAlive: true, maxSockets: 4000 });
 
+/** Where a request goes: a base URL, or a base URL with headers (a peer gateway's routing headers). */
+export type Target = string | { url: string; headers: Record<string, string> };
+
+function resolveTarget(target: Target, body: string): { url: string; headers: Record<string, string> } {
+  const base = typeof target === "string" ? target : target.url;
+  return {
+    url: `${base}/chat/completions`,
+    headers: {
+      ...(typeof target === "string" ? {} : target.headers),
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+    },
+  };
+}
+
 export interface StreamTiming {
   firstTokenMs: number;
   lastTokenMs: number;
@@ -26,75 +41,63 @@ function countTokens(text: string): number {
 }
 
 /** One streamed chat completion; rejects on a non-200 answer, a missing [DONE], or a socket error. */
-export function streamOnce(baseUrl: string, body: string): Promise<StreamTiming> {
+export function streamOnce(target: Target, body: string): Promise<StreamTiming> {
+  const { url: baseUrl } = typeof target === "string" ? { url: target } : target;
+  const { url, headers } = resolveTarget(target, body);
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const timing: StreamTiming = { firstTokenMs: -1, lastTokenMs: -1, gapsMs: [], tokens: 0, mergedTokens: 0 };
     let previousTokenAt = -1;
     let tail = "";
-    const outgoing = request(
-      `${baseUrl}/chat/completions`,
-      {
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (response) => {
-        response.setEncoding("utf8");
-        if (response.statusCode !== 200) {
-          response.resume();
-          return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}`));
+    const outgoing = request(url, { method: "POST", agent, headers }, (response) => {
+      response.setEncoding("utf8");
+      if (response.statusCode !== 200) {
+        response.resume();
+        return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}`));
+      }
+      response.on("data", (text: string) => {
+        const now = performance.now() - start;
+        const tokens = countTokens(text);
+        if (tokens > 0) {
+          if (timing.firstTokenMs < 0) timing.firstTokenMs = now;
+          else timing.gapsMs.push(now - previousTokenAt);
+          for (let extra = 1; extra < tokens; extra++) timing.gapsMs.push(0);
+          timing.mergedTokens += tokens - 1;
+          timing.tokens += tokens;
+          timing.lastTokenMs = now;
+          previousTokenAt = now;
         }
-        response.on("data", (text: string) => {
-          const now = performance.now() - start;
-          const tokens = countTokens(text);
-          if (tokens > 0) {
-            if (timing.firstTokenMs < 0) timing.firstTokenMs = now;
-            else timing.gapsMs.push(now - previousTokenAt);
-            for (let extra = 1; extra < tokens; extra++) timing.gapsMs.push(0);
-            timing.mergedTokens += tokens - 1;
-            timing.tokens += tokens;
-            timing.lastTokenMs = now;
-            previousTokenAt = now;
-          }
-          tail = (tail + text).slice(-32);
-        });
-        response.on("end", () => {
-          if (!tail.includes("data: [DONE]")) return reject(new Error(`stream from ${baseUrl} ended without [DONE]`));
-          if (timing.tokens === 0) return reject(new Error(`no token from ${baseUrl}`));
-          resolve(timing);
-        });
-        response.on("error", reject);
-      },
-    );
+        tail = (tail + text).slice(-32);
+      });
+      response.on("end", () => {
+        if (!tail.includes("data: [DONE]")) return reject(new Error(`stream from ${baseUrl} ended without [DONE]`));
+        if (timing.tokens === 0) return reject(new Error(`no token from ${baseUrl}`));
+        resolve(timing);
+      });
+      response.on("error", reject);
+    });
     outgoing.on("error", reject);
     outgoing.end(body);
   });
 }
 
 /** One non-streamed chat completion; resolves with its latency in ms. */
-export function completeOnce(baseUrl: string, body: string): Promise<number> {
+export function completeOnce(target: Target, body: string): Promise<number> {
+  const { url: baseUrl } = typeof target === "string" ? { url: target } : target;
+  const { url, headers } = resolveTarget(target, body);
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const outgoing = request(
-      `${baseUrl}/chat/completions`,
-      {
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (response) => {
-        let text = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => (text += chunk));
-        response.on("end", () => {
-          if (response.statusCode !== 200 || !text.includes('"chat.completion"'))
-            return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}: ${text.slice(0, 200)}`));
-          resolve(performance.now() - start);
-        });
-        response.on("error", reject);
-      },
-    );
+    const outgoing = request(url, { method: "POST", agent, headers }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => {
+        if (response.statusCode !== 200 || !text.includes('"chat.completion"'))
+          return reject(new Error(`HTTP ${response.statusCode} from ${baseUrl}: ${text.slice(0, 200)}`));
+        resolve(performance.now() - start);
+      });
+      response.on("error", reject);
+    });
     outgoing.on("error", reject);
     outgoing.end(body);
   });
@@ -110,7 +113,7 @@ export interface ThroughputResult {
 
 /** Closed loop: `clients` clients each send the next request as soon as the last one is answered. */
 export async function closedLoop(
-  baseUrls: readonly string[],
+  baseUrls: readonly Target[],
   body: string,
   clients: number,
   seconds: number,
@@ -123,7 +126,7 @@ export async function closedLoop(
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (performance.now() < until) {
-        const baseUrl = baseUrls[next++ % baseUrls.length] as string;
+        const baseUrl = baseUrls[next++ % baseUrls.length] as Target;
         try {
           latencyMs.push(await completeOnce(baseUrl, body));
         } catch {
@@ -145,6 +148,8 @@ export async function closedLoop(
 export interface HeldResult {
   timings: StreamTiming[];
   errors: number;
+  /** The first error's message, if any. */
+  firstError?: string;
 }
 
 /**
@@ -154,7 +159,7 @@ export interface HeldResult {
  * than in one simultaneous burst (the burst rows measure that).
  */
 export async function heldStreams(
-  baseUrls: readonly string[],
+  baseUrls: readonly Target[],
   body: string,
   streams: number,
   seconds: number,
@@ -163,17 +168,67 @@ export async function heldStreams(
   const until = performance.now() + rampMs + seconds * 1000;
   const timings: StreamTiming[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   await Promise.all(
     Array.from({ length: streams }, async (_, index) => {
       await new Promise((resolve) => setTimeout(resolve, (rampMs * index) / streams));
       while (performance.now() < until) {
         try {
-          timings.push(await streamOnce(baseUrls[index % baseUrls.length] as string, body));
-        } catch {
+          timings.push(await streamOnce(baseUrls[index % baseUrls.length] as Target, body));
+        } catch (error) {
           errors++;
+          firstError ??= (error as Error).message;
         }
       }
     }),
   );
-  return { timings, errors };
+  return { timings, errors, ...(firstError === undefined ? {} : { firstError }) };
+}
+
+export interface OpenStream {
+  /** Resolves once `tokens` content tokens have arrived; rejects if the stream fails or ends first. */
+  reached: Promise<void>;
+  /** Destroys the client's socket (a caller hanging up); returns the wall-clock time of it, epoch ms. */
+  hangUp(): number;
+}
+
+/**
+ * A streamed request that the caller will hang up mid-stream. Uses its own socket (no keep-alive
+ * pool), so hanging up closes exactly this request's connection.
+ */
+export function openStream(target: Target, body: string, tokens: number): OpenStream {
+  const { url, headers } = resolveTarget(target, body);
+  let received = 0;
+  let markReached: () => void = () => {};
+  let fail: (error: Error) => void = () => {};
+  const reached = new Promise<void>((resolve, reject) => {
+    markReached = resolve;
+    fail = reject;
+  });
+  // A failure after the hang-up (the socket's own error) is expected; one before it is seen by whoever awaits.
+  reached.catch(() => {});
+  const outgoing = request(url, { method: "POST", agent: false, headers }, (response) => {
+    response.setEncoding("utf8");
+    if (response.statusCode !== 200) {
+      let text = "";
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => fail(new Error(`HTTP ${response.statusCode} from ${url}: ${text.slice(0, 200)}`)));
+      return;
+    }
+    response.on("data", (text: string) => {
+      received += countTokens(text);
+      if (received >= tokens) markReached();
+    });
+    response.on("end", () => fail(new Error(`stream from ${url} ended after ${received} tokens`)));
+    response.on("error", () => {});
+  });
+  outgoing.on("error", (error) => fail(error));
+  outgoing.end(body);
+  return {
+    reached,
+    hangUp() {
+      outgoing.destroy();
+      return performance.timeOrigin + performance.now();
+    },
+  };
 }

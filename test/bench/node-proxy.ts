@@ -6,17 +6,20 @@ import OpenAI from "openai";
 const client = new OpenAI({ baseURL: process.env.UPSTREAM_URL, apiKey: "unused", maxRetries: 0 });
 const app = express();
 app.post("/v1/chat/completions", express.json({ limit: "10mb" }), async (request, response) => {
+  // A caller that hangs up cancels the upstream call, as a gateway in front of a paid model must.
+  const hangUp = new AbortController();
+  response.on("close", () => hangUp.abort());
   try {
     if (request.body.stream) {
-      const stream = await client.chat.completions.create({
-        ...request.body,
-        stream: true,
-      } as OpenAI.ChatCompletionCreateParamsStreaming);
+      const stream = await client.chat.completions.create(
+        { ...request.body, stream: true } as OpenAI.ChatCompletionCreateParamsStreaming,
+        { signal: hangUp.signal },
+      );
       response.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
       for await (const chunk of stream) response.write(`data: ${JSON.stringify(chunk)}\n\n`);
       response.end("data: [DONE]\n\n");
     } else {
-      response.json(await client.chat.completions.create(request.body));
+      response.json(await client.chat.completions.create(request.body, { signal: hangUp.signal }));
     }
   } catch (error) {
     if (response.headersSent) response.end();

@@ -1,7 +1,13 @@
-// `node test/bench/provider-overhead.ts`: the worker's upstream call, the openai provider sending
-// through the global fetch (undici, web-stream body) vs through its node:http fetch (Node-stream
-// body, the default), side by side in alternating rounds within one process so machine noise hits
-// both alike; a third side, a bare node:http client with the same SSE loop and no SDK, is the floor.
+// `npm run bench:upstream` (node test/bench/provider-overhead.ts): the worker's upstream call with
+// each candidate transport under the openai SDK, side by side in alternating rounds within one
+// process so machine noise hits them alike:
+//  - the provider with its node:http fetch (packages/providers/src/node-fetch.ts; production);
+//  - the provider with Node's global fetch (the undici bundled with Node; web-stream body);
+//  - the provider with the fetch of the undici package (8.x; web-stream body);
+//  - the SDK with a fetch on undici's Pool.request (undici-pool-fetch.ts), its Node-stream body read
+//    by the provider's SSE loop, against the same loop over the node:http fetch (the pair isolates
+//    the transport: only the fetch differs);
+//  - the floor: a bare node:http client with the same SSE loop and no SDK.
 // The mock upstream runs in a child process (services/mock-upstream), so the CPU
 // measured here is this process's alone: the provider, the SDK and the transport. Per concurrency
 // (1 and 50 calls in flight, closed loop): CPU per 20-token answer (median over rounds) and the time
@@ -11,8 +17,19 @@
 // chunk times measure the path, not a queue).
 // See docs/performance.md.
 import { Agent, request } from "node:http";
-import { createOpenAIProvider, readNodeSseEvents, type Provider, type UpstreamChunk } from "@switchboard/providers";
+import type { Readable } from "node:stream";
+import OpenAI from "openai";
+import { fetch as undiciFetch } from "undici";
+import {
+  createNodeFetch,
+  createOpenAIProvider,
+  nodeResponseBody,
+  readNodeSseEvents,
+  type Provider,
+  type UpstreamChunk,
+} from "@switchboard/providers";
 import { startMock } from "./bench-stack.ts";
+import { createUndiciPoolFetch, poolResponseBody } from "./undici-pool-fetch.ts";
 
 const rounds = Number(process.env.ROUNDS ?? "6");
 const levels = [
@@ -21,17 +38,59 @@ const levels = [
 ];
 const mock = await startMock(20, 0);
 const baseUrl = mock.url as string;
+const production = "provider, node:http fetch (production)";
 const variants: Record<string, Provider> = {
-  "global fetch (undici)": createOpenAIProvider({
+  [production]: createOpenAIProvider({ name: "mock", apiKey: "unused", baseUrl, timeoutMs: 10_000 }),
+  "provider, Node's global fetch": createOpenAIProvider({
     name: "mock",
     apiKey: "unused",
     baseUrl,
     timeoutMs: 10_000,
     fetch: globalThis.fetch,
   }),
-  "node:http fetch": createOpenAIProvider({ name: "mock", apiKey: "unused", baseUrl, timeoutMs: 10_000 }),
+  "provider, undici 8 fetch": createOpenAIProvider({
+    name: "mock",
+    apiKey: "unused",
+    baseUrl,
+    timeoutMs: 10_000,
+    fetch: undiciFetch as unknown as typeof fetch,
+  }),
+  "SDK + SSE loop, node:http fetch": sdkLoopProvider(baseUrl, createNodeFetch(), nodeResponseBody),
+  "SDK + SSE loop, undici Pool.request": sdkLoopProvider(baseUrl, createUndiciPoolFetch(), poolResponseBody),
   "floor: node:http, no SDK": bareProvider(baseUrl),
 };
+
+/**
+ * The SDK sending through `fetch`, its Node-stream body read by the provider's SSE loop: the
+ * provider's path without its error mapping, so that two of these differ only in the transport.
+ */
+function sdkLoopProvider(
+  base: string,
+  transport: (input: string | URL | Request, init?: RequestInit) => Promise<Response>,
+  bodyOf: (response: Response) => Readable | undefined,
+): Provider {
+  const client = new OpenAI({ apiKey: "unused", baseURL: base, maxRetries: 0, timeout: 10_000, fetch: transport });
+  return {
+    name: "sdk-loop",
+    async *stream(call): AsyncIterable<UpstreamChunk> {
+      const body = { ...call.body, model: call.model, stream: true, stream_options: { include_usage: true } };
+      const response = await client.post("/chat/completions", { body, stream: true, signal: call.signal }).asResponse();
+      const nodeBody = bodyOf(response);
+      if (!nodeBody) throw new Error("the fetch gave no Node body");
+      for await (const events of readNodeSseEvents(nodeBody)) {
+        for (const event of events) {
+          if (event.data === "[DONE]") {
+            nodeBody.resume();
+            return;
+          }
+          const content = (JSON.parse(event.data) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]
+            ?.delta?.content;
+          if (content) yield { delta: { content } };
+        }
+      }
+    },
+  };
+}
 
 /** The floor: POST the body with node:http (keep-alive) and read the SSE with the provider's loop. */
 function bareProvider(base: string): Provider {
@@ -137,7 +196,7 @@ console.log(
     .map((load) => load.toFixed(2))
     .join(" ")}`,
 );
-console.log("| in flight | transport | CPU ms per answer (median) | first chunk p50 ms | p99 ms |");
+console.log("| in flight | transport | CPU ms per answer (median; x production) | first chunk p50 ms | p99 ms |");
 console.log("|---|---|---|---|---|");
 for (const { concurrency } of levels) {
   const rows = labels.map((label) => {
@@ -149,12 +208,9 @@ for (const { concurrency } of levels) {
       p99: percentile(entry.firstChunkMs, 99),
     };
   });
+  const reference = rows[0] as (typeof rows)[0];
   for (const row of rows)
     console.log(
-      `| ${concurrency} | ${row.label} | ${row.cpu.toFixed(3)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} |`,
+      `| ${concurrency} | ${row.label} | ${row.cpu.toFixed(3)} (${(row.cpu / reference.cpu).toFixed(2)}x) | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} |`,
     );
-  const [before, after] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
-  console.log(
-    `| ${concurrency} | node:http / undici | ${(after.cpu / before.cpu).toFixed(2)}x | ${(after.p50 / before.p50).toFixed(2)}x | ${(after.p99 / before.p99).toFixed(2)}x |`,
-  );
 }

@@ -6,3 +6,5 @@ export { createProviders } from "./provider-registry.ts";
 export { toUpstreamError } from "./upstream-error.ts";
 
 export { readNodeSseEvents } from "./sse-reader.ts";
+// For the upstream-transport benchmark (test/bench/provider-overhead.ts), which compares this fetch with others.
+export { createNodeFetch, nodeResponseBody } from "./node-fetch.ts";

@@ -23,7 +23,7 @@ export const WorkerEnv = z.object({
   REDIS_SENTINELS: sentinelList(),
   REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
   // Work
-  WORKER_CONCURRENCY: integer(100, { min: 1, max: 10_000 }),
+  WORKER_CONCURRENCY: integer(500, { min: 1, max: 10_000 }),
   /** BullMQ consumers in the process, fetching jobs in parallel; WORKER_CONCURRENCY is split among them. */
   WORKER_FETCH_LOOPS: integer(1, { min: 1, max: 64 }),
   /**
