@@ -98,9 +98,14 @@ async function scriptsRun(): Promise<number> {
   return Number(stats.match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
 }
 
-async function messagesAfter(count: number, waitFor: number): Promise<string[]> {
-  await expect.poll(() => messages.length - count).toBeGreaterThanOrEqual(waitFor);
-  return messages.slice(count);
+/**
+ * The messages published for this test's requests (their ids start with `prefix`), once `count`
+ * have arrived: the listener may still be hearing an earlier test's messages.
+ */
+async function messagesOf(prefix: string, count: number): Promise<string[]> {
+  const ours = () => messages.filter((message) => message.startsWith(prefix));
+  await expect.poll(() => ours().length).toBeGreaterThanOrEqual(count);
+  return ours();
 }
 
 const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => `${prefix}${index}`);
@@ -112,7 +117,6 @@ describe("RelayBatcher", () => {
     const { heard, all } = sinks(requestIds, 3);
     const relays = requestIds.map((requestId) => relayOf(requestId));
     const scriptsBefore = await scriptsRun();
-    const messagesBefore = messages.length;
     // Turn 1: a token each; turn 2: a token and the end each.
     const first = await Promise.all(relays.map((relay) => relay.emit(delta("a"))));
     const second = await Promise.all(
@@ -124,8 +128,7 @@ describe("RelayBatcher", () => {
     expect([...first, ...second].every((listeners) => listeners === 2)).toBe(true);
     await all;
     expect((await scriptsRun()) - scriptsBefore).toBe(2);
-    const sent = await messagesAfter(messagesBefore, 2);
-    expect(sent).toHaveLength(2);
+    const sent = await messagesOf("fifty-", 2);
     expect(sent.map((message) => decodeReplyMessage(message).length)).toEqual([50, 50]);
     expect(decodeReplyMessage(sent[1] as string)[7]).toEqual({
       requestId: "fifty-7",
@@ -147,12 +150,11 @@ describe("RelayBatcher", () => {
     const { heard, all } = sinks(["quiet-a", "quiet-b"], 2);
     const quiet = relayOf("quiet-a");
     const loud = relayOf("quiet-b");
-    const messagesBefore = messages.length;
     const started = encodeRelayEvent({ kind: "started", worker: "w1" });
     expect(await Promise.all([quiet.emitQuietly(started), loud.emit(delta("x"))])).toEqual([-1, 2]);
     expect(await Promise.all([quiet.emit(delta("y")), loud.emit(delta("z"))])).toEqual([2, 2]);
     await all;
-    const sent = await messagesAfter(messagesBefore, 2);
+    const sent = await messagesOf("quiet-", 2);
     expect(sent.map((message) => decodeReplyMessage(message).map((record) => record.requestId))).toEqual([
       ["quiet-b"],
       ["quiet-a", "quiet-b"],
@@ -165,11 +167,10 @@ describe("RelayBatcher", () => {
     const requestIds = ids("bounded-", 25);
     const { heard, all } = sinks(requestIds, 1);
     const scriptsBefore = await scriptsRun();
-    const messagesBefore = messages.length;
     await Promise.all(requestIds.map((requestId) => relayOf(requestId, 1, small).emit(delta("only"))));
     await all;
     expect((await scriptsRun()) - scriptsBefore).toBe(3);
-    const sent = await messagesAfter(messagesBefore, 3);
+    const sent = await messagesOf("bounded-", 3);
     expect(sent.map((message) => message.split(replyRecordSeparator).length)).toEqual([10, 10, 5]);
     expect([...heard.values()].every((frames) => frames.length === 1)).toBe(true);
   });
@@ -198,7 +199,6 @@ describe("RelayBatcher", () => {
     );
     const cancelled = sinks(["cancel-3"], 2);
     const relays = requestIds.map((requestId) => relayOf(requestId));
-    const messagesBefore = messages.length;
     for (let turn = 1; turn <= 5; turn++) {
       if (turn === 3) {
         await cancelled.all;
@@ -211,7 +211,7 @@ describe("RelayBatcher", () => {
       );
     }
     await all;
-    const sent = await messagesAfter(messagesBefore, 5);
+    const sent = await messagesOf("cancel-", 5);
     expect(sent.map((message) => decodeReplyMessage(message).length)).toEqual([10, 10, 9, 9, 9]);
     expect(cancelled.heard.get("cancel-3")).toEqual([`1-1 ${delta("1")}`, `1-2 ${delta("2")}`]);
     for (const requestId of requestIds.filter((requestId) => requestId !== "cancel-3"))
