@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { startService, type ServiceProcess } from "../support/service-process.ts";
-import { freePort } from "../support/free-port.ts";
+import { freePort } from "@switchboard/testing";
 
 export interface RedisForBench {
   url: string;
@@ -109,7 +109,11 @@ export function writeMockRoutes(mocks: { streamed: string; immediate: string }):
     routesFile,
     JSON.stringify({
       providers: { slow: provider(mocks.streamed), fast: provider(mocks.immediate) },
-      routes: { streamed: { provider: "slow" }, immediate: { provider: "fast" }, "*": { provider: "slow" } },
+      routes: {
+        streamed: { provider: "slow", passFields: ["mock"] },
+        immediate: { provider: "fast", passFields: ["mock"] },
+        "*": { provider: "slow", passFields: ["mock"] },
+      },
     }),
   );
   return routesFile;
@@ -142,7 +146,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     routesFile,
     JSON.stringify({
       providers: { mock: { type: "openai", baseUrl: options.upstreamUrl, apiKeyEnv: "MOCK_API_KEY" } },
-      routes: { "*": { provider: "mock" } },
+      routes: { "*": { provider: "mock", passFields: ["mock"] } },
     }),
   );
   const env: Record<string, string> = {

@@ -20,7 +20,7 @@ import { once } from "node:events";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../support/free-port.ts";
+import { freePort } from "@switchboard/testing";
 import type { BenchProcess } from "./bench-stack.ts";
 
 export const portkeyVersion = "1.15.2";

@@ -43,7 +43,7 @@ writeFileSync(
   routesFile,
   JSON.stringify({
     providers: { mock: { type: "openai", baseUrl: String(mock.readyLine.url), apiKeyEnv: "MOCK_KEY" } },
-    routes: { "*": { provider: "mock" } },
+    routes: { "*": { provider: "mock", passFields: ["mock"] } },
   }),
 );
 

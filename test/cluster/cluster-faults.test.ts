@@ -7,10 +7,9 @@
 //    upstream call.
 import OpenAI from "openai";
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.ts";
-import { waitUntil } from "../support/wait-until.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
 import { streamsWithKills } from "../support/streams-with-kills.ts";
 
@@ -40,7 +39,7 @@ afterAll(async () => {
  */
 async function killSubscriber(ingressId: string): Promise<number> {
   let found: { node: Redis; id: string } | undefined;
-  await waitUntil(
+  await vi.waitFor(
     async () => {
       for (const node of cluster.nodes) {
         const clients = (await node.client("LIST")) as string;
@@ -52,8 +51,7 @@ async function killSubscriber(ingressId: string): Promise<number> {
       }
       return found !== undefined;
     },
-    5000,
-    `no subscriber connection for ${ingressId} on any node`,
+    { timeout: 5000, interval: 25 },
   );
   return (await found!.node.client("KILL", "ID", found!.id)) as number;
 }
@@ -90,7 +88,10 @@ describe("faults on a Redis Cluster", () => {
       stream: true,
       ...{ mock: { tokens: 10, firstTokenDelayMs: 1500, tag: "before" } },
     });
-    await waitUntil(() => callTagged("before").length === 1, 10_000, "the worker did not call the upstream");
+    await vi.waitFor(
+      () => expect(callTagged("before").length === 1, "the worker did not call the upstream").toBe(true),
+      { timeout: 10_000, interval: 25 },
+    );
     await currentWorkerKilledAndReplaced();
     const pieces: string[] = [];
     for await (const chunk of await streaming)
@@ -139,10 +140,13 @@ describe("faults on a Redis Cluster", () => {
       }
     })().catch(() => {}); // the connection to the killed ingress breaks: expected
     expect(received).toBeGreaterThanOrEqual(3);
-    await waitUntil(
-      () => callTagged("orphan")[0]?.abortedAt !== undefined,
-      15_000,
-      "the worker did not stop the orphaned upstream call",
+    await vi.waitFor(
+      () =>
+        expect(
+          callTagged("orphan")[0]?.abortedAt !== undefined,
+          "the worker did not stop the orphaned upstream call",
+        ).toBe(true),
+      { timeout: 15_000, interval: 25 },
     );
     expect(callTagged("orphan")[0]!.tokensSent).toBeLessThan(1000);
   });

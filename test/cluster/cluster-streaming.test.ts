@@ -3,10 +3,9 @@
 // with SPUBLISH and the ingress's one sharded subscriber listens; the queue lives on one shard (hash
 // tag {prefix}); cancellation and readiness work across nodes.
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.ts";
-import { waitUntil } from "../support/wait-until.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
 import { streamTokens } from "../support/stream-tokens.ts";
 import { relayKeys } from "@switchboard/relay";
@@ -128,10 +127,13 @@ describe("on a Redis Cluster", () => {
       }
     }
     expect(received).toBe(3);
-    await waitUntil(
-      () => mock.stats().recent.some((call) => call.tag === "cancel" && call.abortedAt !== undefined),
-      10_000,
-      "the upstream call was not aborted",
+    await vi.waitFor(
+      () =>
+        expect(
+          mock.stats().recent.some((call) => call.tag === "cancel" && call.abortedAt !== undefined),
+          "the upstream call was not aborted",
+        ).toBe(true),
+      { timeout: 10_000, interval: 25 },
     );
     const call = mock.stats().recent.find((entry) => entry.tag === "cancel")!;
     expect(call.tokensSent).toBeLessThan(500);

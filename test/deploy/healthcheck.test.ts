@@ -6,10 +6,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startService } from "../support/service-process.ts";
 import { repoPath } from "../support/deploy-files.ts";
-import { waitUntil } from "../support/wait-until.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
 const run = promisify(execFile);
@@ -47,10 +46,13 @@ describe("scripts/healthcheck.ts", () => {
   });
 
   it("finds a running worker healthy by its health file, and a stale or missing file unhealthy", async () => {
-    await waitUntil(
-      () => healthcheck("worker", { WORKER_HEALTH_FILE: healthFile }).then((code) => code === 0),
-      10_000,
-      "the worker's health file was not written",
+    await vi.waitFor(
+      async () =>
+        expect(
+          await healthcheck("worker", { WORKER_HEALTH_FILE: healthFile }),
+          "the worker's health file was not written",
+        ).toBe(0),
+      { timeout: 10_000, interval: 25 },
     );
     const stale = join(directory, "stale");
     writeFileSync(stale, String(Date.now() - 60_000));

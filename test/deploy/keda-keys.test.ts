@@ -3,9 +3,8 @@
 // being answered sits in `{prefix}:chat:active`. Checked on a real Redis with real processes.
 import OpenAI from "openai";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadK8sObjects } from "../support/deploy-files.ts";
-import { waitUntil } from "../support/wait-until.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
@@ -40,10 +39,16 @@ describe("the KEDA ScaledObject's keys", () => {
       model: "switchboard-sim",
       messages: [{ role: "user", content: "queued" }],
     });
-    await waitUntil(async () => (await redis.llen(wait)) === 1, 10_000, `nothing arrived in ${wait}`);
+    await vi.waitFor(async () => expect((await redis.llen(wait)) === 1, `nothing arrived in ${wait}`).toBe(true), {
+      timeout: 10_000,
+      interval: 25,
+    });
     expect(await redis.type(wait)).toBe("list");
     await stack.startWorker();
-    await waitUntil(async () => (await redis.llen(active)) === 1, 10_000, `nothing arrived in ${active}`);
+    await vi.waitFor(async () => expect((await redis.llen(active)) === 1, `nothing arrived in ${active}`).toBe(true), {
+      timeout: 10_000,
+      interval: 25,
+    });
     expect(await redis.type(active)).toBe("list");
     expect(await redis.llen(wait)).toBe(0);
     expect((await answer).choices[0]?.message.content).toBeTruthy();

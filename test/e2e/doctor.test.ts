@@ -28,7 +28,7 @@ beforeAll(async () => {
         sim: { type: "simulated" },
         upstream: { type: "openai", baseUrl: url, apiKeyEnv: "UPSTREAM_API_KEY" },
       },
-      routes: { "switchboard-sim": { provider: "sim" }, "*": { provider: "upstream" } },
+      routes: { "switchboard-sim": { provider: "sim" }, "*": { provider: "upstream", passFields: ["mock"] } },
     },
     env: { SIMULATED_FIRST_TOKEN_DELAY_MS: "1", SIMULATED_TOKEN_DELAY_MS: "1" },
     ingressEnv: { API_KEYS: key, AUTH_HEADER: "x-switchboard-key" },
@@ -106,7 +106,48 @@ describe("doctor against Switchboard", () => {
   it("fails the auth check when the key is wrong, saying so", async () => {
     const report = await runDoctor({ baseUrl: stack.urls[0]!, key: "not-a-key" });
     expect(report.ok).toBe(false);
-    expect(report.results.find((result) => result.id === "models")!.detail).toMatch(/HTTP 401.*invalid_api_key/);
+    const models = report.results.find((result) => result.id === "models")!;
+    expect(models.detail).toMatch(/HTTP 401.*invalid_api_key/);
+    // The failing response's id, printed under the fix, finds the request in the gateway's logs.
+    expect(models.requestId).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(formatReport(report)).toContain(`request id: ${models.requestId}`);
+  });
+});
+
+describe("doctor --api-type responses against Switchboard", () => {
+  it("passes every Responses check through the CLI, with the simulated model", async () => {
+    const result = await runCli([
+      "doctor",
+      stack.urls[0]!,
+      "--key",
+      key,
+      "--header",
+      "x-switchboard-key",
+      "--api-type",
+      "responses",
+    ]);
+    expect(result.stdout).not.toContain("FAIL");
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain("model switchboard-sim, Responses API");
+    for (const title of [
+      "a wrong or missing API key is rejected with 401",
+      "non-streaming answer is a complete response object",
+      "accepts the Responses request ElevenLabs sends",
+      "the events build the response as OpenAI's do",
+      "a forced function call streams as a function_call item",
+    ])
+      expect(result.stdout).toMatch(new RegExp(`PASS\\s+${title.replace(/[()]/g, "\\$&")}`));
+  });
+
+  it("passes through a chat-completions upstream (the mock) too", async () => {
+    const report = await runDoctor({
+      baseUrl: stack.urls[0]!,
+      key,
+      header: "x-switchboard-key",
+      model: "gpt-4o",
+      apiType: "responses",
+    });
+    expect(report.results.filter((result) => result.status === "fail")).toEqual([]);
   });
 });
 
@@ -195,6 +236,17 @@ describe("doctor against a broken server", () => {
       detail: expect.stringMatching(/first fragment has no id/),
     });
     expect(byId["auth"]!.status).toBe("skip");
+
+    const responses = await runDoctor({ baseUrl: brokenUrl, apiType: "responses" });
+    const responsesById = Object.fromEntries(responses.results.map((result) => [result.id, result]));
+    expect(responsesById["responses-object"]).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining('object is "chat.completion", expected "response"'),
+    });
+    expect(responsesById["responses-events"]).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining("not response.created"),
+    });
 
     const result = await runCli(["doctor", brokenUrl]);
     expect(result.code).toBe(1);

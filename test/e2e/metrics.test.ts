@@ -4,8 +4,8 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
-import { scrape, total, type Sample } from "../support/prometheus-text.ts";
 import { startStack, type Stack } from "../support/stack.ts";
+import { scrape, total, type Sample } from "@switchboard/testing";
 
 let mock: MockUpstream;
 let stack: Stack;
@@ -23,8 +23,8 @@ beforeAll(async () => {
         dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
       },
       routes: {
-        "*": { provider: "primary" },
-        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }] },
+        "*": { provider: "primary", passFields: ["mock"] },
+        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }], passFields: ["mock"] },
       },
     },
     // One call per target, so the counts below are per target (retries: test/faults and tracing.test.ts).
@@ -125,6 +125,20 @@ describe("Prometheus metrics on each service", () => {
       delta(ingress, ingressBefore, "switchboard_cancellations_total", { switchboard_cancel_reason: "client-gone" }),
     ).toBe(1);
     expect(total(ingress, "switchboard_streams_active")).toBe(0);
+    // By route: the routing table's key and its upstream model, never the caller's model id.
+    expect(
+      delta(ingress, ingressBefore, "gen_ai_server_time_to_first_token_seconds_count", {
+        switchboard_route: "fallback-model",
+        switchboard_route_model: "fallback-model",
+      }),
+    ).toBe(1);
+    expect(
+      delta(ingress, ingressBefore, "gen_ai_server_request_duration_seconds_count", {
+        switchboard_route: "*",
+        switchboard_route_model: "*",
+      }),
+    ).toBe(4);
+    expect(ingress.some((sample) => Object.values(sample.labels).includes("mock-model"))).toBe(false);
     const ttftBuckets = ingress.filter((sample) => sample.name === "gen_ai_server_time_to_first_token_seconds_bucket");
     expect(ttftBuckets.some((sample) => sample.labels.le === "0.01")).toBe(true);
 

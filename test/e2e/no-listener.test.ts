@@ -5,12 +5,11 @@
 // channel nobody listens to, as an ingress that vanished would leave it.
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
 import { decodeRelayEvent, jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { relayKeys } from "@switchboard/relay";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 let mock: MockUpstream;
 let stack: Stack;
@@ -66,19 +65,25 @@ describe("a reply channel with no listener", () => {
       ((await redis.xrange(keys.log("ingress-that-is-gone", requestId), "-", "+")) as Array<[string, string[]]>).map(
         ([, fields]) => fields[1] as string,
       );
-    await waitUntil(
-      async () => (await frames()).some((frame) => frame.startsWith("e")),
-      10_000,
-      "an error event in the request's log",
+    await vi.waitFor(
+      async () =>
+        expect(
+          (await frames()).some((frame) => frame.startsWith("e")),
+          "an error event in the request's log",
+        ).toBe(true),
+      { timeout: 10_000, interval: 25 },
     );
     const events = (await frames()).map(decodeRelayEvent);
     expect(events[0]?.kind).toBe("started");
     expect(events.at(-1)).toMatchObject({ kind: "error", code: "redis_unavailable" });
 
-    await waitUntil(
-      () => mock.stats().recent.some((call) => call.tag === requestId && call.abortedAt !== undefined),
-      5000,
-      "the upstream call closed",
+    await vi.waitFor(
+      () =>
+        expect(
+          mock.stats().recent.some((call) => call.tag === requestId && call.abortedAt !== undefined),
+          "the upstream call closed",
+        ).toBe(true),
+      { timeout: 5000, interval: 25 },
     );
     const call = mock.stats().recent.find((record) => record.tag === requestId);
     expect(call?.tokensSent).toBeLessThan(200);

@@ -1,11 +1,12 @@
 // Issue 3, acceptance 2: every request shape ElevenLabs and OpenAI clients really send is accepted,
 // and what reaches the upstream is what a strict upstream accepts (vendor fields and tool settings
-// without tools removed, everything else untouched). Malformed shapes get their documented 400.
+// without tools removed, fields outside the allowlist dropped unless the route passes them, the
+// rest untouched). Malformed shapes get their documented 400.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockText, type MockUpstream } from "@switchboard/mock-upstream";
 import { startStack, type Stack } from "../support/stack.ts";
-import { readSse } from "../support/sse.ts";
+import { readSse } from "@switchboard/testing";
 
 let mock: MockUpstream;
 let stack: Stack;
@@ -16,7 +17,11 @@ beforeAll(async () => {
   stack = await startStack("shapes", {
     routes: {
       providers: { upstream: { type: "openai", baseUrl: url, apiKeyEnv: "UPSTREAM_API_KEY" } },
-      routes: { "vendor-model": { provider: "upstream", passVendorFields: true }, "*": { provider: "upstream" } },
+      routes: {
+        "vendor-model": { provider: "upstream", passVendorFields: true, passFields: ["mock"] },
+        "reasoning-model": { provider: "upstream", passFields: ["mock", "reasoning_effort", "service_tier"] },
+        "*": { provider: "upstream", passFields: ["mock"] },
+      },
     },
   });
 });
@@ -245,8 +250,6 @@ describe("requests OpenAI clients send", () => {
       frequency_penalty: 0.1,
       presence_penalty: 0,
       logit_bias: { "50256": -100 },
-      metadata: { conversation: "c-1" },
-      reasoning_effort: "low",
     };
     const { upstream } = await send({ model: "gpt-4o", messages: [user], ...fields });
     expect(upstream).toMatchObject(fields);
@@ -287,7 +290,7 @@ describe("requests OpenAI clients send", () => {
     expect(upstream.messages).toEqual(messages);
   });
 
-  it("accepts n: 1, stream_options with include_usage false, and unknown fields", async () => {
+  it("accepts n: 1, stream_options with include_usage false, and unknown fields, which it does not pass on", async () => {
     const { response, upstream } = await send({
       model: "gpt-4o",
       messages: [user],
@@ -300,7 +303,34 @@ describe("requests OpenAI clients send", () => {
     expect(
       events.some((event) => Array.isArray(event.json?.choices) && (event.json.choices as unknown[]).length === 0),
     ).toBe(false);
-    expect(upstream.some_future_parameter).toEqual({ x: [1, 2] });
+    expect(upstream).not.toHaveProperty("some_future_parameter");
+  });
+});
+
+describe("fields that change what the operator pays for", () => {
+  const costly = {
+    models: ["gpt-4o", "o1-pro"],
+    service_tier: "priority",
+    store: true,
+    metadata: { a: "b" },
+    web_search_options: { search_context_size: "high" },
+    audio: { voice: "alloy", format: "wav" },
+    modalities: ["text", "audio"],
+    reasoning_effort: "high",
+    prediction: { type: "content", content: "x" },
+  };
+
+  it("are dropped before the upstream, the rest of the request kept", async () => {
+    const { upstream } = await send({ model: "gpt-4o", messages: [user], temperature: 0.2, max_tokens: 20, ...costly });
+    for (const field of Object.keys(costly)) expect(upstream, field).not.toHaveProperty(field);
+    expect(upstream).toMatchObject({ model: "gpt-4o", messages: [user], temperature: 0.2, max_tokens: 20 });
+  });
+
+  it("are passed by a route that names them in passFields, and only those", async () => {
+    const { upstream } = await send({ model: "reasoning-model", messages: [user], ...costly });
+    expect(upstream).toMatchObject({ reasoning_effort: "high", service_tier: "priority" });
+    for (const field of ["models", "store", "metadata", "web_search_options", "audio", "modalities", "prediction"])
+      expect(upstream, field).not.toHaveProperty(field);
   });
 });
 

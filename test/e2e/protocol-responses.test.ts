@@ -6,7 +6,8 @@ import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockText, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startStack, type Stack } from "../support/stack.ts";
-import { normalisedStream, readTimedSse } from "../support/sse-events.ts";
+import { readSse } from "@switchboard/testing";
+import { normalisedStream } from "../support/normalised-stream.ts";
 
 let mock: MockUpstream;
 let mockUrl: string;
@@ -18,7 +19,7 @@ const fallbackSentence = "Sorry, I'm having trouble thinking right now. Could yo
 beforeAll(async () => {
   mock = createMockUpstream({ tokens: 6 });
   mockUrl = (await mock.listen(0)).url;
-  const upstream = { provider: "upstream" };
+  const upstream = { provider: "upstream", passFields: ["mock"] };
   stack = await startStack("responses", {
     routes: {
       providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
@@ -95,8 +96,8 @@ describe("tool calls", () => {
         stream: true,
         mock: testCase.mock,
       };
-      const direct = normalisedStream(await readTimedSse(await post(mockUrl, body)));
-      const events = await readTimedSse(await post(stack.urls[0]!, body));
+      const direct = normalisedStream(await readSse(await post(mockUrl, body)));
+      const events = await readSse(await post(stack.urls[0]!, body));
       const through = normalisedStream(events);
       expect(through.deltas).toEqual(direct.deltas);
       expect(through.finishReasons.at(-1)).toBe("tool_calls");
@@ -219,7 +220,10 @@ describe("errors before the first token", () => {
     });
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(error.code).toBe("upstream_bad_request");
-    expect(error.message).toContain("Invalid value for 'temperature'.");
+    // The gateway's own words: the upstream's status and category, never its text.
+    expect(error.message).toBe(
+      "400 The upstream model provider rejected the request (HTTP 400, invalid_request_error).",
+    );
     expect(response.headers.get("x-should-retry")).toBe("false");
   });
 
@@ -249,7 +253,7 @@ describe("errors after the first token", () => {
   for (const kind of ["in-stream-error", "reset"]) {
     it(`end an upstream ${kind} with an in-stream error the openai SDK raises, then close`, async () => {
       const body = { model: "gpt-4o", messages: [user], stream: true, mock: { fail: { kind, afterTokens: 2 } } };
-      const events = await readTimedSse(await post(stack.urls[0]!, body));
+      const events = await readSse(await post(stack.urls[0]!, body));
       expect(events.at(-1)!.json).toMatchObject({ error: { code: "upstream_interrupted", type: "server_error" } });
       expect(events.some((event) => event.data === "[DONE]")).toBe(false);
 
@@ -331,7 +335,7 @@ describe("a route's fallback sentence", () => {
       messages: [user as never],
     })) as OpenAI.ChatCompletion;
     expect(ok.choices[0]!.message.content).toBe(mockText(6));
-    const events = await readTimedSse(
+    const events = await readSse(
       await post(stack.urls[0]!, {
         model: "voice-model",
         messages: [user],
@@ -344,7 +348,7 @@ describe("a route's fallback sentence", () => {
 });
 
 describe("buffer words", () => {
-  function contents(events: Awaited<ReturnType<typeof readTimedSse>>): string[] {
+  function contents(events: Awaited<ReturnType<typeof readSse>>): string[] {
     return events.flatMap((event) => {
       const content = (event.json?.choices as Array<{ delta: { content?: string } }> | undefined)?.[0]?.delta.content;
       return typeof content === "string" && content !== "" ? [content] : [];
@@ -354,7 +358,7 @@ describe("buffer words", () => {
   it("with a slow upstream, arrive once, before the upstream's first token, then the full answer follows", async () => {
     const tag = `buffer-${Date.now()}`;
     const startedAt = performance.timeOrigin + performance.now();
-    const events = await readTimedSse(
+    const events = await readSse(
       await post(stack.urls[0]!, {
         model: "buffered",
         messages: [user],
@@ -381,7 +385,7 @@ describe("buffer words", () => {
   });
 
   it("with afterMs 0 arrive at once, with the configured text and its trailing space", async () => {
-    const events = await readTimedSse(
+    const events = await readSse(
       await post(stack.urls[0]!, {
         model: "buffered-at-once",
         messages: [user],
@@ -393,7 +397,7 @@ describe("buffer words", () => {
   });
 
   it("are not sent when the first token comes before the delay", async () => {
-    const events = await readTimedSse(
+    const events = await readSse(
       await post(stack.urls[0]!, {
         model: "buffered-late",
         messages: [user],
@@ -420,13 +424,13 @@ describe("buffer words", () => {
       mock: { firstTokenDelayMs: 200, fail: { kind: "http", status: 500 } },
     });
     expect(response.status).toBe(200);
-    const events = await readTimedSse(response);
+    const events = await readSse(response);
     expect(contents(events)).toEqual(["Let me think about that... "]);
     expect(events.at(-1)!.json).toMatchObject({ error: { code: "upstream_unavailable" } });
   });
 
   it("followed by the fallback sentence when the route has one", async () => {
-    const events = await readTimedSse(
+    const events = await readSse(
       await post(stack.urls[0]!, {
         model: "buffered-voice",
         messages: [user],

@@ -4,7 +4,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, mockText, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
-import { chatBody, readSse } from "../support/sse.ts";
+import { chatBody, readSse } from "@switchboard/testing";
 
 let mock: MockUpstream;
 let mockUrl: string;

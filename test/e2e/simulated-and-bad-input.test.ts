@@ -122,12 +122,30 @@ describe("bad input", () => {
       const response = await post(testCase.body);
       expect(response.status).toBe(testCase.status);
       const body = (await response.json()) as { error: Record<string, unknown> };
-      expect(Object.keys(body.error).sort()).toEqual(["code", "message", "param", "type"]);
+      // The OpenAI error fields, plus the request's id (also its x-request-id header).
+      expect(Object.keys(body.error).sort()).toEqual(["code", "message", "param", "request_id", "type"]);
+      expect(body.error.request_id).toBe(response.headers.get("x-request-id"));
       expect(body.error.code).toBe(testCase.code);
       expect(typeof body.error.message).toBe("string");
       if (testCase.param !== undefined) expect(body.error.param).toBe(testCase.param);
     });
   }
+
+  it("answers every name an object inherits, as a model id, with a fast 404 model_not_found", async () => {
+    const names = Object.getOwnPropertyNames(Object.prototype);
+    expect(names).toEqual(expect.arrayContaining(["constructor", "__proto__", "toString", "hasOwnProperty"]));
+    const startedAt = Date.now();
+    const answers = await Promise.all(
+      names.map(async (model) => {
+        const response = await post(JSON.stringify({ model, messages: user, stream: true }));
+        const body = (await response.json()) as { error: { code: string; param: string } };
+        return { model, status: response.status, code: body.error.code, param: body.error.param };
+      }),
+    );
+    expect(answers).toEqual(names.map((model) => ({ model, status: 404, code: "model_not_found", param: "model" })));
+    // Refused at the ingress, not at the queue deadline (QUEUE_MAX_WAIT_MS) nor the request's.
+    expect(Date.now() - startedAt).toBeLessThan(2000);
+  });
 
   it("answers an unknown path with 404 in the same shape", async () => {
     const response = await fetch(`${stack.urls[0]}/no/such/path`);

@@ -2,11 +2,10 @@
 // the gap is read back from the request's log.
 import OpenAI from "openai";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
 import { streamsWithKills } from "../support/streams-with-kills.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 let mock: MockUpstream;
 let stack: Stack;
@@ -30,7 +29,7 @@ afterAll(async () => {
  */
 async function killSubscriber(ingressId: string): Promise<number> {
   let id: string | undefined;
-  await waitUntil(
+  await vi.waitFor(
     async () => {
       const clients = (await admin.client("LIST")) as string;
       const line = clients
@@ -39,8 +38,7 @@ async function killSubscriber(ingressId: string): Promise<number> {
       id = line?.match(/^id=(\d+)/)?.[1];
       return id !== undefined;
     },
-    5000,
-    `no subscribed connection for ${ingressId}`,
+    { timeout: 5000, interval: 25 },
   );
   return (await admin.client("KILL", "ID", id!)) as number;
 }

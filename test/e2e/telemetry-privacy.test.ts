@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
-import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.ts";
 import { startStack, type Stack } from "../support/stack.ts";
+import { startOtlpReceiver, type OtlpReceiver } from "@switchboard/testing";
 
 const apiKey = `sk-test-${randomBytes(16).toString("hex")}`;
 const prompt = `private-prompt-${randomBytes(6).toString("hex")}`;
@@ -38,8 +38,8 @@ function startTracedStack(label: string, extraEnv: Record<string, string> = {}):
         dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
       },
       routes: {
-        "*": { provider: "primary" },
-        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }] },
+        "*": { provider: "primary", passFields: ["mock"] },
+        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }], passFields: ["mock"] },
       },
     },
     env: {
@@ -88,6 +88,21 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
 
   await client.chat.completions.create({ model: "fallback-model", messages, mock: { text: answer } } as never);
 
+  // The Responses API: the same content as instructions and input, streamed and not.
+  const responsesInput = { instructions: `You are ${prompt}`, input: `Tell me about ${prompt}` };
+  const responseStream = client.responses.stream({
+    model: model("responses-stream"),
+    ...responsesInput,
+    mock: { text: answer },
+  } as never);
+  expect((await responseStream.finalResponse()).output_text).toBe(answer);
+  const response = await client.responses.create({
+    model: model("responses-collected"),
+    ...responsesInput,
+    mock: { text: answer },
+  } as never);
+  expect((response as OpenAI.Responses.Response).output_text).toBe(answer);
+
   for (const [kind, fail] of [
     ["auth", { kind: "http", status: 401 }],
     ["bad", { kind: "http", status: 400 }],
@@ -104,8 +119,23 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
     });
     errorBodies.push(await response.text());
   }
-  // An upstream that quotes the request back in its error: the caller may hear it (it is their own
-  // text), but it must not reach logs or spans.
+  for (const [kind, fail] of [
+    ["responses-bad", { kind: "http", status: 400 }],
+    ["responses-midstream", { kind: "in-stream-error", afterTokens: 2 }],
+  ] as const) {
+    const failed = await fetch(`${stack.urls[0]}/responses`, {
+      method: "POST",
+      body: JSON.stringify({
+        model: model(kind),
+        ...responsesInput,
+        stream: kind === "responses-midstream",
+        mock: { text: answer, fail },
+      }),
+    });
+    errorBodies.push(await failed.text());
+  }
+  // An upstream that quotes the request back in its error: that text reaches neither the caller
+  // (the gateway answers in its own words) nor logs or spans (quoted passages are elided there).
   const echoed = await fetch(`${stack.urls[0]}/chat/completions`, {
     method: "POST",
     body: JSON.stringify({
@@ -114,7 +144,8 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
       mock: { fail: { kind: "http", status: 400, message: `cannot handle "${prompt}"` } },
     }),
   });
-  expect(await echoed.text()).toContain(prompt);
+  expect(echoed.status).toBe(400);
+  errorBodies.push(await echoed.text());
   // Invalid requests echo nothing of the body either.
   const invalid = await fetch(`${stack.urls[0]}/chat/completions`, {
     method: "POST",
@@ -145,6 +176,10 @@ async function exercise(stack: Stack, label: string): Promise<{ models: string[]
     model("echo"),
     model("cancelled"),
     "fallback-model",
+    model("responses-stream"),
+    model("responses-collected"),
+    model("responses-bad"),
+    model("responses-midstream"),
   ];
   // Every request's trace has arrived, down to the upstream call (the cancelled one ends last).
   await receiver.waitFor((spans) =>
@@ -170,7 +205,7 @@ describe("no secrets and no message content in telemetry", () => {
 
     // The content really was in play: the upstream saw the prompt, and the answer came back.
     expect(JSON.stringify(mock.stats().recent.map((call) => call.body))).toContain(prompt);
-    expect(errorBodies).toHaveLength(4);
+    expect(errorBodies).toHaveLength(7);
     const logLines = [...stack.ingresses, ...stack.workers].flatMap((service) => service.output);
     expect(logLines.length).toBeGreaterThan(10);
     expect(receiver.rawBodies.length).toBeGreaterThan(0);

@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "@switchboard/testing";
 
 let mock: MockUpstream;
 let receiver: OtlpReceiver;
@@ -29,8 +29,8 @@ beforeAll(async () => {
         dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
       },
       routes: {
-        "*": { provider: "primary" },
-        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }] },
+        "*": { provider: "primary", passFields: ["mock"] },
+        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }], passFields: ["mock"] },
       },
     },
     env: {
@@ -71,6 +71,27 @@ function only(spans: ReceivedSpan[], kind: ReceivedSpan["kind"]): ReceivedSpan {
 const uniqueModel = (label: string) => `${label}-${randomBytes(3).toString("hex")}`;
 
 describe("one trace per request, across processes", () => {
+  it("traces a Responses API request the same way, under its own route", async () => {
+    const model = uniqueModel("responses");
+    const stream = client.responses.stream({ model, input: "Hi" });
+    const deltas: string[] = [];
+    stream.on("response.output_text.delta", (event) => deltas.push(event.delta));
+    await stream.finalResponse();
+    expect(deltas).toHaveLength(12);
+
+    const { server, spans } = await traceFor(model, 4);
+    expect(spans.map((span) => span.kind).sort()).toEqual(["CLIENT", "CONSUMER", "PRODUCER", "SERVER"]);
+    expect(server.name).toBe("POST /v1/responses");
+    expect(server.attributes).toMatchObject({
+      "http.route": "/v1/responses",
+      "http.response.status_code": 200,
+      "gen_ai.operation.name": "chat",
+      "gen_ai.request.stream": true,
+      "switchboard.chunk.count": 12,
+    });
+    expect(only(spans, "CLIENT").name).toBe(`chat ${model}`);
+  });
+
   it("links SERVER -> PRODUCER -> CONSUMER -> CLIENT with the GenAI and gateway attributes, and nothing per token", async () => {
     const model = uniqueModel("traced");
     const stream = await client.chat.completions.create({
@@ -146,6 +167,22 @@ describe("one trace per request, across processes", () => {
     expect(call.attributes).not.toHaveProperty("gen_ai.input.messages");
     // OTEL_RESOURCE_ATTRIBUTES reaches both services' resources.
     expect(spans.every((span) => span.resource["deployment.environment.name"] === "test")).toBe(true);
+  });
+
+  it("puts the gateway's request id (the x-request-id answered) and the caller's own x-request-id on the SERVER span", async () => {
+    const model = uniqueModel("caller-id");
+    const response = await fetch(`${stack.urls[0]}/chat/completions`, {
+      method: "POST",
+      headers: { "x-request-id": "caller-turn-42" },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }] }),
+    });
+    expect(response.status).toBe(200);
+    await response.json();
+    const { server } = await traceFor(model, 4);
+    expect(server.attributes).toMatchObject({
+      "switchboard.request_id": response.headers.get("x-request-id"),
+      "switchboard.caller_request_id": "caller-turn-42",
+    });
   });
 
   it("gives non-streamed requests the same trace shape", async () => {

@@ -6,6 +6,7 @@ import { cpus } from "node:os";
 import { measureActiveCancellation, measureQueuedCancellation } from "./scenarios/cancellation.ts";
 import { measureGracefulShutdown } from "./scenarios/graceful-shutdown.ts";
 import { measureHostileInput } from "./scenarios/hostile-input.ts";
+import { measureFairness, measureUpstreamLeaks, measureValuesFlood } from "./scenarios/hostile-world.ts";
 import { measureIngressKill } from "./scenarios/ingress-kill.ts";
 import { measureKeyLimits, measureOverload } from "./scenarios/overload.ts";
 import { measureRedisOutage } from "./scenarios/redis-outage.ts";
@@ -357,6 +358,75 @@ await run("8", async () => {
     "  worker RSS after warm-up / half / all",
     `${figures.workerMemoryMb.before.toFixed(0)} / ${figures.workerMemoryMb.half.toFixed(0)} / ${figures.workerMemoryMb.after.toFixed(0)} MB`,
     "≈ before",
+  );
+});
+
+await run("9", async () => {
+  const flood = await measureValuesFlood(3, 4);
+  raw.valuesFlood = flood;
+  row(
+    "9",
+    `bodies of ${flood.bodyMb.toFixed(1)} MB holding 3.3 million empty objects, 4 at once: answers`,
+    JSON.stringify(flood.statuses),
+    "all 413",
+    flood.statuses["413"] === flood.bodies,
+  );
+  row(
+    "9",
+    "  time to the 413, p50 / p99 / max",
+    `${ms(flood.answerMs.p50)} / ${ms(flood.answerMs.p99)} / ${ms(flood.answerMs.max)}`,
+  );
+  row(
+    "9",
+    "  ingress peak RSS before / after",
+    `${flood.ingressPeakMb.before.toFixed(0)} / ${flood.ingressPeakMb.after.toFixed(0)} MB`,
+    "≪ 200 MB per body",
+  );
+  const leaks = await measureUpstreamLeaks(10);
+  raw.upstreamLeaks = leaks;
+  row(
+    "9",
+    "upstream errors quoting a key, an org id and a credentialed URL: answers holding any of it",
+    `${leaks.leakedToClient} of ${leaks.failures}`,
+    "0",
+    leaks.leakedToClient === 0,
+  );
+  row(
+    "9",
+    "  largest Retry-After told (upstream: 100000 s)",
+    `${leaks.maxRetryAfterSeconds} s`,
+    "≤ 60 s",
+    leaks.maxRetryAfterSeconds <= 60,
+  );
+  row(
+    "9",
+    "  worker log lines with the upstream's text / still holding a secret",
+    `${leaks.loggedLines} / ${leaks.secretsInLog}`,
+    "all failures / 0",
+    leaks.loggedLines >= leaks.failures && leaks.secretsInLog === 0,
+  );
+  row(
+    "9",
+    "  finish_reason injecting events: [DONE] per stream, injected events",
+    `${JSON.stringify([...new Set(leaks.doneCounts)])} / ${leaks.injectedEvents}`,
+    "[1] / 0",
+    leaks.doneCounts.every((count) => count === 1) && leaks.injectedEvents === 0,
+  );
+  const fair = await measureFairness(8, 40, 20);
+  raw.fairness = fair;
+  row(
+    "9",
+    `key A floods ${fair.slots} worker slots with ${fair.floodStreams} streams of 3 s: accepted / 429`,
+    `${fair.floodAccepted} / ${fair.floodRefused}`,
+    `${fair.slots / 2} / rest`,
+    fair.floodAccepted === fair.slots / 2,
+  );
+  row(
+    "9",
+    "  key B meanwhile: answers, first token p50 / p99 / max",
+    `${JSON.stringify(fair.otherStatuses)}, ${ms(fair.otherFirstTokenMs.p50)} / ${ms(fair.otherFirstTokenMs.p99)} / ${ms(fair.otherFirstTokenMs.max)}`,
+    "all 200, max < 1 s",
+    fair.otherStatuses["200"] === fair.otherRequests && fair.otherFirstTokenMs.max < 1000,
   );
 });
 

@@ -9,10 +9,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRedisClient, type RedisConnection, type RedisRole } from "@switchboard/relay";
 import { startRedisSentinel, type RedisSentinelSetup } from "../support/redis-sentinel.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 const roles: RedisRole[] = ["command", "relay", "subscriber", "blocking"];
 const connectionCount = 200;
@@ -34,10 +33,13 @@ beforeEach(async () => {
   );
   clients.push(...clients.slice(0, duplicateCount).map((client) => (client as Redis).duplicate()));
   for (const client of clients) client.on("error", () => {});
-  await waitUntil(
-    () => clients.every((client) => client.status === "ready"),
-    15_000,
-    "the connections did not connect",
+  await vi.waitFor(
+    () =>
+      expect(
+        clients.every((client) => client.status === "ready"),
+        "the connections did not connect",
+      ).toBe(true),
+    { timeout: 15_000, interval: 25 },
   );
 }, 60_000);
 afterEach(async () => {
@@ -84,7 +86,10 @@ describe("connections through Redis Sentinel", () => {
       // Registered before the kill: every connection is ready now, so its next ready is a reconnect.
       const outcomes = Promise.all(clients.map(nextReadyOrEnd));
       const before = await sentinel.killPrimary();
-      await waitUntil(async () => (await sentinel.primaryPort()) !== before, 15_000, "the sentinels did not fail over");
+      await vi.waitFor(
+        async () => expect((await sentinel.primaryPort()) !== before, "the sentinels did not fail over").toBe(true),
+        { timeout: 15_000, interval: 25 },
+      );
       const counts: Record<string, number> = {};
       for (const outcome of await outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
       expect(counts).toEqual({ ready: connectionCount + duplicateCount });
@@ -102,12 +107,18 @@ describe("connections through Redis Sentinel", () => {
     const old = new Redis({ host: "127.0.0.1", port: before });
     try {
       expect(await sentinel.sentinel.call("SENTINEL", "FAILOVER", sentinel.master)).toBe("OK");
-      await waitUntil(async () => (await sentinel.primaryPort()) !== before, 15_000, "the sentinels did not fail over");
+      await vi.waitFor(
+        async () => expect((await sentinel.primaryPort()) !== before, "the sentinels did not fail over").toBe(true),
+        { timeout: 15_000, interval: 25 },
+      );
       const primary = await sentinel.primaryPort();
-      await waitUntil(
-        () => clients.every((client) => client.status === "ready" && (client as Redis).stream.remotePort === primary),
-        reconnectTimeoutMs,
-        "the connections did not move to the new primary",
+      await vi.waitFor(
+        () =>
+          expect(
+            clients.every((client) => client.status === "ready" && (client as Redis).stream.remotePort === primary),
+            "the connections did not move to the new primary",
+          ).toBe(true),
+        { timeout: reconnectTimeoutMs, interval: 25 },
       );
       // The sentinels demote the old primary (and close its connections) about 10 s later: the
       // connections moved on the +switch-master announcement, not because of that.

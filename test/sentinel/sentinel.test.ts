@@ -2,12 +2,11 @@
 // through it, and follow the sentinels' failover when the primary crashes under load.
 import OpenAI from "openai";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startRedisSentinel, type RedisSentinelSetup } from "../support/redis-sentinel.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
 import { startSteadyLoad, type LoadOutcome } from "../support/steady-load.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 /** Short enough that a request hanging until its deadline shows within the test. */
 const requestTimeoutMs = 10_000;
@@ -94,16 +93,25 @@ describe("Redis Sentinel", () => {
   it("follows the sentinels' failover when the primary is killed under load: every request ends explicitly, new ones succeed", async () => {
     const load = startSteadyLoad(stack.urls[0]!, 16, requestTimeoutMs + 5000);
     const done = () => load.outcomes.filter((entry) => entry.outcome === "done");
-    await waitUntil(() => done().length >= 40, 10_000, "the load did not get going");
+    await vi.waitFor(() => expect(done().length >= 40, "the load did not get going").toBe(true), {
+      timeout: 10_000,
+      interval: 25,
+    });
     const killedAt = Date.now();
     const before = await sentinel.killPrimary();
-    await waitUntil(async () => (await sentinel.primaryPort()) !== before, 15_000, "the sentinels did not fail over");
+    await vi.waitFor(
+      async () => expect((await sentinel.primaryPort()) !== before, "the sentinels did not fail over").toBe(true),
+      { timeout: 15_000, interval: 25 },
+    );
     const promotedAt = Date.now();
     await explained(
-      waitUntil(
-        () => done().some((entry) => entry.sentAt > killedAt),
-        15_000,
-        "no request succeeded after the failover",
+      vi.waitFor(
+        () =>
+          expect(
+            done().some((entry) => entry.sentAt > killedAt),
+            "no request succeeded after the failover",
+          ).toBe(true),
+        { timeout: 15_000, interval: 25 },
       ),
       load.outcomes,
       killedAt,
@@ -114,10 +122,13 @@ describe("Redis Sentinel", () => {
         .map((entry) => entry.endedAt),
     );
     await explained(
-      waitUntil(
-        () => done().filter((entry) => entry.sentAt > firstSuccessAt).length >= 48,
-        15_000,
-        "the load did not go on after the failover",
+      vi.waitFor(
+        () =>
+          expect(
+            done().filter((entry) => entry.sentAt > firstSuccessAt).length >= 48,
+            "the load did not go on after the failover",
+          ).toBe(true),
+        { timeout: 15_000, interval: 25 },
       ),
       load.outcomes,
       killedAt,

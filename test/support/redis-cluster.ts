@@ -1,13 +1,13 @@
 // A private 3-master Redis Cluster on loopback for one test file: three `redis-server
 // --cluster-enabled yes` processes on free ports, joined by `redis-cli --cluster create`, ready
 // once every node reports cluster_state:ok. Stopped by the PIDs it started, never by name.
+import { vi } from "vitest";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Redis } from "ioredis";
 import { RedisProcesses } from "./redis-processes.ts";
-import { freePort } from "./free-port.ts";
-import { waitUntil } from "./wait-until.ts";
+import { freePort } from "@switchboard/testing";
 
 const run = promisify(execFile);
 
@@ -55,15 +55,14 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       "0",
       "--cluster-yes",
     ]);
-    await waitUntil(
+    await vi.waitFor(
       async () => {
         const infos = await Promise.all(nodes.map((node) => node.cluster("INFO") as Promise<string>));
         return infos.every(
           (info) => info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${masters}`),
         );
       },
-      20_000,
-      "the cluster did not reach cluster_state:ok",
+      { timeout: 20_000, interval: 25 },
     );
     return { ports, url: `redis://127.0.0.1:${ports[0]}`, nodes, stop };
   } catch (error) {

@@ -1,14 +1,14 @@
 // A private Redis Sentinel set-up on loopback for one test file: a primary, one replica and three
 // sentinels (quorum 2, as in production) watching them under the name `mymaster`. Stopped by the
 // PIDs it started.
+import { expect, vi } from "vitest";
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
-import { freePort } from "./free-port.ts";
 import { RedisProcesses } from "./redis-processes.ts";
-import { waitUntil } from "./wait-until.ts";
+import { freePort } from "@switchboard/testing";
 
 export interface RedisSentinelSetup {
   /** REDIS_SENTINELS for the services. */
@@ -46,10 +46,13 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
       ]),
     );
     const replica = await processes.connect(replicaPort);
-    await waitUntil(
-      async () => ((await replica.info("replication")) as string).includes("master_link_status:up"),
-      10_000,
-      "the replica did not sync",
+    await vi.waitFor(
+      async () =>
+        expect(
+          ((await replica.info("replication")) as string).includes("master_link_status:up"),
+          "the replica did not sync",
+        ).toBe(true),
+      { timeout: 10_000, interval: 25 },
     );
     const sentinelPorts = [await freePort(), await freePort(), await freePort()];
     for (const [index, port] of sentinelPorts.entries()) {
@@ -70,17 +73,16 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
     }
     const sentinels = await Promise.all(sentinelPorts.map((port) => processes.connect(port)));
     // A failover needs a majority of sentinels that know each other and the replica.
-    await waitUntil(
+    await vi.waitFor(
       async () => {
         for (const sentinel of sentinels) {
           const replicas = (await sentinel.call("SENTINEL", "REPLICAS", "mymaster")) as unknown[];
           const others = (await sentinel.call("SENTINEL", "SENTINELS", "mymaster")) as unknown[];
-          if (replicas.length !== 1 || others.length !== 2) return false;
+          if (replicas.length !== 1 || others.length !== 2)
+            throw new Error("the sentinels did not discover the replica and each other");
         }
-        return true;
       },
-      15_000,
-      "the sentinels did not discover the replica and each other",
+      { timeout: 15_000, interval: 25 },
     );
     const sentinel = sentinels[0]!;
     const primaryPortNow = async () => {

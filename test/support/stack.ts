@@ -5,8 +5,8 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
-import { removeKeys } from "./remove-keys.ts";
 import { startService, startServices, type ServiceProcess } from "./service-process.ts";
+import { removeKeys } from "@switchboard/testing";
 
 export interface StackOptions {
   ingresses?: number;
@@ -36,11 +36,11 @@ export function uniquePrefix(label: string): string {
   return `sbtest-${label}-${randomBytes(4).toString("hex")}`;
 }
 
-/** A routing table that sends every model to an OpenAI-compatible server at baseUrl. */
+/** A routing table that sends every model to an OpenAI-compatible server at baseUrl, with the mock upstream's `mock` options. */
 export function routesTo(baseUrl: string): unknown {
   return {
     providers: { upstream: { type: "openai", baseUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
-    routes: { "*": { provider: "upstream" } },
+    routes: { "*": { provider: "upstream", passFields: ["mock"] } },
   };
 }
 
@@ -84,6 +84,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
         ...env,
         LOG_LEVEL: "info",
         PORT: "0",
+        METRICS_PORT: "0",
+        METRICS_HOST: "127.0.0.1",
         HOST: "127.0.0.1",
         ...options.ingressEnv,
         ...extraEnv,

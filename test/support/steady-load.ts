@@ -2,7 +2,7 @@
 // request as soon as the previous one ended, until stopped. Every request's end is recorded as the
 // client saw it: `[DONE]` after the tokens, an explicit error (HTTP status or in-stream error
 // event), or a broken stream.
-import { chatBody } from "./sse.ts";
+import { chatBody, readSse } from "@switchboard/testing";
 
 export interface LoadOutcome {
   sentAt: number;
@@ -47,17 +47,13 @@ async function streamOnce(url: string, content: string, abortAfterMs: number): P
       body: JSON.stringify(chatBody({ messages: [{ role: "user", content }], stream: true })),
       signal: AbortSignal.timeout(abortAfterMs),
     });
-    const text = await response.text();
-    if (response.status !== 200) return `error:${errorCode(text) ?? `http-${response.status}`}`;
-    const data = text
-      .split("\n\n")
-      .filter((block) => block.startsWith("data: "))
-      .map((block) => block.slice(6));
-    const inStreamError = data
-      .map((item) => (item.startsWith('{"error"') ? errorCode(item) : undefined))
+    if (response.status !== 200) return `error:${errorCode(await response.text()) ?? `http-${response.status}`}`;
+    const events = await readSse(response);
+    const inStreamError = events
+      .map((event) => (event.json?.error as { code?: string } | undefined)?.code)
       .find((code) => code !== undefined);
     if (inStreamError) return `error:${inStreamError}`;
-    return data.at(-1) === "[DONE]" ? "done" : "broken:no-end";
+    return events.at(-1)?.data === "[DONE]" ? "done" : "broken:no-end";
   } catch (error) {
     return `broken:${(error as Error).name}`;
   }

@@ -13,6 +13,8 @@ const ProviderSpec = z.discriminatedUnion("type", [
     baseUrl: z.string().url().optional(),
     /** Name of the environment variable holding the key (never the key itself). */
     apiKeyEnv: z.string().default("OPENAI_API_KEY"),
+    /** The API the upstream is called with: chat_completions, or responses for a Responses-only upstream. */
+    api: z.enum(["chat_completions", "responses"]).default("chat_completions"),
   }),
   z.object({
     type: z.literal("simulated"),
@@ -32,6 +34,17 @@ export const Route = RouteTarget.extend({
   fallbacks: z.array(RouteTarget).default([]),
   /** Send elevenlabs_extra_body and user_id upstream too (off: most upstreams reject them). */
   passVendorFields: z.boolean().default(false),
+  /**
+   * Top-level request fields sent upstream besides the OpenAI chat fields every route passes
+   * (services/ingress/src/upstream-body.ts), e.g. "reasoning_effort"; everything else is dropped.
+   */
+  passFields: z.array(z.string().min(1)).default([]),
+  /**
+   * Development only: error messages to clients also quote what the upstream said (scrubbed of
+   * anything shaped like a key). Off: a client hears the gateway's own message, the upstream's
+   * HTTP status and a short category, never the upstream's text.
+   */
+  exposeUpstreamErrors: z.boolean().default(false),
   /**
    * Spoken instead of an error when every target failed before any token: the answer is this
    * sentence as a normal completion (finish_reason "stop"), so a voice call survives the failure.
@@ -74,11 +87,25 @@ const simulatedModelId = "switchboard-sim";
 function defaultRouteTable(env: EnvSource): RouteTable {
   const table: RouteTable = {
     providers: { simulated: { type: "simulated" } },
-    routes: { [simulatedModelId]: { provider: "simulated", fallbacks: [], passVendorFields: false } },
+    routes: {
+      [simulatedModelId]: {
+        provider: "simulated",
+        fallbacks: [],
+        passVendorFields: false,
+        passFields: [],
+        exposeUpstreamErrors: false,
+      },
+    },
   };
   if (env.OPENAI_API_KEY) {
-    table.providers.openai = { type: "openai", apiKeyEnv: "OPENAI_API_KEY" };
-    table.routes["*"] = { provider: "openai", fallbacks: [], passVendorFields: false };
+    table.providers.openai = { type: "openai", apiKeyEnv: "OPENAI_API_KEY", api: "chat_completions" };
+    table.routes["*"] = {
+      provider: "openai",
+      fallbacks: [],
+      passVendorFields: false,
+      passFields: [],
+      exposeUpstreamErrors: false,
+    };
   }
   return table;
 }
@@ -101,8 +128,13 @@ export function loadRouteTable(env: EnvSource): RouteTable {
   return result.data;
 }
 
+/**
+ * The route for a model id, or undefined. Only the table's own entries count: a model id such as
+ * `constructor` or `__proto__` must not find a property every object inherits.
+ */
 export function resolveRoute(table: RouteTable, modelId: string): Route | undefined {
-  return table.routes[modelId] ?? table.routes["*"];
+  if (Object.hasOwn(table.routes, modelId)) return table.routes[modelId];
+  return Object.hasOwn(table.routes, "*") ? table.routes["*"] : undefined;
 }
 
 /** Model ids served explicitly (the wildcard route is not a model). */

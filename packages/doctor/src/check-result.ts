@@ -9,6 +9,8 @@ export interface CheckResult {
   detail: string;
   /** How to fix it, shown for failures. */
   fix: string;
+  /** On failure: the x-request-id the server gave the failing response, to find it in its logs. */
+  requestId?: string;
 }
 
 export function check(
@@ -17,6 +19,7 @@ export function check(
   fix: string,
   problems: readonly string[],
   passDetail: string,
+  requestId?: string,
 ): CheckResult {
   return problems.length === 0
     ? { id, title, status: "pass", detail: passDetail, fix }
@@ -26,5 +29,6 @@ export function check(
         status: "fail",
         detail: problems.slice(0, 3).join("; ") + (problems.length > 3 ? ` (and ${problems.length - 3} more)` : ""),
         fix,
+        ...(requestId ? { requestId } : {}),
       };
 }

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// `switchboard doctor <base-url> [--key K] [--header NAME] [--model M]`: runs the conformance
+// `switchboard doctor <base-url> [--key K] [--header NAME] [--model M] [--api-type T]`: runs the conformance
 // checks and prints the table; exit code 0 when every check passed, 1 on a failure, 2 on misuse.
 import { parseArgs } from "node:util";
 import { formatReport } from "./report.ts";
 import { runDoctor, type DoctorOptions } from "./run-doctor.ts";
 
-const usage = `usage: switchboard doctor <base-url> [--key KEY] [--header NAME] [--model MODEL] [--first-chunk-limit-ms MS]
+const usage = `usage: switchboard doctor <base-url> [--key KEY] [--header NAME] [--model MODEL] [--api-type TYPE] [--first-chunk-limit-ms MS]
 
   <base-url>   the URL a client is given, e.g. http://127.0.0.1:8080/v1
   --key        an API key to authenticate with (also enables the wrong-key check)
   --header     send the key in this header instead of Authorization: Bearer
-  --model      the model to test (default: from GET /v1/models)`;
+  --model      the model to test (default: from GET /v1/models)
+  --api-type   chat_completions (default) or responses: the API to check, as an ElevenLabs agent's api_type`;
 
 function parseCommandLine(argv: string[]) {
   return parseArgs({
@@ -20,6 +21,7 @@ function parseCommandLine(argv: string[]) {
       key: { type: "string" },
       header: { type: "string" },
       model: { type: "string" },
+      "api-type": { type: "string" },
       "first-chunk-limit-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -35,11 +37,19 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const [command, baseUrl, ...rest] = parsed.positionals;
-  if (parsed.values.help || command !== "doctor" || !baseUrl || rest.length > 0 || !/^https?:\/\//.test(baseUrl)) {
+  const apiType = parsed.values["api-type"] ?? "chat_completions";
+  if (
+    parsed.values.help ||
+    command !== "doctor" ||
+    !baseUrl ||
+    rest.length > 0 ||
+    !/^https?:\/\//.test(baseUrl) ||
+    (apiType !== "chat_completions" && apiType !== "responses")
+  ) {
     process.stderr.write(`${usage}\n`);
     return parsed.values.help ? 0 : 2;
   }
-  const options: DoctorOptions = { baseUrl };
+  const options: DoctorOptions = { baseUrl, apiType };
   if (parsed.values.key !== undefined) options.key = parsed.values.key;
   if (parsed.values.header !== undefined) options.header = parsed.values.header;
   if (parsed.values.model !== undefined) options.model = parsed.values.model;

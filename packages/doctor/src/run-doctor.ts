@@ -2,7 +2,8 @@
 // strict OpenAI clients rely on, run against any OpenAI-compatible endpoint over plain HTTP.
 // Nothing here knows Switchboard's internals: it must judge any implementation the same way.
 import { check, type CheckResult } from "./check-result.ts";
-import { readSseResponse, type SseRead } from "./sse-stream.ts";
+import { responsesChecks } from "./responses-checks.ts";
+import { readSseResponse, type EventLines, type SseRead } from "./sse-stream.ts";
 import {
   chunkShapeProblems,
   finishReasonProblems,
@@ -25,10 +26,15 @@ export interface DoctorOptions {
   firstChunkLimitMs?: number;
   /** Per request (default 30000). */
   timeoutMs?: number;
+  /** Which API to check, as an ElevenLabs agent's `api_type` names it (default chat_completions). */
+  apiType?: ApiType;
 }
+
+type ApiType = "chat_completions" | "responses";
 
 export interface DoctorReport {
   baseUrl: string;
+  apiType: ApiType;
   model: string | undefined;
   results: CheckResult[];
   ok: boolean;
@@ -81,9 +87,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   const get = (url: string, key: string | null | undefined = options.key) =>
     call(url, { headers: credentials(key) }, timeoutMs);
+  const apiType = options.apiType ?? "chat_completions";
   const post = (body: Record<string, unknown>, key: string | null | undefined = options.key) =>
     call(
-      `${base}/chat/completions`,
+      `${base}/${apiType === "responses" ? "responses" : "chat/completions"}`,
       {
         method: "POST",
         headers: { "content-type": "application/json", ...credentials(key) },
@@ -105,6 +112,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
           ? []
           : [`HTTP ${health.response!.status} from ${root}/health`],
       "200",
+      requestIdOf(health),
     ),
   );
   await health.response?.body?.cancel();
@@ -123,7 +131,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       modelIds = (body.data as Array<{ id?: unknown }>)
         .map((model) => model.id)
         .filter((id): id is string => typeof id === "string");
-    results.push(check("models", "GET /v1/models lists models", fixes.models, problems, `${modelIds.length} model(s)`));
+    results.push(
+      check(
+        "models",
+        "GET /v1/models lists models",
+        fixes.models,
+        problems,
+        `${modelIds.length} model(s)`,
+        requestIdOf(models),
+      ),
+    );
   }
   const model = options.model ?? (modelIds.includes("switchboard-sim") ? "switchboard-sim" : modelIds[0]);
   if (model === undefined) {
@@ -134,7 +151,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       detail: "no --model given and GET /v1/models listed none",
       fix: "Pass --model <id> with a model id the endpoint serves.",
     });
-    return finish(options.baseUrl, model, results);
+    return finish(options.baseUrl, apiType, model, results);
   }
   const messages = [
     { role: "system", content: "You are a helpful voice agent. Answer in one short sentence." },
@@ -152,11 +169,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     });
   } else {
     const problems: string[] = [];
+    let failedRequestId: string | undefined;
     for (const [label, key] of [
       ["a wrong key", `${options.key}-wrong`],
       ["no key", null],
     ] as const) {
-      const attempt = await post({ model, messages }, key);
+      const attempt = await post(apiType === "responses" ? { model, input: messages } : { model, messages }, key);
+      const problemsBefore = problems.length;
       if (attempt.error) problems.push(`${label}: ${attempt.error}`);
       else {
         const body = await jsonOf(attempt.response!);
@@ -165,6 +184,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         else if (typeof (body?.error as { message?: unknown } | undefined)?.message !== "string")
           problems.push(`${label}: the 401 body is not an OpenAI error {"error":{"message",…}}`);
       }
+      if (problems.length > problemsBefore) failedRequestId ??= requestIdOf(attempt);
     }
     results.push(
       check(
@@ -173,8 +193,28 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         fixes.auth,
         problems,
         "401 for a wrong key and for none",
+        failedRequestId,
       ),
     );
+  }
+
+  if (apiType === "responses") {
+    results.push(
+      ...(await responsesChecks({
+        model,
+        firstChunkLimitMs,
+        postJson: async (body) => {
+          const result = await post(body);
+          if (result.error) return { problem: result.error };
+          const json = await jsonOf(result.response!);
+          if (result.response!.status !== 200)
+            return { problem: `HTTP ${result.response!.status}: ${describeError(json)}` };
+          return json ? { status: 200, body: json } : { status: 200 };
+        },
+        postStream: (body, eventLines) => postStream(post, body, eventLines),
+      })),
+    );
+    return finish(options.baseUrl, apiType, model, results);
   }
 
   // 4. Non-streaming shape (checklist: "required fields id, object, created, model, choices, usage").
@@ -186,6 +226,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.completion,
       completion.error ? [completion.error] : await completionProblems(completion.response!),
       "id, object, created, model, choices, usage",
+      requestIdOf(completion),
     ),
   );
 
@@ -218,6 +259,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.elevenLabs,
       elevenLabsProblems,
       "greeting first, temperature 0, tools null, vendor fields",
+      elevenLabs.requestId,
     ),
   );
 
@@ -234,6 +276,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       streamFailure ??
         (/^text\/event-stream/i.test(contentType) ? [] : [`Content-Type is ${JSON.stringify(contentType)}`]),
       contentType,
+      streamed.requestId,
     ),
   );
   const chunks = read?.chunks ?? [];
@@ -244,6 +287,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.framing,
       streamFailure ?? read!.framingProblems,
       `${chunks.length} events`,
+      streamed.requestId,
     ),
   );
   results.push(
@@ -253,6 +297,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.chunkShape,
       streamFailure ?? chunkShapeProblems(chunks),
       "id, object, created, model, choices",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -262,6 +307,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.stableId,
       streamFailure ?? stableIdProblems(chunks),
       "one id",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -271,6 +317,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.role,
       streamFailure ?? roleProblems(chunks),
       "first delta only",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -280,6 +327,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.finish,
       streamFailure ?? finishReasonProblems(chunks),
       "last chunk only",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -289,6 +337,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.done,
       streamFailure ?? (read!.done ? [] : ["the last event is not data: [DONE]"]),
       "[DONE]",
+      streamed.requestId,
     ),
   );
   results.push(
@@ -301,6 +350,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
           ? []
           : ["a chunk with choices: [] was sent although include_usage was not asked for"]),
       "none",
+      streamed.requestId,
     ),
   );
   const firstChunkMs = read?.firstChunkMs;
@@ -316,6 +366,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
             ? [`${firstChunkMs} ms`]
             : []),
       `${firstChunkMs} ms`,
+      streamed.requestId,
     ),
   );
 
@@ -328,6 +379,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.usage,
       withUsage.problem ? [withUsage.problem] : usageProblems(withUsage.read!.chunks),
       "one, last",
+      withUsage.requestId,
     ),
   );
 
@@ -369,14 +421,15 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       fixes.tools,
       toolProblems,
       "id, type, name first; arguments JSON; finish_reason tool_calls",
+      toolStream.requestId,
     ),
   );
 
-  return finish(options.baseUrl, model, results);
+  return finish(options.baseUrl, apiType, model, results);
 }
 
-function finish(baseUrl: string, model: string | undefined, results: CheckResult[]): DoctorReport {
-  return { baseUrl, model, results, ok: results.every((result) => result.status !== "fail") };
+function finish(baseUrl: string, apiType: ApiType, model: string | undefined, results: CheckResult[]): DoctorReport {
+  return { baseUrl, apiType, model, results, ok: results.every((result) => result.status !== "fail") };
 }
 
 interface CallResult {
@@ -398,16 +451,24 @@ async function call(url: string, init: RequestInit, timeoutMs: number): Promise<
 async function postStream(
   post: (body: Record<string, unknown>) => Promise<CallResult>,
   body: Record<string, unknown>,
-): Promise<{ read?: SseRead; problem?: string }> {
+  eventLines: EventLines = "data-only",
+): Promise<{ read?: SseRead; problem?: string; requestId?: string | undefined }> {
   const result = await post(body);
   if (result.error) return { problem: result.error };
   const response = result.response!;
-  if (response.status !== 200) return { problem: `HTTP ${response.status}: ${describeError(await jsonOf(response))}` };
+  const requestId = requestIdOf(result);
+  if (response.status !== 200)
+    return { problem: `HTTP ${response.status}: ${describeError(await jsonOf(response))}`, requestId };
   try {
-    return { read: await readSseResponse(response, result.sentAt) };
+    return { read: await readSseResponse(response, result.sentAt, eventLines), requestId };
   } catch (error) {
-    return { problem: `the stream broke off: ${(error as Error).message}` };
+    return { problem: `the stream broke off: ${(error as Error).message}`, requestId };
   }
+}
+
+/** The server's id of the request (x-request-id, the header OpenAI and its SDKs use), if it gave one. */
+function requestIdOf(result: CallResult): string | undefined {
+  return result.response?.headers.get("x-request-id") ?? undefined;
 }
 
 async function jsonOf(response: Response): Promise<Record<string, unknown> | undefined> {

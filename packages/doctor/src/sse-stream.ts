@@ -1,5 +1,6 @@
-// Reads a chat-completions SSE response the way the strictest client would, and records every
-// framing rule it breaks instead of throwing, so the doctor can say exactly what is wrong.
+// Reads an SSE response the way the strictest client would, and records every framing rule it
+// breaks instead of throwing, so the doctor can say exactly what is wrong. Chat-completions streams
+// are data-only; Responses API streams name each event (`event: <type>`, equal to the data's type).
 export interface SseRead {
   status: number;
   headers: Headers;
@@ -15,7 +16,14 @@ export interface SseRead {
   text: string;
 }
 
-export async function readSseResponse(response: Response, sentAt: number): Promise<SseRead> {
+/** "data-only": an `event:` line is a framing problem; "typed": it must name the data's `type`. */
+export type EventLines = "data-only" | "typed";
+
+export async function readSseResponse(
+  response: Response,
+  sentAt: number,
+  eventLines: EventLines = "data-only",
+): Promise<SseRead> {
   let firstChunkMs: number | undefined;
   let text = "";
   const decoder = new TextDecoder();
@@ -26,10 +34,10 @@ export async function readSseResponse(response: Response, sentAt: number): Promi
     }
   }
   text += decoder.decode();
-  return { status: response.status, headers: response.headers, firstChunkMs, text, ...parseEvents(text) };
+  return { status: response.status, headers: response.headers, firstChunkMs, text, ...parseEvents(text, eventLines) };
 }
 
-function parseEvents(raw: string): Pick<SseRead, "chunks" | "done" | "framingProblems"> {
+function parseEvents(raw: string, eventLines: EventLines): Pick<SseRead, "chunks" | "done" | "framingProblems"> {
   const framingProblems: string[] = [];
   const chunks: Array<Record<string, unknown>> = [];
   const text = raw.replaceAll("\r\n", "\n");
@@ -40,13 +48,15 @@ function parseEvents(raw: string): Pick<SseRead, "chunks" | "done" | "framingPro
   const blocks = text.split("\n\n").filter((block) => block.trim() !== "");
   for (const [index, block] of blocks.entries()) {
     const data: string[] = [];
+    let eventName: string | undefined;
     for (const line of block.split("\n")) {
       if (line.startsWith(":")) continue; // comment / heartbeat: allowed
       if (line.startsWith("data:")) {
         data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
         continue;
       }
-      if (line.startsWith("event:"))
+      if (line.startsWith("event:") && eventLines === "typed") eventName = line.slice(6).trim();
+      else if (line.startsWith("event:"))
         framingProblems.push(
           `event ${index + 1} has an "event:" line (${line}); strict clients expect data-only events`,
         );
@@ -66,9 +76,14 @@ function parseEvents(raw: string): Pick<SseRead, "chunks" | "done" | "framingPro
     done = false;
     try {
       const parsed: unknown = JSON.parse(payload);
-      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
         chunks.push(parsed as Record<string, unknown>);
-      else framingProblems.push(`event ${index + 1} is JSON but not an object`);
+        const type = (parsed as { type?: unknown }).type;
+        if (eventName !== undefined && eventName !== type)
+          framingProblems.push(
+            `event ${index + 1} is named ${JSON.stringify(eventName)} but its type is ${JSON.stringify(type)}`,
+          );
+      } else framingProblems.push(`event ${index + 1} is JSON but not an object`);
     } catch {
       framingProblems.push(`event ${index + 1} is not valid JSON: ${JSON.stringify(payload.slice(0, 80))}`);
     }

@@ -4,6 +4,7 @@
 import { z } from "zod";
 
 const ContentPart = z.looseObject({ type: z.string() });
+export type ContentPart = z.infer<typeof ContentPart>;
 
 const MessageContent = z.union([z.string(), z.null(), z.array(ContentPart)]);
 
@@ -20,6 +21,7 @@ const ChatMessage = z.looseObject({
   tool_calls: z.array(ToolCall).nullish(),
   tool_call_id: z.string().nullish(),
 });
+export type ChatMessage = z.infer<typeof ChatMessage>;
 
 const StreamOptions = z.looseObject({ include_usage: z.boolean().nullish() });
 
@@ -27,6 +29,7 @@ const Tool = z.looseObject({
   type: z.string(),
   function: z.looseObject({ name: z.string() }).optional(),
 });
+export type Tool = z.infer<typeof Tool>;
 
 /** Fields that belong to a voice platform, never to an upstream. */
 export const vendorFields = ["elevenlabs_extra_body", "user_id"] as const;

@@ -2,7 +2,11 @@
 import { errorCodes, type ErrorCode } from "./error-codes.ts";
 
 export interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string };
+  /**
+   * The OpenAI error fields, plus request_id: the gateway's id of the request (also its
+   * x-request-id header), for support. Clients ignore fields they do not know.
+   */
+  error: { message: string; type: string; param: string | null; code: string; request_id?: string };
 }
 
 export interface GatewayErrorOptions {
@@ -12,6 +16,8 @@ export interface GatewayErrorOptions {
   requestId?: string;
   /** Seconds a client should wait before retrying (429/503). */
   retryAfterSeconds?: number;
+  /** What an upstream said, scrubbed of secrets: for logs and spans, never for an error body. */
+  detail?: string;
 }
 
 export class GatewayError extends Error {
@@ -20,6 +26,7 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly requestId: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly detail: string | undefined;
 
   constructor(code: ErrorCode, options: GatewayErrorOptions = {}) {
     super(options.message ?? errorCodes[code].message, { cause: options.cause });
@@ -29,6 +36,7 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.requestId = options.requestId;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.detail = options.detail;
   }
 }
 
@@ -36,10 +44,13 @@ function errorBody(
   code: ErrorCode,
   message: string = errorCodes[code].message,
   param: string | null = null,
+  requestId?: string,
 ): ErrorBody {
-  return { error: { message, type: errorCodes[code].type, param, code } };
+  const type = errorCodes[code].type;
+  return { error: requestId ? { message, type, param, code, request_id: requestId } : { message, type, param, code } };
 }
 
-export function toErrorBody(error: GatewayError): ErrorBody {
-  return errorBody(error.code, error.message, error.param);
+/** The error body; requestId: the request's id when the error was made without it. */
+export function toErrorBody(error: GatewayError, requestId: string | undefined = error.requestId): ErrorBody {
+  return errorBody(error.code, error.message, error.param, requestId);
 }

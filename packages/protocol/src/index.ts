@@ -16,5 +16,19 @@ export {
   type EventPosition,
   type ReplyRecord,
 } from "./relay-event.ts";
+export { elideQuoted, scrubSecrets } from "./scrub-secrets.ts";
 export { jobCatalog, type ChatJob } from "./job-catalog.ts";
 export { completionId, isRequestId } from "./request-id.ts";
+export { ResponsesRequest } from "./responses-request.ts";
+export {
+  responseId,
+  type ResponseContentPart,
+  type ResponseFunctionCall,
+  type ResponseObject,
+  type ResponseOutputItem,
+  type ResponseOutputMessage,
+  type ResponseStreamEvent,
+  type ResponseUsage,
+} from "./responses-response.ts";
+export { chatRequestFromResponses } from "./responses-to-chat.ts";
+export { responsesRequestFromChat } from "./chat-to-responses.ts";

@@ -32,5 +32,10 @@ export const jobCatalog = {
     name: "chat",
     /** A streamed answer cannot be regenerated once a token went out: no BullMQ retries. */
     attempts: 1,
+    /**
+     * A failed job (rare: a relay write that failed, a job stalled too often) holds the request's
+     * body, personal data of up to BODY_LIMIT_BYTES: kept a few minutes for inspection, no more.
+     */
+    keepFailed: { age: 300, count: 100 },
   },
 } as const;

@@ -47,6 +47,21 @@ const server = createServer(async (req, res) => {
     `data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
   // Echo the prompt's characters one by one, so non-ASCII has to survive both ways.
   const tokens = [...(body.messages[0]?.content ?? "")].map((character) => chunk({ content: character }));
+  // "careless-tools": tool calls as some OpenAI-compatible upstreams stream them (no index, the id
+  // only on a call's first fragment, finish_reason stop), between keep-alive chunks with nothing in them.
+  if (body.model === "careless-tools") {
+    const empty = `data: ${JSON.stringify({ model: body.model, choices: [] })}\n\n`;
+    return res.end(
+      empty +
+        chunk({ role: "assistant", content: "" }) +
+        chunk({ tool_calls: [{ id: "call_a", function: { name: "get_weather", arguments: "" } }] }) +
+        chunk({ tool_calls: [{ function: { arguments: '{"city":"Paris"}' } }] }) +
+        chunk({ tool_calls: [{ id: "call_b", function: { name: "get_time", arguments: "{}" } }] }) +
+        empty +
+        chunk({}, "stop") +
+        "data: [DONE]\n\n",
+    );
+  }
   if (body.model === "hold") {
     res.write(tokens[0] ?? "");
     held.push(res);
@@ -174,6 +189,24 @@ describe("the openai provider over node:http", () => {
     expect(sockets.length - before).toBe(1);
   });
 
+  it("repairs carelessly streamed tool calls and yields nothing for empty chunks", async () => {
+    expect(await all(call("careless-tools", "weather?"))).toEqual([
+      {
+        delta: {
+          tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "get_weather", arguments: "" } }],
+        },
+        model: "careless-tools",
+      },
+      { delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] } },
+      {
+        delta: {
+          tool_calls: [{ index: 1, id: "call_b", type: "function", function: { name: "get_time", arguments: "{}" } }],
+        },
+      },
+      { finishReason: "tool_calls" },
+    ]);
+  });
+
   it("keeps the socket when the body's end comes after [DONE] (the rest is read, not cut)", async () => {
     expect((await all(call("late-end", "ab"))).map((chunk) => chunk.delta?.content ?? chunk.finishReason)).toEqual([
       "a",
@@ -259,7 +292,11 @@ describe("a non-streamed call (the client asked for one answer)", () => {
     });
     expect((whole as GatewayError).code).toBe("upstream_unavailable");
     // Worded for both: no "mid-stream" for an answer that was never a stream.
-    expect((whole as GatewayError).message).toMatch(/^test reported an error in its answer: /);
+    expect((whole as GatewayError).message).toBe(
+      "The upstream model provider reported an error in its answer (server_error).",
+    );
+    // The upstream's own words are kept for the log, never in the message.
+    expect((whole as GatewayError).detail).toBe("test: boom");
   });
 
   it("yields an answer without choices as a chunk without a finish reason (the worker's explicit error)", async () => {
@@ -322,7 +359,8 @@ describe("the request the SDK builds and checks", () => {
     expect(await failure(call("status-401", "x"))).toMatchObject({ code: "upstream_auth_failed" });
     expect(await failure(call("status-500", "x"))).toMatchObject({
       code: "upstream_unavailable",
-      message: expect.stringMatching(/HTTP 500: status 500/),
+      message: "The upstream model provider failed (HTTP 500, server_error).",
+      detail: "test: status 500",
     });
     expect(requests.length - before).toBe(3);
   });

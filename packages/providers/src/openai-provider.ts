@@ -10,6 +10,8 @@ import type { ChunkDelta, FinishReason, Usage } from "@switchboard/protocol";
 import type { Provider, UpstreamChunk, UpstreamRequest } from "./provider.ts";
 import { createNodeFetch, nodeResponseBody } from "./node-fetch.ts";
 import { readNodeSseEvents, readSseEvents } from "./sse-reader.ts";
+import { responsesUpstream } from "./responses-upstream.ts";
+import { StreamRepair } from "./stream-repair.ts";
 import { toUpstreamError } from "./upstream-error.ts";
 
 export interface OpenAIProviderOptions {
@@ -19,6 +21,8 @@ export interface OpenAIProviderOptions {
   timeoutMs: number;
   /** The fetch the SDK sends with; default a node:http one (node-fetch.ts). The benchmark passes the global fetch to compare. */
   fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  /** The API the upstream is called with (default chat_completions; responses: responses-upstream.ts). */
+  api?: "chat_completions" | "responses";
 }
 
 export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
@@ -29,6 +33,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
     timeout: options.timeoutMs,
     fetch: options.fetch ?? createNodeFetch(),
   });
+  if (options.api === "responses")
+    return { name: options.name, stream: (request) => responsesUpstream(client, request, options.name) };
   return {
     name: options.name,
     async *stream(request: UpstreamRequest): AsyncIterable<UpstreamChunk> {
@@ -62,6 +68,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
         throw toUpstreamError(new Error("the streamed response has no body"), options.name);
       // The answering model is reported once, on the first chunk yielded.
       let modelReported = false;
+      const repair = new StreamRepair();
       let done = false;
       try {
         for await (const events of nodeBody
@@ -76,7 +83,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
             // The SDK's own rule: an `error` event, or any event carrying `error`, is a failure.
             if (event.event === "error" || chunk.error)
               throw new APIError(undefined, chunk.error ?? chunk, undefined, response.headers);
-            const out = upstreamChunk(chunk);
+            const out = upstreamChunk(chunk, repair);
             if (!out) continue;
             if (!modelReported && chunk.model) {
               out.model = chunk.model;
@@ -134,10 +141,13 @@ function answerChunk(answer: Answer): UpstreamChunk {
     ? { ...message, tool_calls: toolCalls.map((call: object, index) => ({ index, ...call })) }
     : message;
   const out =
-    upstreamChunk({
-      choices: choice ? [{ delta, finish_reason: choice.finish_reason ?? null }] : [],
-      usage: answer.usage,
-    }) ?? {};
+    upstreamChunk(
+      {
+        choices: choice ? [{ delta, finish_reason: choice.finish_reason ?? null }] : [],
+        usage: answer.usage,
+      },
+      new StreamRepair(),
+    ) ?? {};
   if (answer.model) out.model = answer.model;
   return out;
 }
@@ -149,14 +159,17 @@ interface StreamedChunk {
   error?: unknown;
 }
 
-/** What the worker relays of one upstream chunk; undefined when nothing. */
-function upstreamChunk(chunk: StreamedChunk): UpstreamChunk | undefined {
+/** What the worker relays of one upstream chunk, its tool calls repaired; undefined when nothing. */
+function upstreamChunk(chunk: StreamedChunk, repair: StreamRepair): UpstreamChunk | undefined {
   const choice = chunk.choices?.[0];
   const out: UpstreamChunk = {};
   if (choice) {
     const delta = relayedDelta(choice.delta);
+    if (delta?.tool_calls) delta.tool_calls = repair.toolCalls(delta.tool_calls);
     if (delta) out.delta = delta;
-    if (choice.finish_reason) out.finishReason = choice.finish_reason as FinishReason;
+    // A string only: whatever else an upstream puts there is not a finish reason.
+    if (typeof choice.finish_reason === "string" && choice.finish_reason !== "")
+      out.finishReason = repair.finishReason(choice.finish_reason as FinishReason);
   }
   if (chunk.usage) out.usage = chunk.usage as Usage;
   return out.delta || out.finishReason || out.usage ? out : undefined;

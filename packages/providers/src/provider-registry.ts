@@ -28,7 +28,13 @@ export function createProviders(table: RouteTable, defaults: ProviderDefaults): 
     const baseUrl = spec.baseUrl ?? defaults.env.OPENAI_BASE_URL;
     providers.set(
       name,
-      createOpenAIProvider({ name, apiKey, timeoutMs: defaults.upstreamTimeoutMs, ...(baseUrl ? { baseUrl } : {}) }),
+      createOpenAIProvider({
+        name,
+        apiKey,
+        timeoutMs: defaults.upstreamTimeoutMs,
+        api: spec.api,
+        ...(baseUrl ? { baseUrl } : {}),
+      }),
     );
   }
   return providers;

@@ -34,6 +34,37 @@ describe("readSseEvents", () => {
     ]);
   });
 
+  it('ends lines at "\\r\\n", "\\n" and a bare "\\r" alike, whatever reads split them', async () => {
+    const expected = [
+      { event: undefined, data: '{"n":1}' },
+      { event: "note", data: "two\nlines" },
+      { event: undefined, data: "[DONE]" },
+    ];
+    const body = (end: string) =>
+      `data: {"n":1}${end}${end}: comment${end}event: note${end}data: two${end}data: lines${end}${end}data: [DONE]${end}${end}`;
+    for (const end of ["\r\n", "\n", "\r"]) {
+      const text = body(end);
+      expect(await collect(pieces(text)), JSON.stringify(end)).toEqual(expected);
+      // Every split point, including between the "\r" and the "\n" of a "\r\n".
+      for (let cut = 1; cut < text.length; cut++)
+        expect(
+          await collect(pieces(text.slice(0, cut), text.slice(cut))),
+          `${JSON.stringify(end)} cut at ${cut}`,
+        ).toEqual(expected);
+      // One character per read.
+      expect(await collect(pieces(...text)), `${JSON.stringify(end)} one character per read`).toEqual(expected);
+    }
+  });
+
+  it('reads mixed line ends in one body, and a bare "\\r" last in the body', async () => {
+    expect(await collect(pieces("data: a\r\rdata: b\n\ndata: c\r\n\r\ndata: d\r"))).toEqual([
+      { event: undefined, data: "a" },
+      { event: undefined, data: "b" },
+      { event: undefined, data: "c" },
+      { event: undefined, data: "d" },
+    ]);
+  });
+
   it("yields nothing for a body without events", async () => {
     expect(new SseParser().end()).toEqual([]);
     expect(await collect(pieces(": only a comment\n\n"))).toEqual([]);

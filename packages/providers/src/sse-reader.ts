@@ -3,50 +3,39 @@
 // worker's per-token path that cost more CPU than the rest of the relay together (see
 // docs/performance.md), so the provider reads the SDK's raw response with this one loop instead.
 import type { Readable } from "node:stream";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
 
 export interface SseEvent {
   event: string | undefined;
   data: string;
 }
 
-/** Parses SSE text fed in arbitrary pieces; returns the events each piece completes. */
+/**
+ * Parses SSE text fed in arbitrary pieces; returns the events each piece completes. The core is
+ * eventsource-parser (3.1.1: the version the AI SDK also uses, so npm hoists one copy to the root
+ * node_modules, the only one the images copy), the WHATWG parsing rules: "\r\n", "\n" and a bare "\r" end a line (a "\r"
+ * at the end of a piece waits for the next, which may start with "\n"), comments, `event:`,
+ * multi-line `data:`. Measured against the hand-written line splitter it replaced, fixed for bare
+ * "\r" (`node test/bench/sse-parser.ts`, CPU per 60-token streamed request, median of 9 rounds,
+ * two runs): one event per read 14.3–15.0 → 4.6–4.7 µs, 1,000-character reads 12.9–13.7 →
+ * 7.3–9.0 µs, CRLF 41.8–43.2 → 8.2–8.5 µs.
+ */
 export class SseParser {
-  private partialLine = "";
-  private event: string | undefined;
-  private data: string[] = [];
+  private events: EventSourceMessage[] = [];
+  private readonly parser = createParser({ onEvent: (message) => this.events.push(message) });
 
   push(text: string): SseEvent[] {
-    const events: SseEvent[] = [];
-    const lines = (this.partialLine + text).split("\n");
-    this.partialLine = lines.pop() ?? "";
-    for (const rawLine of lines) this.line(rawLine.endsWith("\r") ? rawLine.slice(0, -1) : rawLine, events);
-    return events;
+    this.parser.feed(text);
+    if (this.events.length === 0) return [];
+    const events = this.events;
+    this.events = [];
+    return events as SseEvent[];
   }
 
   /** The stream ended: an event the server did not terminate with a blank line still counts. */
   end(): SseEvent[] {
-    const events: SseEvent[] = [];
-    if (this.partialLine !== "")
-      this.line(this.partialLine.endsWith("\r") ? this.partialLine.slice(0, -1) : this.partialLine, events);
-    this.partialLine = "";
-    this.line("", events);
-    return events;
-  }
-
-  private line(line: string, events: SseEvent[]): void {
-    if (line === "") {
-      if (this.data.length > 0) events.push({ event: this.event, data: this.data.join("\n") });
-      this.event = undefined;
-      this.data = [];
-      return;
-    }
-    if (line.startsWith(":")) return;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "data") this.data.push(value);
-    else if (field === "event") this.event = value;
+    // The parser drops an unterminated event at reset; ending its line and the event keeps it.
+    return this.push("\n\n");
   }
 }
 

@@ -14,5 +14,5 @@ export { ReplyHub, type ReplySink } from "./reply-hub.ts";
 export { broadcastCancel, isCancelled, listenForCancels } from "./cancellation.ts";
 export { RecentCancels } from "./recent-cancels.ts";
 export { TurnQueue } from "./turn-queue.ts";
-export { countLiveWorkers, startHeartbeat } from "./presence.ts";
+export { countLiveWorkers, countWorkerSlots, startHeartbeat } from "./presence.ts";
 export { corkConnectionUntilNextTurn } from "./turn-cork.ts";

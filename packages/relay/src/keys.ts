@@ -16,6 +16,8 @@ export interface RelayKeys {
   cancelChannel: string;
   /** Sorted set of live workers, scored by their last heartbeat (epoch ms). */
   workers: string;
+  /** Hash of worker id -> its job slots (WORKER_CONCURRENCY), for the ingress's per-key share. */
+  workerSlots: string;
   /** BullMQ's `prefix` option: the key prefix as a hash tag, e.g. `{switchboard}` (keys `{switchboard}:chat:wait`, …). */
   queuePrefix: string;
   /** A channel each worker subscribes to while it lives: no subscriber means the process is gone. */
@@ -30,6 +32,7 @@ export function relayKeys(prefix: string): RelayKeys {
     replyChannel: (ingressId) => `${prefix}:reply:{${ingressId}}`,
     cancelChannel: `${prefix}:cancel`,
     workers: `${prefix}:workers`,
+    workerSlots: `${prefix}:worker-slots`,
     queuePrefix: `{${prefix}}`,
     workerChannel: (workerId) => `${prefix}:worker:${workerId}`,
   };

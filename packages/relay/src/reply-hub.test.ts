@@ -10,13 +10,12 @@ import {
   logEntryId,
   type EventPosition,
 } from "@switchboard/protocol";
-import { removeKeys } from "../../../test/support/remove-keys.ts";
-import { freePort } from "../../../test/support/free-port.ts";
 import { relayKeys } from "./keys.ts";
 import { createRedisClient, type RedisConnection } from "./redis-client.ts";
 import { RelayBatcher, defineRelayCommands } from "./relay-batcher.ts";
 import { RequestRelay } from "./relay-writer.ts";
 import { ReplyHub } from "./reply-hub.ts";
+import { removeKeys, freePort } from "@switchboard/testing";
 
 const keys = relayKeys(`sbtest-hub-${process.pid}-${Date.now()}`);
 let writer: Redis;

@@ -2,8 +2,7 @@ import { once } from "node:events";
 import { createServer, connect, type Socket } from "node:net";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { afterEach, describe, expect, inject, it } from "vitest";
-import { waitUntil } from "../../../test/support/wait-until.ts";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { corkConnectionUntilNextTurn, corkUntilNextTurn } from "./turn-cork.ts";
 
 describe("corkUntilNextTurn", () => {
@@ -38,7 +37,10 @@ describe("corkUntilNextTurn", () => {
     await nextTurn();
     expect(client.writableCorked).toBe(0);
     expect(client.writableLength).toBe(0);
-    await waitUntil(() => received() === "one two", 2000, "the server received both writes");
+    await vi.waitFor(() => expect(received() === "one two", "the server received both writes").toBe(true), {
+      timeout: 2000,
+      interval: 25,
+    });
   });
 
   it("corks again in a later turn", async () => {
@@ -50,7 +52,10 @@ describe("corkUntilNextTurn", () => {
     expect(client.writableCorked).toBe(1);
     client.write("b");
     await nextTurn();
-    await waitUntil(() => received() === "ab", 2000, "the server received both writes");
+    await vi.waitFor(() => expect(received() === "ab", "the server received both writes").toBe(true), {
+      timeout: 2000,
+      interval: 25,
+    });
   });
 
   it("runs what is to be written at the end of the turn before uncorking, so it leaves with the rest", async () => {
@@ -65,7 +70,10 @@ describe("corkUntilNextTurn", () => {
     await nextTurn();
     expect(corkedWhenRun).toEqual([1]);
     expect(client.writableCorked).toBe(0);
-    await waitUntil(() => received() === "start end later", 2000, "the server received every write");
+    await vi.waitFor(() => expect(received() === "start end later", "the server received every write").toBe(true), {
+      timeout: 2000,
+      interval: 25,
+    });
   });
 
   it("runs the end-of-turn write even when the connection has no socket yet", async () => {

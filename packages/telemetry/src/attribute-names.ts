@@ -32,6 +32,8 @@ export const attributeNames = {
   messagingMessageId: "messaging.message.id",
   // The gateway's own.
   requestId: "switchboard.request_id",
+  /** The caller's own x-request-id header (length- and charset-limited), next to the gateway's id. */
+  callerRequestId: "switchboard.caller_request_id",
   /** Seconds between the ingress enqueueing the job and a worker starting it. */
   queueWait: "switchboard.queue.wait",
   queueState: "switchboard.queue.state",
@@ -40,6 +42,8 @@ export const attributeNames = {
   /** Deltas relayed (ingress: written to the client; worker: received from the upstream). */
   chunkCount: "switchboard.chunk.count",
   cancelled: "switchboard.cancelled",
+  /** Why a request was refused authentication: missing or invalid. */
+  authenticationReason: "switchboard.authentication.reason",
   cancelReason: "switchboard.cancel.reason",
   /** BullMQ's attempt number of the job (1 unless a worker died holding it). */
   attempt: "switchboard.attempt",
@@ -47,11 +51,17 @@ export const attributeNames = {
   fallbackIndex: "switchboard.fallback.index",
   /** 0 for a target's first call, 1 for its first retry (UPSTREAM_RETRIES), … */
   upstreamRetry: "switchboard.upstream.retry",
+  /** What a failed upstream call's provider said, scrubbed of secrets (never sent to clients). */
+  upstreamErrorMessage: "switchboard.upstream.error_message",
   /** The gateway error code the request or call ended with (error.type carries the same value). */
   errorCode: "switchboard.error.code",
   /** The routing table's provider key (e.g. "primary"), next to the GenAI provider name. */
   provider: "switchboard.provider",
   outcome: "switchboard.outcome",
+  /** The routing table's key that served a request: a model id it lists, or "*" (pass-through). */
+  route: "switchboard.route",
+  /** The upstream model of that route's first target: its configured model, else the route's key. */
+  routeModel: "switchboard.route.model",
   stream: "switchboard.stream",
 } as const;
 
@@ -75,7 +85,9 @@ export const metricNames = {
   activeJobs: "switchboard.jobs.active",
   cancellations: "switchboard.cancellations",
   errors: "switchboard.errors",
+  authenticationFailures: "switchboard.authentication.failures",
   fallbacks: "switchboard.fallbacks",
+  retries: "switchboard.retries",
 } as const;
 
 /** Histogram buckets in seconds: the GenAI recommendation (0.01 … 81.92) plus finer low ones. */

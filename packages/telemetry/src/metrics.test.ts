@@ -2,8 +2,8 @@
 // in seconds carry `_seconds`, counters `_total`, counted things (`{request}`) no suffix at all.
 import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { parsePrometheusText, scrape } from "../../../test/support/prometheus-text.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { parsePrometheusText, scrape } from "@switchboard/testing";
 
 let metrics: Metrics | undefined;
 let server: Server | undefined;

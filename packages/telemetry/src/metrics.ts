@@ -17,8 +17,15 @@ export interface Metrics {
   meter: Meter;
   /** Answers a scrape: the current values in Prometheus text format. */
   handle(request: IncomingMessage, response: ServerResponse): void;
-  /** Serve GET /metrics on its own port (for processes without an HTTP server of their own). */
-  serve(port: number, host: string): Promise<{ server: Server; url: string }>;
+  /**
+   * Serve GET /metrics on its own port (kept off a service's public port); with `authorize`, a
+   * scrape it refuses gets 401.
+   */
+  serve(
+    port: number,
+    host: string,
+    authorize?: (request: IncomingMessage) => boolean,
+  ): Promise<{ server: Server; url: string }>;
   shutdown(): Promise<void>;
 }
 
@@ -51,10 +58,15 @@ export function createMetrics(service: string, env: Record<string, string | unde
   return {
     meter,
     handle,
-    serve(port, host) {
+    serve(port, host, authorize) {
       const server = createServer((request, response) => {
-        if (request.method === "GET" && new URL(request.url ?? "/", "http://x").pathname === "/metrics")
+        if (request.method === "GET" && new URL(request.url ?? "/", "http://x").pathname === "/metrics") {
+          if (authorize && !authorize(request)) {
+            response.writeHead(401, { "content-type": "text/plain; charset=utf-8" });
+            return response.end("Send the metrics token as Authorization: Bearer <METRICS_TOKEN>\n");
+          }
           return handle(request, response);
+        }
         response.statusCode = 404;
         response.end("Not found: metrics are at GET /metrics\n");
       });

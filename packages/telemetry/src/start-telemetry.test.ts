@@ -91,10 +91,6 @@ describe("tracing on", () => {
     stubEnv({ OTEL_TRACES_EXPORTER: "console" });
     telemetry = startTelemetry("test");
     const lines: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
     const producer = startSpan("send chat", { kind: SpanKind.PRODUCER });
     const carrier = withSpan(producer, () => injectTraceContext());
     expect(carrier?.traceparent).toMatch(
@@ -103,7 +99,7 @@ describe("tracing on", () => {
     const consumer = startSpan("process chat", { kind: SpanKind.CONSUMER, parent: extractTraceContext(carrier) });
     expect(consumer.spanContext().traceId).toBe(producer.spanContext().traceId);
 
-    const log = createLogger("test");
+    const log = createLogger("test", "info", {}, { write: (line) => void lines.push(line) });
     withSpan(consumer, () => log.info("inside"));
     log.info("outside");
     const [inside, outside] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);

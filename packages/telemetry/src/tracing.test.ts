@@ -4,7 +4,6 @@
 // everything that was exported.
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { startOtlpReceiver, type OtlpReceiver } from "../../../test/support/otlp-receiver.ts";
 import { startTelemetry, type Telemetry } from "./start-telemetry.ts";
 import {
   SpanKind,
@@ -15,6 +14,7 @@ import {
   startSpan,
   type Span,
 } from "./tracing.ts";
+import { startOtlpReceiver, type OtlpReceiver } from "@switchboard/testing";
 
 let receiver: OtlpReceiver;
 let telemetry: Telemetry | undefined;

@@ -1,7 +1,9 @@
 // Who may use the gateway. ElevenLabs sends its "API key" field as `Authorization: Bearer <key>`
 // and its custom-header secrets under any header name, so both are accepted. Keys are compared as
 // SHA-256 digests with timingSafeEqual against every configured key (no early exit), so neither
-// the content nor the length of a key leaks through response timing. Keys are never logged.
+// the content nor the length of a key leaks through response timing. Keys are never logged: a
+// refused request is logged with the first characters of its key's digest (enough to tell one
+// caller's wrong key from another's, useless to anyone who reads the log) and counted.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { GatewayError } from "@switchboard/protocol";
@@ -12,6 +14,14 @@ export interface AuthenticationOptions {
   keys: readonly string[];
   /** A header that may carry the key instead of Authorization (e.g. x-switchboard-key). */
   header?: string;
+  /** Told of every refused request: missing or invalid, and the digest prefix of the key presented. */
+  onFailure?: (failure: AuthenticationFailure, request: Request) => void;
+}
+
+interface AuthenticationFailure {
+  reason: "missing" | "invalid";
+  /** The first 8 hex characters of the presented key's SHA-256 (never the key). */
+  keyDigestPrefix?: string;
 }
 
 export function authentication(options: AuthenticationOptions) {
@@ -24,17 +34,23 @@ export function authentication(options: AuthenticationOptions) {
     if (digests.length === 0) return next();
     const presented = presentedKeys(request, header);
     if (presented.length === 0) {
+      options.onFailure?.({ reason: "missing" }, request);
       return sendError(
         response,
         new GatewayError("invalid_api_key", { message: `Missing API key. Send it ${where}.` }),
       );
     }
-    const accepted = presented.map(digest).find((candidate) => matches(candidate, digests));
+    const presentedDigests = presented.map(digest);
+    const accepted = presentedDigests.find((candidate) => matches(candidate, digests));
     if (accepted) {
       // Who is calling, for the per-key limits (key-limiter.ts): a digest, never the key.
       response.locals.apiKeyId = accepted.toString("base64url").slice(0, 22);
       return next();
     }
+    options.onFailure?.(
+      { reason: "invalid", keyDigestPrefix: (presentedDigests[0] as Buffer).toString("hex").slice(0, 8) },
+      request,
+    );
     sendError(
       response,
       new GatewayError("invalid_api_key", { message: `Invalid API key. Send one of the gateway's keys ${where}.` }),

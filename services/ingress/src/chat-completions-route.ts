@@ -1,16 +1,19 @@
-// POST /v1/chat/completions: validate, enqueue, and answer from the relayed events.
+// POST /v1/chat/completions: validate, enqueue, and answer from the relayed events. The same path
+// serves POST /v1/responses, whose API (responses-api.ts) translates its body into a chat request
+// and writes the answer as Responses events.
 import type { Request, Response } from "express";
 import { resolveRoute, type RouteTable } from "@switchboard/config";
-import { ChatRequest, GatewayError, completionId, type ChatJob } from "@switchboard/protocol";
+import { GatewayError, completionId, type ChatJob } from "@switchboard/protocol";
 import { traceIdsOf, withSpan, type Logger } from "@switchboard/telemetry";
-import { CollectedCompletion } from "./collected-completion.ts";
+import { chatCompletionsApi } from "./chat-completions-api.ts";
+import type { CompletionApi } from "./completion-api.ts";
 import { sendError } from "./completion-sink.ts";
 import { bodyDefect } from "./body-guard.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
 import { clientKey } from "./key-limiter.ts";
+import { requestIdsOf } from "./request-id-header.ts";
 import { newRequestId } from "./request-ids.ts";
 import { requestTelemetryOf } from "./request-telemetry.ts";
-import { StreamingCompletion } from "./streaming-completion.ts";
 import { upstreamBody } from "./upstream-body.ts";
 
 export interface ChatRouteOptions {
@@ -23,23 +26,15 @@ export interface ChatRouteOptions {
   log: Logger;
 }
 
-export function chatCompletionsRoute(options: ChatRouteOptions) {
+/** api: the completion API whose body and answer shapes the route speaks (chat completions unless given). */
+export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionApi = chatCompletionsApi) {
   const { runtime, routes, log } = options;
   return async (request: Request, response: Response): Promise<void> => {
     const defect = bodyDefect(request.body, options.jsonMaxDepth);
     if (defect) return sendError(response, new GatewayError("invalid_request", { message: defect }));
-    const parsed = ChatRequest.safeParse(request.body);
-    if (!parsed.success) return sendError(response, validationError(parsed.error.issues));
-    const body = parsed.data;
-    if (body.n != null && body.n !== 1) {
-      return sendError(
-        response,
-        new GatewayError("unsupported_parameter", {
-          param: "n",
-          message: "Only n = 1 is supported: one answer per request.",
-        }),
-      );
-    }
+    const accepted = api(request.body);
+    if (accepted instanceof GatewayError) return sendError(response, accepted);
+    const body = accepted.request;
     const route = resolveRoute(routes, body.model);
     if (!route) {
       return sendError(
@@ -55,7 +50,8 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
     if (runtime.redisDown) return sendError(response, new GatewayError("redis_unavailable", { retryAfterSeconds: 1 }));
     const refused = runtime.admission.admit();
     if (refused) return sendError(response, refused);
-    const requestId = newRequestId();
+    const ids = requestIdsOf(response);
+    const requestId = ids?.requestId ?? newRequestId();
     let release = () => {};
     try {
       const acquired = await runtime.acquireLimits(clientKey(request, response), requestId);
@@ -69,8 +65,14 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
 
     const startedAt = Date.now();
     const telemetry = requestTelemetryOf(response);
-    telemetry?.accepted(requestId, body.model, body.stream === true);
-    const requestLog = telemetry ? log.child(traceIdsOf(telemetry.span)) : log;
+    const routeKey = Object.hasOwn(routes.routes, body.model) ? body.model : "*";
+    telemetry?.accepted(body.model, body.stream === true, { key: routeKey, model: route.model ?? routeKey });
+    // Every line about this request names it (and the caller's own id, if it sent one).
+    const requestLog = log.child({
+      ...(telemetry ? traceIdsOf(telemetry.span) : {}),
+      requestId,
+      ...(ids?.callerRequestId ? { callerRequestId: ids.callerRequestId } : {}),
+    });
     let deadline: NodeJS.Timeout | undefined;
     let queueWait: NodeJS.Timeout | undefined;
     const context = {
@@ -85,11 +87,11 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
         runtime.hub.unregister(requestId);
         runtime.openRequests.delete(requestId);
         release();
-        requestLog.debug("request ended", { requestId, outcome, durationMs: Date.now() - startedAt });
+        requestLog.debug("request ended", { outcome, durationMs: Date.now() - startedAt });
       },
       ...(telemetry ? { onDelta: () => telemetry.delta() } : {}),
     };
-    const sink = body.stream ? new StreamingCompletion(response, context) : new CollectedCompletion(response, context);
+    const sink = accepted.createSink(response, context);
     /** End the answer with an error and stop its job wherever it is. */
     const failAndCancel = (error: GatewayError) => {
       if (sink.isEnded) return;
@@ -97,10 +99,12 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       runtime.cancel(requestId);
     };
 
+    const forwarded = upstreamBody(body, route);
+    if (forwarded.dropped.length > 0) requestLog.debug("fields not passed upstream", { fields: forwarded.dropped });
     const job: ChatJob = {
       requestId,
       model: body.model,
-      request: upstreamBody(body, route.passVendorFields),
+      request: forwarded.body,
       ingressId: runtime.ingressId,
       replyChannel: runtime.hub.channel,
       deadlineAt: startedAt + options.requestTimeoutMs,
@@ -115,7 +119,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       sink.abandon();
       runtime.cancel(requestId);
       // Not an error: voice users interrupt all the time. The worker records the usage so far.
-      requestLog.info("client went away", { requestId, started: sink.hasStarted });
+      requestLog.info("client went away", { started: sink.hasStarted });
     });
     deadline = setTimeout(
       () =>
@@ -140,7 +144,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
       if (!runtime.redisDown) {
         await runtime
           .catchUp(requestId)
-          .catch((error: unknown) => requestLog.warn("queue-wait log read failed", { requestId, error }));
+          .catch((error: unknown) => requestLog.warn("queue-wait log read failed", { error }));
       }
       if (!sink.hasStarted)
         failAndCancel(
@@ -151,21 +155,19 @@ export function chatCompletionsRoute(options: ChatRouteOptions) {
         );
     }
 
-    if (sink instanceof StreamingCompletion && route.bufferWords) sink.startBufferWords(route.bufferWords);
+    if (route.bufferWords && sink.startBufferWords) sink.startBufferWords(route.bufferWords);
 
     try {
       // Inside the request's SERVER span, so the enqueue (PRODUCER) and the worker's spans join its trace.
       await (telemetry ? withSpan(telemetry.span, () => runtime.enqueue(job)) : runtime.enqueue(job));
     } catch (error) {
-      requestLog.warn("enqueue failed", { requestId, error });
+      // The add may have reached Redis even so (a reply lost, a command timed out): the cancel
+      // that goes with the 503 removes or stops that job, now or once Redis is back.
+      requestLog.warn("enqueue failed", { error });
+      if (sink.isEnded) return;
+      // The cancel first, then the answer: the cancel's commands leave before the client hears.
+      runtime.cancel(requestId);
       sink.fail(new GatewayError("redis_unavailable", { retryAfterSeconds: 1, cause: error }));
     }
   };
-}
-
-function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): GatewayError {
-  const first = issues[0];
-  const param = first && first.path.length > 0 ? first.path.map(String).join(".") : null;
-  const message = first ? `Invalid request${param ? ` at ${param}` : ""}: ${first.message}` : "Invalid request.";
-  return new GatewayError("invalid_request", { param, message });
 }

@@ -10,6 +10,7 @@ import {
   type Usage,
 } from "@switchboard/protocol";
 import type { ReplySink } from "@switchboard/relay";
+import { requestIdsOf } from "./request-id-header.ts";
 import { requestTelemetryOf } from "./request-telemetry.ts";
 
 export interface CompletionContext {
@@ -109,5 +110,5 @@ export function sendError(response: Response, error: GatewayError): void {
   }
   // Tell SDKs not to retry what would fail the same way again.
   if (isDeterministic(error.code)) response.setHeader("x-should-retry", "false");
-  response.status(error.status).json(toErrorBody(error));
+  response.status(error.status).json(toErrorBody(error, requestIdsOf(response)?.requestId ?? error.requestId));
 }

@@ -14,6 +14,22 @@ import {
   type RouteTable,
 } from "@switchboard/config";
 
+/**
+ * TRUST_PROXY as Express reads `trust proxy`: true/false, a hop count, or a comma-separated list of
+ * addresses, subnets and the names loopback, linklocal, uniquelocal.
+ */
+function trustProxy() {
+  return z
+    .string()
+    .optional()
+    .transform((value): boolean | number | string => {
+      if (value === undefined || value === "" || value === "false") return false;
+      if (value === "true") return true;
+      if (/^\d+$/.test(value)) return Number(value);
+      return value;
+    });
+}
+
 /** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
 export const IngressEnv = z.object({
   // HTTP
@@ -25,6 +41,22 @@ export const IngressEnv = z.object({
   REQUEST_BODY_TIMEOUT_MS: integer(10_000, { min: 100 }),
   /** Deeper JSON nesting is refused with 400 (nothing legitimate nests this deep). */
   JSON_MAX_DEPTH: integer(64, { min: 8, max: 1000 }),
+  /**
+   * More JSON values (objects, arrays, strings, numbers, literals) than this is refused with 413
+   * before the body is parsed: parsed, each costs tens of bytes of heap, whatever its size in bytes.
+   */
+  JSON_MAX_VALUES: integer(100_000, { min: 1000 }),
+  /**
+   * Express's `trust proxy`: which proxies in front may name the client (X-Forwarded-For), for the
+   * client address the limits and logs use. Unset: none (the socket's address).
+   */
+  TRUST_PROXY: trustProxy(),
+  // Metrics
+  /** GET /metrics is served here, not on PORT (0: any free port, shown in the `listening` log line). */
+  METRICS_PORT: integer(9464, { min: 0, max: 65_535 }),
+  METRICS_HOST: z.string().default("0.0.0.0"),
+  /** Set: scrapes must send `Authorization: Bearer <token>`, and PORT serves GET /metrics too. */
+  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
   // Requests
   REQUEST_TIMEOUT_MS: integer(60_000, { min: 100 }),
   // Admission
@@ -37,6 +69,11 @@ export const IngressEnv = z.object({
   /** Per key (API key hash, else client IP), across every ingress; 0 = no limit. */
   RATE_LIMIT_REQUESTS_PER_MINUTE: integer(0, { min: 0 }),
   RATE_LIMIT_CONCURRENT_STREAMS: integer(0, { min: 0 }),
+  /**
+   * With two or more API keys: the most a key may hold (queued and active) of the deployment's
+   * worker slots, in per cent, so one key's flood leaves room for the others. 100 = no share limit.
+   */
+  KEY_SLOT_SHARE_PERCENT: integer(50, { min: 1, max: 100 }),
   // Authentication (keys are secrets: never logged)
   /** Comma-separated API keys; with none (and no API_KEYS_FILE) the gateway is open. */
   API_KEYS: z.string().optional(),

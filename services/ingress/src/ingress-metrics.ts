@@ -1,6 +1,7 @@
 // The ingress's metrics: what the caller experiences (time to first token, request duration,
 // open streams, cancellations, errors by code) and the queue depth the workers have to drain.
-// Attributes stay low-cardinality on purpose: no model ids (a "*" route accepts any string).
+// Attributes stay low-cardinality on purpose: no model id a caller sent (a "*" route accepts any
+// string); the routing table's own keys and configured models only.
 import { attributeNames, durationBucketsSeconds, metricNames, type Meter } from "@switchboard/telemetry";
 
 export interface IngressMetrics {
@@ -9,6 +10,7 @@ export interface IngressMetrics {
   activeStreams: ReturnType<Meter["createUpDownCounter"]>;
   cancellations: ReturnType<Meter["createCounter"]>;
   errors: ReturnType<Meter["createCounter"]>;
+  authenticationFailures: ReturnType<Meter["createCounter"]>;
 }
 
 /** queueDepth: job counts by state, read from Redis when Prometheus scrapes. */
@@ -46,6 +48,10 @@ export function createIngressMetrics(meter: Meter, queueDepth: () => Promise<Rec
     }),
     errors: meter.createCounter(metricNames.errors, {
       description: "Chat requests that ended with a gateway error, by code (error.type).",
+      unit: "{request}",
+    }),
+    authenticationFailures: meter.createCounter(metricNames.authenticationFailures, {
+      description: "Requests refused for a missing or wrong API key, by reason (missing, invalid).",
       unit: "{request}",
     }),
   };

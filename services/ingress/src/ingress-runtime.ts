@@ -9,6 +9,7 @@ import {
   broadcastCancel,
   corkConnectionUntilNextTurn,
   countLiveWorkers,
+  countWorkerSlots,
   createRedisClient,
   redisTopology,
   relayKeys,
@@ -38,6 +39,9 @@ const queueName = jobCatalog.chat.queue;
 /** Cancels that could not be sent while Redis was down, kept (bounded) for when it returns. */
 const maxPendingCancels = 10_000;
 
+/** How often an ingress re-reads the deployment's worker slots (a key's share is a share of them). */
+const workerSlotsRefreshMs = 1000;
+
 export interface Readiness {
   ready: boolean;
   redis: boolean;
@@ -62,6 +66,9 @@ export class IngressRuntime {
   private readonly pendingCancels = new Set<string>();
   private cachedReadiness: { at: number; value: Promise<Readiness> } | undefined;
   private stopping = false;
+  /** The live workers' job slots, summed, re-read every workerSlotsRefreshMs (only when a key share applies). */
+  private workerSlots = 0;
+  private slotsTimer: NodeJS.Timeout | undefined;
 
   constructor(config: IngressConfig, log: Logger) {
     this.config = config;
@@ -93,11 +100,20 @@ export class IngressRuntime {
       onError: (error, context) => log.warn("relay error", { context, error }),
     });
     this.admission = new QueueAdmission(this.queue, config.MAX_QUEUED_REQUESTS, config.QUEUE_DEPTH_REFRESH_MS);
+    // A share of the slots is fairness between keys: with one key (or an open gateway, keyed by
+    // client address) that key is the deployment's whole traffic, and a share would only halve it.
+    const slotSharePercent = config.apiKeys.length >= 2 ? config.KEY_SLOT_SHARE_PERCENT : 100;
     this.limiter = new KeyLimiter(this.redis, config.REDIS_KEY_PREFIX, {
       requestsPerMinute: config.RATE_LIMIT_REQUESTS_PER_MINUTE,
       concurrentStreams: config.RATE_LIMIT_CONCURRENT_STREAMS,
+      slotSharePercent,
+      workerSlots: () => this.workerSlots,
       leaseMs: config.REQUEST_TIMEOUT_MS + 5000,
     });
+    if (slotSharePercent < 100) {
+      this.slotsTimer = setInterval(() => void this.refreshWorkerSlots(), workerSlotsRefreshMs);
+      this.slotsTimer.unref();
+    }
     this.stalls = new LoopStallWatch(Math.max(25, config.REDIS_COMMAND_TIMEOUT_MS / 4));
     this.outageWatch = new RedisOutageWatch(
       this.redis,
@@ -113,6 +129,15 @@ export class IngressRuntime {
   async start(): Promise<void> {
     await waitForRedis(this.redis, this.config.REDIS_URL, 5000);
     await this.hub.start();
+    if (this.slotsTimer) await this.refreshWorkerSlots();
+  }
+
+  private async refreshWorkerSlots(): Promise<void> {
+    try {
+      this.workerSlots = await countWorkerSlots(this.redis, this.keys, this.config.WORKER_LIVENESS_MS);
+    } catch {
+      // Redis unreachable: requests are refused anyway; keep the last figure.
+    }
   }
 
   /**
@@ -151,7 +176,7 @@ export class IngressRuntime {
         jobId: job.requestId,
         attempts: jobCatalog.chat.attempts,
         removeOnComplete: true,
-        removeOnFail: { age: 3600, count: 1000 },
+        removeOnFail: jobCatalog.chat.keepFailed,
       });
     };
     try {
@@ -210,6 +235,7 @@ export class IngressRuntime {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.slotsTimer);
     this.admission.close();
     this.outageWatch.close();
     this.stalls.close();

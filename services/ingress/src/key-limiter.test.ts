@@ -3,8 +3,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { removeKeys } from "../../../test/support/remove-keys.ts";
 import { KeyLimiter } from "./key-limiter.ts";
+import { removeKeys } from "@switchboard/testing";
 
 const prefix = `sbtest-limiter-${process.pid}-${Date.now()}`;
 let redis: Redis;
@@ -17,8 +17,14 @@ afterAll(async () => {
   await removeKeys(inject("redisUrl"), prefix);
 });
 
-const limiter = (requestsPerMinute: number, concurrentStreams: number) =>
-  new KeyLimiter(redis, prefix, { requestsPerMinute, concurrentStreams, leaseMs: 60_000 });
+const limiter = (requestsPerMinute: number, concurrentStreams: number, slotSharePercent = 100, workerSlots = 0) =>
+  new KeyLimiter(redis, prefix, {
+    requestsPerMinute,
+    concurrentStreams,
+    slotSharePercent,
+    workerSlots: () => workerSlots,
+    leaseMs: 60_000,
+  });
 
 describe("KeyLimiter", () => {
   it("holds one stream slot per request, and a resend of the same request takes no second one", async () => {
@@ -41,6 +47,31 @@ describe("KeyLimiter", () => {
     const third = await limits.acquire("key:b", "request-3");
     expect(third.ok).toBe(false);
     if (!third.ok) expect(third.error.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it("holds a key to its share of the worker slots, or the configured bound if lower", async () => {
+    const shared = limiter(0, 0, 50, 8);
+    const held = [];
+    for (let index = 0; index < 4; index++) held.push(await shared.acquire("key:e", `share-${index}`));
+    expect(held.every((acquired) => acquired.ok)).toBe(true);
+    const over = await shared.acquire("key:e", "share-4");
+    expect(over.ok).toBe(false);
+    if (!over.ok) expect(over.error.message).toMatch(/share .*4 concurrent requests/);
+    // Another key has its own share.
+    expect((await shared.acquire("key:f", "share-other")).ok).toBe(true);
+    // A slot given back is the key's again.
+    if (held[0]?.ok) held[0].release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await shared.acquire("key:e", "share-5")).ok).toBe(true);
+    // The configured bound, when lower, is the one that holds.
+    const lower = limiter(0, 1, 50, 8);
+    expect((await lower.acquire("key:g", "lower-1")).ok).toBe(true);
+    const second = await lower.acquire("key:g", "lower-2");
+    expect(second.ok).toBe(false);
+    if (!second.ok) expect(second.error.message).toMatch(/More than 1 concurrent/);
+    // No workers known yet: no share.
+    const unknown = limiter(0, 0, 50, 0);
+    for (let index = 0; index < 5; index++) expect((await unknown.acquire("key:h", `unknown-${index}`)).ok).toBe(true);
   });
 
   it("keeps each key's limits apart", async () => {

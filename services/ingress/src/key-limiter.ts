@@ -1,6 +1,11 @@
 // Per-key limits held in Redis, so they hold across every ingress replica: requests per minute (a
 // token bucket refilled continuously, so no double burst at a window's edge) and concurrent streams
-// (a sorted set of leases, so a crashed ingress's streams expire instead of counting forever).
+// (a sorted set of leases, so a crashed ingress's streams expire instead of counting forever). The
+// concurrency bound is the configured one or the key's share of the deployment's worker slots,
+// whichever is lower: without a share, one key holding slow requests filled every worker slot and
+// the other keys' requests timed out in the queue. Streams cannot be pre-empted, so the share is
+// kept whether or not others wait at the moment: a key that filled every slot first would make the
+// next key's first requests wait for its streams to end.
 // One script, one round trip per request. Sent twice for one request (a resend after a timeout),
 // it charges once: the request's lease, or the bucket's record of the last request it charged,
 // says the request was already admitted.
@@ -54,6 +59,10 @@ declare module "ioredis" {
 export interface KeyLimits {
   requestsPerMinute: number;
   concurrentStreams: number;
+  /** The most a key may hold of the deployment's worker slots, in per cent (100: no share limit). */
+  slotSharePercent: number;
+  /** The deployment's worker slots now (0: not known, no share limit). */
+  workerSlots: () => number;
   /** How long a concurrency slot is held at most (the request's own deadline, plus a margin). */
   leaseMs: number;
 }
@@ -73,7 +82,18 @@ export class KeyLimiter {
   }
 
   get enabled(): boolean {
-    return this.limits.requestsPerMinute > 0 || this.limits.concurrentStreams > 0;
+    return this.limits.requestsPerMinute > 0 || this.limits.concurrentStreams > 0 || this.limits.slotSharePercent < 100;
+  }
+
+  /** The concurrency bound now: the configured one, or the key's share of the worker slots if lower; 0: none. */
+  private concurrencyBound(): { concurrent: number; share: boolean } {
+    const configured = this.limits.concurrentStreams;
+    const slots = this.limits.workerSlots();
+    if (this.limits.slotSharePercent >= 100 || slots === 0) return { concurrent: configured, share: false };
+    const share = Math.max(1, Math.floor((slots * this.limits.slotSharePercent) / 100));
+    return configured > 0 && configured <= share
+      ? { concurrent: configured, share: false }
+      : { concurrent: share, share: true };
   }
 
   /** Take one request (and one stream slot) for key; rejects with rate_limited when over a limit. */
@@ -82,11 +102,12 @@ export class KeyLimiter {
     if (!this.enabled) return noop;
     const base = `${this.prefix}:limit:{${key}}`;
     const streamsKey = `${base}:streams`;
+    const bound = this.concurrencyBound();
     const [verdict, waitMs] = await this.redis.keyLimitAcquire(
       `${base}:rpm`,
       streamsKey,
       this.limits.requestsPerMinute,
-      this.limits.concurrentStreams,
+      bound.concurrent,
       requestId,
       this.limits.leaseMs,
     );
@@ -104,11 +125,13 @@ export class KeyLimiter {
         ok: false,
         error: new GatewayError("rate_limited", {
           retryAfterSeconds: 1,
-          message: `More than ${this.limits.concurrentStreams} concurrent requests for this key; retry after the indicated time.`,
+          message: bound.share
+            ? `This key holds its share of the gateway's capacity (${bound.concurrent} concurrent requests, KEY_SLOT_SHARE_PERCENT); retry after the indicated time.`
+            : `More than ${bound.concurrent} concurrent requests for this key; retry after the indicated time.`,
         }),
       };
     }
-    if (this.limits.concurrentStreams === 0) return noop;
+    if (bound.concurrent === 0) return noop;
     return {
       ok: true,
       release: () => {

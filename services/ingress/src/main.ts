@@ -3,7 +3,7 @@
 import { createServer } from "node:http";
 import { GatewayError } from "@switchboard/protocol";
 import { createLogger, createMetrics, startTelemetry } from "@switchboard/telemetry";
-import { createApp } from "./app.ts";
+import { bearerMatches, createApp } from "./app.ts";
 import { loadIngressConfig } from "./config.ts";
 import { createIngressMetrics } from "./ingress-metrics.ts";
 import { IngressRuntime } from "./ingress-runtime.ts";
@@ -24,12 +24,28 @@ try {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     queueMaxWaitMs: config.QUEUE_MAX_WAIT_MS,
     jsonMaxDepth: config.JSON_MAX_DEPTH,
+    jsonMaxValues: config.JSON_MAX_VALUES,
     log,
     authentication: authenticationOptions,
     metrics,
     ingressMetrics,
     trustIncomingTraceparent: config.TRUST_INCOMING_TRACEPARENT,
+    trustProxy: config.TRUST_PROXY,
+    ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
   });
+  // Metrics on their own port, off the public one (and with the token, if one is set). A taken
+  // port is reported, and the ingress serves on without them.
+  const metricsToken = config.METRICS_TOKEN;
+  const metricsServer = await metrics
+    .serve(
+      config.METRICS_PORT,
+      config.METRICS_HOST,
+      metricsToken ? (request) => bearerMatches(request.headers.authorization, metricsToken) : undefined,
+    )
+    .catch((error: unknown) => {
+      log.warn("metrics server not started", { port: config.METRICS_PORT, error });
+      return undefined;
+    });
   if (config.apiKeys.length === 0) {
     log.warn(
       "OPEN ACCESS: no API keys are configured, so anyone who can reach this gateway can use it (and spend its upstream credits). Set API_KEYS or API_KEYS_FILE.",
@@ -54,7 +70,7 @@ try {
       ingressId: runtime.ingressId,
       port,
       url: `http://127.0.0.1:${port}/v1`,
-      metricsUrl: `http://127.0.0.1:${port}/metrics`,
+      ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
       tracing: telemetry.tracing,
     });
   });
@@ -79,6 +95,7 @@ try {
       );
     server.close();
     server.closeAllConnections();
+    metricsServer?.server.close();
     await runtime.close();
     await telemetry.shutdown();
     log.info("stopped", { drained });
@@ -86,6 +103,12 @@ try {
   };
   process.on("SIGTERM", () => void stop().catch(() => process.exit(1)));
   process.on("SIGINT", () => void stop().catch(() => process.exit(1)));
+  // Started by `npm start` (scripts/start.ts), which holds an IPC channel to its children: the
+  // channel closes when that parent dies, even by SIGKILL, and the ingress stops with it.
+  if (process.channel) {
+    process.channel.unref();
+    process.on("disconnect", () => void stop().catch(() => process.exit(1)));
+  }
 } catch (error) {
   process.stderr.write(`ingress: ${(error as Error).message}\n`);
   process.exit(1);

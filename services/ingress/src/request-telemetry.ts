@@ -14,6 +14,7 @@ import {
   type Span,
 } from "@switchboard/telemetry";
 import type { IngressMetrics } from "./ingress-metrics.ts";
+import { requestIdsOf, type RequestIds } from "./request-id-header.ts";
 
 const localsKey = "requestTelemetry";
 
@@ -26,6 +27,7 @@ export class RequestTelemetry {
   private errorCode: string | undefined;
   private cancelReason: string | undefined;
   private streamed = false;
+  private route: { key: string; model: string } | undefined;
   private ended = false;
 
   /** headers: a caller's W3C traceparent, linked to (or, with trustCaller, joined). */
@@ -35,28 +37,32 @@ export class RequestTelemetry {
     path: string,
     headers: Record<string, string | string[] | undefined>,
     trustCaller: boolean,
+    ids: RequestIds | undefined,
+    route = "/v1/chat/completions",
   ) {
     this.metrics = metrics;
     const { parent, links } = callerTraceContext(headers, trustCaller);
-    this.span = startSpan(`${method} /v1/chat/completions`, {
+    this.span = startSpan(`${method} ${route}`, {
       kind: SpanKind.SERVER,
       parent,
       links,
       attributes: {
         [attributeNames.httpRequestMethod]: method,
-        [attributeNames.httpRoute]: "/v1/chat/completions",
+        [attributeNames.httpRoute]: route,
         [attributeNames.urlPath]: path,
         [attributeNames.genAiOperationName]: "chat",
+        ...(ids ? { [attributeNames.requestId]: ids.requestId } : {}),
+        ...(ids?.callerRequestId ? { [attributeNames.callerRequestId]: ids.callerRequestId } : {}),
       },
     });
     metrics.activeStreams.add(1);
   }
 
   /** The request was valid and is about to be queued. */
-  accepted(requestId: string, model: string, stream: boolean): void {
+  accepted(model: string, stream: boolean, route: { key: string; model: string }): void {
     this.streamed = stream;
+    this.route = route;
     if (!this.span.isRecording()) return;
-    this.span.setAttribute(attributeNames.requestId, requestId);
     this.span.setAttribute(attributeNames.genAiRequestModel, model);
     this.span.setAttribute(attributeNames.genAiRequestStream, stream);
   }
@@ -85,12 +91,13 @@ export class RequestTelemetry {
       [attributeNames.genAiOperationName]: "chat",
       [attributeNames.stream]: this.streamed,
     };
+    // Bounded: the routing table's keys and configured models, never the model id a caller sent.
+    if (this.route) {
+      attributes[attributeNames.route] = this.route.key;
+      attributes[attributeNames.routeModel] = this.route.model;
+    }
     const timeToFirstToken = this.firstTokenAt === undefined ? undefined : (this.firstTokenAt - this.startedAt) / 1000;
-    if (timeToFirstToken !== undefined)
-      this.metrics.timeToFirstToken.record(timeToFirstToken, {
-        [attributeNames.genAiOperationName]: "chat",
-        [attributeNames.stream]: this.streamed,
-      });
+    if (timeToFirstToken !== undefined) this.metrics.timeToFirstToken.record(timeToFirstToken, { ...attributes });
     if (this.cancelReason) {
       this.metrics.cancellations.add(1, { [attributeNames.cancelReason]: this.cancelReason });
       attributes[attributeNames.outcome] = "cancelled";
@@ -118,10 +125,21 @@ export class RequestTelemetry {
   }
 }
 
-/** Express middleware for the chat route: opens the request's telemetry before the body is read. */
-export function requestTelemetryMiddleware(metrics: IngressMetrics, trustCaller: boolean) {
+/**
+ * Express middleware for a completion route: opens the request's telemetry before the body is read.
+ * route: the span's http.route (the route's canonical path).
+ */
+export function requestTelemetryMiddleware(metrics: IngressMetrics, trustCaller: boolean, route?: string) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    const telemetry = new RequestTelemetry(metrics, request.method, request.path, request.headers, trustCaller);
+    const telemetry = new RequestTelemetry(
+      metrics,
+      request.method,
+      request.path,
+      request.headers,
+      trustCaller,
+      requestIdsOf(response),
+      route,
+    );
     response.locals[localsKey] = telemetry;
     response.on("close", () => {
       // Closed before the last byte was written: the client went away.

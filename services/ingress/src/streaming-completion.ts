@@ -1,12 +1,13 @@
 // Writes one streamed answer as OpenAI chat.completion.chunk events over SSE.
-// Each chunk is built by splicing the relayed delta JSON into a prebuilt template: no JSON is
-// parsed or re-serialised per token.
+// Each chunk is built by splicing the relayed delta JSON (serialised by the worker) into a prebuilt
+// template: no JSON is parsed or re-serialised per token. Nothing an upstream sent is spliced as
+// raw text.
 import type { Response } from "express";
 import { toErrorBody, type FinishReason, type GatewayError, type Usage } from "@switchboard/protocol";
 import { armBufferWords, type BufferWordsOptions } from "./buffer-words.ts";
 import { CompletionSink, type CompletionContext } from "./completion-sink.ts";
 
-const sseHeaders = {
+export const sseHeaders = {
   "Content-Type": "text/event-stream; charset=utf-8",
   "Cache-Control": "no-cache, no-transform",
   Connection: "keep-alive",
@@ -61,7 +62,9 @@ export class StreamingCompletion extends CompletionSink {
   protected writeFinish(finishReason: FinishReason, usage: Usage | null): void {
     this.noteOutput();
     const usageField = this.context.includeUsage ? `,"usage":null` : "";
-    let tail = `${this.chunkStart}${this.withRole("{}")},"logprobs":null,"finish_reason":"${finishReason}"}]${usageField}}\n\n`;
+    // Serialised, never spliced: the finish reason is the upstream's string, and a hostile one
+    // could otherwise close the JSON and write an SSE event (or an early [DONE]) of its own.
+    let tail = `${this.chunkStart}${this.withRole("{}")},"logprobs":null,"finish_reason":${JSON.stringify(finishReason)}}]${usageField}}\n\n`;
     if (this.context.includeUsage) {
       const { completionId, created, model } = this.context;
       tail += `data: ${JSON.stringify({ id: completionId, object: "chat.completion.chunk", created, model, choices: [], usage })}\n\n`;
@@ -71,7 +74,7 @@ export class StreamingCompletion extends CompletionSink {
   }
 
   protected writeStreamError(error: GatewayError): void {
-    this.write(`data: ${JSON.stringify(toErrorBody(error))}\n\n`);
+    this.write(`data: ${JSON.stringify(toErrorBody(error, this.context.requestId))}\n\n`);
     this.response.end();
   }
 

@@ -83,7 +83,7 @@ export function streamChat(res: ServerResponse, state: RequestState, plan: ChatP
   });
   const textCount = textTokens.length;
   const total = textCount + toolFragments.length;
-  const finishReason = toolCalls.length > 0 ? "tool_calls" : "stop";
+  const finishReason = behaviour.finishReason ?? (toolCalls.length > 0 ? "tool_calls" : "stop");
 
   function event(step: number): string {
     let delta: string;
@@ -165,7 +165,7 @@ export function streamChat(res: ServerResponse, state: RequestState, plan: ChatP
       record.firstByteAt = clock();
       tail += `${chunkPrefix}{"role":"assistant","content":""}${chunkSuffix}`;
     }
-    tail += `${chunkPrefix}{},"logprobs":null,"finish_reason":"${finishReason}"}]${usageTail}`;
+    tail += `${chunkPrefix}{},"logprobs":null,"finish_reason":${JSON.stringify(finishReason)}}]${usageTail}`;
     if (includeUsage) {
       tail += `data: ${head},"choices":[],"usage":{"prompt_tokens":${promptTokens},"completion_tokens":${sent},"total_tokens":${promptTokens + sent}}}\n\n`;
     }
@@ -265,7 +265,14 @@ export function completeChat(res: ServerResponse, state: RequestState, plan: Cha
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
       model,
-      choices: [{ index: 0, message, logprobs: null, finish_reason: toolCalls.length > 0 ? "tool_calls" : "stop" }],
+      choices: [
+        {
+          index: 0,
+          message,
+          logprobs: null,
+          finish_reason: behaviour.finishReason ?? (toolCalls.length > 0 ? "tool_calls" : "stop"),
+        },
+      ],
       usage: { prompt_tokens: promptTokens, completion_tokens: total, total_tokens: promptTokens + total },
     };
     record.status = 200;

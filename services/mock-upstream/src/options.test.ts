@@ -21,6 +21,7 @@ describe("resolveBehaviour", () => {
       text: "hi there",
       toolCalls: [{ name: "f", arguments: "{}" }, { name: "g" }],
       textBeforeToolCalls: true,
+      finishReason: 'stop"}]}\n\ndata: [DONE]',
       fail: { kind: "http", status: 429, retryAfterSeconds: 3 },
       tag: "t",
     });
@@ -36,6 +37,7 @@ describe("resolveBehaviour", () => {
           { name: "g", arguments: "" },
         ],
         textBeforeToolCalls: true,
+        finishReason: 'stop"}]}\n\ndata: [DONE]',
         fail: { kind: "http", status: 429, message: "Mock upstream failure", afterTokens: 0, retryAfterSeconds: 3 },
         tag: "t",
       },

@@ -27,6 +27,11 @@ export interface MockRequestOptions {
   toolCalls?: MockToolCall[];
   /** With toolCalls: stream text tokens first, then the calls. */
   textBeforeToolCalls?: boolean;
+  /**
+   * The finish_reason the answer ends with, any string (default "stop", or "tool_calls"): a hostile
+   * upstream's, e.g. one holding `\n\ndata: [DONE]\n\n` to end a naive relay's stream early.
+   */
+  finishReason?: string;
   fail?: {
     kind: MockFailureKind;
     status?: number;
@@ -57,6 +62,7 @@ export interface MockBehaviour {
   text?: string;
   toolCalls: MockToolCall[];
   textBeforeToolCalls: boolean;
+  finishReason?: string;
   fail?: MockFailure;
   tag?: string;
 }
@@ -74,6 +80,7 @@ const mockKeys: readonly string[] = [
   "text",
   "toolCalls",
   "textBeforeToolCalls",
+  "finishReason",
   "fail",
   "tag",
 ];
@@ -232,6 +239,7 @@ export function resolveBehaviour(defaults: MockDefaults, mock: unknown): ParseRe
       }
       behaviour.textBeforeToolCalls = textFirst;
     }
+    if (mock["finishReason"] !== undefined) behaviour.finishReason = string(mock["finishReason"], "mock.finishReason");
     if (mock["fail"] !== undefined) behaviour.fail = parseFailure(mock["fail"]);
     if (mock["tag"] !== undefined) behaviour.tag = string(mock["tag"], "mock.tag");
     if (behaviour.fail?.times !== undefined && behaviour.tag === undefined)

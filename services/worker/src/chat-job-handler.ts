@@ -10,6 +10,7 @@ import { WaitingError, type Job } from "bullmq";
 import { resolveRoute, type Route, type RouteTable } from "@switchboard/config";
 import {
   GatewayError,
+  elideQuoted,
   encodeDelta,
   encodeRelayEvent,
   isDeterministic,
@@ -49,7 +50,16 @@ export interface ChatJobDeps {
   relayBatcher: RelayBatcher;
   noListenerGraceMs: number;
   listenerWatch: ListenerWatch;
-  upstream: { firstTokenTimeoutMs: number; idleTimeoutMs: number; retries: number; retryBackoffMs: number };
+  upstream: {
+    firstTokenTimeoutMs: number;
+    idleTimeoutMs: number;
+    retries: number;
+    retryBackoffMs: number;
+    /** Longest Retry-After a client is told (an upstream's own value is capped to it). */
+    retryAfterMaxSeconds: number;
+  };
+  /** SWITCHBOARD_CAPTURE_CONTENT: an upstream's error text is logged with its quoted passages. */
+  captureContent: boolean;
   log: Logger;
 }
 
@@ -91,14 +101,21 @@ export async function handleChatJob(
   const coalescer = streamed
     ? undefined
     : new DeltaCoalescer((frame) => void relay.emit(frame).catch((error: unknown) => stop.abort(error)));
+  /** The route's exposeUpstreamErrors, once the route is known: the client also hears the upstream's (scrubbed) text. */
+  let exposeUpstreamErrors = false;
   const fail = async (error: GatewayError) => {
     coalescer?.flush();
+    const retryAfterSeconds =
+      error.retryAfterSeconds === undefined
+        ? undefined
+        : Math.min(error.retryAfterSeconds, deps.upstream.retryAfterMaxSeconds);
     await relay.emit(
       encodeRelayEvent({
         kind: "error",
         code: error.code,
-        message: error.message,
-        ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+        message:
+          exposeUpstreamErrors && error.detail ? `${error.message} The upstream said: ${error.detail}` : error.message,
+        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
       }),
     );
     return error.code;
@@ -143,6 +160,7 @@ export async function handleChatJob(
           message: `The model "${job.data.model}" is not served by this gateway.`,
         }),
       );
+    exposeUpstreamErrors = route.exposeUpstreamErrors;
     const targets = [route, ...route.fallbacks];
     let lastError: GatewayError | undefined;
     for (let index = 0; index < targets.length; index++) {
@@ -199,7 +217,16 @@ export async function handleChatJob(
             return await stopped(stop.signal.reason);
           }
           const error = toUpstreamError(caught, provider.name);
-          call.failed(error.code);
+          // The upstream's own words are the operator's to read, here, not the client's.
+          const detail = error.detail === undefined || deps.captureContent ? error.detail : elideQuoted(error.detail);
+          call.failed(error.code, detail);
+          deps.log.warn("upstream call failed", {
+            requestId,
+            code: error.code,
+            provider: provider.name,
+            retry,
+            ...(detail === undefined ? {} : { detail }),
+          });
           if (deltas > 0) {
             // Never a truncated answer dressed as success, never a second answer glued to the first.
             deps.log.warn("upstream failed after the first token", {
@@ -212,6 +239,7 @@ export async function handleChatJob(
               new GatewayError("upstream_interrupted", {
                 message: `The answer was interrupted after it had started: ${error.message}`,
                 cause: error,
+                ...(error.detail === undefined ? {} : { detail: error.detail }),
               }),
             );
           }
@@ -236,6 +264,7 @@ export async function handleChatJob(
             break;
           }
           deps.log.warn("upstream failed, retrying", { requestId, code: error.code, provider: provider.name, retry });
+          telemetry.retry(target.provider, error.code);
           try {
             await sleep(waitMs, undefined, { signal: stop.signal });
           } catch {

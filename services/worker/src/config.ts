@@ -52,6 +52,8 @@ export const WorkerEnv = z.object({
   UPSTREAM_RETRIES: integer(1, { min: 0, max: 10 }),
   /** Wait before the first retry; doubled each time, with jitter. */
   UPSTREAM_RETRY_BACKOFF_MS: integer(100, { min: 0 }),
+  /** Longest Retry-After passed on to a client from an upstream (an upstream once said 100000 s). */
+  UPSTREAM_RETRY_AFTER_MAX_SECONDS: integer(60, { min: 1, max: 86_400 }),
   SIMULATED_FIRST_TOKEN_DELAY_MS: integer(30, { min: 0 }),
   SIMULATED_TOKEN_DELAY_MS: integer(15, { min: 0 }),
   // Relay

@@ -3,13 +3,12 @@
 // while a live worker's job keeps its own.
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { jobCatalog } from "@switchboard/protocol";
 import { relayKeys } from "@switchboard/relay";
 import { createLogger } from "@switchboard/telemetry";
-import { removeKeys } from "../../../test/support/remove-keys.ts";
-import { waitUntil } from "../../../test/support/wait-until.ts";
 import { CrashReaper } from "./crash-reaper.ts";
+import { removeKeys } from "@switchboard/testing";
 
 const queueName = jobCatalog.chat.queue;
 
@@ -79,10 +78,13 @@ describe("CrashReaper", () => {
       log: createLogger("worker", "error"),
     });
     cleanups.push(() => reaper.close());
-    await waitUntil(
-      async () => (await redis.zscore(keys.workers, "worker-deadbeef")) === null,
-      5000,
-      "the dead worker left the presence set",
+    await vi.waitFor(
+      async () =>
+        expect(
+          (await redis.zscore(keys.workers, "worker-deadbeef")) === null,
+          "the dead worker left the presence set",
+        ).toBe(true),
+      { timeout: 5000, interval: 25 },
     );
 
     expect(await Promise.all(deadJobs.map(lock))).toEqual([0, 0]);

@@ -103,6 +103,11 @@ export class JobTelemetry {
     return new UpstreamCallTelemetry(this.parent, this.job, target, this.options);
   }
 
+  /** The call failed before any token went out; the same target is tried again. */
+  retry(provider: string, code: string): void {
+    this.options.metrics.retries.add(1, { [attributeNames.provider]: provider, [attributeNames.errorType]: code });
+  }
+
   /** The call failed before any token went out; the next target is tried. */
   fallback(from: string, to: string, code: string): void {
     this.options.metrics.fallbacks.add(1, { [attributeNames.provider]: from, [attributeNames.errorType]: code });
@@ -180,11 +185,13 @@ export class UpstreamCallTelemetry {
   }
 
   /**
-   * The call failed. The span carries the code and its standard description, not the upstream's
-   * own message: providers sometimes quote the request back in their errors.
+   * The call failed. The span's status carries the code and its standard description; what the
+   * upstream said (scrubbed of secrets, and of quoted passages unless content capture is on:
+   * providers quote the request back) goes in an attribute of its own.
    */
-  failed(code: string): void {
+  failed(code: string, upstreamDetail?: string): void {
     this.failure ??= { code, message: isErrorCode(code) ? errorCodes[code].message : code };
+    if (upstreamDetail !== undefined) this.attributes[attributeNames.upstreamErrorMessage] = upstreamDetail;
     this.end(code);
   }
 

@@ -21,6 +21,12 @@ try {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // Started by `npm start` (scripts/start.ts), which holds an IPC channel to its children: the
+  // channel closes when that parent dies, even by SIGKILL, and the worker stops with it.
+  if (process.channel) {
+    process.channel.unref();
+    process.on("disconnect", stop);
+  }
 } catch (error) {
   process.stderr.write(`worker: ${(error as Error).message}\n`);
   process.exit(1);

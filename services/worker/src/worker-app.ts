@@ -103,7 +103,9 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
       retries: config.UPSTREAM_RETRIES,
       retryBackoffMs: config.UPSTREAM_RETRY_BACKOFF_MS,
+      retryAfterMaxSeconds: config.UPSTREAM_RETRY_AFTER_MAX_SECONDS,
     },
+    captureContent: config.SWITCHBOARD_CAPTURE_CONTENT,
     log,
   };
   const worker = new QueueConsumers<ChatJob, string>(
@@ -138,7 +140,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: 2,
       removeOnComplete: { count: 0 },
-      removeOnFail: { age: 3600, count: 1000 },
+      removeOnFail: jobCatalog.chat.keepFailed,
       name: workerId,
     },
   );
@@ -167,8 +169,13 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   // On a Redis Cluster the cancel subscriber may move between nodes without a "ready" event, so
   // memory cannot vouch for having heard every broadcast: there every job asks Redis.
   if (!config.REDIS_CLUSTER) recentCancels.follow(cancelSubscriber as Redis);
-  const stopHeartbeat = startHeartbeat(redis, keys, workerId, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) =>
-    log.debug("heartbeat failed", { error }),
+  const stopHeartbeat = startHeartbeat(
+    redis,
+    keys,
+    workerId,
+    config.WORKER_HEARTBEAT_INTERVAL_MS,
+    (error) => log.debug("heartbeat failed", { error }),
+    config.WORKER_CONCURRENCY,
   );
   const stopHealthFile = config.WORKER_HEALTH_FILE
     ? startHealthFile(config.WORKER_HEALTH_FILE, config.WORKER_HEARTBEAT_INTERVAL_MS, (error) =>

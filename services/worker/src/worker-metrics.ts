@@ -12,6 +12,7 @@ export interface WorkerMetrics {
   cancellations: ReturnType<Meter["createCounter"]>;
   errors: ReturnType<Meter["createCounter"]>;
   fallbacks: ReturnType<Meter["createCounter"]>;
+  retries: ReturnType<Meter["createCounter"]>;
 }
 
 export function createWorkerMetrics(meter: Meter): WorkerMetrics {
@@ -51,6 +52,11 @@ export function createWorkerMetrics(meter: Meter): WorkerMetrics {
     }),
     fallbacks: meter.createCounter(metricNames.fallbacks, {
       description: "Upstream calls that failed over to the route's next target, by provider and code.",
+      unit: "{call}",
+    }),
+    retries: meter.createCounter(metricNames.retries, {
+      description:
+        "Upstream calls that failed before the first token and are tried again on the same target (UPSTREAM_RETRIES), by provider and code.",
       unit: "{call}",
     }),
   };

@@ -2,7 +2,8 @@
 // still queued never reaches the upstream at all.
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Redis } from "ioredis";
-import { chatBody, streamChat } from "../support/chat-client.ts";
+import { chatBody } from "@switchboard/testing";
+import { streamChat } from "../support/chat-client.ts";
 import { startFaultStack, waitFor } from "../support/fault-stack.ts";
 import { clock, countBy, summary } from "../support/figures.ts";
 
@@ -79,7 +80,7 @@ export async function measureActiveCancellation(
     };
     const results = await Promise.all(
       Array.from({ length: streams }, async (_, index) => {
-        const result = await streamChat(stack.urls[0]!, chatBody({ tag: `active-${index}` }), {
+        const result = await streamChat(stack.urls[0]!, chatBody({ stream: true, mock: { tag: `active-${index}` } }), {
           signal: controllers[index]!.signal,
           onToken: (count) => {
             received[index] = count;
@@ -137,13 +138,19 @@ export async function measureQueuedCancellation(queued: number): Promise<QueuedC
   const admin = new Redis(stack.redis.url);
   try {
     const blocker = new AbortController();
-    const blocking = streamChat(stack.urls[0]!, chatBody({ tag: "blocker", fail: { kind: "never-respond" } }), {
-      signal: blocker.signal,
-    });
+    const blocking = streamChat(
+      stack.urls[0]!,
+      chatBody({ stream: true, mock: { tag: "blocker", fail: { kind: "never-respond" } } }),
+      {
+        signal: blocker.signal,
+      },
+    );
     await waitFor(() => stack.mock.stats().active === 1, 10_000, "the blocker to reach the upstream");
     const controllers = Array.from({ length: queued }, () => new AbortController());
     const requests = controllers.map((controller, index) =>
-      streamChat(stack.urls[0]!, chatBody({ tag: `queued-${index}` }), { signal: controller.signal }),
+      streamChat(stack.urls[0]!, chatBody({ stream: true, mock: { tag: `queued-${index}` } }), {
+        signal: controller.signal,
+      }),
     );
     await waitFor(async () => (await admin.llen("{faults}:chat:wait")) === queued, 10_000, "the requests to be queued");
     for (const controller of controllers) controller.abort();

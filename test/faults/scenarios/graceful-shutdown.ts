@@ -1,7 +1,8 @@
 // Graceful shutdown past its grace: what SIGTERM does to work that cannot finish in time. A worker
 // hands back the jobs that have not sent a token (another worker answers them) and ends the
 // streaming ones with an explicit error; an ingress ends its open streams with shutting_down.
-import { chatBody, streamChat } from "../support/chat-client.ts";
+import { chatBody } from "@switchboard/testing";
+import { streamChat } from "../support/chat-client.ts";
 import { startFaultStack, waitFor } from "../support/fault-stack.ts";
 import { countBy } from "../support/figures.ts";
 
@@ -28,10 +29,16 @@ export async function measureGracefulShutdown(requests: number): Promise<Shutdow
     const url = stack.urls[0]!;
     // Their first upstream call never answers; the second (after the hand-back) answers at once.
     const waiting = Array.from({ length: requests }, (_, index) =>
-      streamChat(url, chatBody({ tag: `waiting-${index}`, tokens: 3, fail: { kind: "never-respond", times: 1 } })),
+      streamChat(
+        url,
+        chatBody({
+          stream: true,
+          mock: { tag: `waiting-${index}`, tokens: 3, fail: { kind: "never-respond", times: 1 } },
+        }),
+      ),
     );
     const streaming = Array.from({ length: requests }, (_, index) =>
-      streamChat(url, chatBody({ tag: `streaming-${index}` })),
+      streamChat(url, chatBody({ stream: true, mock: { tag: `streaming-${index}` } })),
     );
     await waitFor(
       () =>
@@ -46,7 +53,7 @@ export async function measureGracefulShutdown(requests: number): Promise<Shutdow
     const cut = await Promise.all(streaming);
 
     // The ingress: long streams through the surviving worker, then SIGTERM with a short grace.
-    const open = Array.from({ length: requests }, () => streamChat(url, chatBody()));
+    const open = Array.from({ length: requests }, () => streamChat(url, chatBody({ stream: true })));
     await waitFor(() => stack.mock.stats().active === requests, 10_000, "the streams to flow");
     const ingress = stack.ingresses[0]!;
     ingress.child.kill("SIGTERM");
@@ -55,7 +62,7 @@ export async function measureGracefulShutdown(requests: number): Promise<Shutdow
       5000,
       "the ingress to begin its shutdown",
     );
-    const refused = await streamChat(url, chatBody());
+    const refused = await streamChat(url, chatBody({ stream: true }));
     const ready = await fetch(url.replace(/\/v1$/, "/ready"));
     await ready.arrayBuffer();
     const ended = await Promise.all(open);

@@ -2,6 +2,7 @@
 // (an OpenAI error body where the gateway answers itself; Node's bare 408 for a slow sender), no
 // process may crash, and memory after must be about memory before.
 import { connect } from "node:net";
+import { gzipSync } from "node:zlib";
 import { residentMb, startFaultStack } from "../support/fault-stack.ts";
 import { countBy } from "../support/figures.ts";
 
@@ -61,7 +62,11 @@ function randomJson(random: () => number, depth: number): unknown {
 const valid = { model: "mock-model", messages: [{ role: "user", content: "Hello" }] };
 
 /** Body kinds; each is invalid by construction (a valid request is not hostile). */
-const kinds: Array<{ name: string; make: (random: () => number) => string | Buffer }> = [
+const kinds: Array<{
+  name: string;
+  make: (random: () => number) => string | Buffer;
+  headers?: Record<string, string>;
+}> = [
   {
     name: "random JSON",
     make: (random) => {
@@ -128,10 +133,31 @@ const kinds: Array<{ name: string; make: (random: () => number) => string | Buff
     make: () => JSON.stringify({ ...valid, messages: [{ role: "user", content: { text: "y".repeat(900_000) } }] }),
   },
   { name: "over the size limit", make: () => JSON.stringify({ ...valid, pad: "z".repeat(bodyLimitBytes + 1000) }) },
+  {
+    // Within the size limit, over JSON_MAX_VALUES: cheap in bytes, dear once parsed.
+    name: "many values",
+    make: (random) => {
+      const count = 100_001 + Math.floor(random() * 20_000);
+      return random() < 0.5
+        ? `${JSON.stringify(valid).slice(0, -1)},"x":[${"{},".repeat(count)}{}]}`
+        : `${JSON.stringify(valid).slice(0, -1)},"x":[${"0,".repeat(count)}0]}`;
+    },
+  },
+  {
+    name: "non-UTF-8 charset",
+    make: () => Buffer.from(JSON.stringify(valid), "utf16le"),
+    headers: { "content-type": "application/json; charset=utf-16le" },
+  },
+  {
+    name: "corrupt gzip",
+    make: (random) =>
+      Buffer.concat([gzipSync(JSON.stringify(valid)).subarray(0, 10), Buffer.from(String(random()).repeat(20))]),
+    headers: { "content-encoding": "gzip" },
+  },
 ];
 
 /** Kinds that are large are sent less often, so the run measures the gateway, not the loopback. */
-const weights = [30, 15, 25, 10, 10, 8, 1, 1];
+const weights = [30, 15, 25, 10, 10, 8, 1, 1, 1, 3, 3];
 
 /** Valid requests sent before the "before" figure. */
 const warmUpRequests = 1000;
@@ -169,7 +195,7 @@ export async function measureHostileInput(
         Array.from({ length: 16 }, async () => {
           while (cursor < end) {
             const kind = kinds[plan[cursor++]!]!;
-            const answer = await post(url, kind.make(random));
+            const answer = await post(url, kind.make(random), kind.headers);
             answers.push({ kind: kind.name, ...answer });
           }
         }),
@@ -223,9 +249,17 @@ async function warmUp(url: string, requests: number): Promise<void> {
   );
 }
 
-async function post(url: string, body: string | Buffer): Promise<{ status: number; shaped: boolean }> {
+async function post(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; shaped: boolean }> {
   try {
-    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
     const text = await response.text();
     let shaped = false;
     try {

@@ -1,7 +1,8 @@
 // Acceptance 2: an ingress killed with SIGKILL mid-stream; its workers must notice that nobody
 // listens any more and stop the upstream calls, both of streams already flowing and of requests
 // still waiting for their first token (which publish nothing, so only the listener watch sees it).
-import { chatBody, streamChat } from "../support/chat-client.ts";
+import { chatBody } from "@switchboard/testing";
+import { streamChat } from "../support/chat-client.ts";
 import { startFaultStack, waitFor } from "../support/fault-stack.ts";
 import { clock, summary } from "../support/figures.ts";
 
@@ -22,7 +23,10 @@ export async function measureIngressKill(streams: number): Promise<IngressKillFi
     const requests = Array.from({ length: streams }, (_, index) =>
       streamChat(
         stack.urls[0]!,
-        chatBody(index < half ? { tag: `streaming-${index}` } : { tag: `waiting-${index}`, firstTokenDelayMs: 60_000 }),
+        chatBody({
+          stream: true,
+          mock: index < half ? { tag: `streaming-${index}` } : { tag: `waiting-${index}`, firstTokenDelayMs: 60_000 },
+        }),
       ),
     );
     await waitFor(

@@ -1,6 +1,7 @@
 // Acceptance 6: ten times the capacity offered. Admission control must answer the excess fast,
 // with Retry-After; accepted requests must still meet their deadline; memory must stay bounded.
-import { chatBody, streamChat, type ChatResult } from "../support/chat-client.ts";
+import { chatBody } from "@switchboard/testing";
+import { streamChat, type ChatResult } from "../support/chat-client.ts";
 import { residentMb, startFaultStack } from "../support/fault-stack.ts";
 import { clock, countBy, summary } from "../support/figures.ts";
 
@@ -53,7 +54,8 @@ export async function measureOverload(durationMs: number): Promise<OverloadFigur
     let sent = 0;
     while (clock() - started < durationMs) {
       const due = Math.floor(((clock() - started) / 1000) * offeredPerSecond);
-      for (; sent < due; sent++) pending.push(streamChat(stack.urls[0]!, chatBody(), { patienceMs: 15_000 }));
+      for (; sent < due; sent++)
+        pending.push(streamChat(stack.urls[0]!, chatBody({ stream: true }), { patienceMs: 15_000 }));
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const results = await Promise.all(pending);
@@ -112,7 +114,9 @@ export async function measureKeyLimits(limit: number, perMinute: number, burst: 
         method: "POST",
         signal: controller.signal,
         headers: { "content-type": "application/json", ...key },
-        body: JSON.stringify(chatBody({ firstTokenDelayMs: 0, tokens: 1000, tokenDelayMs: 10 })),
+        body: JSON.stringify(
+          chatBody({ stream: true, mock: { firstTokenDelayMs: 0, tokens: 1000, tokenDelayMs: 10 } }),
+        ),
       }),
     );
     const responses = await Promise.all(concurrent);
@@ -130,7 +134,7 @@ export async function measureKeyLimits(limit: number, perMinute: number, burst: 
       const response = await fetch(`${stack.urls[index % 2]!}/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json", ...other },
-        body: JSON.stringify(chatBody()),
+        body: JSON.stringify(chatBody({ stream: true })),
       });
       await response.arrayBuffer();
       burstResponses.push(response);

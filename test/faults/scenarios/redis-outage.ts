@@ -1,7 +1,8 @@
 // Acceptance 4: Redis goes away under load for a while, then comes back (empty: no persistence).
 // Every request must complete or fail explicitly within its deadline; new requests get a fast 503;
 // /ready turns false; everything recovers with no restart of any gateway process.
-import { chatBody, streamChat, type ChatResult } from "../support/chat-client.ts";
+import { chatBody } from "@switchboard/testing";
+import { streamChat, type ChatResult } from "../support/chat-client.ts";
 import { startFaultStack, waitFor } from "../support/fault-stack.ts";
 import { clock, countBy, summary } from "../support/figures.ts";
 
@@ -44,7 +45,7 @@ export async function measureRedisOutage(
     let running = true;
     const loops = Array.from({ length: clients }, async () => {
       while (running) {
-        const result = await streamChat(url, chatBody(), { patienceMs: requestTimeoutMs + 2000 });
+        const result = await streamChat(url, chatBody({ stream: true }), { patienceMs: requestTimeoutMs + 2000 });
         results.push(result);
         // A polite client: wait what Retry-After says (capped) before the next try.
         if (result.outcome !== "completed") await new Promise((resolve) => setTimeout(resolve, 50));
@@ -60,7 +61,7 @@ export async function measureRedisOutage(
     if (mode === "killed") await stack.redis.kill();
     else stack.redis.pause();
     // A new request right after the kill (the load's own clients are busy with their streams).
-    const probe = await streamChat(url, chatBody(), { patienceMs: requestTimeoutMs + 2000 });
+    const probe = await streamChat(url, chatBody({ stream: true }), { patienceMs: requestTimeoutMs + 2000 });
     await waitFor(
       async () => {
         const response = await fetch(url.replace(/\/v1$/, "/ready"));

@@ -3,7 +3,8 @@
 // it sends to the ingresses that are in rotation, drops one as soon as it is told to stop, and
 // retries elsewhere a request that was refused before any answer (503 shutting_down, or a refused
 // connection) — never one that had started.
-import { chatBody, streamChat, type ChatResult } from "../support/chat-client.ts";
+import { chatBody } from "@switchboard/testing";
+import { streamChat, type ChatResult } from "../support/chat-client.ts";
 import { startFaultStack } from "../support/fault-stack.ts";
 import { countBy, summary } from "../support/figures.ts";
 
@@ -36,7 +37,7 @@ export async function measureRollingRestart(streams: number): Promise<RollingRes
     const send = async (): Promise<ChatResult> => {
       for (let tries = 0; ; tries++) {
         const url = inRotation[next++ % inRotation.length]!;
-        const result = await streamChat(url, chatBody(), { patienceMs: 30_000 });
+        const result = await streamChat(url, chatBody({ stream: true }), { patienceMs: 30_000 });
         const refusedBeforeAnswer =
           result.outcome === "connection-error" || (result.outcome === "http-error" && result.code === "shutting_down");
         if (!refusedBeforeAnswer || tries >= 5) return result;

@@ -1,10 +1,11 @@
 // Acceptance 5: every kind of upstream failure, each with its documented outcome. Before the
 // first token: retries with backoff, then the route's fallbacks, then an HTTP error; after it: an
 // explicit in-stream error, never a truncated answer that looks complete.
-import { chatBody, streamChat } from "../support/chat-client.ts";
+import { chatBody } from "@switchboard/testing";
+import { streamChat } from "../support/chat-client.ts";
 import { startFaultStack } from "../support/fault-stack.ts";
-import { freePort } from "../../support/free-port.ts";
 import { summary } from "../support/figures.ts";
+import { freePort } from "@switchboard/testing";
 
 export interface FailureCase {
   name: string;
@@ -145,18 +146,20 @@ export async function measureUpstreamFailures(runsPerCase: number): Promise<Fail
         refused: { type: "openai", baseUrl: refusedUrl, apiKeyEnv: "UPSTREAM_API_KEY" },
       },
       routes: {
-        solo: { provider: "mock", model: "mock-model" },
+        solo: { provider: "mock", model: "mock-model", passFields: ["mock"] },
         "mock-then-mock": {
           provider: "mock",
           model: "mock-model",
           fallbacks: [{ provider: "mock", model: "mock-model-fallback" }],
+          passFields: ["mock"],
         },
         "refused-then-mock": {
           provider: "refused",
           model: "mock-model",
           fallbacks: [{ provider: "mock", model: "mock-model" }],
+          passFields: ["mock"],
         },
-        "refused-only": { provider: "refused", model: "mock-model" },
+        "refused-only": { provider: "refused", model: "mock-model", passFields: ["mock"] },
       },
     }),
   });
@@ -168,7 +171,11 @@ export async function measureUpstreamFailures(runsPerCase: number): Promise<Fail
           const tag = `case-${caseIndex}-${run}`;
           return streamChat(
             stack.urls[0]!,
-            chatBody({ tag, ...(failure.fail ? { fail: failure.fail } : {}) }, { model: failure.model }),
+            chatBody({
+              stream: true,
+              mock: { tag, ...(failure.fail ? { fail: failure.fail } : {}) },
+              model: failure.model,
+            }),
             { patienceMs: 20_000 },
           ).then((result) => ({ tag, result }));
         }),

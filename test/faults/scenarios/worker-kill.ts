@@ -1,7 +1,8 @@
 // Acceptance 3: a worker killed with SIGKILL while it holds requests. Those that had not sent a
 // token yet must complete on another worker after a short takeover; those already streaming must
 // end with an explicit error, fast; none may hang.
-import { chatBody, streamChat, type ChatResult } from "../support/chat-client.ts";
+import { chatBody } from "@switchboard/testing";
+import { streamChat, type ChatResult } from "../support/chat-client.ts";
 import { startFaultStack, waitFor } from "../support/fault-stack.ts";
 import { clock, countBy, summary } from "../support/figures.ts";
 
@@ -34,11 +35,12 @@ export async function measureWorkerKill(requests: number): Promise<WorkerKillFig
       // start); the call after the takeover answers at once.
       streamChat(
         stack.urls[0]!,
-        chatBody(
-          waiting(index)
+        chatBody({
+          stream: true,
+          mock: waiting(index)
             ? { tag: `waiting-${index}`, tokens: 5, fail: { kind: "never-respond", times: 1 } }
             : { tag: `streaming-${index}` },
-        ),
+        }),
         { patienceMs: 20_000 },
       ),
     );

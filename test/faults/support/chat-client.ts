@@ -1,6 +1,7 @@
-// A strict streaming client for fault scenarios: fetch + an incremental SSE reader that classifies
+// A strict streaming client for fault scenarios: fetch + the tests' incremental SSE reader, classifying
 // how every request ended. "truncated" (the body ended with neither [DONE] nor an error event) and
 // "hung" (nothing ended it) are the outcomes the gateway must never produce.
+import { sseEvents } from "@switchboard/testing";
 import { clock } from "./figures.ts";
 
 type Outcome =
@@ -31,13 +32,6 @@ export interface ChatCallOptions {
   onToken?: (count: number) => void;
 }
 
-export function chatBody(
-  mock: Record<string, unknown> = {},
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return { model: "mock-model", stream: true, messages: [{ role: "user", content: "Hello" }], mock, ...extra };
-}
-
 export async function streamChat(baseUrl: string, body: unknown, options: ChatCallOptions = {}): Promise<ChatResult> {
   const startedAt = clock();
   const patience = new AbortController();
@@ -64,41 +58,28 @@ export async function streamChat(baseUrl: string, body: unknown, options: ChatCa
       result.outcome = "http-error";
       return result;
     }
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
     let finished = false;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let boundary = buffer.indexOf("\n\n");
-      while (boundary >= 0) {
-        const event = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        boundary = buffer.indexOf("\n\n");
-        if (!event.startsWith("data: ")) continue;
-        const data = event.slice(6);
-        if (data === "[DONE]") {
-          result.outcome = finished ? "completed" : "truncated";
-          return result;
-        }
-        const json = JSON.parse(data) as {
-          error?: { code?: string };
-          choices?: Array<{ delta?: { content?: string }; finish_reason?: string | null }>;
-        };
-        if (json.error) {
-          result.outcome = "stream-error";
-          result.code = json.error.code;
-          return result;
-        }
-        const choice = json.choices?.[0];
-        if (choice?.delta?.content) {
-          result.tokens++;
-          result.firstTokenAt ??= clock();
-          options.onToken?.(result.tokens);
-        }
-        if (choice?.finish_reason) finished = true;
+    for await (const event of sseEvents(response.body!)) {
+      if (event.data === "[DONE]") {
+        result.outcome = finished ? "completed" : "truncated";
+        return result;
       }
+      const json = event.json as {
+        error?: { code?: string };
+        choices?: Array<{ delta?: { content?: string }; finish_reason?: string | null }>;
+      };
+      if (json.error) {
+        result.outcome = "stream-error";
+        result.code = json.error.code;
+        return result;
+      }
+      const choice = json.choices?.[0];
+      if (choice?.delta?.content) {
+        result.tokens++;
+        result.firstTokenAt ??= clock();
+        options.onToken?.(result.tokens);
+      }
+      if (choice?.finish_reason) finished = true;
     }
     result.outcome = "truncated";
     return result;

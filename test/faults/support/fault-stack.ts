@@ -50,7 +50,7 @@ export interface FaultStack {
 function mockRoutes(mockUrl: string): unknown {
   return {
     providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
-    routes: { "*": { provider: "upstream" } },
+    routes: { "*": { provider: "upstream", passFields: ["mock"] } },
   };
 }
 
@@ -101,6 +101,8 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       const ingress = await startService("ingress", {
         ...env,
         PORT: "0",
+        METRICS_PORT: "0",
+        METRICS_HOST: "127.0.0.1",
         HOST: "127.0.0.1",
         ...options.ingressEnv,
         ...extraEnv,
@@ -142,5 +144,18 @@ export function residentMb(pid: number | undefined): number {
   }
 }
 
-/** Poll a condition until it holds or the deadline passes (the tests' one poller, under its fault-suite name). */
-export { waitUntil as waitFor } from "../../support/wait-until.ts";
+/**
+ * Poll a condition until it holds, or fail after timeoutMs. The scenarios also run outside vitest
+ * (`npm run faults`), where vitest's `vi.waitFor` cannot run, so they keep this small poller.
+ */
+export async function waitFor(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  message: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${message} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { Redis } from "ioredis";
-import { freePort } from "../../support/free-port.ts";
+import { freePort } from "@switchboard/testing";
 
 export interface PrivateRedis {
   url: string;

@@ -1,35 +1,4 @@
-// Reads an SSE response event by event as it arrives (with arrival times), and normalises streamed
-// chunks so a gateway's stream can be compared with the upstream's own.
-export interface TimedEvent {
-  data: string;
-  json?: Record<string, unknown>;
-  /** performance.timeOrigin + performance.now() when the event was read (epoch ms). */
-  at: number;
-}
-
-export async function readTimedSse(response: Response): Promise<TimedEvent[]> {
-  const events: TimedEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) !== -1) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = block
-        .split("\n")
-        .filter((line) => line.startsWith("data: "))
-        .map((line) => line.slice(6))
-        .join("\n");
-      if (data === "") continue;
-      const at = performance.timeOrigin + performance.now();
-      events.push(data === "[DONE]" ? { data, at } : { data, json: JSON.parse(data) as Record<string, unknown>, at });
-    }
-  }
-  return events;
-}
-
+// Normalises streamed chunks so a gateway's stream can be compared with the upstream's own.
 interface StreamChoice {
   delta?: Record<string, unknown>;
   finish_reason?: string | null;
