@@ -4,13 +4,12 @@
 // call without disturbing the streams it shared messages with.
 import { Redis } from "ioredis";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { decodeReplyMessage } from "@switchboard/protocol";
 import { relayKeys } from "@switchboard/relay";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
 import { streamTokens } from "../support/stream-tokens.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 const tokens = 40;
 let mock: MockUpstream;
@@ -65,10 +64,9 @@ describe("relay messages shared by concurrent streams", () => {
     const [received, ...answers] = await Promise.all([leaving, ...staying]);
     expect(received).toBe(5);
     expect(answers.filter((pieces) => pieces.join("|") !== mockTokens(tokens).join("|"))).toEqual([]);
-    await waitUntil(
-      () => mock.stats().recent.some((call) => call.tag === "leaving" && call.abortedAt !== undefined),
-      10_000,
-      "the leaving stream's upstream call was not aborted",
+    await vi.waitFor(
+      () => expect(mock.stats().recent.find((call) => call.tag === "leaving")?.abortedAt).toBeDefined(),
+      { timeout: 10_000, interval: 25 },
     );
     expect(mock.stats().recent.find((call) => call.tag === "leaving")?.tokensSent).toBeLessThan(3000);
     // The streams did share messages: many requests' events reached the ingress together.

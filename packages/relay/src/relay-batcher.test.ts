@@ -1,7 +1,9 @@
 // Many requests' events in one relay script and one pub/sub message, against a private
 // redis-server (its command counts are this test's alone): what each script and message carries,
 // gaps repaired per request from its log, one request of a shared batch ending or failing alone.
-import type { Redis } from "ioredis";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   decodeReplyMessage,
@@ -10,8 +12,7 @@ import {
   replyRecordSeparator,
   type EventPosition,
 } from "@switchboard/protocol";
-import { freePort } from "../../../test/support/free-port.ts";
-import { RedisProcesses } from "../../../test/support/redis-processes.ts";
+import { freePort } from "@switchboard/testing";
 import { relayKeys } from "./keys.ts";
 import { RelayBatcher, defineRelayCommands } from "./relay-batcher.ts";
 import { RequestRelay } from "./relay-writer.ts";
@@ -19,22 +20,30 @@ import { ReplyHub } from "./reply-hub.ts";
 
 const keys = relayKeys("sbtest-batch");
 const ingressId = "batch-test";
-const processes = new RedisProcesses("relay-batcher");
+let server: ChildProcess;
 let writer: Redis;
 let subscriber: Redis;
 let listener: Redis;
 let hub: ReplyHub;
+const clients: Redis[] = [];
 let batcher: RelayBatcher;
 /** Every message published on the hub's channel, as a second subscriber heard it. */
 const messages: string[] = [];
 
 beforeAll(async () => {
   const port = await freePort();
-  await processes.start(["--port", String(port), "--save", "", "--appendonly", "no"]);
-  writer = await processes.connect(port);
-  subscriber = await processes.connect(port);
-  listener = await processes.connect(port);
-  const reader = await processes.connect(port);
+  server = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  await once(server, "spawn");
+  const connect = async () => {
+    const client = new Redis({ port, host: "127.0.0.1", retryStrategy: (times) => Math.min(20 * times, 200) });
+    await client.ping();
+    return client;
+  };
+  writer = await connect();
+  subscriber = await connect();
+  listener = await connect();
+  const reader = await connect();
+  clients.push(writer, subscriber, listener, reader);
   defineRelayCommands(writer);
   batcher = new RelayBatcher({ redis: writer, logTtlMs: 60_000 });
   hub = new ReplyHub({
@@ -58,7 +67,11 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => {
   await hub?.close();
-  await processes.stop();
+  for (const client of clients) client.disconnect();
+  if (server && server.exitCode === null) {
+    server.kill("SIGKILL");
+    await once(server, "exit");
+  }
 });
 
 function relayOf(requestId: string, attempt = 1, relayBatcher = batcher): RequestRelay {
