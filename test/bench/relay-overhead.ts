@@ -1,19 +1,23 @@
-// `node test/bench/relay-overhead.ts`: worker-side CPU per relayed event, ioredis auto-pipelining
-// (events emitted in the same tick share one socket write) vs the relay writer's own cork
-// (turn-cork.ts: events of one event-loop turn share one write), in alternating rounds within one
-// process against REDIS_URL. As in a worker, each stream's event is emitted from its own callback
+// `node test/bench/relay-overhead.ts`: worker-side CPU per relayed event, on an ioredis
+// auto-pipelining connection (a Cluster's: the batch of a turn leaves at setImmediate) vs one corked
+// per turn (turn-cork.ts: the batch is written just before the socket is uncorked), in alternating
+// rounds within one process against REDIS_URL. Either way the events of one turn are one script
+// (relay-batcher.ts). As in a worker, each stream's event is emitted from its own callback
 // (a worker gets each token from its own socket read). See docs/performance.md.
 import { Redis } from "ioredis";
-import { RequestRelay, defineRelayCommands, relayKeys } from "@switchboard/relay";
+import { RelayBatcher, RequestRelay, defineRelayCommands, relayKeys } from "@switchboard/relay";
 
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const streams = Number(process.env.STREAMS ?? "200");
 const events = 22;
 const rounds = Number(process.env.ROUNDS ?? "6");
 const keys = relayKeys(`sbrelaybench-${process.pid}`);
-// The relay writer leaves an auto-pipelining connection's socket alone (relay-writer.ts).
+// The relay batcher leaves an auto-pipelining connection's socket alone (relay-batcher.ts).
 const clients = { "auto-pipelined": new Redis(url, { enableAutoPipelining: true }), "corked per turn": new Redis(url) };
 for (const client of Object.values(clients)) defineRelayCommands(client);
+const batchers = new Map(
+  Object.values(clients).map((redis) => [redis, new RelayBatcher({ redis, logTtlMs: 10_000 })] as const),
+);
 
 const results: Record<string, number[]> = {};
 for (let round = 0; round < rounds; round++) {
@@ -25,12 +29,12 @@ for (let round = 0; round < rounds; round++) {
       { length: streams },
       (_, index) =>
         new RequestRelay({
-          redis,
+          batcher: batchers.get(redis) as RelayBatcher,
           keys,
           requestId: `r${round}-${variant}-${index}`,
+          ingressId: "nobody",
           replyChannel: keys.replyChannel("nobody"),
           attempt: 1,
-          logTtlMs: 10_000,
           onNoListener: () => {},
           noListenerGraceMs: 60_000,
         }),
@@ -57,6 +61,6 @@ for (const [label, values] of Object.entries(results)) {
 const cleanup = new Redis(url);
 for (let round = 0; round < rounds; round++)
   for (let index = 0; index < streams; index++)
-    await cleanup.del(...Object.keys(clients).map((_, variant) => keys.log(`r${round}-${variant}-${index}`)));
+    await cleanup.del(...Object.keys(clients).map((_, variant) => keys.log("nobody", `r${round}-${variant}-${index}`)));
 cleanup.disconnect();
 for (const client of Object.values(clients)) client.disconnect();

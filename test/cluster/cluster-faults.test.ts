@@ -45,7 +45,7 @@ async function killSubscriber(ingressId: string): Promise<number> {
         const clients = (await node.client("LIST")) as string;
         const line = clients
           .split("\n")
-          .find((entry) => entry.includes(`switchboard:${ingressId}:replies `) && / sub=1 /.test(entry));
+          .find((entry) => entry.includes(`switchboard:${ingressId}:replies `) && / ssub=1 /.test(entry));
         const id = line?.match(/^id=(\d+)/)?.[1];
         if (id) found = { node, id };
       }

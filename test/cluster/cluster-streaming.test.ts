@@ -1,13 +1,14 @@
-// The whole stack on a real 3-master Redis Cluster. Each request's keys live
-// on one shard (hash tag {requestId}) and requests spread over the shards; the queue lives on one
-// (hash tag {prefix}); replies published on a request's shard reach the ingress's subscriber on
-// whichever node it is connected to; cancellation and readiness work across nodes.
+// The whole stack on a real 3-master Redis Cluster. A request's log lives on the shard of its
+// ingress's reply channel (hash tag {ingressId}), where the relay script publishes with SPUBLISH and
+// the ingress's one sharded subscriber listens; the queue lives on one shard (hash tag {prefix});
+// cancellation and readiness work across nodes.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.ts";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
 import { streamTokens } from "../support/stream-tokens.ts";
+import { relayKeys } from "@switchboard/relay";
 
 let cluster: RedisCluster;
 let mock: MockUpstream;
@@ -54,31 +55,38 @@ describe("on a Redis Cluster", () => {
     expect(mock.stats().requests).toBe(100);
   });
 
-  it("kept each request's log on one shard, spread the requests over every shard, and the queue on one", async () => {
+  it("kept each ingress's request logs on the shard of its reply channel, and the queue on one shard", async () => {
     const logs = await keysPerNode(`${stack.prefix}:req:*:log`);
     expect(logs.flat().length).toBeGreaterThanOrEqual(100);
-    expect(logs.every((keys) => keys.length > 0)).toBe(true);
+    for (const ingress of stack.ingresses) {
+      const tag = `{${String(ingress.readyLine.ingressId)}}`;
+      const perNode = logs.map((keys) => keys.filter((key) => key.includes(tag)).length);
+      expect(perNode.filter((count) => count > 0)).toHaveLength(1);
+      expect(perNode.reduce((sum, count) => sum + count)).toBeGreaterThanOrEqual(50);
+    }
     const queueKeys = await keysPerNode(`{${stack.prefix}}:chat:*`);
     expect(queueKeys.filter((keys) => keys.length > 0)).toHaveLength(1);
   });
 
-  it("delivered replies published on other nodes than the one each ingress subscribes on", async () => {
-    // Each ingress has exactly one subscriber connection, on one node; the logs (and so the
-    // publishing scripts) were on all three.
+  it("delivered replies through one sharded subscriber per ingress, on the node that holds its requests' logs", async () => {
+    const keys = relayKeys(stack.prefix);
     for (const ingress of stack.ingresses) {
-      const name = `switchboard:${String(ingress.readyLine.ingressId)}:replies`;
+      const ingressId = String(ingress.readyLine.ingressId);
+      const name = `switchboard:${ingressId}:replies`;
       const lists = await Promise.all(cluster.nodes.map((node) => node.client("LIST") as Promise<string>));
-      const subscribedOn = lists.filter((list) =>
-        list.split("\n").some((line) => line.includes(name) && / sub=1 /.test(line)),
+      const subscribedOn = lists.flatMap((list, index) =>
+        list.split("\n").some((line) => line.includes(name) && / ssub=1 /.test(line)) ? [index] : [],
       );
       expect(subscribedOn).toHaveLength(1);
+      const node = cluster.nodes[subscribedOn[0]!]!;
+      expect(await node.keys(keys.log(ingressId, "*"))).not.toHaveLength(0);
+      expect(await node.pubsub("SHARDNUMSUB", keys.replyChannel(ingressId))).toEqual([keys.replyChannel(ingressId), 1]);
     }
   });
 
   it("keeps streams that outlast the no-listener grace alive: listeners are counted on every node", async () => {
-    // PUBLISH on a cluster reports only the subscribers on the publishing node, so a worker sees
-    // "0 listeners" whenever the request's shard is not the one its ingress subscribes on; the
-    // cluster-wide count must then find the subscriber instead of aborting the request.
+    // Streams longer than RELAY_NO_LISTENER_GRACE_MS: any SPUBLISH answered with 0 would have to be
+    // cleared by the cluster-wide PUBSUB SHARDNUMSUB instead of aborting the request.
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
     const slow = { mock: { tokens: 30, tokenDelayMs: 50 } };
     const answers = await Promise.all(

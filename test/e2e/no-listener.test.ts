@@ -53,6 +53,7 @@ describe("a reply channel with no listener", () => {
         stream: true,
         mock: { tag: requestId },
       },
+      ingressId: "ingress-that-is-gone",
       replyChannel: keys.replyChannel("ingress-that-is-gone"),
       deadlineAt: now + 60_000,
       enqueuedAt: now,
@@ -61,7 +62,7 @@ describe("a reply channel with no listener", () => {
     await queue.add(jobCatalog.chat.name, job, { jobId: requestId });
 
     const frames = async () =>
-      ((await redis.xrange(keys.log(requestId), "-", "+")) as Array<[string, string[]]>).map(
+      ((await redis.xrange(keys.log("ingress-that-is-gone", requestId), "-", "+")) as Array<[string, string[]]>).map(
         ([, fields]) => fields[1] as string,
       );
     await vi.waitFor(

@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import { Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeDelta, encodeRelayEvent, jobCatalog, type ChatJob } from "@switchboard/protocol";
-import { RequestRelay, defineRelayCommands, relayKeys } from "@switchboard/relay";
+import { RelayBatcher, RequestRelay, defineRelayCommands, relayKeys } from "@switchboard/relay";
 import { routesTo, startStack, type Stack } from "../support/stack.ts";
 
 const queueMaxWaitMs = 1500;
@@ -46,12 +46,12 @@ function unheardWorker(startedInTime: boolean[]): { worker: Worker<ChatJob>; clo
       // The real worker's rule: a first attempt starts only before the start-by time.
       startedInTime.push(Date.now() <= job.data.startBy!);
       const relay = new RequestRelay({
-        redis: relayRedis,
+        batcher: new RelayBatcher({ redis: relayRedis, logTtlMs: 60_000 }),
         keys,
         requestId: job.data.requestId,
+        ingressId: job.data.ingressId,
         replyChannel: `${job.data.replyChannel}:unheard`,
         attempt: 1,
-        logTtlMs: 60_000,
         onNoListener: () => {},
         noListenerGraceMs: 60_000,
       });

@@ -34,9 +34,9 @@ async function killSubscriber(ingressId: string): Promise<number> {
       const clients = (await admin.client("LIST")) as string;
       const line = clients
         .split("\n")
-        .find((entry) => entry.includes(` name=switchboard:${ingressId}:replies `) && / sub=[1-9]/.test(entry));
+        .find((entry) => entry.includes(` name=switchboard:${ingressId}:replies `) && / ssub=[1-9]/.test(entry));
       id = line?.match(/^id=(\d+)/)?.[1];
-      return id !== undefined;
+      expect(id, "a subscribed reply connection").toBeDefined();
     },
     { timeout: 5000, interval: 25 },
   );

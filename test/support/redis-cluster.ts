@@ -58,9 +58,10 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     await vi.waitFor(
       async () => {
         const infos = await Promise.all(nodes.map((node) => node.cluster("INFO") as Promise<string>));
-        return infos.every(
+        const ready = infos.every(
           (info) => info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${masters}`),
         );
+        if (!ready) throw new Error("the cluster did not come up");
       },
       { timeout: 20_000, interval: 25 },
     );

@@ -8,10 +8,13 @@ export {
   decodeReplyMessage,
   encodeDelta,
   encodeRelayEvent,
-  encodeReplyMessage,
+  encodeReplyRecord,
+  joinReplyRecords,
   logEntryId,
   parseLogEntryId,
+  replyRecordSeparator,
   type EventPosition,
+  type ReplyRecord,
 } from "./relay-event.ts";
 export { elideQuoted, scrubSecrets } from "./scrub-secrets.ts";
 export { jobCatalog, type ChatJob } from "./job-catalog.ts";

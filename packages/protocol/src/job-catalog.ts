@@ -8,6 +8,8 @@ export interface ChatJob {
   model: string;
   /** The request body as it goes upstream: vendor fields removed, stream forced on by the worker. */
   request: ChatRequest;
+  /** The ingress that owns the request: its id is the hash tag of the request's log and reply channel. */
+  ingressId: string;
   /** The reply channel of the ingress that owns the request. */
   replyChannel: string;
   /** Epoch ms after which nobody waits for an answer any more. */

@@ -4,7 +4,9 @@ import {
   decodeReplyMessage,
   encodeDelta,
   encodeRelayEvent,
-  encodeReplyMessage,
+  encodeReplyRecord,
+  joinReplyRecords,
+  replyRecordSeparator,
   logEntryId,
   parseLogEntryId,
   type RelayEvent,
@@ -31,13 +33,10 @@ describe("relay events", () => {
   });
 
   it("carry request id, attempt and sequence through reply messages with tabs in the payload", () => {
-    const message = encodeReplyMessage("abc_-1", { attempt: 2, seq: 17 }, [encodeDelta({ content: "x\ty" })]);
-    expect(decodeReplyMessage(message)).toEqual({
-      requestId: "abc_-1",
-      attempt: 2,
-      seq: 17,
-      frames: ['d{"content":"x\\ty"}'],
-    });
+    const message = encodeReplyRecord("abc_-1", { attempt: 2, seq: 17 }, [encodeDelta({ content: "x\ty" })]);
+    expect(decodeReplyMessage(message)).toEqual([
+      { requestId: "abc_-1", attempt: 2, seq: 17, frames: ['d{"content":"x\\ty"}'] },
+    ]);
     expect(parseLogEntryId(logEntryId({ attempt: 3, seq: 41 }))).toEqual({ attempt: 3, seq: 41 });
   });
 
@@ -46,11 +45,29 @@ describe("relay events", () => {
       encodeDelta({ content: "line one\nline two" }),
       encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }),
     ];
-    const decoded = decodeReplyMessage(encodeReplyMessage("r1", { attempt: 1, seq: 5 }, frames));
+    const [decoded] = decodeReplyMessage(encodeReplyRecord("r1", { attempt: 1, seq: 5 }, frames));
     expect(decoded).toEqual({ requestId: "r1", attempt: 1, seq: 5, frames });
-    expect(decodeRelayEvent(decoded.frames[0] as string)).toEqual({
+    expect(decodeRelayEvent(decoded?.frames[0] as string)).toEqual({
       kind: "delta",
       deltaJson: '{"content":"line one\\nline two"}',
     });
+  });
+
+  it("carry the records of several requests in one reply message, control characters in their text included", () => {
+    const records = [
+      { requestId: "r1", attempt: 1, seq: 3, frames: [encodeDelta({ content: "a\u001eb" })] },
+      { requestId: "r2", attempt: 2, seq: 1, frames: ['s{"worker":"w"}', encodeDelta({ content: "\n" })] },
+      {
+        requestId: "r3",
+        attempt: 1,
+        seq: 9,
+        frames: [encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null })],
+      },
+    ];
+    const message = joinReplyRecords(
+      records.map((record) => encodeReplyRecord(record.requestId, record, record.frames)),
+    );
+    expect(message.split(replyRecordSeparator)).toHaveLength(3);
+    expect(decodeReplyMessage(message)).toEqual(records);
   });
 });

@@ -2,9 +2,11 @@
 //
 // One event is one line of text: a kind letter followed by a JSON payload. A delta's payload is
 // exactly the OpenAI `delta` object, so the ingress can splice it into a chunk without parsing it.
-// On the wire the events of one write travel as `<requestId>\t<attempt>\t<seq>\t<frame>[\n<frame>…]` on
-// the ingress's reply channel (seq is the first one's), and each as entry `<attempt>-<seq>` (field
-// `f` = frame) in the request's log stream.
+// On the wire a request's events of one write are one record,
+// `<requestId>\t<attempt>\t<seq>\t<frame>[\n<frame>…]` (seq is the first one's); one pub/sub message
+// on the ingress's reply channel carries the records of every request a worker relayed for that
+// ingress in one event-loop turn, separated by U+001E (record separator). Each event is also entry
+// `<attempt>-<seq>` (field `f` = frame) in the request's log stream.
 import type { ChunkDelta, FinishReason, Usage } from "./chat-response.ts";
 import type { ErrorCode } from "./error-codes.ts";
 
@@ -92,27 +94,46 @@ export function parseLogEntryId(id: string): EventPosition {
 }
 
 /**
- * The frames of one write, events `position.seq`, `position.seq + 1`, …: one line each (a frame is
- * a kind letter and JSON, which never holds a raw newline).
+ * Separates the records of one reply message. Frames are a kind letter and JSON, and
+ * JSON.stringify escapes every control character, so it never occurs inside a record.
  */
-export function encodeReplyMessage(requestId: string, position: EventPosition, frames: readonly string[]): string {
+export const replyRecordSeparator = "\x1e";
+
+/**
+ * One request's frames of one write, events `position.seq`, `position.seq + 1`, …: one line each
+ * (a frame never holds a raw newline). A message of one record is a valid reply message.
+ */
+export function encodeReplyRecord(requestId: string, position: EventPosition, frames: readonly string[]): string {
   return `${requestId}\t${position.attempt}\t${position.seq}\t${frames.join("\n")}`;
 }
 
-export interface ReplyMessage extends EventPosition {
+/** The reply message carrying these records (each from encodeReplyRecord). */
+export function joinReplyRecords(records: readonly string[]): string {
+  return records.join(replyRecordSeparator);
+}
+
+export interface ReplyRecord extends EventPosition {
   requestId: string;
   /** Events seq, seq + 1, …, in order. */
   frames: string[];
 }
 
-export function decodeReplyMessage(message: string): ReplyMessage {
-  const first = message.indexOf("\t");
-  const second = message.indexOf("\t", first + 1);
-  const third = message.indexOf("\t", second + 1);
-  return {
-    requestId: message.slice(0, first),
-    attempt: Number(message.slice(first + 1, second)),
-    seq: Number(message.slice(second + 1, third)),
-    frames: message.slice(third + 1).split("\n"),
-  };
+/** The records of a reply message, in the order they were written. */
+export function decodeReplyMessage(message: string): ReplyRecord[] {
+  const records: ReplyRecord[] = [];
+  for (let start = 0; start <= message.length; ) {
+    let end = message.indexOf(replyRecordSeparator, start);
+    if (end === -1) end = message.length;
+    const first = message.indexOf("\t", start);
+    const second = message.indexOf("\t", first + 1);
+    const third = message.indexOf("\t", second + 1);
+    records.push({
+      requestId: message.slice(start, first),
+      attempt: Number(message.slice(first + 1, second)),
+      seq: Number(message.slice(second + 1, third)),
+      frames: message.slice(third + 1, end).split("\n"),
+    });
+    start = end + 1;
+  }
+  return records;
 }

@@ -8,7 +8,8 @@ export {
   type RedisRole,
 } from "./redis-client.ts";
 export { countSubscribersOf } from "./subscriber-count.ts";
-export { RequestRelay, defineRelayCommands, earlierAttemptRelayedOutput } from "./relay-writer.ts";
+export { RequestRelay, earlierAttemptRelayedOutput } from "./relay-writer.ts";
+export { RelayBatcher, defineRelayCommands } from "./relay-batcher.ts";
 export { ReplyHub, type ReplySink } from "./reply-hub.ts";
 export { broadcastCancel, isCancelled, listenForCancels } from "./cancellation.ts";
 export { RecentCancels } from "./recent-cancels.ts";

@@ -1,14 +1,16 @@
-// Every Redis key and channel the relay uses, in one place. Per-request keys share the hash tag
-// {requestId}, so on a Redis Cluster all of a request's keys live on one shard. The BullMQ queue
+// Every Redis key and channel the relay uses, in one place. A request's log and its ingress's reply
+// channel share the hash tag {ingressId}: one relay script writes the logs of many requests of one
+// ingress and publishes to it (sharded pub/sub), so on a Redis Cluster it touches one slot, and the
+// ingresses spread over the shards. The cancel flag keeps the hash tag {requestId}. The BullMQ queue
 // uses the braced prefix {prefix}: every key of one queue must share one slot (one queue = one
 // shard), and the braces are harmless on a single Redis, so they are always there.
 export interface RelayKeys {
   prefix: string;
-  /** The request's event log (a Redis Stream with a TTL). */
-  log(requestId: string): string;
+  /** The request's event log (a Redis Stream with a TTL), in the slot of its ingress's reply channel. */
+  log(ingressId: string, requestId: string): string;
   /** Set when the client went away, so a job that starts late does not call the upstream. */
   cancelFlag(requestId: string): string;
-  /** The one channel an ingress instance listens on for all its requests. */
+  /** The one (sharded) channel an ingress instance listens on for all its requests. */
   replyChannel(ingressId: string): string;
   /** Broadcast to every worker: "stop this request". */
   cancelChannel: string;
@@ -25,9 +27,9 @@ export interface RelayKeys {
 export function relayKeys(prefix: string): RelayKeys {
   return {
     prefix,
-    log: (requestId) => `${prefix}:req:{${requestId}}:log`,
+    log: (ingressId, requestId) => `${prefix}:req:{${ingressId}}:${requestId}:log`,
     cancelFlag: (requestId) => `${prefix}:req:{${requestId}}:cancel`,
-    replyChannel: (ingressId) => `${prefix}:reply:${ingressId}`,
+    replyChannel: (ingressId) => `${prefix}:reply:{${ingressId}}`,
     cancelChannel: `${prefix}:cancel`,
     workers: `${prefix}:workers`,
     workerSlots: `${prefix}:worker-slots`,

@@ -2,7 +2,7 @@
 //  - command:    fails fast while Redis is unreachable (a request gets a 503, never a hang);
 //  - relay:      a command connection for the worker's token events; their writes of one event-loop
 //                turn share one system call (turn-cork.ts, or auto-pipelining on a Cluster);
-//  - subscriber: keeps its subscriptions across reconnects;
+//  - subscriber: keeps its subscriptions (classic and sharded) across reconnects;
 //  - blocking:   BullMQ workers (maxRetriesPerRequest must be null).
 // All reconnect quickly (at most 1 s apart), so recovery after an outage is automatic and prompt.
 // The topology decides the client: one Redis at the URL; a Redis Cluster (the URL is a seed node or
@@ -131,6 +131,17 @@ function createClusterClient(
     // The relay's events of one event-loop turn share one socket write per node (a Cluster's node
     // sockets are not reachable for corking, see relay-writer.ts).
     enableAutoPipelining: role === "relay",
+    // Not the relay's scripts. Auto-pipelining groups a command by its first argument, which for
+    // the batch script (a variable number of keys) is that number, not a key (ioredis 6); and the
+    // two scripts must keep their order on a node's connection (a request's turns may go as either;
+    // an auto-pipelined one can wait for the previous pipeline of its slot while a direct one
+    // leaves, and a log refuses an entry id lower than its last). One script per ingress and turn
+    // has nothing to share a write with anyway.
+    autoPipeliningIgnoredCommands: ["relayBatch", "relayOne"],
+    // The ingress's reply channel is a sharded channel: ioredis then keeps one subscriber
+    // connection per primary that holds a subscribed channel's slot (one, for one reply channel),
+    // and follows the slot when it moves. Classic subscriptions (the workers' channels) are unchanged.
+    shardedSubscribers: role === "subscriber",
     slotsRefreshTimeout: 2000,
     // TLS certificates name the host, not its IP: keep host names (AWS ElastiCache and others).
     ...(tls

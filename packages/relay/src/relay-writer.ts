@@ -1,51 +1,25 @@
-// The worker's side of the relay: append an event to the request's log and publish it to the
-// owning ingress, in one round trip (one Lua script), without waiting for the previous event.
-// Writes on one connection are ordered, so events arrive in sequence. The events of a request
-// emitted in one event-loop turn (a non-streamed answer and its finish; tokens that came in one
-// read from the upstream) go as one script and one pub/sub message; the events of all requests in
-// one turn share one socket write. A lone event waits for nothing: its turn ends with it. An event
-// the ingress need not hear at once (a worker's "started") is logged at once and published with
-// the request's next events (emitQuietly).
-import type { Redis, Result } from "ioredis";
-import { encodeReplyMessage, logEntryId } from "@switchboard/protocol";
+// The worker's side of the relay, for one request: number its events, log each in the request's
+// log and publish it to the owning ingress, without waiting for the previous one. The events a
+// request emits in one event-loop turn are one record, which the connection's RelayBatcher writes at
+// the end of the turn with the records of the other requests (one script and one pub/sub message
+// per ingress). Writes on one connection are ordered, so a request's events arrive in sequence. An
+// event the ingress need not hear at once (a worker's "started") is logged at once and published
+// with the request's next events (emitQuietly).
+import { encodeReplyRecord, logEntryId } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
 import type { RedisConnection } from "./redis-client.ts";
+import type { RelayBatcher, RelayBatchMember, RelayRecord } from "./relay-batcher.ts";
 import { countSubscribers } from "./subscriber-count.ts";
-import { corkUntilNextTurn, corksTurns } from "./turn-cork.ts";
-
-// ARGV: the log's time to live, the reply channel, the message (none: "", and -1 is returned), then
-// an entry id and a frame per event.
-const appendScript = `
-for i = 4, #ARGV, 2 do
-  redis.call('XADD', KEYS[1], ARGV[i], 'f', ARGV[i + 1])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-if ARGV[3] == '' then return -1 end
-return redis.call('PUBLISH', ARGV[2], ARGV[3])`;
-
-declare module "ioredis" {
-  interface RedisCommander<Context> {
-    relayAppend(
-      log: string,
-      ttlMs: number,
-      channel: string,
-      message: string,
-      ...entries: string[]
-    ): Result<number, Context>;
-  }
-}
-
-export function defineRelayCommands(redis: RedisConnection): void {
-  redis.defineCommand("relayAppend", { numberOfKeys: 1, lua: appendScript });
-}
 
 export interface RequestRelayOptions {
-  redis: RedisConnection;
+  /** The relay connection's batcher, shared by every request relayed on it. */
+  batcher: RelayBatcher;
   keys: RelayKeys;
   requestId: string;
+  /** The owning ingress: its reply channel and the request's log share its hash tag. */
+  ingressId: string;
   replyChannel: string;
   attempt: number;
-  logTtlMs: number;
   /**
    * Called once when the owning ingress has stopped listening: a publish reached no subscriber and
    * the reply channel still had none after noListenerGraceMs (a reconnecting subscriber is back
@@ -53,8 +27,6 @@ export interface RequestRelayOptions {
    */
   onNoListener: () => void;
   noListenerGraceMs: number;
-  /** Runs each write (default: as it is); the worker passes one that keeps relay writes out of traces. */
-  untraced?: <T>(write: () => T) => T;
 }
 
 /** Events in sequence: the first one's number and the frames. */
@@ -70,7 +42,7 @@ interface Batch extends Frames {
   written: PromiseWithResolvers<number>;
 }
 
-export class RequestRelay {
+export class RequestRelay implements RelayBatchMember {
   private seq = 0;
   private batch: Batch | undefined;
   /** Logged, not yet published: they go with the next published batch. */
@@ -80,17 +52,12 @@ export class RequestRelay {
   private noListenerTimer: NodeJS.Timeout | undefined;
   private readonly options: RequestRelayOptions;
   private readonly logKey: string;
-  /**
-   * The events of a turn leave in one system call (turn-cork.ts), unless the connection
-   * auto-pipelines instead (a Cluster's, whose node sockets are its own: redis-client.ts); either
-   * way a request's events of one turn are one script.
-   */
-  private readonly corks: boolean;
+  readonly replyChannel: string;
 
   constructor(options: RequestRelayOptions) {
     this.options = options;
-    this.logKey = options.keys.log(options.requestId);
-    this.corks = corksTurns(options.redis);
+    this.logKey = options.keys.log(options.ingressId, options.requestId);
+    this.replyChannel = options.replyChannel;
   }
 
   get eventCount(): number {
@@ -118,9 +85,8 @@ export class RequestRelay {
     let batch = this.batch;
     if (!batch) {
       batch = this.batch = { firstSeq: this.seq + 1, frames: [], publish, written: Promise.withResolvers() };
-      // The write is made at the end of the turn, before the socket it goes on is uncorked.
-      if (this.corks) corkUntilNextTurn((this.options.redis as Redis).stream, this.send);
-      else setImmediate(this.send);
+      // Written at the end of the turn, with every other request's events of the turn.
+      this.options.batcher.add(this);
     }
     this.seq++;
     batch.frames.push(frame);
@@ -129,36 +95,32 @@ export class RequestRelay {
     return batch.written.promise;
   }
 
-  private readonly send = (): void => {
+  /** This turn's events, for the batcher (called once, at the end of the turn in which the first came). */
+  takeRecord(): RelayRecord {
     const batch = this.batch as Batch;
     this.batch = undefined;
-    const { redis, requestId, replyChannel, logTtlMs, attempt, untraced = (write) => write() } = this.options;
+    const { requestId, attempt } = this.options;
     const entries: string[] = [];
-    batch.frames.forEach((frame, index) => {
-      entries.push(logEntryId({ attempt, seq: batch.firstSeq + index }), frame);
-    });
-    // Logged earlier and not published yet: they go first in this message.
+    for (let index = 0; index < batch.frames.length; index++)
+      entries.push(logEntryId({ attempt, seq: batch.firstSeq + index }), batch.frames[index] as string);
+    // Logged earlier and not published yet: they go first in this record.
     const held = this.unpublished;
     const published: Frames = held ? { firstSeq: held.firstSeq, frames: [...held.frames, ...batch.frames] } : batch;
     this.unpublished = batch.publish ? undefined : published;
-    const message = batch.publish
-      ? encodeReplyMessage(requestId, { attempt, seq: published.firstSeq }, published.frames)
-      : "";
-    let write: Promise<number>;
-    try {
-      write = untraced(() => redis.relayAppend(this.logKey, logTtlMs, replyChannel, message, ...entries));
-    } catch (error) {
-      write = Promise.reject(error);
-    }
-    write.then(
-      (listeners) => {
+    return {
+      logKey: this.logKey,
+      entries,
+      message: batch.publish
+        ? encodeReplyRecord(requestId, { attempt, seq: published.firstSeq }, published.frames)
+        : "",
+      written: (listeners) => {
         if (listeners === 0) this.suspectNoListener();
         else if (listeners > 0) this.clearSuspicion();
         batch.written.resolve(listeners);
       },
-      (error: unknown) => batch.written.reject(error),
-    );
-  };
+      failed: (error) => batch.written.reject(error),
+    };
+  }
 
   /** Stop watching for listeners (the request is over). */
   close(): void {
@@ -169,7 +131,7 @@ export class RequestRelay {
   private suspectNoListener(): void {
     if (this.noListenerTimer || this.noListenerReported) return;
     this.noListenerTimer = setTimeout(() => {
-      countSubscribers(this.options.redis, this.options.replyChannel).then(
+      countSubscribers(this.options.batcher.redis, this.replyChannel, "sharded").then(
         (subscribers) => {
           this.noListenerTimer = undefined;
           if (subscribers > 0 || this.noListenerReported) return;
@@ -196,8 +158,11 @@ export class RequestRelay {
 export async function earlierAttemptRelayedOutput(
   redis: RedisConnection,
   keys: RelayKeys,
+  ingressId: string,
   requestId: string,
 ): Promise<boolean> {
-  const entries = (await redis.xrange(keys.log(requestId), "-", "+", "COUNT", 3)) as Array<[string, string[]]>;
+  const entries = (await redis.xrange(keys.log(ingressId, requestId), "-", "+", "COUNT", 3)) as Array<
+    [string, string[]]
+  >;
   return entries.some(([, fields]) => fields[1] !== undefined && !fields[1].startsWith("s"));
 }

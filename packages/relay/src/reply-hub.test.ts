@@ -5,13 +5,15 @@ import { inject } from "vitest";
 import {
   encodeDelta,
   encodeRelayEvent,
-  encodeReplyMessage,
+  encodeReplyRecord,
+  replyRecordSeparator,
   logEntryId,
   type EventPosition,
 } from "@switchboard/protocol";
 import { relayKeys } from "./keys.ts";
 import { createRedisClient, type RedisConnection } from "./redis-client.ts";
-import { RequestRelay, defineRelayCommands } from "./relay-writer.ts";
+import { RelayBatcher, defineRelayCommands } from "./relay-batcher.ts";
+import { RequestRelay } from "./relay-writer.ts";
 import { ReplyHub } from "./reply-hub.ts";
 import { removeKeys, freePort } from "@switchboard/testing";
 
@@ -20,6 +22,8 @@ let writer: Redis;
 let subscriber: Redis;
 let reader: Redis;
 let hub: ReplyHub;
+let batcher: RelayBatcher;
+const ingressId = "hub-test";
 
 beforeAll(async () => {
   const url = inject("redisUrl");
@@ -27,11 +31,12 @@ beforeAll(async () => {
   subscriber = new Redis(url);
   reader = new Redis(url);
   defineRelayCommands(writer);
+  batcher = new RelayBatcher({ redis: writer, logTtlMs: 60_000 });
   hub = new ReplyHub({
     subscriber,
     reader,
     keys,
-    ingressId: "hub-test",
+    ingressId,
     idleRepairMs: 100,
     onError: (error) => {
       throw error;
@@ -62,20 +67,20 @@ function recorder(count: number) {
 
 /** Write an event to the log without publishing it: what a dropped pub/sub message looks like. */
 async function logOnly(requestId: string, position: EventPosition, frame: string): Promise<void> {
-  await writer.xadd(keys.log(requestId), logEntryId(position), "f", frame);
+  await writer.xadd(keys.log(ingressId, requestId), logEntryId(position), "f", frame);
 }
 
-/** A second subscriber on the hub's channel: the messages published for one request, as sent. */
+/** A second subscriber on the hub's channel: the records published for one request, as sent. */
 async function listenFor(requestId: string) {
   const listener = new Redis(inject("redisUrl"));
   const messages: string[] = [];
   const waiters: Array<{ count: number; resolve: () => void }> = [];
-  listener.on("message", (_channel: string, message: string) => {
-    if (!message.startsWith(`${requestId}\t`)) return;
-    messages.push(message);
+  listener.on("smessage", (_channel: string, message: string) => {
+    for (const record of message.split(replyRecordSeparator))
+      if (record.startsWith(`${requestId}\t`)) messages.push(record);
     for (const waiter of waiters) if (messages.length >= waiter.count) waiter.resolve();
   });
-  await listener.subscribe(hub.channel);
+  await listener.ssubscribe(hub.channel);
   const heard = (count: number) =>
     new Promise<void>((resolve) => (messages.length >= count ? resolve() : waiters.push({ count, resolve })));
   return { listener, messages, heard };
@@ -83,12 +88,12 @@ async function listenFor(requestId: string) {
 
 function relayFor(requestId: string, attempt = 1): RequestRelay {
   return new RequestRelay({
-    redis: writer,
+    batcher,
     keys,
     requestId,
+    ingressId,
     replyChannel: hub.channel,
     attempt,
-    logTtlMs: 60_000,
     onNoListener: () => {},
     noListenerGraceMs: 500,
   });
@@ -128,7 +133,7 @@ describe("ReplyHub", () => {
       ]);
       await heard(3);
       expect(messages.map((message) => message.split("\t")[2])).toEqual(["1", "3", "4"]);
-      const log = (await reader.xrange(keys.log("batched"), "-", "+")) as Array<[string, string[]]>;
+      const log = (await reader.xrange(keys.log(ingressId, "batched"), "-", "+")) as Array<[string, string[]]>;
       expect(log.map(([id, fields]) => `${id} ${fields[1]}`)).toEqual(
         sink.frames.map((entry) => `1-${entry.position.seq} ${entry.frame}`),
       );
@@ -144,7 +149,7 @@ describe("ReplyHub", () => {
     try {
       const relay = relayFor("quiet");
       expect(await relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: "w1" }))).toBe(-1);
-      const log = (await reader.xrange(keys.log("quiet"), "-", "+")) as Array<[string, string[]]>;
+      const log = (await reader.xrange(keys.log(ingressId, "quiet"), "-", "+")) as Array<[string, string[]]>;
       expect(log.map(([id, fields]) => `${id} ${fields[1]}`)).toEqual(['1-1 s{"worker":"w1"}']);
       expect(await relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }))).toBe(2);
       await sink.done;
@@ -160,11 +165,11 @@ describe("ReplyHub", () => {
     const sink = recorder(3);
     hub.register("gap-batch", sink);
     await logOnly("gap-batch", { attempt: 1, seq: 1 }, encodeDelta({ content: "a" }));
-    await writer.xadd(keys.log("gap-batch"), "1-2", "f", encodeDelta({ content: "b" }));
-    await writer.xadd(keys.log("gap-batch"), "1-3", "f", encodeDelta({ content: "c" }));
-    await writer.publish(
+    await writer.xadd(keys.log(ingressId, "gap-batch"), "1-2", "f", encodeDelta({ content: "b" }));
+    await writer.xadd(keys.log(ingressId, "gap-batch"), "1-3", "f", encodeDelta({ content: "c" }));
+    await writer.spublish(
       hub.channel,
-      encodeReplyMessage("gap-batch", { attempt: 1, seq: 2 }, [
+      encodeReplyRecord("gap-batch", { attempt: 1, seq: 2 }, [
         encodeDelta({ content: "b" }),
         encodeDelta({ content: "c" }),
       ]),
@@ -182,10 +187,10 @@ describe("ReplyHub", () => {
     hub.register("gap", sink);
     await logOnly("gap", { attempt: 1, seq: 1 }, encodeDelta({ content: "a" }));
     await logOnly("gap", { attempt: 1, seq: 2 }, encodeDelta({ content: "b" }));
-    await writer.xadd(keys.log("gap"), "1-3", "f", encodeDelta({ content: "c" }));
-    await writer.publish(
+    await writer.xadd(keys.log(ingressId, "gap"), "1-3", "f", encodeDelta({ content: "c" }));
+    await writer.spublish(
       hub.channel,
-      encodeReplyMessage("gap", { attempt: 1, seq: 3 }, [encodeDelta({ content: "c" })]),
+      encodeReplyRecord("gap", { attempt: 1, seq: 3 }, [encodeDelta({ content: "c" })]),
     );
     await sink.done;
     expect(sink.frames.map((entry) => entry.frame)).toEqual([
@@ -212,12 +217,12 @@ describe("ReplyHub", () => {
     hub.register("attempts", sink);
     const first = relayFor("attempts", 1);
     await first.emit(encodeRelayEvent({ kind: "started", worker: "w1" }));
-    await writer.publish(hub.channel, encodeReplyMessage("attempts", { attempt: 1, seq: 1 }, ['s{"worker":"w1"}']));
+    await writer.spublish(hub.channel, encodeReplyRecord("attempts", { attempt: 1, seq: 1 }, ['s{"worker":"w1"}']));
     const second = relayFor("attempts", 2);
     await second.emit(encodeRelayEvent({ kind: "started", worker: "w2" }));
-    await writer.publish(
+    await writer.spublish(
       hub.channel,
-      encodeReplyMessage("attempts", { attempt: 1, seq: 2 }, [encodeDelta({ content: "stale" })]),
+      encodeReplyRecord("attempts", { attempt: 1, seq: 2 }, [encodeDelta({ content: "stale" })]),
     );
     await second.emit(encodeDelta({ content: "fresh" }));
     await sink.done;
@@ -260,12 +265,12 @@ describe("ReplyHub.catchUp", () => {
       quiet.register("unheard", sink);
       // Published while nobody listened on the hub's channel: in the log only.
       const relay = new RequestRelay({
-        redis: writer,
+        batcher,
         keys,
         requestId: "unheard",
+        ingressId: "hub-catch-up",
         replyChannel: `${quiet.channel}:nobody`,
         attempt: 1,
-        logTtlMs: 60_000,
         onNoListener: () => {},
         noListenerGraceMs: 60_000,
       });

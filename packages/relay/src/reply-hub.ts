@@ -1,17 +1,18 @@
 // The ingress's side of the relay. One subscriber connection per ingress, subscribed to the
-// instance's reply channel once at start-up; events for every open request arrive on it and are
-// routed by request id. Pub/sub is fast but may drop messages (a reconnect, a killed connection),
+// instance's reply channel (sharded pub/sub: SSUBSCRIBE) once at start-up; events for every open
+// request arrive on it, the records of many requests in one message, and are routed by request id. Pub/sub is fast but may drop messages (a reconnect, a killed connection),
 // so each request tracks the next sequence number it expects and repairs any gap from the
 // request's log: when a later event arrives first, when the subscriber reconnects, when a
 // request has heard nothing for a while, and when the ingress asks before a decision (catchUp).
 // Each event is delivered exactly once, in order.
 //
 // ioredis emits every message of one socket read at once, and under load one read holds hundreds
-// of them (one SSE write each). Handled there and then, they would keep the event loop from
-// noticing anything else for that long, a client hanging up included. So messages are delivered
-// in slices of at most 2 ms (TurnQueue): a disconnect (which cancels the upstream call) is handled
-// ahead of the token backlog instead of behind it.
-import { decodeReplyMessage, parseLogEntryId, type EventPosition } from "@switchboard/protocol";
+// of request records (one SSE write each). Handled there and then, they would keep the event loop
+// from noticing anything else for that long, a client hanging up included. So records are
+// delivered in slices of at most 2 ms (TurnQueue): a disconnect (which cancels the upstream call)
+// is handled ahead of the token backlog instead of behind it.
+import { Cluster } from "ioredis";
+import { decodeReplyMessage, parseLogEntryId, type EventPosition, type ReplyRecord } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
 import type { RedisConnection } from "./redis-client.ts";
 import { TurnQueue } from "./turn-queue.ts";
@@ -47,8 +48,8 @@ export class ReplyHub {
   private readonly open = new Map<string, OpenRequest>();
   private readonly options: ReplyHubOptions;
   private idleTimer: NodeJS.Timeout | undefined;
-  /** Messages heard but not yet delivered, delivered at most 2 ms per event-loop turn. */
-  private readonly backlog = new TurnQueue<string>((message) => this.onMessage(message), { maxMs: 2 });
+  /** Records heard but not yet delivered, delivered at most 2 ms per event-loop turn. */
+  private readonly backlog = new TurnQueue<ReplyRecord>((record) => this.onRecord(record), { maxMs: 2 });
 
   constructor(options: ReplyHubOptions) {
     this.options = options;
@@ -57,18 +58,26 @@ export class ReplyHub {
 
   async start(): Promise<void> {
     const { subscriber } = this.options;
-    subscriber.on("message", (channel: string, message: string) => {
-      if (channel === this.channel) this.backlog.push(message);
+    subscriber.on("smessage", (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      for (const record of decodeReplyMessage(message)) this.backlog.push(record);
     });
-    // After a reconnect ioredis re-subscribes; a PING queued behind that tells us it is done,
-    // and everything published meanwhile is then read from the logs.
-    subscriber.on("ready", () => {
-      subscriber.ping().then(
-        () => this.repairAll(),
-        (error: unknown) => this.options.onError(error, "subscriber ping"),
-      );
-    });
-    await subscriber.subscribe(this.channel);
+    if (subscriber instanceof Cluster) {
+      // A Cluster's sharded subscriber reconnects on its own (ClusterSubscriberGroup) and says so
+      // with this event, not with "ready"; it re-subscribes without waiting, so what is published
+      // just after is found by the gap detection and the idle repair.
+      subscriber.on("subscribersReady", () => this.repairAll());
+    } else {
+      // After a reconnect ioredis re-subscribes; a PING queued behind that tells us it is done,
+      // and everything published meanwhile is then read from the logs.
+      subscriber.on("ready", () => {
+        subscriber.ping().then(
+          () => this.repairAll(),
+          (error: unknown) => this.options.onError(error, "subscriber ping"),
+        );
+      });
+    }
+    await subscriber.ssubscribe(this.channel);
     const interval = Math.max(10, Math.floor(this.options.idleRepairMs / 2));
     this.idleTimer = setInterval(() => this.repairIdle(), interval);
     this.idleTimer.unref();
@@ -110,15 +119,15 @@ export class ReplyHub {
     if (request) await this.readLog(requestId, request);
   }
 
-  private onMessage(message: string): void {
-    const { requestId, attempt, seq, frames } = decodeReplyMessage(message);
+  private onRecord(record: ReplyRecord): void {
+    const { requestId, attempt, seq, frames } = record;
     const request = this.open.get(requestId);
     if (!request) return;
-    // One message carries the events a worker relayed for the request in one turn; a sink may end
+    // One record carries the events a worker relayed for the request in one turn; a sink may end
     // the request (and unregister it) at any of them.
-    for (const [index, frame] of frames.entries()) {
-      if (this.open.get(requestId) !== request) return;
-      this.deliver(requestId, request, attempt, seq + index, frame);
+    for (let index = 0; index < frames.length; index++) {
+      if (index > 0 && this.open.get(requestId) !== request) return;
+      this.deliver(requestId, request, attempt, seq + index, frames[index] as string);
     }
   }
 
@@ -182,7 +191,7 @@ export class ReplyHub {
    */
   private async readLog(requestId: string, request: OpenRequest): Promise<void> {
     const entries = (await this.options.reader.xrange(
-      this.options.keys.log(requestId),
+      this.options.keys.log(this.options.ingressId, requestId),
       `${request.attempt}-${request.nextSeq}`,
       "+",
     )) as Array<[string, string[]]>;

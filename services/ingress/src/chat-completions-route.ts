@@ -105,6 +105,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionA
       requestId,
       model: body.model,
       request: forwarded.body,
+      ingressId: runtime.ingressId,
       replyChannel: runtime.hub.channel,
       deadlineAt: startedAt + options.requestTimeoutMs,
       enqueuedAt: startedAt,

@@ -23,12 +23,13 @@ import { toUpstreamError, type Provider } from "@switchboard/providers";
 import {
   RequestRelay,
   earlierAttemptRelayedOutput,
+  type RelayBatcher,
   isCancelled,
   type RecentCancels,
   type RedisConnection,
   type RelayKeys,
 } from "@switchboard/relay";
-import { withoutTracing, type Logger } from "@switchboard/telemetry";
+import type { Logger } from "@switchboard/telemetry";
 import { DeltaCoalescer } from "./delta-coalescer.ts";
 import type { JobTelemetry } from "./job-telemetry.ts";
 import type { ListenerWatch } from "./listener-watch.ts";
@@ -45,7 +46,8 @@ export interface ChatJobDeps {
   /** Paces the upstream calls of jobs that arrive together (start-pacer.ts); none: start at once. */
   starts?: StartPacer;
   workerId: string;
-  logTtlMs: number;
+  /** Writes the relay events of all this worker's requests, a batch per event-loop turn and ingress. */
+  relayBatcher: RelayBatcher;
   noListenerGraceMs: number;
   listenerWatch: ListenerWatch;
   upstream: {
@@ -85,16 +87,14 @@ export async function handleChatJob(
   const attempt = jobAttempt(job);
   const stop = new AbortController();
   const relay = new RequestRelay({
-    redis: deps.redis,
+    batcher: deps.relayBatcher,
     keys: deps.keys,
     requestId,
+    ingressId: job.data.ingressId,
     replyChannel: job.data.replyChannel,
     attempt,
-    logTtlMs: deps.logTtlMs,
     onNoListener: () => stop.abort("no-listener" satisfies StopReason),
     noListenerGraceMs: deps.noListenerGraceMs,
-    // Relay writes (one per token) never become spans, whatever instrumentation is loaded.
-    untraced: withoutTracing,
   });
   const streamed = job.data.request.stream === true;
   // For a provider that streams even when the client asked for one answer (the simulated one).
@@ -131,7 +131,7 @@ export async function handleChatJob(
   // The queue-wait bound is for a first start; a job taken over or handed back was started in time.
   if (attempt === 1 && job.data.startBy !== undefined && Date.now() > job.data.startBy)
     return fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
-  if (attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, requestId))) {
+  if (attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, job.data.ingressId, requestId))) {
     return fail(
       new GatewayError("upstream_interrupted", {
         message: "The worker serving this answer stopped after it had started; it cannot be resumed.",

@@ -60,7 +60,7 @@ export const WorkerEnv = z.object({
   RELAY_LOG_TTL_SECONDS: integer(300, { min: 10 }),
   /** How long a reply channel may have no listener before the worker stops its requests. */
   RELAY_NO_LISTENER_GRACE_MS: integer(400, { min: 50 }),
-  /** How often the worker checks that the ingresses it answers still listen (one PUBSUB NUMSUB). */
+  /** How often the worker checks that the ingresses it answers still listen (one PUBSUB SHARDNUMSUB). */
   RELAY_LISTENER_CHECK_INTERVAL_MS: integer(200, { min: 20 }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   // Telemetry (tracing itself is configured by the standard OTEL_* variables)

@@ -1,6 +1,6 @@
 // Notices an ingress that stopped listening even when its requests publish nothing (a request
-// still waiting for its first token never learns from a PUBLISH answered with 0). Every interval
-// the worker asks Redis, in one `PUBSUB NUMSUB` (per Redis node) for all reply channels it serves, how many
+// still waiting for its first token never learns from an SPUBLISH answered with 0). Every interval
+// the worker asks Redis, in one `PUBSUB SHARDNUMSUB` (per Redis node) for all reply channels it serves, how many
 // subscribers each has; a channel with none for longer than the grace (a live ingress whose
 // subscriber is reconnecting is back well within it) loses its requests: they are aborted, so
 // upstream spend stops within about grace + interval of an ingress dying.
@@ -46,7 +46,7 @@ export class ListenerWatch {
     this.checking = true;
     try {
       const names = [...this.channels.keys()];
-      const counts = await countSubscribersOf(this.redis, names);
+      const counts = await countSubscribersOf(this.redis, names, "sharded");
       const now = Date.now();
       for (const [channel, count] of counts) {
         const watched = this.channels.get(channel);

@@ -9,13 +9,14 @@ import {
   corkConnectionUntilNextTurn,
   createRedisClient,
   defineRelayCommands,
+  RelayBatcher,
   listenForCancels,
   redisTopology,
   relayKeys,
   startHeartbeat,
   waitForRedis,
 } from "@switchboard/relay";
-import { createLogger, createMetrics } from "@switchboard/telemetry";
+import { createLogger, createMetrics, withoutTracing } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
 import { CrashReaper } from "./crash-reaper.ts";
@@ -89,7 +90,12 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     recentCancels,
     starts,
     workerId,
-    logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000,
+    relayBatcher: new RelayBatcher({
+      redis,
+      logTtlMs: config.RELAY_LOG_TTL_SECONDS * 1000,
+      // Relay writes (one per turn) never become spans, whatever instrumentation is loaded.
+      untraced: withoutTracing,
+    }),
     noListenerGraceMs: config.RELAY_NO_LISTENER_GRACE_MS,
     listenerWatch,
     upstream: {
