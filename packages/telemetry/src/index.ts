@@ -1,5 +1,5 @@
 // @switchboard/telemetry: logs, traces and metrics through one seam.
-export { createLogger, type Logger } from "./logger.ts";
+export { abandonStandardOutput, createLogger, type Logger } from "./logger.ts";
 export { startTelemetry } from "./start-telemetry.ts";
 export {
   SpanKind,

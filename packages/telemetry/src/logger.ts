@@ -71,12 +71,20 @@ function serializeError(value: unknown): unknown {
 const boundTraceIds = Symbol("boundTraceIds");
 type MarkedLogger = PinoLogger & { [boundTraceIds]?: true };
 
-let stdout: DestinationStream | undefined;
+let stdout: ReturnType<typeof pino.destination> | undefined;
 
 /** One asynchronous writer on fd 1 per process, shared by every logger (flushed at exit by pino). */
 function standardOutput(): DestinationStream {
   stdout ??= pino.destination({ dest: 1, sync: false });
   return stdout;
+}
+
+/**
+ * For a process whose parent, the reader of its stdout, has died: what is still buffered for
+ * stdout is dropped instead of flushed at exit, where a write to that pipe can wait for ever.
+ */
+export function abandonStandardOutput(): void {
+  stdout?.destroy();
 }
 
 /** destination: where lines go instead of stdout (tests). */

@@ -2,7 +2,7 @@
 // Telemetry starts first: OTEL_* variables decide whether spans are exported (see README).
 import { createServer } from "node:http";
 import { GatewayError } from "@switchboard/protocol";
-import { createLogger, createMetrics, startTelemetry } from "@switchboard/telemetry";
+import { abandonStandardOutput, createLogger, createMetrics, startTelemetry } from "@switchboard/telemetry";
 import { bearerMatches, createApp } from "./app.ts";
 import { loadIngressConfig } from "./config.ts";
 import { createIngressMetrics } from "./ingress-metrics.ts";
@@ -80,7 +80,8 @@ try {
   // listening, so a load balancer sees the readiness change instead of refused connections; open
   // answers get SHUTDOWN_GRACE_MS to finish; whatever is still open then ends with an explicit
   // shutting_down error.
-  const stop = async () => {
+  // parentGone: stopped because `npm start`, which reads this process's stdout, died.
+  const stop = async (parentGone = false) => {
     if (stopping) return;
     stopping = true;
     runtime.beginShutdown();
@@ -99,6 +100,7 @@ try {
     await runtime.close();
     await telemetry.shutdown();
     log.info("stopped", { drained });
+    if (parentGone) abandonStandardOutput();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop().catch(() => process.exit(1)));
@@ -107,7 +109,7 @@ try {
   // channel closes when that parent dies, even by SIGKILL, and the ingress stops with it.
   if (process.channel) {
     process.channel.unref();
-    process.on("disconnect", () => void stop().catch(() => process.exit(1)));
+    process.on("disconnect", () => void stop(true).catch(() => process.exit(1)));
   }
 } catch (error) {
   process.stderr.write(`ingress: ${(error as Error).message}\n`);
