@@ -49,7 +49,8 @@ async function killSubscriber(ingressId: string): Promise<number> {
         const id = line?.match(/^id=(\d+)/)?.[1];
         if (id) found = { node, id };
       }
-      return found !== undefined;
+      // vi.waitFor retries only on a throw: a false would end the wait with no connection found.
+      expect(found, "the ingress's sharded subscriber is not connected").toBeDefined();
     },
     { timeout: 5000, interval: 25 },
   );
