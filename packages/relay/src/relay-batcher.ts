@@ -120,6 +120,15 @@ export class RelayBatcher {
    * connection auto-pipelines instead (a Cluster's, whose node sockets are its own).
    */
   private readonly corks: boolean;
+  /**
+   * The scripts reach Redis in the order they are sent: true on one Redis connection, false on a
+   * Cluster. An ioredis Cluster sends a command that met MOVED, ASK, TRYAGAIN, CLUSTERDOWN or a
+   * closed node connection again later (from its delay queue, or after a slot refresh), while the
+   * commands sent after it go at once; a request's later turn can then reach its log first, and
+   * the log refuses the earlier entries (an XADD id must exceed the last). On such a connection
+   * each request keeps one script in flight (relay-writer.ts).
+   */
+  readonly keepsOrder: boolean;
 
   constructor(options: RelayBatcherOptions) {
     this.redis = options.redis;
@@ -128,6 +137,7 @@ export class RelayBatcher {
     this.maxEvents = options.maxEventsPerScript ?? 256;
     this.maxBytes = options.maxBytesPerScript ?? 256 * 1024;
     this.corks = corksTurns(options.redis);
+    this.keepsOrder = this.corks;
   }
 
   /** Write the member's events at the end of this turn, with everyone else's. */

@@ -2,7 +2,9 @@
 // log and publish it to the owning ingress, without waiting for the previous one. The events a
 // request emits in one event-loop turn are one record, which the connection's RelayBatcher writes at
 // the end of the turn with the records of the other requests (one script and one pub/sub message
-// per ingress). Writes on one connection are ordered, so a request's events arrive in sequence. An
+// per ingress). Writes on one Redis connection are ordered, so a request's events arrive in
+// sequence; a Cluster connection may resend a command after later ones (RelayBatcher.keepsOrder),
+// so there a request hands over its next record only once its previous one is written. An
 // event the ingress need not hear at once (a worker's "started") is logged at once and published
 // with the request's next events (emitQuietly).
 import { encodeReplyRecord, logEntryId } from "@switchboard/protocol";
@@ -48,6 +50,8 @@ export class RequestRelay implements RelayBatchMember {
   /** Logged, not yet published: they go with the next published batch. */
   private unpublished: Frames | undefined;
   private lastWrite: Promise<unknown> = Promise.resolve();
+  /** A record of this request is being written (tracked when the batcher does not keep order). */
+  private writing = false;
   private noListenerReported = false;
   private noListenerTimer: NodeJS.Timeout | undefined;
   private readonly options: RequestRelayOptions;
@@ -85,8 +89,9 @@ export class RequestRelay implements RelayBatchMember {
     let batch = this.batch;
     if (!batch) {
       batch = this.batch = { firstSeq: this.seq + 1, frames: [], publish, written: Promise.withResolvers() };
-      // Written at the end of the turn, with every other request's events of the turn.
-      this.options.batcher.add(this);
+      // Written at the end of the turn, with every other request's events of the turn; or, while
+      // the previous record is still in flight on a connection that may reorder, once it is written.
+      if (!this.writing) this.options.batcher.add(this);
     }
     this.seq++;
     batch.frames.push(frame);
@@ -107,6 +112,7 @@ export class RequestRelay implements RelayBatchMember {
     const held = this.unpublished;
     const published: Frames = held ? { firstSeq: held.firstSeq, frames: [...held.frames, ...batch.frames] } : batch;
     this.unpublished = batch.publish ? undefined : published;
+    this.writing = !this.options.batcher.keepsOrder;
     return {
       logKey: this.logKey,
       entries,
@@ -116,10 +122,21 @@ export class RequestRelay implements RelayBatchMember {
       written: (listeners) => {
         if (listeners === 0) this.suspectNoListener();
         else if (listeners > 0) this.clearSuspicion();
+        this.nextRecordMayGo();
         batch.written.resolve(listeners);
       },
-      failed: (error) => batch.written.reject(error),
+      failed: (error) => {
+        this.nextRecordMayGo();
+        batch.written.reject(error);
+      },
     };
+  }
+
+  /** The previous record is written (or failed): events emitted meanwhile go at the end of this turn. */
+  private nextRecordMayGo(): void {
+    if (!this.writing) return;
+    this.writing = false;
+    if (this.batch) this.options.batcher.add(this);
   }
 
   /** Stop watching for listeners (the request is over). */
