@@ -136,7 +136,9 @@ function createClusterClient(
     // two scripts must keep their order on a node's connection (a request's turns may go as either;
     // an auto-pipelined one can wait for the previous pipeline of its slot while a direct one
     // leaves, and a log refuses an entry id lower than its last). One script per ingress and turn
-    // has nothing to share a write with anyway.
+    // has nothing to share a write with anyway. (Direct commands are not kept in order either when
+    // one is resent after a redirect or a closed node connection: relay-writer.ts keeps one script
+    // in flight per request on a Cluster.)
     autoPipeliningIgnoredCommands: ["relayBatch", "relayOne"],
     // The ingress's reply channel is a sharded channel: ioredis then keeps one subscriber
     // connection per primary that holds a subscribed channel's slot (one, for one reply channel),
