@@ -4,7 +4,7 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createRedisClient } from "@switchboard/relay";
-import { startPrivateRedis, type PrivateRedis } from "./support/private-redis.ts";
+import { startPrivateRedis, type PrivateRedis } from "../support/private-redis.ts";
 
 let redis: PrivateRedis;
 

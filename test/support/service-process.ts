@@ -1,5 +1,6 @@
-// Starts one of the services as a real child process and waits for the log line that says it is
-// up (no sleeps). Output is kept so a failing test can show it.
+// Starts one of the services (or another Node script) as a real child process and waits for the
+// log line that says it is up (no sleeps). Output is kept so a failing test can show it; a process
+// that is not up in time is killed, never left running.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
@@ -43,6 +44,68 @@ export const nodeFlags: Record<ServiceName, readonly string[]> = {
   "mock-upstream": [],
 };
 
+export interface NodeProcess {
+  child: ChildProcess;
+  /** The first JSON log line whose `msg` is the ready message. */
+  readyLine: Record<string, unknown>;
+  /** Every line of its stdout and stderr so far. */
+  output: string[];
+  exited: Promise<void>;
+  /** Kill it (SIGTERM unless told) and wait for it to exit; nothing if it has exited already. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Run `node [flags] script` with exactly `env` (and PATH) and wait until it logs `{"msg": readyMsg}`;
+ * if it exits first or is not ready within timeoutMs, it is killed and this rejects with its output.
+ */
+export async function startNodeProcess(
+  label: string,
+  script: string,
+  options: { env: Record<string, string>; readyMsg: string; timeoutMs?: number; flags?: readonly string[] },
+): Promise<NodeProcess> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const child = spawn(process.execPath, [...(options.flags ?? []), script], {
+    env: { PATH: process.env.PATH ?? "", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  const exited = once(child, "exit").then(() => undefined);
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (hasExited()) return;
+    child.kill(signal);
+    await exited;
+  };
+  createInterface({ input: child.stderr! }).on("line", (line) => output.push(line));
+  const lines = createInterface({ input: child.stdout! });
+  lines.on("line", (line) => output.push(line));
+  let timer: NodeJS.Timeout | undefined;
+  const ready = new Promise<Record<string, unknown>>((resolve) => {
+    lines.on("line", (line) => {
+      if (!line.includes(options.readyMsg)) return;
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (entry.msg === options.readyMsg) resolve(entry);
+      } catch {
+        // not a log line
+      }
+    });
+  });
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  const outcome = await Promise.race([ready, exited.then(() => "exited" as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === "timeout") {
+    await stop("SIGKILL");
+    throw new Error(`${label} did not start within ${timeoutMs} ms (killed):\n${output.join("\n")}`);
+  }
+  if (outcome === "exited")
+    throw new Error(`${label} exited before it was ready (code ${child.exitCode}):\n${output.join("\n")}`);
+  return { child, readyLine: outcome, output, exited, stop };
+}
+
 /** flags: node flags instead of the service's own (a benchmark comparing them); root: see entryPoint. */
 export async function startService(
   name: ServiceName,
@@ -51,68 +114,11 @@ export async function startService(
   flags: readonly string[] = nodeFlags[name],
   root?: string,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...flags, entryPoint(name, root)], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+  const started = await startNodeProcess(name, entryPoint(name, root), {
+    env,
+    readyMsg: readyMessage[name],
+    timeoutMs,
+    flags,
   });
-  const output: string[] = [];
-  const exited = once(child, "exit").then(() => undefined);
-  const readyLine = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${output.join("\n")}`)),
-      timeoutMs,
-    );
-    createInterface({ input: child.stderr! }).on("line", (line) => output.push(line));
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      output.push(line);
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        if (entry.msg === readyMessage[name]) {
-          clearTimeout(timer);
-          resolve(entry);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited before it was ready (code ${child.exitCode}):\n${output.join("\n")}`));
-    });
-  });
-  return {
-    name,
-    child,
-    readyLine,
-    output,
-    exited,
-    async stop(signal: NodeJS.Signals = "SIGTERM") {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      await exited;
-    },
-  };
-}
-
-/** A stack of services that can start one more of each kind and stop everything it started. */
-export interface ServiceStack {
-  startWorker(): Promise<unknown>;
-  startIngress(): Promise<unknown>;
-  stop(): Promise<void>;
-}
-
-/** Start a stack's first workers and ingresses together; if one fails, stop the rest and fail. */
-export async function startServices(
-  stack: ServiceStack,
-  counts: { workers?: number | undefined; ingresses?: number | undefined },
-): Promise<void> {
-  try {
-    await Promise.all([
-      ...Array.from({ length: counts.workers ?? 1 }, () => stack.startWorker()),
-      ...Array.from({ length: counts.ingresses ?? 1 }, () => stack.startIngress()),
-    ]);
-  } catch (error) {
-    await stack.stop();
-    throw error;
-  }
+  return { name, ...started };
 }

@@ -1,17 +1,17 @@
 // A whole stack for one fault scenario, usable from vitest and from the plain-Node report script:
-// a private redis-server, the mock upstream (in this process, so its clock is the client's
-// clock), and real ingress and worker processes.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// the launcher's ingress and worker processes (test/support/launcher.ts) on a private redis-server
+// that a scenario can kill, pause and restart, behind the mock upstream (in this process, so its
+// clock is the client's clock, or as a process of its own).
+import { readFileSync } from "node:fs";
 import {
   createMockUpstream,
   type MockStats,
   type MockUpstream,
   type MockUpstreamOptions,
 } from "@switchboard/mock-upstream";
-import { startService, startServices, type ServiceProcess } from "../../support/service-process.ts";
-import { startPrivateRedis, type PrivateRedis } from "./private-redis.ts";
+import { launchStack, routesTo, uniquePrefix, type LaunchedStack } from "../../support/launcher.ts";
+import { startPrivateRedis, type PrivateRedis } from "../../support/private-redis.ts";
+import { startService, type ServiceProcess } from "../../support/service-process.ts";
 
 export interface FaultStackOptions {
   ingresses?: number;
@@ -30,62 +30,56 @@ export interface FaultStackOptions {
   workerEnv?: Record<string, string>;
 }
 
-export interface FaultStack {
+/** The launcher's stack; its `urls` are the live ingresses' only (a stopped one's is removed). */
+export interface FaultStack extends LaunchedStack {
   redis: PrivateRedis;
   /** The in-process mock (when mockProcess is off). */
   mock: MockUpstream;
   mockUrl: string;
   /** The mock's stats, wherever it runs. */
   stats(): Promise<MockStats>;
-  ingresses: ServiceProcess[];
-  workers: ServiceProcess[];
-  /** Base URLs (…/v1) of the live ingresses, in start order (stopped ones are removed). */
-  urls: string[];
-  startIngress(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
-  startWorker(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   urlOf(ingress: ServiceProcess): string;
-  stop(): Promise<void>;
 }
 
-function mockRoutes(mockUrl: string): unknown {
-  return {
-    providers: { upstream: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" } },
-    routes: { "*": { provider: "upstream", passFields: ["mock"] } },
-  };
+async function startMockProcess(settings: MockUpstreamOptions): Promise<ServiceProcess> {
+  return startService("mock-upstream", {
+    MOCK_PORT: "0",
+    MOCK_RECENT_LIMIT: "100000",
+    MOCK_TOKENS: String(settings.tokens ?? 20),
+    MOCK_TOKEN_DELAY_MS: String(settings.tokenDelayMs ?? 0),
+    MOCK_FIRST_TOKEN_DELAY_MS: String(settings.firstTokenDelayMs ?? 0),
+  });
 }
 
 export async function startFaultStack(options: FaultStackOptions = {}): Promise<FaultStack> {
   const redis = await startPrivateRedis();
   const mock = createMockUpstream({ recentLimit: 100_000, ...options.mock });
-  let mockUrl: string;
-  let mockService: ServiceProcess | undefined;
-  if (options.mockProcess) {
-    const settings = options.mock ?? {};
-    mockService = await startService("mock-upstream", {
-      MOCK_PORT: "0",
-      MOCK_RECENT_LIMIT: "100000",
-      MOCK_TOKENS: String(settings.tokens ?? 20),
-      MOCK_TOKEN_DELAY_MS: String(settings.tokenDelayMs ?? 0),
-      MOCK_FIRST_TOKEN_DELAY_MS: String(settings.firstTokenDelayMs ?? 0),
-    });
-    mockUrl = String(mockService.readyLine.url);
-  } else {
-    mockUrl = (await mock.listen(0)).url;
-  }
-  const routesFile = join(mkdtempSync(join(tmpdir(), "switchboard-faults-")), "routes.json");
-  writeFileSync(routesFile, JSON.stringify((options.routes ?? mockRoutes)(mockUrl)));
-  const env = {
-    REDIS_URL: redis.url,
-    REDIS_KEY_PREFIX: "faults",
-    LOG_LEVEL: "info",
-    UPSTREAM_API_KEY: "fault-test-key",
-    ROUTES_FILE: routesFile,
-    ...options.env,
+  const mockService = options.mockProcess ? await startMockProcess(options.mock ?? {}) : undefined;
+  const mockUrl = mockService ? String(mockService.readyLine.url) : (await mock.listen(0)).url;
+  const stopMockAndRedis = async () => {
+    await mockService?.stop("SIGKILL");
+    await mock.close();
+    await redis.stop();
   };
-  const ingresses: ServiceProcess[] = [];
-  const workers: ServiceProcess[] = [];
-  const urls: string[] = [];
-  const stack: FaultStack = {
+  let stack: LaunchedStack;
+  try {
+    stack = await launchStack({
+      redisUrl: redis.url,
+      prefix: uniquePrefix("faults"),
+      ingresses: options.ingresses,
+      workers: options.workers,
+      routes: (options.routes ?? routesTo)(mockUrl),
+      env: { UPSTREAM_API_KEY: "fault-test-key", ...options.env },
+      ingressEnv: options.ingressEnv,
+      workerEnv: options.workerEnv,
+      liveUrlsOnly: true,
+    });
+  } catch (error) {
+    await stopMockAndRedis();
+    throw error;
+  }
+  return {
+    ...stack,
     redis,
     mock,
     mockUrl,
@@ -94,43 +88,12 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       const response = await fetch(mockUrl.replace(/\/v1$/, "/_mock/stats"));
       return (await response.json()) as MockStats;
     },
-    ingresses,
-    workers,
-    urls,
-    async startIngress(extraEnv = {}) {
-      const ingress = await startService("ingress", {
-        ...env,
-        PORT: "0",
-        METRICS_PORT: "0",
-        METRICS_HOST: "127.0.0.1",
-        HOST: "127.0.0.1",
-        ...options.ingressEnv,
-        ...extraEnv,
-      });
-      ingresses.push(ingress);
-      urls.push(String(ingress.readyLine.url));
-      void ingress.exited.then(() => {
-        const index = urls.indexOf(String(ingress.readyLine.url));
-        if (index >= 0) urls.splice(index, 1);
-      });
-      return ingress;
-    },
-    async startWorker(extraEnv = {}) {
-      const worker = await startService("worker", { ...env, ...options.workerEnv, ...extraEnv });
-      workers.push(worker);
-      return worker;
-    },
     urlOf: (ingress) => String(ingress.readyLine.url),
     async stop() {
-      await Promise.all(
-        [...ingresses, ...workers, ...(mockService ? [mockService] : [])].map((service) => service.stop("SIGKILL")),
-      );
-      await mock.close();
-      await redis.stop();
+      await stack.stop();
+      await stopMockAndRedis();
     },
   };
-  await startServices(stack, options);
-  return stack;
 }
 
 /** Resident memory of a process in MB (Linux /proc), or NaN where unavailable. */

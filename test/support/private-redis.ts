@@ -1,6 +1,6 @@
-// A private redis-server for fault injection: started on a free loopback port, killed by its PID
-// (never by name), and restartable on the same port so clients reconnect to "the same" Redis.
-// No persistence: a restart is an empty Redis, the harshest case for recovery.
+// A private redis-server (fault injection, benchmarks): started on a free loopback port, killed by
+// its PID (never by name), and restartable on the same port so clients reconnect to "the same"
+// Redis. No persistence: a restart is an empty Redis, the harshest case for recovery.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { Redis } from "ioredis";
@@ -20,14 +20,26 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** maxClients: redis-server's --maxclients (a benchmark holding thousands of streams wants more). */
+export async function startPrivateRedis(maxClients = 10_000): Promise<PrivateRedis> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let server: ChildProcess | undefined;
   const launch = async () => {
     const child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "10000"],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--maxclients",
+        String(maxClients),
+      ],
       { stdio: "ignore" },
     );
     await Promise.race([once(child, "spawn"), once(child, "error").then(([error]) => Promise.reject(error as Error))]);
