@@ -4,39 +4,38 @@
 // call without disturbing the streams it shared messages with.
 import { Redis } from "ioredis";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createMockUpstream, mockTokens, type MockUpstream } from "@switchboard/mock-upstream";
+import { describe, expect, vi } from "vitest";
+import { mockTokens } from "@switchboard/mock-upstream";
 import { decodeReplyMessage } from "@switchboard/protocol";
 import { relayKeys } from "@switchboard/relay";
-import { routesTo, startStack, type Stack } from "../support/stack.ts";
+import { stackTest } from "../support/stack-test.ts";
 import { streamTokens } from "../support/stream-tokens.ts";
 
 const tokens = 40;
-let mock: MockUpstream;
-let stack: Stack;
-let listener: Redis;
-/** Requests per reply message, as a second sharded subscriber on the ingress's channel heard them. */
-const recordsPerMessage: number[] = [];
 
-beforeAll(async () => {
-  mock = createMockUpstream({ tokens, tokenDelayMs: 10 });
-  const { url } = await mock.listen(0);
-  stack = await startStack("shared-batches", { routes: routesTo(url) });
-  listener = new Redis(stack.redisUrl);
-  listener.on("smessage", (_channel: string, message: string) =>
-    recordsPerMessage.push(decodeReplyMessage(message).length),
-  );
-  const ingressId = String(stack.ingresses[0]!.readyLine.ingressId);
-  await listener.ssubscribe(relayKeys(stack.prefix).replyChannel(ingressId));
-});
-afterAll(async () => {
-  listener?.disconnect();
-  await stack?.stop();
-  await mock?.close();
-});
+/** `recordsPerMessage`: requests per reply message, as a second sharded subscriber on the ingress's channel heard them. */
+const it = stackTest("shared-batches", { mock: { tokens, tokenDelayMs: 10 } }).extend(
+  "recordsPerMessage",
+  { scope: "file" },
+  async ({ stack }, { onCleanup }) => {
+    const recordsPerMessage: number[] = [];
+    const listener = new Redis(stack.redisUrl);
+    onCleanup(() => listener.disconnect());
+    listener.on("smessage", (_channel: string, message: string) =>
+      recordsPerMessage.push(decodeReplyMessage(message).length),
+    );
+    const ingressId = String(stack.ingresses[0]!.readyLine.ingressId);
+    await listener.ssubscribe(relayKeys(stack.prefix).replyChannel(ingressId));
+    return recordsPerMessage;
+  },
+);
 
 describe("relay messages shared by concurrent streams", () => {
-  it("deliver every stream whole, and a hang-up mid-stream stops only that stream's upstream call", async () => {
+  it("deliver every stream whole, and a hang-up mid-stream stops only that stream's upstream call", async ({
+    stack,
+    mock,
+    recordsPerMessage,
+  }) => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
     mock.reset();
     const hangUp = new AbortController();

@@ -1,27 +1,24 @@
 // With no API key the simulated model answers; bad input gets the
 // right status and an OpenAI-shaped error body, and never takes a process down.
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { simulatedText } from "@switchboard/providers";
-import { startStack, type Stack } from "../support/stack.ts";
+import { stackTest } from "../support/stack-test.ts";
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack("simulated", {
-    env: { SIMULATED_TOKEN_DELAY_MS: "1", SIMULATED_FIRST_TOKEN_DELAY_MS: "1", BODY_LIMIT_BYTES: "4096" },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-
-function post(body: string, path = "/chat/completions"): Promise<Response> {
-  return fetch(`${stack.urls[0]}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
-}
+// No routing file: the environment's default table, where the simulated model answers.
+const it = stackTest("simulated", {
+  routes: null,
+  env: { SIMULATED_TOKEN_DELAY_MS: "1", SIMULATED_FIRST_TOKEN_DELAY_MS: "1", BODY_LIMIT_BYTES: "4096" },
+}).extend(
+  "post",
+  { scope: "file" },
+  ({ stack }) =>
+    (body: string, path = "/chat/completions"): Promise<Response> =>
+      fetch(`${stack.urls[0]}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body }),
+);
 
 describe("with no API key", () => {
-  it("answers from the simulated model, streamed", async () => {
+  it("answers from the simulated model, streamed", async ({ stack }) => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
     const stream = await client.chat.completions.create({
       model: "switchboard-sim",
@@ -33,7 +30,7 @@ describe("with no API key", () => {
     expect(text).toBe(simulatedText());
   });
 
-  it("lists the simulated model", async () => {
+  it("lists the simulated model", async ({ stack }) => {
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
     const models = await client.models.list();
     expect(models.data.map((model) => model.id)).toContain("switchboard-sim");
@@ -118,7 +115,7 @@ describe("bad input", () => {
   ];
 
   for (const testCase of cases) {
-    it(`answers ${testCase.name} with ${testCase.status} ${testCase.code}`, async () => {
+    it(`answers ${testCase.name} with ${testCase.status} ${testCase.code}`, async ({ post }) => {
       const response = await post(testCase.body);
       expect(response.status).toBe(testCase.status);
       const body = (await response.json()) as { error: Record<string, unknown> };
@@ -131,7 +128,7 @@ describe("bad input", () => {
     });
   }
 
-  it("answers every name an object inherits, as a model id, with a fast 404 model_not_found", async () => {
+  it("answers every name an object inherits, as a model id, with a fast 404 model_not_found", async ({ post }) => {
     const names = Object.getOwnPropertyNames(Object.prototype);
     expect(names).toEqual(expect.arrayContaining(["constructor", "__proto__", "toString", "hasOwnProperty"]));
     const startedAt = Date.now();
@@ -147,13 +144,13 @@ describe("bad input", () => {
     expect(Date.now() - startedAt).toBeLessThan(2000);
   });
 
-  it("answers an unknown path with 404 in the same shape", async () => {
+  it("answers an unknown path with 404 in the same shape", async ({ stack }) => {
     const response = await fetch(`${stack.urls[0]}/no/such/path`);
     expect(response.status).toBe(404);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("not_found");
   });
 
-  it("is still alive and answering after all of it", async () => {
+  it("is still alive and answering after all of it", async ({ stack, post }) => {
     expect(stack.ingresses[0]!.child.exitCode).toBeNull();
     const response = await post(JSON.stringify({ model: "switchboard-sim", messages: user }));
     expect(response.status).toBe(200);
