@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readSse, sseEvents } from "./sse.ts";
+import { readSse, sseDataReader, sseEvents } from "./sse.ts";
 
 async function* pieces(...texts: string[]): AsyncGenerator<Uint8Array> {
   for (const text of texts) yield new TextEncoder().encode(text);
@@ -20,5 +20,16 @@ describe("the tests' SSE reader", () => {
     const events = await readSse(response);
     expect(events.map((event) => event.data)).toEqual(['{"x":\n1}', "[DONE]"]);
     expect(events[0]?.json).toEqual({ x: 1 });
+  });
+
+  it("gives a hot loop each event's data unparsed, as soon as a piece completes it", () => {
+    const completed: string[][] = [];
+    const received: string[] = [];
+    const reader = sseDataReader((data) => received.push(data));
+    for (const piece of ['data: {"a"', ':1}\r\n\r\n: ping\n\ndata: {"b"', ":2}\n\ndata: [DONE]\n\n"]) {
+      reader.feed(piece);
+      completed.push(received.splice(0));
+    }
+    expect(completed).toEqual([[], ['{"a":1}'], ['{"b":2}', "[DONE]"]]);
   });
 });
