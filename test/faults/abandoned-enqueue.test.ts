@@ -3,14 +3,10 @@
 // add. The cancel that goes with the 503 follows it: the job is removed, or, if a worker took it
 // first, stopped — its upstream call closed at once instead of running to its end for nobody.
 import { describe, expect, it } from "vitest";
+import { chatBody } from "@switchboard/testing";
 import { startFaultStack, waitFor } from "./support/fault-stack.ts";
 
-const body = (tag: string, tokens: number) =>
-  JSON.stringify({
-    model: "mock-model",
-    messages: [{ role: "user", content: "Hi" }],
-    mock: { tag, tokens, tokenDelayMs: 20 },
-  });
+const body = (tag: string, tokens: number) => JSON.stringify(chatBody({ mock: { tag, tokens, tokenDelayMs: 20 } }));
 
 describe("an enqueue the ingress gave up on", () => {
   it("is cancelled: its client hears 503, and the upstream call, if one was made, is closed at once", async () => {
