@@ -8,7 +8,7 @@ import { type Sample, scrape, total } from "@switchboard/testing";
 import { parse } from "yaml";
 import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
 import { loadCompose, readRepoFile } from "../support/deploy-files.ts";
-import { startStack, type Stack } from "../support/stack.ts";
+import { routesWithFallback, startStack, type Stack } from "../support/stack.ts";
 
 interface Target {
   refId?: string;
@@ -185,17 +185,8 @@ describe("every metric the dashboard queries is one the services export", () => 
     mock = createMockUpstream({ tokens: 5, tokenDelayMs: 1 });
     const mockUrl = (await mock.listen(0)).url;
     stack = await startStack("grafana", {
-      routes: {
-        providers: {
-          primary: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" },
-          // Nothing listens on port 9: connection refused, retried, then the fallback answers.
-          dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
-        },
-        routes: {
-          "*": { provider: "primary", passFields: ["mock"] },
-          "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }], passFields: ["mock"] },
-        },
-      },
+      // fallback-model: connection refused, retried, then the fallback answers.
+      routes: routesWithFallback(mockUrl),
       workerEnv: { UPSTREAM_RETRIES: "1", UPSTREAM_RETRY_BACKOFF_MS: "1" },
     });
     const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });

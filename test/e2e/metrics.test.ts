@@ -2,59 +2,53 @@
 // Prometheus would; the counters and histograms move as requests succeed, fail, fall back and are
 // cancelled. Metrics are on without any tracing configuration.
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMockUpstream, type MockUpstream } from "@switchboard/mock-upstream";
-import { startStack, type Stack } from "../support/stack.ts";
+import { describe, expect } from "vitest";
+import { routesWithFallback } from "../support/stack.ts";
+import { stackTest } from "../support/stack-test.ts";
 import { scrape, total, type Sample } from "@switchboard/testing";
 
-let mock: MockUpstream;
-let stack: Stack;
-let client: OpenAI;
-let ingressMetricsUrl: string;
-let workerMetricsUrl: string;
+interface MetricsUrls {
+  ingress: string;
+  worker: string;
+}
 
-beforeAll(async () => {
-  mock = createMockUpstream({ tokens: 10, tokenDelayMs: 1 });
-  const mockUrl = (await mock.listen(0)).url;
-  stack = await startStack("metrics", {
-    routes: {
-      providers: {
-        primary: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" },
-        dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
-      },
-      routes: {
-        "*": { provider: "primary", passFields: ["mock"] },
-        "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }], passFields: ["mock"] },
-      },
-    },
-    // One call per target, so the counts below are per target (retries: test/faults and tracing.test.ts).
-    workerEnv: { UPSTREAM_RETRIES: "0" },
-  });
-  client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
-  ingressMetricsUrl = String(stack.ingresses[0]!.readyLine.metricsUrl);
-  workerMetricsUrl = String(stack.workers[0]!.readyLine.metricsUrl);
-});
-afterAll(async () => {
-  await stack?.stop();
-  await mock?.close();
-});
+const it = stackTest("metrics", {
+  mock: { tokens: 10, tokenDelayMs: 1 },
+  routes: routesWithFallback,
+  // One call per target, so the counts below are per target (retries: test/faults and tracing.test.ts).
+  workerEnv: { UPSTREAM_RETRIES: "0" },
+})
+  .extend(
+    "client",
+    { scope: "file" },
+    ({ stack }) => new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 }),
+  )
+  .extend(
+    "metricsUrls",
+    { scope: "file" },
+    ({ stack }): MetricsUrls => ({
+      ingress: String(stack.ingresses[0]!.readyLine.metricsUrl),
+      worker: String(stack.workers[0]!.readyLine.metricsUrl),
+    }),
+  );
 
 /** Polls both endpoints until check passes on a scrape (metrics are recorded as requests end). */
 async function scrapeUntil(
+  urls: MetricsUrls,
   check: (ingress: Sample[], worker: Sample[]) => boolean,
   timeoutMs = 10_000,
 ): Promise<{ ingress: Sample[]; worker: Sample[] }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [ingress, worker] = await Promise.all([scrape(ingressMetricsUrl), scrape(workerMetricsUrl)]);
+    const [ingress, worker] = await Promise.all([scrape(urls.ingress), scrape(urls.worker)]);
     if (check(ingress, worker) || Date.now() > deadline) return { ingress, worker };
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
 describe("Prometheus metrics on each service", () => {
-  it("answers before any request, with each service's name and the queue depth", async () => {
-    const [ingress, worker] = await Promise.all([scrape(ingressMetricsUrl), scrape(workerMetricsUrl)]);
+  it("answers before any request, with each service's name and the queue depth", async ({ metricsUrls }) => {
+    const [ingress, worker] = await Promise.all([scrape(metricsUrls.ingress), scrape(metricsUrls.worker)]);
     expect(ingress.find((sample) => sample.name === "target_info")?.labels.service_name).toBe("switchboard-ingress");
     expect(worker.find((sample) => sample.name === "target_info")?.labels.service_name).toBe("switchboard-worker");
     // The queue depth gauge is read from Redis on every scrape.
@@ -66,8 +60,12 @@ describe("Prometheus metrics on each service", () => {
     ).toEqual(["active", "delayed", "prioritized", "waiting"]);
   });
 
-  it("moves the counters and histograms as requests succeed, fail, fall back and are cancelled", async () => {
-    const [ingressBefore, workerBefore] = await Promise.all([scrape(ingressMetricsUrl), scrape(workerMetricsUrl)]);
+  it("moves the counters and histograms as requests succeed, fail, fall back and are cancelled", async ({
+    stack,
+    client,
+    metricsUrls,
+  }) => {
+    const [ingressBefore, workerBefore] = await Promise.all([scrape(metricsUrls.ingress), scrape(metricsUrls.worker)]);
 
     // Two good streamed answers.
     for (let index = 0; index < 2; index++) {
@@ -108,6 +106,7 @@ describe("Prometheus metrics on each service", () => {
     const delta = (after: Sample[], before: Sample[], name: string, labels: Record<string, string> = {}) =>
       total(after, name, labels) - total(before, name, labels);
     const { ingress, worker } = await scrapeUntil(
+      metricsUrls,
       (ingressNow, workerNow) =>
         delta(ingressNow, ingressBefore, "switchboard_cancellations_total") >= 1 &&
         delta(workerNow, workerBefore, "switchboard_cancellations_total") >= 1,
@@ -178,10 +177,10 @@ describe("Prometheus metrics on each service", () => {
     expect(total(worker, "switchboard_jobs_active")).toBe(0);
 
     // Units are in the names (Prometheus conventions) and in the UNIT metadata.
-    expect(await (await fetch(ingressMetricsUrl)).text()).toContain(
+    expect(await (await fetch(metricsUrls.ingress)).text()).toContain(
       "# UNIT gen_ai_server_time_to_first_token_seconds seconds",
     );
-    expect(await (await fetch(workerMetricsUrl)).text()).toContain(
+    expect(await (await fetch(metricsUrls.worker)).text()).toContain(
       "# UNIT gen_ai_client_operation_duration_seconds seconds",
     );
     // Every histogram in seconds says so in its name.

@@ -61,6 +61,21 @@ export function routesTo(baseUrl: string): unknown {
   };
 }
 
+/**
+ * routesTo, and model "fallback-model" to a provider that refuses every connection (nothing listens
+ * on port 9: a retryable failure) with the server at baseUrl as its fallback.
+ */
+export function routesWithFallback(baseUrl: string): unknown {
+  const provider = (url: string) => ({ type: "openai", baseUrl: url, apiKeyEnv: "UPSTREAM_API_KEY" });
+  return {
+    providers: { primary: provider(baseUrl), dead: provider("http://127.0.0.1:9/v1") },
+    routes: {
+      "*": { provider: "primary", passFields: ["mock"] },
+      "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }], passFields: ["mock"] },
+    },
+  };
+}
+
 /** Write a routing table to a file of its own; returns the path, for ROUTES_FILE. */
 export function writeRoutesFile(routes: unknown): string {
   const file = join(mkdtempSync(join(tmpdir(), "switchboard-")), "routes.json");

@@ -4,7 +4,7 @@
 import { inject } from "vitest";
 import { launchStack, uniquePrefix, type LaunchedStack } from "./launcher.ts";
 
-export { routesTo, uniquePrefix } from "./launcher.ts";
+export { routesTo, routesWithFallback, uniquePrefix } from "./launcher.ts";
 
 export interface StackOptions {
   ingresses?: number;
