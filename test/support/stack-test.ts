@@ -1,7 +1,7 @@
 // The stack as a vitest fixture: `stackTest(label, options)` is vitest's `test` with `mock` (the mock
 // upstream, in this process), `mockUrl` (its base URL, listening) and `stack` (ingress and worker
-// processes routed to it, on a unique key prefix), each started once per file on the first test that
-// asks for it and stopped after the file's last test. A failed test prints the tail of the stack's logs.
+// processes routed to it, on a unique key prefix), started once per file before its first test and
+// stopped after its last. A failed test prints the tail of the stack's logs.
 import { createMockUpstream, type MockUpstreamOptions } from "@switchboard/mock-upstream";
 import { test } from "vitest";
 import { routesTo, startStack, type Stack, type StackOptions } from "./stack.ts";

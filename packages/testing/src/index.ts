@@ -5,4 +5,4 @@ export { freePort } from "./free-port.ts";
 export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./otlp-receiver.ts";
 export { parsePrometheusText, scrape, total, type Sample } from "./prometheus-text.ts";
 export { removeKeys } from "./remove-keys.ts";
-export { readSse, type SseDataReader, sseDataReader, sseEvents } from "./sse.ts";
+export { readSse, sseDataReader, sseEvents } from "./sse.ts";

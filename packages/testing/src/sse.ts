@@ -12,7 +12,7 @@ interface SseEvent {
   at: number;
 }
 
-export interface SseDataReader {
+interface SseDataReader {
   /** Text as it arrives, in pieces of any size; each event it completes goes to onData. */
   feed(text: string): void;
 }
