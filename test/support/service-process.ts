@@ -15,17 +15,6 @@ const readyMessage: Record<ServiceName, string> = {
   "mock-upstream": "listening",
 };
 
-export interface ServiceProcess {
-  name: ServiceName;
-  child: ChildProcess;
-  /** The first log line that said the service is up. */
-  readyLine: Record<string, unknown>;
-  output: string[];
-  /** Resolves when the process has exited. */
-  exited: Promise<void>;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
 /** root: another checkout of this repository to start the service from (a benchmark comparing two). */
 function entryPoint(name: ServiceName, root?: string): string {
   return root
@@ -46,13 +35,18 @@ export const nodeFlags: Record<ServiceName, readonly string[]> = {
 
 export interface NodeProcess {
   child: ChildProcess;
-  /** The first JSON log line whose `msg` is the ready message. */
+  /** The first JSON log line whose `msg` is the ready message (a service's says it is up). */
   readyLine: Record<string, unknown>;
   /** Every line of its stdout and stderr so far. */
   output: string[];
+  /** Resolves when the process has exited. */
   exited: Promise<void>;
   /** Kill it (SIGTERM unless told) and wait for it to exit; nothing if it has exited already. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ServiceProcess extends NodeProcess {
+  name: ServiceName;
 }
 
 /**
