@@ -17,6 +17,7 @@ const logLinesOnFailure = 60;
 
 export function stackTest(label: string, options: StackTestOptions = {}) {
   const { mock: mockOptions, routes = routesTo, ...stackOptions } = options;
+  let startFailure: unknown;
   return (
     test
       // Created with the test API (not listening yet), so every test of the file sees the same one.
@@ -27,9 +28,14 @@ export function stackTest(label: string, options: StackTestOptions = {}) {
         return url;
       })
       .extend("stack", { scope: "file" }, async ({ mockUrl }, { onCleanup }): Promise<Stack> => {
+        // vitest sets a failed file fixture up again for the next test: fail those at once instead.
+        if (startFailure) throw startFailure;
         const stack = await startStack(label, {
           ...stackOptions,
           ...(routes === null ? {} : { routes: routes(mockUrl) }),
+        }).catch((error: unknown) => {
+          startFailure = error;
+          throw error;
         });
         onCleanup(() => stack.stop());
         return stack;
