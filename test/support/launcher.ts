@@ -90,11 +90,11 @@ export async function launchStack(options: LaunchOptions): Promise<LaunchedStack
     REDIS_KEY_PREFIX: prefix,
     LOG_LEVEL: "info",
     UPSTREAM_API_KEY: "test-upstream-key",
-    ...(options.routes === undefined ? {} : { ROUTES_FILE: writeRoutesFile(options.routes) }),
-    ...options.env,
     // Metrics on a free loopback port each, so stacks never contend for the default port.
     METRICS_PORT: "0",
     METRICS_HOST: "127.0.0.1",
+    ...(options.routes === undefined ? {} : { ROUTES_FILE: writeRoutesFile(options.routes) }),
+    ...options.env,
   };
   const ingresses: ServiceProcess[] = [];
   const workers: ServiceProcess[] = [];
