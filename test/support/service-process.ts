@@ -33,6 +33,12 @@ export const nodeFlags: Record<ServiceName, readonly string[]> = {
   "mock-upstream": [],
 };
 
+/**
+ * How long a process may take to say it is up. A worker alone is up in about 3 s, but a loaded
+ * two-core machine starting several at once has taken 15 s and more; under the tests' 30 s timeout.
+ */
+const startTimeoutMs = 25_000;
+
 export interface NodeProcess {
   child: ChildProcess;
   /** The first JSON log line whose `msg` is the ready message (a service's says it is up). */
@@ -58,7 +64,7 @@ export async function startNodeProcess(
   script: string,
   options: { env: Record<string, string>; readyMsg: string; timeoutMs?: number; flags?: readonly string[] },
 ): Promise<NodeProcess> {
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  const timeoutMs = options.timeoutMs ?? startTimeoutMs;
   const child = spawn(process.execPath, [...(options.flags ?? []), script], {
     env: { PATH: process.env.PATH ?? "", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -104,7 +110,7 @@ export async function startNodeProcess(
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
-  timeoutMs = 15_000,
+  timeoutMs = startTimeoutMs,
   flags: readonly string[] = nodeFlags[name],
   root?: string,
 ): Promise<ServiceProcess> {
