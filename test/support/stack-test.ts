@@ -1,9 +1,9 @@
 // The stack as a vitest fixture: `stackTest(label, options)` is vitest's `test` with `mock` (the mock
 // upstream, in this process), `mockUrl` (its base URL, listening) and `stack` (ingress and worker
-// processes routed to it, on a unique key prefix), started once per file before its first test and
+// processes routed to it, on a unique key prefix), started once per file in its first test and
 // stopped after its last. A failed test prints the tail of the stack's logs.
 import { createMockUpstream, type MockUpstreamOptions } from "@switchboard/mock-upstream";
-import { test } from "vitest";
+import { test, vi } from "vitest";
 import { routesTo, startStack, type Stack, type StackOptions } from "./stack.ts";
 
 export interface StackTestOptions extends Omit<StackOptions, "routes"> {
@@ -14,10 +14,13 @@ export interface StackTestOptions extends Omit<StackOptions, "routes"> {
 }
 
 const logLinesOnFailure = 60;
+/** The file's first test carries the stack's start-up (each process may take 25 s on a loaded machine). */
+const testTimeoutMs = 60_000;
 
 export function stackTest(label: string, options: StackTestOptions = {}) {
   const { mock: mockOptions, routes = routesTo, ...stackOptions } = options;
   let startFailure: unknown;
+  vi.setConfig({ testTimeout: testTimeoutMs });
   return (
     test
       // Created with the test API (not listening yet), so every test of the file sees the same one.
