@@ -1,8 +1,9 @@
 // POST /v1/chat/completions: validate, enqueue, and answer from the relayed events. The same path
 // serves POST /v1/responses, whose API (responses-api.ts) translates its body into a chat request
 // and writes the answer as Responses events. The handler reads top to bottom as the request's
-// steps: accept the body (request-acceptance.ts), admit it (request-admission.ts), open its answer
-// (open-answer.ts), build its job, enqueue it.
+// steps: accept the body (request-acceptance.ts), admit it (request-admission.ts), find its
+// conversation (conversation-id.ts), open its answer (open-answer.ts), build its job, claim the
+// conversation's turn (which supersedes an older one still running), enqueue.
 import type { Request, Response } from "express";
 import type { RouteTable } from "@switchboard/config";
 import { GatewayError, type ChatJob } from "@switchboard/protocol";
@@ -11,6 +12,7 @@ import { chatCompletionsApi } from "./chat-completions-api.ts";
 import type { CompletionApi } from "./completion-api.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
+import { conversationOf, type Conversation } from "./conversation-id.ts";
 import { openAnswer, type OpenAnswer } from "./open-answer.ts";
 import { acceptRequest, type AcceptedRequest } from "./request-acceptance.ts";
 import { admitRequest } from "./request-admission.ts";
@@ -34,8 +36,12 @@ export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionA
     if (accepted instanceof GatewayError) return sendError(response, accepted);
     const admission = await admitRequest(request, response, runtime, log);
     if (!admission) return;
-    const answer = openAnswer(response, accepted, admission, options);
-    const job = buildJob(accepted, admission.requestId, answer, runtime, options);
+    const conversation = conversationOf(request, accepted.body, runtime.conversations.header);
+    const answer = openAnswer(response, accepted, admission, conversation, options);
+    const job = buildJob(accepted, admission.requestId, conversation, answer, runtime, options);
+    // Beside the enqueue, not before it: ending the older turn is not on this turn's path.
+    if (conversation && (accepted.route.supersede ?? runtime.conversations.supersede))
+      void runtime.claimTurn(conversationScope(response), conversation.id, admission.requestId);
     await enqueueJob(job, answer, runtime);
   };
 }
@@ -43,11 +49,19 @@ export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionA
 function buildJob(
   accepted: AcceptedRequest,
   requestId: string,
+  conversation: Conversation | undefined,
   answer: OpenAnswer,
   runtime: IngressRuntime,
   options: ChatRouteOptions,
 ): ChatJob {
   const forwarded = upstreamBody(accepted.body, accepted.route);
+  // An OpenAI-compatible upstream caches a conversation's shared prefix better under one key.
+  if (
+    conversation &&
+    forwarded.body.prompt_cache_key == null &&
+    options.routes.providers[accepted.route.provider]?.type === "openai"
+  )
+    forwarded.body.prompt_cache_key = conversation.id;
   if (forwarded.dropped.length > 0) answer.log.debug("fields not passed upstream", { fields: forwarded.dropped });
   const { startedAt } = answer;
   return {
@@ -59,7 +73,14 @@ function buildJob(
     deadlineAt: startedAt + options.requestTimeoutMs,
     enqueuedAt: startedAt,
     startBy: startedAt + options.queueMaxWaitMs,
+    ...(conversation ? { conversationId: conversation.id } : {}),
   };
+}
+
+/** Whose conversation ids these are: the caller's key id, or one scope for an open gateway. */
+function conversationScope(response: Response): string {
+  const apiKeyId: unknown = response.locals.apiKeyId;
+  return typeof apiKeyId === "string" ? `key:${apiKeyId}` : "open";
 }
 
 async function enqueueJob(job: ChatJob, answer: OpenAnswer, runtime: IngressRuntime): Promise<void> {

@@ -1,16 +1,20 @@
 // Step 3 of the chat route: the answer as the ingress holds it while the job runs. It makes the
 // answer's writer (sink), listens for the job's relayed events before anything is enqueued, and
 // arms what can end the answer from outside the relay: the client leaving, the request deadline,
-// and the queue-wait check (queue-wait.ts). Whatever ends it runs onEnd once, which releases all.
+// and the queue-wait check (queue-wait.ts), and a newer turn of its conversation (supersession).
+// Whatever ends it runs onEnd once, which releases all and, for a conversation's turn, writes the
+// turn's record to the conversation's timeline (turn-timeline.ts).
 import type { Response } from "express";
 import { GatewayError, completionId } from "@switchboard/protocol";
 import { traceIdsOf, type Logger } from "@switchboard/telemetry";
 import type { CompletionSink } from "./completion-sink.ts";
+import type { Conversation } from "./conversation-id.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
 import { endIfNotStarted } from "./queue-wait.ts";
 import type { AcceptedRequest } from "./request-acceptance.ts";
 import type { Admission } from "./request-admission.ts";
 import { requestTelemetryOf, type RequestTelemetry } from "./request-telemetry.ts";
+import { TurnTimeline } from "./turn-timeline.ts";
 
 export interface AnswerOptions {
   runtime: IngressRuntime;
@@ -34,6 +38,7 @@ export function openAnswer(
   response: Response,
   accepted: AcceptedRequest,
   admission: Admission,
+  conversation: Conversation | undefined,
   options: AnswerOptions,
 ): OpenAnswer {
   const { runtime } = options;
@@ -42,11 +47,23 @@ export function openAnswer(
   const startedAt = Date.now();
   const telemetry = requestTelemetryOf(response);
   telemetry?.accepted(body.model, body.stream === true, { key: routeKey, model: route.model ?? routeKey });
+  const traceIds = telemetry ? traceIdsOf(telemetry.span) : {};
   const log = options.log.child({
-    ...(telemetry ? traceIdsOf(telemetry.span) : {}),
+    ...traceIds,
     requestId,
     ...(ids?.callerRequestId ? { callerRequestId: ids.callerRequestId } : {}),
+    ...(conversation ? { conversationId: conversation.id } : {}),
   });
+  if (conversation) telemetry?.conversation(conversation.id);
+  const turn = conversation
+    ? new TurnTimeline({
+        requestId,
+        route: routeKey,
+        model: route.model ?? routeKey,
+        stream: body.stream === true,
+        traceId: traceIds.trace_id,
+      })
+    : undefined;
   let deadline: NodeJS.Timeout | undefined;
   let queueWait: NodeJS.Timeout | undefined;
   const sink = accepted.completion.createSink(response, {
@@ -62,8 +79,10 @@ export function openAnswer(
       runtime.openRequests.delete(requestId);
       release();
       log.debug("request ended", { outcome, durationMs: Date.now() - startedAt });
+      if (conversation && turn) runtime.recordTurn(conversation.id, turn.ended(outcome));
     },
-    ...(telemetry ? { onDelta: () => telemetry.delta() } : {}),
+    ...(turn ? { onStarted: () => turn.started() } : {}),
+    ...deltaListener(telemetry, turn),
   });
   const failAndCancel = (error: GatewayError) => {
     if (sink.isEnded) return;
@@ -73,7 +92,17 @@ export function openAnswer(
 
   // Listening before enqueueing: nothing can be published before someone listens.
   runtime.hub.register(requestId, sink);
-  runtime.openRequests.add(requestId, { fail: failAndCancel });
+  runtime.openRequests.add(requestId, {
+    fail: failAndCancel,
+    supersede: () => {
+      if (sink.isEnded) return;
+      // The cancel first: its commands leave before the client's last bytes.
+      runtime.cancel(requestId, "superseded");
+      telemetry?.superseded();
+      sink.finishSuperseded();
+      log.info("request superseded", { started: sink.hasStarted });
+    },
+  });
   response.on("close", () => {
     if (sink.isEnded) return;
     sink.abandon();
@@ -97,4 +126,21 @@ export function openAnswer(
   );
   if (route.bufferWords && sink.startBufferWords) sink.startBufferWords(route.bufferWords);
   return answer;
+}
+
+/** Per delta: the telemetry's count and the turn's first token, only what is there. */
+function deltaListener(
+  telemetry: RequestTelemetry | undefined,
+  turn: TurnTimeline | undefined,
+): { onDelta?: () => void } {
+  if (telemetry && turn)
+    return {
+      onDelta: () => {
+        telemetry.delta();
+        turn.delta();
+      },
+    };
+  if (telemetry) return { onDelta: () => telemetry.delta() };
+  if (turn) return { onDelta: () => turn.delta() };
+  return {};
 }
