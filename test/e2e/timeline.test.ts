@@ -2,6 +2,7 @@
 // a turn superseded by the next, a turn that failed twice and then answered from its fallback
 // target, and a failed turn, each with its attempts; ids, times, counts and codes, no content;
 // the Redis key expires (TIMELINE_TTL_SECONDS). Only admin keys may read it: an API key gets 403.
+// With tracing on, each turn names its trace, whose spans name the conversation.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
@@ -10,6 +11,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockText, type MockUpstream } from "@switchboard/mock-upstream";
 import { relayKeys } from "@switchboard/relay";
+import { startOtlpReceiver, type OtlpReceiver } from "@switchboard/testing";
 import { startTurn } from "../support/conversation-turns.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
@@ -21,6 +23,7 @@ const conversationId = `conv-${randomBytes(4).toString("hex")}`;
 const prompt = "Tell me something.";
 
 let mock: MockUpstream;
+let receiver: OtlpReceiver;
 let stack: Stack;
 let redis: Redis;
 let baseUrl: string;
@@ -29,7 +32,14 @@ interface TimelineJson {
   conversation_id: string;
   turns: Array<{
     requestId: string;
-    turn?: { outcome: string; errorCode?: string; queueWaitMs?: number; firstTokenMs?: number; route: string };
+    turn?: {
+      outcome: string;
+      errorCode?: string;
+      queueWaitMs?: number;
+      firstTokenMs?: number;
+      route: string;
+      traceId?: string;
+    };
     attempts: Array<{ attempt: string; outcome: string; errorCode?: string; model: string; outputTokens?: number }>;
   }>;
 }
@@ -37,6 +47,7 @@ interface TimelineJson {
 beforeAll(async () => {
   mock = createMockUpstream({ tokens: 5, tokenDelayMs: 1 });
   const { url } = await mock.listen(0);
+  receiver = await startOtlpReceiver();
   stack = await startStack("timeline", {
     workers: 1,
     routes: {
@@ -51,7 +62,12 @@ beforeAll(async () => {
         },
       },
     },
-    env: { TIMELINE_TTL_SECONDS: String(ttlSeconds) },
+    env: {
+      TIMELINE_TTL_SECONDS: String(ttlSeconds),
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_BSP_SCHEDULE_DELAY: "20",
+    },
     ingressEnv: { API_KEYS: apiKey, ADMIN_API_KEYS: adminKey },
   });
   redis = new Redis(stack.redisUrl);
@@ -87,6 +103,7 @@ afterAll(async () => {
   redis?.disconnect();
   await stack?.stop();
   await mock?.close();
+  await receiver?.close();
 });
 
 async function readTimeline(key: string): Promise<Response> {
@@ -147,6 +164,26 @@ describe("a conversation's timeline", () => {
     const text = JSON.stringify(timeline);
     expect(text).not.toContain(prompt);
     expect(text).not.toContain(mockText(5).trim());
+  });
+
+  it("names each turn's trace, whose spans name the conversation", async () => {
+    const response = await readTimeline(adminKey);
+    const { turns } = (await response.json()) as TimelineJson;
+    const traceIds = turns.map((turn) => turn.turn?.traceId);
+    for (const traceId of traceIds) expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const spans = await receiver.waitFor((received) =>
+      traceIds.every((traceId) => received.some((span) => span.kind === "SERVER" && span.traceId === traceId)),
+    );
+    const servers = traceIds.map((traceId) => spans.find((span) => span.kind === "SERVER" && span.traceId === traceId));
+    for (const server of servers) expect(server?.attributes["gen_ai.conversation.id"]).toBe(conversationId);
+    expect(servers.map((server) => server?.attributes["switchboard.superseded"] === true)).toEqual([
+      false,
+      true,
+      false,
+      false,
+    ]);
+    const consumer = spans.find((span) => span.kind === "CONSUMER" && span.traceId === traceIds[0]);
+    expect(consumer?.attributes["gen_ai.conversation.id"]).toBe(conversationId);
   });
 
   it("keeps the timeline in Redis for TIMELINE_TTL_SECONDS", async () => {
