@@ -171,8 +171,10 @@ describe("a conversation's timeline", () => {
     const { turns } = (await response.json()) as TimelineJson;
     const traceIds = turns.map((turn) => turn.turn?.traceId);
     for (const traceId of traceIds) expect(traceId).toMatch(/^[0-9a-f]{32}$/);
-    const spans = await receiver.waitFor((received) =>
-      traceIds.every((traceId) => received.some((span) => span.kind === "SERVER" && span.traceId === traceId)),
+    const spans = await receiver.waitFor(
+      (received) =>
+        traceIds.every((traceId) => received.some((span) => span.kind === "SERVER" && span.traceId === traceId)) &&
+        received.some((span) => span.kind === "CONSUMER" && span.traceId === traceIds[0]),
     );
     const servers = traceIds.map((traceId) => spans.find((span) => span.kind === "SERVER" && span.traceId === traceId));
     for (const server of servers) expect(server?.attributes["gen_ai.conversation.id"]).toBe(conversationId);
