@@ -36,7 +36,7 @@ export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionA
     if (accepted instanceof GatewayError) return sendError(response, accepted);
     const admission = await admitRequest(request, response, runtime, log);
     if (!admission) return;
-    const conversation = conversationOf(request, accepted.body, runtime.conversations.header);
+    const conversation = conversationOf(request.headers, accepted.body, runtime.conversations.header);
     const answer = openAnswer(response, accepted, admission, conversation, options);
     const job = buildJob(accepted, admission.requestId, conversation, answer, runtime, options);
     // Beside the enqueue, not before it: ending the older turn is not on this turn's path.

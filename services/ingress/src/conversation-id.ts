@@ -6,7 +6,7 @@
 //   3. the OpenAI `user` field (one end user, one conversation at a time).
 // An id must be 1–128 characters of letters, digits and ._:/+=@- (it becomes part of Redis keys
 // and span attributes); a source whose value is not is skipped.
-import type { Request } from "express";
+import type { IncomingHttpHeaders } from "node:http";
 import type { ChatRequest } from "@switchboard/protocol";
 
 type ConversationSource = "header" | "elevenlabs_extra_body" | "user";
@@ -22,8 +22,13 @@ function valid(value: unknown): value is string {
   return typeof value === "string" && conversationIdPattern.test(value);
 }
 
-export function conversationOf(request: Request, body: ChatRequest, header: string): Conversation | undefined {
-  const fromHeader = request.headers[header.toLowerCase()];
+/** headers: the request's; header: CONVERSATION_ID_HEADER. */
+export function conversationOf(
+  headers: IncomingHttpHeaders,
+  body: ChatRequest,
+  header: string,
+): Conversation | undefined {
+  const fromHeader = headers[header.toLowerCase()];
   if (valid(fromHeader)) return { id: fromHeader, source: "header" };
   const fromExtraBody = body.elevenlabs_extra_body?.conversation_id;
   if (valid(fromExtraBody)) return { id: fromExtraBody, source: "elevenlabs_extra_body" };
