@@ -2,9 +2,11 @@
 // (seen at the mock upstream), its client gets a clean finish (finish_reason "stop" after what it
 // had, no error), the new turn answers in full. The conversation id comes from the
 // x-conversation-id header, elevenlabs_extra_body.conversation_id or the OpenAI user field;
-// turns of different conversations, and turns on a route with supersede: false, are untouched.
+// turns of different conversations, and turns on a route with supersede: false, are untouched. A
+// non-streamed older turn gets a normal completion (finish_reason "stop") with what it had.
 // The two turns go to different ingresses: the request-to-conversation mapping is in Redis.
 import { randomBytes } from "node:crypto";
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockText, type MockUpstream } from "@switchboard/mock-upstream";
 import { scrape, total } from "@switchboard/testing";
@@ -116,6 +118,33 @@ describe("supersession", () => {
   it("takes the conversation id from the OpenAI user field", async () => {
     const user = uniqueId("user");
     await expectSuperseded(await twoTurns(() => ({ body: { user } })));
+  });
+
+  it("gives a superseded non-streamed turn a normal completion with what it had", async () => {
+    const conversationId = uniqueId("conv-collected");
+    const older = uniqueId("older");
+    const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "unused", maxRetries: 0 });
+    const first = client.chat.completions.create(
+      {
+        model: "mock-model",
+        messages: [{ role: "user", content: "Tell me something." }],
+        // @ts-expect-error the mock upstream's own field, passed on by the route
+        mock: { ...slow, tag: older },
+      },
+      { headers: { "x-conversation-id": conversationId } },
+    );
+    // The older call is at the upstream before the newer turn is sent.
+    await vi.waitFor(() => expect(callTagged(older).startedAt).toBeGreaterThan(0));
+    const second = await startTurn({
+      url: stack.urls[1] as string,
+      headers: { "x-conversation-id": conversationId },
+      body: { mock: quick },
+    }).done;
+    const completion = await first;
+    expect(completion.choices[0]?.finish_reason).toBe("stop");
+    expect(mockText(slow.tokens).startsWith(completion.choices[0]?.message.content ?? "")).toBe(true);
+    expect(second.text).toBe(mockText(quick.tokens));
+    await vi.waitFor(() => expect(callTagged(older).abortedAt).toBeDefined());
   });
 
   it("leaves turns of different conversations alone", async () => {
