@@ -50,6 +50,11 @@ export const Route = RouteTarget.extend({
    * sentence as a normal completion (finish_reason "stop"), so a voice call survives the failure.
    */
   fallbackSentence: z.string().min(1).optional(),
+  /**
+   * A new turn of a conversation ends this route's older turn of it that is still running (its
+   * upstream closed, its client given a clean finish). Unset: SUPERSEDE_STALE_TURNS decides.
+   */
+  supersede: z.boolean().optional(),
   /** Streamed requests: if no token arrived after afterMs (0 = at once), send `text` once first. */
   bufferWords: z
     .object({

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `switchboard doctor <base-url> [--key K] [--header NAME] [--model M] [--api-type T]`: runs the conformance
 // checks and prints the table; exit code 0 when every check passed, 1 on a failure, 2 on misuse.
+// `switchboard timeline …` is its own command (timeline-command.ts).
 import { parseArgs } from "node:util";
 import { formatReport } from "./report.ts";
 import { runDoctor, type DoctorOptions } from "./run-doctor.ts";
+import { timelineCommand } from "./timeline-command.ts";
 
 const usage = `usage: switchboard doctor <base-url> [--key KEY] [--header NAME] [--model MODEL] [--api-type TYPE] [--first-chunk-limit-ms MS]
 
@@ -29,6 +31,7 @@ function parseCommandLine(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "timeline") return timelineCommand(argv.slice(1));
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(argv);

@@ -21,6 +21,12 @@ export interface ChatJob {
    * then (a voice platform hangs up after a few seconds; a late answer is worthless).
    */
   startBy?: number;
+  /**
+   * The conversation the request is a turn of (the ingress resolves it from a header, the
+   * ElevenLabs extra body or the OpenAI `user` field): the worker records the turn's attempts in
+   * the conversation's timeline and names it on its spans.
+   */
+  conversationId?: string;
   /** W3C trace context of the ingress's enqueue (PRODUCER) span, for one trace across processes. */
   trace?: Record<string, string>;
 }

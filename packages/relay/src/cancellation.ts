@@ -23,6 +23,11 @@ export async function isCancelled(redis: RedisConnection, keys: RelayKeys, reque
   return (await redis.exists(keys.cancelFlag(requestId))) === 1;
 }
 
+/** Why the request was cancelled (client-gone, superseded, …), while its flag lasts; null if it was not. */
+export async function cancelReason(redis: RedisConnection, keys: RelayKeys, requestId: string): Promise<string | null> {
+  return redis.get(keys.cancelFlag(requestId));
+}
+
 /** Subscribe a (dedicated) connection to cancel broadcasts. */
 export async function listenForCancels(
   subscriber: RedisConnection,

@@ -11,7 +11,16 @@ export { countSubscribersOf } from "./subscriber-count.ts";
 export { RequestRelay, earlierAttemptRelayedOutput } from "./relay-writer.ts";
 export { RelayBatcher, defineRelayCommands } from "./relay-batcher.ts";
 export { ReplyHub, type ReplySink } from "./reply-hub.ts";
-export { broadcastCancel, isCancelled, listenForCancels } from "./cancellation.ts";
+export { broadcastCancel, cancelReason, isCancelled, listenForCancels } from "./cancellation.ts";
+export { claimConversationTurn, defineSupersessionCommands, listenForSupersessions } from "./supersession.ts";
+export {
+  appendTimeline,
+  readTimeline,
+  type AttemptRecord,
+  type TimelineRecord,
+  type TimelineTurn,
+  type TurnRecord,
+} from "./timeline.ts";
 export { RecentCancels } from "./recent-cancels.ts";
 export { TurnQueue } from "./turn-queue.ts";
 export { countLiveWorkers, countWorkerSlots, startHeartbeat } from "./presence.ts";

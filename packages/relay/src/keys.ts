@@ -22,6 +22,12 @@ export interface RelayKeys {
   queuePrefix: string;
   /** A channel each worker subscribes to while it lives: no subscriber means the process is gone. */
   workerChannel(workerId: string): string;
+  /** The request currently answering a conversation (scope: the caller's key id, or "open"). */
+  conversationTurn(scope: string, conversationId: string): string;
+  /** Broadcast to every ingress: "end this request, a newer turn replaced it". */
+  supersedeChannel: string;
+  /** A conversation's timeline: a list of turn and attempt records (timeline.ts). */
+  timeline(conversationId: string): string;
 }
 
 export function relayKeys(prefix: string): RelayKeys {
@@ -35,5 +41,8 @@ export function relayKeys(prefix: string): RelayKeys {
     workerSlots: `${prefix}:worker-slots`,
     queuePrefix: `{${prefix}}`,
     workerChannel: (workerId) => `${prefix}:worker:${workerId}`,
+    conversationTurn: (scope, conversationId) => `${prefix}:conv:{${scope}:${conversationId}}:turn`,
+    supersedeChannel: `${prefix}:supersede`,
+    timeline: (conversationId) => `${prefix}:conv:{${conversationId}}:timeline`,
   };
 }

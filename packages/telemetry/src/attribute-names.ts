@@ -58,6 +58,10 @@ export const attributeNames = {
   /** The routing table's provider key (e.g. "primary"), next to the GenAI provider name. */
   provider: "switchboard.provider",
   outcome: "switchboard.outcome",
+  /** The conversation a request is a turn of (GenAI conventions). */
+  genAiConversationId: "gen_ai.conversation.id",
+  /** A newer turn of the same conversation replaced this request. */
+  superseded: "switchboard.superseded",
   /** The routing table's key that served a request: a model id it lists, or "*" (pass-through). */
   route: "switchboard.route",
   /** The upstream model of that route's first target: its configured model, else the route's key. */
@@ -88,6 +92,7 @@ export const metricNames = {
   authenticationFailures: "switchboard.authentication.failures",
   fallbacks: "switchboard.fallbacks",
   retries: "switchboard.retries",
+  superseded: "switchboard.superseded",
 } as const;
 
 /** Histogram buckets in seconds: the GenAI recommendation (0.01 … 81.92) plus finer low ones. */

@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { listModelIds, type RouteTable } from "@switchboard/config";
 import { GatewayError } from "@switchboard/protocol";
 import { attributeNames, type Logger, type Metrics } from "@switchboard/telemetry";
+import { adminRoutes } from "./admin-routes.ts";
 import { authentication, type AuthenticationOptions } from "./authentication.ts";
 import { bodyVerifier, invalidUtf8Type, tooDeepType, tooManyValuesType } from "./body-guard.ts";
 import { chatCompletionsRoute } from "./chat-completions-route.ts";
@@ -67,6 +68,8 @@ export function createApp(options: AppOptions): express.Express {
         return sendError(response, new GatewayError("invalid_api_key", { message: "Send the metrics token." }));
       options.metrics.handle(request, response);
     });
+  // Operators' endpoints, with keys of their own (ADMIN_API_KEYS), so before the API keys' check.
+  app.use(adminRoutes(runtime, log));
   // Everything below /health and /ready needs a key (when keys are configured), checked before
   // any body is read. A refusal is logged (the key's digest prefix, never the key) and counted.
   app.use(

@@ -7,7 +7,7 @@ import type { ChatRequest, GatewayError } from "@switchboard/protocol";
 import type { BufferWordsOptions } from "./buffer-words.ts";
 import type { CompletionContext, CompletionSink } from "./completion-sink.ts";
 
-interface AcceptedCompletion {
+export interface AcceptedCompletion {
   /** The chat-completions request the job carries (before the route's upstream-body rules). */
   request: ChatRequest;
   /** The answer's writer: streamed or collected, in the API's own shapes. */

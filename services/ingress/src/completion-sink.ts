@@ -21,6 +21,8 @@ export interface CompletionContext {
   includeUsage: boolean;
   /** Called once when the answer has ended, however it ended. */
   onEnd: (outcome: string) => void;
+  /** Called once, at the first relayed event (a worker started the request). */
+  onStarted?: () => void;
   /** Called for every delta relayed (telemetry counts them; keep it cheap). */
   onDelta?: () => void;
 }
@@ -52,7 +54,10 @@ export abstract class CompletionSink implements ReplySink {
   onFrame(frame: string, position: EventPosition): void {
     if (this.ended) return;
     const event = decodeRelayEvent(frame);
-    this.started = true;
+    if (!this.started) {
+      this.started = true;
+      this.context.onStarted?.();
+    }
     switch (event.kind) {
       case "started":
         return;
@@ -85,6 +90,16 @@ export abstract class CompletionSink implements ReplySink {
     this.end(error.code);
     if (this.response.headersSent) return this.writeStreamError(error);
     sendError(this.response, error);
+  }
+
+  /**
+   * A newer turn of the conversation replaced this request: the voice platform has already dropped
+   * this answer, so it ends as a normal one, finish_reason "stop" after what it had, not an error.
+   */
+  finishSuperseded(): void {
+    if (this.ended) return;
+    this.end("superseded");
+    this.writeFinish("stop", null);
   }
 
   /** The client went away: nothing more will be written. */

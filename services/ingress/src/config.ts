@@ -87,6 +87,24 @@ export const IngressEnv = z.object({
   /** In production (NODE_ENV=production) the ingress refuses to start without keys unless this is true. */
   ALLOW_OPEN_ACCESS: boolean(false),
   NODE_ENV: z.string().default("development"),
+  /**
+   * Comma-separated keys for the admin endpoints (GET /admin/conversations/:id/timeline). Not API
+   * keys: an API key there gets 403, an admin key on the chat routes 401. None: no admin endpoints.
+   */
+  ADMIN_API_KEYS: z.string().optional(),
+  // Conversations
+  /** A request header that names the request's conversation (first of the conversation id sources). */
+  CONVERSATION_ID_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, { message: "expected a header name such as x-conversation-id" })
+    .default("x-conversation-id"),
+  /**
+   * A conversation's new turn ends its older turn still running (clean finish, upstream closed).
+   * A route's `supersede` overrides this.
+   */
+  SUPERSEDE_STALE_TURNS: boolean(true),
+  /** How long a conversation's timeline is kept after its last turn. */
+  TIMELINE_TTL_SECONDS: integer(86_400, { min: 60 }),
   // Tracing (the OTEL_* variables are read by the OpenTelemetry SDK itself; see the README)
   /**
    * Let a caller's W3C traceparent put the request into the caller's trace and decide its sampling.
@@ -116,17 +134,24 @@ export const IngressEnv = z.object({
 /** Every environment variable the ingress's schema reads (the README documents each). */
 export const ingressVariables = Object.keys(IngressEnv.shape);
 
-export type IngressConfig = Omit<z.infer<typeof IngressEnv>, "API_KEYS"> & { routes: RouteTable; apiKeys: string[] };
+export type IngressConfig = Omit<z.infer<typeof IngressEnv>, "API_KEYS" | "ADMIN_API_KEYS"> & {
+  routes: RouteTable;
+  apiKeys: string[];
+  adminKeys: string[];
+};
 
 export function loadIngressConfig(env: EnvSource): IngressConfig {
-  const { API_KEYS, ...config } = loadConfig("ingress", IngressEnv, env);
+  const { API_KEYS, ADMIN_API_KEYS, ...config } = loadConfig("ingress", IngressEnv, env);
   const apiKeys = [...new Set([...splitKeys(API_KEYS ?? "", ","), ...readKeyFile(config.API_KEYS_FILE)])];
   if (apiKeys.length === 0 && config.NODE_ENV === "production" && !config.ALLOW_OPEN_ACCESS) {
     throw new ConfigError("ingress", [
       "API_KEYS: no API keys are configured and NODE_ENV=production. Set API_KEYS (or API_KEYS_FILE), or ALLOW_OPEN_ACCESS=true to run an open gateway on purpose.",
     ]);
   }
-  return { ...config, apiKeys, routes: loadRouteTable(env) };
+  const adminKeys = splitKeys(ADMIN_API_KEYS ?? "", ",");
+  if (adminKeys.some((key) => apiKeys.includes(key)))
+    throw new ConfigError("ingress", ["ADMIN_API_KEYS: an admin key must not also be an API key (API_KEYS)."]);
+  return { ...config, apiKeys, adminKeys, routes: loadRouteTable(env) };
 }
 
 function splitKeys(text: string, separator: string): string[] {

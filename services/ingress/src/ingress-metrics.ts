@@ -9,6 +9,7 @@ export interface IngressMetrics {
   requestDuration: ReturnType<Meter["createHistogram"]>;
   activeStreams: ReturnType<Meter["createUpDownCounter"]>;
   cancellations: ReturnType<Meter["createCounter"]>;
+  superseded: ReturnType<Meter["createCounter"]>;
   errors: ReturnType<Meter["createCounter"]>;
   authenticationFailures: ReturnType<Meter["createCounter"]>;
 }
@@ -44,6 +45,10 @@ export function createIngressMetrics(meter: Meter, queueDepth: () => Promise<Rec
     }),
     cancellations: meter.createCounter(metricNames.cancellations, {
       description: "Chat requests the client abandoned before the end.",
+      unit: "{request}",
+    }),
+    superseded: meter.createCounter(metricNames.superseded, {
+      description: "Chat requests ended because a newer turn of their conversation arrived (not errors).",
       unit: "{request}",
     }),
     errors: meter.createCounter(metricNames.errors, {

@@ -6,16 +6,23 @@ import { Queue } from "bullmq";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import {
   ReplyHub,
+  appendTimeline,
   broadcastCancel,
+  claimConversationTurn,
   corkConnectionUntilNextTurn,
   countLiveWorkers,
   countWorkerSlots,
   createRedisClient,
+  defineSupersessionCommands,
+  listenForSupersessions,
+  readTimeline,
   redisTopology,
   relayKeys,
   waitForRedis,
   type RedisConnection,
   type RelayKeys,
+  type TimelineTurn,
+  type TurnRecord,
 } from "@switchboard/relay";
 import {
   SpanKind,
@@ -49,12 +56,30 @@ export interface Readiness {
   shuttingDown: boolean;
 }
 
+/** How the ingress treats conversations (conversation-id.ts, supersession, the timeline). */
+export interface ConversationSettings {
+  /** CONVERSATION_ID_HEADER, lower-case. */
+  header: string;
+  /** SUPERSEDE_STALE_TURNS: a route without its own `supersede` follows this. */
+  supersede: boolean;
+}
+
+/** Who may call the admin endpoints (admin-routes.ts). */
+export interface AdminAccess {
+  adminKeys: readonly string[];
+  apiKeys: readonly string[];
+  /** AUTH_HEADER: a header that may carry a key instead of Authorization. */
+  header?: string;
+}
+
 export class IngressRuntime {
   readonly ingressId = `ingress-${randomBytes(6).toString("base64url")}`;
   readonly keys: RelayKeys;
   readonly hub: ReplyHub;
   readonly openRequests = new OpenRequests();
   readonly admission: QueueAdmission;
+  readonly conversations: ConversationSettings;
+  readonly adminAccess: AdminAccess;
   private readonly limiter: KeyLimiter;
   private readonly redis: RedisConnection;
   private readonly subscriber: RedisConnection;
@@ -74,6 +99,15 @@ export class IngressRuntime {
     this.config = config;
     this.log = log;
     this.keys = relayKeys(config.REDIS_KEY_PREFIX);
+    this.conversations = {
+      header: config.CONVERSATION_ID_HEADER.toLowerCase(),
+      supersede: config.SUPERSEDE_STALE_TURNS,
+    };
+    this.adminAccess = {
+      adminKeys: config.adminKeys,
+      apiKeys: config.apiKeys,
+      ...(config.AUTH_HEADER ? { header: config.AUTH_HEADER } : {}),
+    };
     this.redis = createRedisClient(
       config.REDIS_URL,
       "command",
@@ -89,6 +123,7 @@ export class IngressRuntime {
     );
     for (const client of [this.redis, this.subscriber])
       client.on("error", (error: Error) => log.debug("redis connection error", { error }));
+    defineSupersessionCommands(this.redis);
     this.queue = new Queue<ChatJob>(queueName, { connection: this.redis, prefix: this.keys.queuePrefix });
     this.queue.on("error", (error) => log.debug("queue error", { error }));
     this.hub = new ReplyHub({
@@ -129,6 +164,8 @@ export class IngressRuntime {
   async start(): Promise<void> {
     await waitForRedis(this.redis, this.config.REDIS_URL, 5000);
     await this.hub.start();
+    // Another turn of a conversation replaced one of this ingress's requests (supersession.ts).
+    await listenForSupersessions(this.subscriber, this.keys, (requestId) => this.openRequests.supersede(requestId));
     if (this.slotsTimer) await this.refreshWorkerSlots();
   }
 
@@ -221,10 +258,37 @@ export class IngressRuntime {
     return this.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
   }
 
-  /** The client went away: stop the job wherever it is (waiting: removed; active: aborted). */
-  cancel(requestId: string): void {
+  /**
+   * Stop the job wherever it is (waiting: removed; active: aborted). reason: client-gone (the
+   * client went away, or its answer ended early) or superseded (a newer turn replaced it).
+   */
+  cancel(requestId: string, reason = "client-gone"): void {
     this.hub.unregister(requestId);
-    this.sendCancel(requestId);
+    this.sendCancel(requestId, reason);
+  }
+
+  /**
+   * Make the request its conversation's current turn; a request it replaced is ended by whichever
+   * ingress holds it (supersession.ts). Never fails: without Redis there is nothing to replace.
+   */
+  async claimTurn(scope: string, conversationId: string, requestId: string): Promise<void> {
+    // The older request cannot outlive its deadline, so neither need the mapping.
+    const ttlMs = this.config.REQUEST_TIMEOUT_MS + 5000;
+    await claimConversationTurn(this.redis, this.keys, scope, conversationId, requestId, ttlMs).catch(
+      (error: unknown) => this.log.debug("conversation turn not claimed", { requestId, error }),
+    );
+  }
+
+  /** Add a turn's record to its conversation's timeline; a failed write is only logged. */
+  recordTurn(conversationId: string, record: TurnRecord): void {
+    appendTimeline(this.redis, this.keys, conversationId, record, this.config.TIMELINE_TTL_SECONDS * 1000).catch(
+      (error: unknown) => this.log.debug("timeline write failed", { requestId: record.requestId, error }),
+    );
+  }
+
+  /** A conversation's timeline, turn by turn. */
+  timeline(conversationId: string): Promise<TimelineTurn[]> {
+    return readTimeline(this.redis, this.keys, conversationId);
   }
 
   readiness(): Promise<Readiness> {
@@ -244,8 +308,8 @@ export class IngressRuntime {
     await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);
   }
 
-  private sendCancel(requestId: string): void {
-    broadcastCancel(this.redis, this.keys, requestId, "client-gone").catch((error: unknown) => {
+  private sendCancel(requestId: string, reason = "client-gone"): void {
+    broadcastCancel(this.redis, this.keys, requestId, reason).catch((error: unknown) => {
       // Redis is unreachable: cancel once it is back, so a job that survives the outage does not
       // stream to nobody.
       if (this.pendingCancels.size < maxPendingCancels) this.pendingCancels.add(requestId);

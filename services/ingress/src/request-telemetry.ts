@@ -26,6 +26,7 @@ export class RequestTelemetry {
   private firstTokenAt: number | undefined;
   private errorCode: string | undefined;
   private cancelReason: string | undefined;
+  private wasSuperseded = false;
   private streamed = false;
   private route: { key: string; model: string } | undefined;
   private ended = false;
@@ -67,6 +68,16 @@ export class RequestTelemetry {
     this.span.setAttribute(attributeNames.genAiRequestStream, stream);
   }
 
+  /** The request is a turn of this conversation (conversation-id.ts). */
+  conversation(conversationId: string): void {
+    if (this.span.isRecording()) this.span.setAttribute(attributeNames.genAiConversationId, conversationId);
+  }
+
+  /** A newer turn of its conversation replaced the request: a clean end, not an error. */
+  superseded(): void {
+    this.wasSuperseded = true;
+  }
+
   /** A delta reached the client (or the collected answer). Called per token: only counts; the rest waits for end(). */
   delta(): void {
     if (this.chunks++ === 0) this.firstTokenAt = performance.now();
@@ -98,7 +109,10 @@ export class RequestTelemetry {
     }
     const timeToFirstToken = this.firstTokenAt === undefined ? undefined : (this.firstTokenAt - this.startedAt) / 1000;
     if (timeToFirstToken !== undefined) this.metrics.timeToFirstToken.record(timeToFirstToken, { ...attributes });
-    if (this.cancelReason) {
+    if (this.wasSuperseded) {
+      this.metrics.superseded.add(1, { ...attributes });
+      attributes[attributeNames.outcome] = "superseded";
+    } else if (this.cancelReason) {
       this.metrics.cancellations.add(1, { [attributeNames.cancelReason]: this.cancelReason });
       attributes[attributeNames.outcome] = "cancelled";
     } else if (this.errorCode) {
@@ -117,6 +131,7 @@ export class RequestTelemetry {
         this.span.addEvent(eventNames.firstChunk, performance.timeOrigin + (this.firstTokenAt as number));
       }
       this.span.setAttribute(attributeNames.cancelled, this.cancelReason !== undefined);
+      if (this.wasSuperseded) this.span.setAttribute(attributeNames.superseded, true);
       if (this.cancelReason)
         this.span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: this.cancelReason });
       if (this.errorCode) markFailed(this.span, this.errorCode);

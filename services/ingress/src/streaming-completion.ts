@@ -49,6 +49,11 @@ export class StreamingCompletion extends CompletionSink {
     super.fail(error);
   }
 
+  override finishSuperseded(): void {
+    this.disarmBufferWords();
+    super.finishSuperseded();
+  }
+
   override abandon(): void {
     this.disarmBufferWords();
     super.abandon();

@@ -47,6 +47,11 @@ export class StreamingResponse extends CompletionSink {
     super.fail(error);
   }
 
+  override finishSuperseded(): void {
+    this.disarmBufferWords();
+    super.finishSuperseded();
+  }
+
   override abandon(): void {
     this.disarmBufferWords();
     super.abandon();

@@ -9,7 +9,8 @@ import { vendorFields, type ChatRequest } from "@switchboard/protocol";
 
 /**
  * The OpenAI chat fields every route passes: the conversation, the sampling and length settings,
- * tools, and the caller's end-user id. `stream` and `stream_options` are the worker's to set.
+ * tools, the caller's end-user id, and the prompt cache key (which the ingress sets to the
+ * conversation's id when the caller did not set one). `stream` and `stream_options` are the worker's to set.
  */
 const upstreamFields: ReadonlySet<string> = new Set([
   "model",
@@ -36,6 +37,7 @@ const upstreamFields: ReadonlySet<string> = new Set([
   "response_format",
   "user",
   "safety_identifier",
+  "prompt_cache_key",
 ]);
 
 export interface UpstreamBodyOptions {

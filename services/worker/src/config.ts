@@ -62,6 +62,8 @@ export const WorkerEnv = z.object({
   RELAY_NO_LISTENER_GRACE_MS: integer(400, { min: 50 }),
   /** How often the worker checks that the ingresses it answers still listen (one PUBSUB SHARDNUMSUB). */
   RELAY_LISTENER_CHECK_INTERVAL_MS: integer(200, { min: 20 }),
+  /** How long a conversation's timeline is kept after its last write (the ingress's setting too). */
+  TIMELINE_TTL_SECONDS: integer(86_400, { min: 60 }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   // Telemetry (tracing itself is configured by the standard OTEL_* variables)
   /** Prometheus scrapes GET /metrics here; 0 picks a free port (logged in the "ready" line). */

@@ -2,7 +2,9 @@
 // span (its context rides in job.trace), and one GenAI CLIENT span `chat {model}` per upstream call
 // (a fallback is a second call). The openai SDK v7 has no working auto-instrumentation, so these
 // spans are ours, following the GenAI conventions. Per token they only count; message content is
-// recorded only when the operator opts in (SWITCHBOARD_CAPTURE_CONTENT=true).
+// recorded only when the operator opts in (SWITCHBOARD_CAPTURE_CONTENT=true). A job of a
+// conversation also has each upstream call's end written to the conversation's timeline
+// (timeline-recorder.ts).
 import {
   errorCodes,
   isErrorCode,
@@ -25,12 +27,16 @@ import {
   type Context,
   type Span,
 } from "@switchboard/telemetry";
+import type { TimelineRecorder } from "./timeline-recorder.ts";
+import type { AttemptRecord } from "@switchboard/relay";
 import type { WorkerMetrics } from "./worker-metrics.ts";
 
 export interface JobTelemetryOptions {
   metrics: WorkerMetrics;
   captureContent: boolean;
   queueName: string;
+  /** Where a conversation's attempts are recorded; absent: nowhere. */
+  timeline?: TimelineRecorder;
 }
 
 /** Outcomes of handleChatJob that mean "nobody listens any more", not a failure. */
@@ -59,6 +65,7 @@ export async function traceChatJob(
       [attributeNames.genAiRequestModel]: job.model,
       [attributeNames.queueWait]: queueWaitSeconds,
       [attributeNames.attempt]: attempt,
+      ...(job.conversationId ? { [attributeNames.genAiConversationId]: job.conversationId } : {}),
     },
   });
   const telemetry = new JobTelemetry(span, job, options);
@@ -136,6 +143,7 @@ export class UpstreamCallTelemetry {
   private chunks = 0;
   private firstChunkAt: number | undefined;
   private responseModel: string | undefined;
+  private usage: Usage | null = null;
   private cancelReason: string | undefined;
   private failure: { code: string; message: string } | undefined;
   private ended = false;
@@ -164,6 +172,7 @@ export class UpstreamCallTelemetry {
   }
 
   finished(finishReason: FinishReason, usage: Usage | null): void {
+    this.usage = usage;
     if (usage) {
       this.options.metrics.tokenUsage.record(usage.prompt_tokens, {
         ...this.metricAttributes,
@@ -218,6 +227,8 @@ export class UpstreamCallTelemetry {
     const timeToFirstChunk = this.firstChunkAt === undefined ? undefined : (this.firstChunkAt - this.startedAt) / 1000;
     if (timeToFirstChunk !== undefined)
       this.options.metrics.timeToFirstChunk.record(timeToFirstChunk, this.metricAttributes);
+    if (this.options.timeline && this.job.conversationId)
+      this.options.timeline.attemptEnded(this.job.conversationId, this.attemptRecord(endedAt, errorType));
     if (!isTracingEnabled()) return;
 
     const span = startSpan(`chat ${this.target.model}`, {
@@ -252,6 +263,35 @@ export class UpstreamCallTelemetry {
     if (this.failure) markFailed(span, this.failure.code, this.failure.message);
     span.end(performance.timeOrigin + endedAt);
   }
+
+  /** The call's record for the conversation's timeline: ids, times, counts and codes, no content. */
+  private attemptRecord(endedAt: number, errorType: string | undefined): AttemptRecord {
+    const { target } = this;
+    const outcome = errorType === undefined ? "finish" : errorType === "cancelled" ? "cancelled" : "failed";
+    const attempt = target.hedge
+      ? "hedge"
+      : target.retry > 0
+        ? "retry"
+        : target.fallbackIndex > 0
+          ? "fallback"
+          : "first";
+    return {
+      kind: "attempt",
+      requestId: this.job.requestId,
+      attempt,
+      provider: target.providerKey,
+      model: target.model,
+      fallbackIndex: target.fallbackIndex,
+      retry: target.retry,
+      ...(target.hedge === undefined ? {} : { hedge: target.hedge }),
+      startedAt: Math.round(performance.timeOrigin + this.startedAt),
+      durationMs: Math.round(endedAt - this.startedAt),
+      ...(this.firstChunkAt === undefined ? {} : { firstChunkMs: Math.round(this.firstChunkAt - this.startedAt) }),
+      ...(this.usage ? { inputTokens: this.usage.prompt_tokens, outputTokens: this.usage.completion_tokens } : {}),
+      outcome,
+      ...(outcome === "failed" && errorType ? { errorCode: errorType } : {}),
+    };
+  }
 }
 
 export interface UpstreamTarget {
@@ -261,6 +301,8 @@ export interface UpstreamTarget {
   fallbackIndex: number;
   /** 0 for the first call to this target, 1 for its first retry, … */
   retry: number;
+  /** A hedged call: a second call raced against a slow first one. */
+  hedge?: boolean;
 }
 
 /** The request's messages in the GenAI conventions' shape (only ever built when capture is on). */

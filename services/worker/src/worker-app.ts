@@ -22,6 +22,7 @@ import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
 import { CrashReaper } from "./crash-reaper.ts";
 import { startHealthFile } from "./health-file.ts";
 import { traceChatJob } from "./job-telemetry.ts";
+import { TimelineRecorder } from "./timeline-recorder.ts";
 import { ListenerWatch } from "./listener-watch.ts";
 import { QueueConsumers } from "./queue-consumers.ts";
 import { StartPacer } from "./start-pacer.ts";
@@ -74,6 +75,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     metrics: createWorkerMetrics(metrics.meter),
     captureContent: config.SWITCHBOARD_CAPTURE_CONTENT,
     queueName,
+    timeline: new TimelineRecorder(redis, keys, config.TIMELINE_TTL_SECONDS * 1000, log),
   };
   const listenerWatch = new ListenerWatch(
     redis,
