@@ -10,10 +10,12 @@ import type { Provider } from "./provider.ts";
 const mock = createMockUpstream({ tokens: 5 });
 let provider: Provider;
 let caching: Provider;
+let baseUrl = "";
 
 beforeAll(async () => {
   const { port } = await mock.listen(0);
-  const common = { apiKey: "sk-ant-test-key", baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 5000 };
+  baseUrl = `http://127.0.0.1:${port}`;
+  const common = { apiKey: "sk-ant-test-key", baseUrl, timeoutMs: 5000 };
   provider = createAnthropicProvider({ ...common, name: "anthropic", defaultMaxTokens: 4096, promptCaching: false });
   caching = createAnthropicProvider({ ...common, name: "anthropic", defaultMaxTokens: 4096, promptCaching: true });
 });
@@ -267,5 +269,21 @@ describe("the anthropic provider's errors are the openai provider's", () => {
     });
     expect(textOf(chunks)).toBe(mockText(2));
     expect(error?.code).toBe("upstream_unavailable");
+  });
+
+  it("the timeout bounds the wait for the headers (upstream_timeout), not a slow stream after them", async () => {
+    const quick = createAnthropicProvider({
+      name: "anthropic",
+      apiKey: "k",
+      baseUrl,
+      timeoutMs: 300,
+      defaultMaxTokens: 4096,
+      promptCaching: false,
+    });
+    const { error } = await run(quick, { messages: hello, mock: { fail: { kind: "never-respond" } } });
+    expect(error?.code).toBe("upstream_timeout");
+    const slow = await run(quick, { messages: hello, mock: { tokens: 3, tokenDelayMs: 200 } });
+    expect(slow.error).toBeUndefined();
+    expect(textOf(slow.chunks)).toBe(mockText(3));
   });
 });
