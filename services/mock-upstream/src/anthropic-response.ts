@@ -31,7 +31,7 @@ function errorTypeFor(status: number): string {
   }
 }
 
-export function anthropicErrorJson(type: string, message: string): string {
+function anthropicErrorJson(type: string, message: string): string {
   return JSON.stringify({ type: "error", error: { type, message } });
 }
 

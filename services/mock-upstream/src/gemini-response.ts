@@ -29,7 +29,7 @@ function statusName(status: number): string {
   }
 }
 
-export function googleErrorJson(status: number, message: string, retryAfterSeconds?: number): string {
+function googleErrorJson(status: number, message: string, retryAfterSeconds?: number): string {
   const details =
     retryAfterSeconds === undefined
       ? {}
@@ -43,7 +43,7 @@ export function googleError(status: number, message: string, retryAfterSeconds?:
 }
 
 /** The thought signature the mock puts on the first function call of answer `seq` (base64, as Gemini's). */
-export function mockThoughtSignature(seq: number): string {
+function mockThoughtSignature(seq: number): string {
   return Buffer.from(`mock-thought-signature-${seq}`).toString("base64");
 }
 
