@@ -1,6 +1,5 @@
 // What the native providers' tests share: collecting a provider's chunks (or the error it threw)
 // and reading back what the real mock upstream received.
-import type { MockRequestRecord, MockUpstream } from "@switchboard/mock-upstream";
 import { GatewayError } from "@switchboard/protocol";
 import type { Provider, UpstreamChunk } from "./provider.ts";
 
@@ -48,9 +47,14 @@ export function toolCallsOf(chunks: UpstreamChunk[]): Array<{ id: string; name: 
   return calls;
 }
 
+/** What the tests read of the mock upstream's stats (packages do not import services' types). */
+interface MockStatsReader {
+  stats(): { recent: Array<{ tag?: string; body: unknown }> };
+}
+
 /** The body the mock received for the call tagged `tag`. */
-export function receivedBody(mock: MockUpstream, tag: string): Record<string, unknown> {
-  const record: MockRequestRecord | undefined = mock.stats().recent.find((entry) => entry.tag === tag);
+export function receivedBody(mock: MockStatsReader, tag: string): Record<string, unknown> {
+  const record = mock.stats().recent.find((entry) => entry.tag === tag);
   if (!record) throw new Error(`the mock received no call tagged ${tag}`);
   return record.body as Record<string, unknown>;
 }
