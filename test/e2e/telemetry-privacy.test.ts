@@ -325,6 +325,14 @@ describe("no secrets and no message content in telemetry", () => {
     expect(seen).toContain('"contents"'); // Gemini's format
     expect(seen).toContain('"max_tokens"'); // Anthropic's format
     expect(errorBodies).toHaveLength(8);
+    // The upstream calls' spans name the providers as OpenTelemetry's GenAI conventions do.
+    const spans = await receiver.waitFor((all) => all.length > 0);
+    const providerOf = (model: string) =>
+      spans.find((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === model)?.attributes[
+        "gen_ai.provider.name"
+      ];
+    expect(providerOf("anthropic-stream")).toBe("anthropic");
+    expect(providerOf("gemini-stream")).toBe("gcp.gemini");
     const logLines = [...stack.ingresses, ...stack.workers].flatMap((service) => service.output);
     // The failures were logged (with the upstream's words, elided and scrubbed).
     expect(logLines.filter((line) => line.includes("upstream call failed")).length).toBeGreaterThanOrEqual(8);

@@ -3,8 +3,9 @@
 // provider yields (text deltas, tool-call deltas indexed from 0 in call order, a finish reason,
 // usage), and the SDK's errors become the same GatewayErrors (through toUpstreamError), so the
 // worker's retries and cross-provider fallbacks treat every upstream alike. The SDK's own retries
-// are off: the worker decides.
-import Anthropic from "@anthropic-ai/sdk";
+// are off: the worker decides. The SDK is loaded when a routing table declares such a provider
+// (it is not small), while the worker starts.
+import type Anthropic from "@anthropic-ai/sdk";
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import type { ChunkDelta, FinishReason, Usage } from "@switchboard/protocol";
 import { type AnthropicRequestOptions, anthropicRequest } from "./anthropic-request.ts";
@@ -27,17 +28,31 @@ interface TokenCounts {
   cache_read_input_tokens?: number | null;
 }
 
+type Sdk = typeof import("@anthropic-ai/sdk");
+
 export function createAnthropicProvider(options: AnthropicProviderOptions): Provider {
-  const client = new Anthropic({
-    apiKey: options.apiKey,
-    ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }),
-    maxRetries: 0,
-    timeout: options.timeoutMs,
-  });
-  const fail = (error: unknown) => toUpstreamError(fromAnthropicError(error), options.name);
+  const loading = import("@anthropic-ai/sdk").then((sdk) => ({
+    sdk,
+    client: new sdk.Anthropic({
+      apiKey: options.apiKey,
+      ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }),
+      maxRetries: 0,
+      timeout: options.timeoutMs,
+    }),
+  }));
+  // Failing to load is reported by the first call, not as an unhandled rejection.
+  loading.catch(() => {});
   return {
     name: options.name,
     async *stream(request: UpstreamRequest): AsyncIterable<UpstreamChunk> {
+      let sdk: Sdk | undefined;
+      const fail = (error: unknown) => toUpstreamError(sdk ? fromAnthropicError(sdk, error) : error, options.name);
+      let client: Anthropic;
+      try {
+        ({ sdk, client } = await loading);
+      } catch (error) {
+        throw fail(error);
+      }
       const params = anthropicRequest(request.body, request.model, options);
       const callOptions = {
         signal: request.signal,
@@ -205,12 +220,11 @@ function answerChunk(message: Anthropic.Message): UpstreamChunk {
  * codes: Anthropic's body `{type: "error", error: {type, message}}` gives the category (e.g.
  * overloaded_error), its headers the Retry-After.
  */
-function fromAnthropicError(error: unknown): unknown {
-  if (error instanceof Anthropic.APIUserAbortError) return new APIUserAbortError();
-  if (error instanceof Anthropic.APIConnectionTimeoutError) return new APIConnectionTimeoutError();
-  if (error instanceof Anthropic.APIConnectionError)
-    return new APIConnectionError({ message: error.message, cause: error });
-  if (error instanceof Anthropic.APIError) {
+function fromAnthropicError(sdk: Sdk, error: unknown): unknown {
+  if (error instanceof sdk.APIUserAbortError) return new APIUserAbortError();
+  if (error instanceof sdk.APIConnectionTimeoutError) return new APIConnectionTimeoutError();
+  if (error instanceof sdk.APIConnectionError) return new APIConnectionError({ message: error.message, cause: error });
+  if (error instanceof sdk.APIError) {
     const body = error.error as { error?: object } | undefined;
     // An error event in a stream has no status of its own (the HTTP answer was a 200).
     if (error.status === undefined || error.headers === undefined)

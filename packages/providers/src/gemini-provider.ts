@@ -5,8 +5,9 @@
 // (which carries the call's thought signature, gemini-tool-ids.ts). Errors become the same
 // GatewayErrors as the openai provider's (through toUpstreamError). The SDK's retries and automatic
 // continuation are off, and the timeout bounds only the wait for the response headers, as the
-// other providers' do: the worker decides about retries.
-import { ApiError, type GenerateContentResponse, GoogleGenAI } from "@google/genai";
+// other providers' do: the worker decides about retries. The SDK is loaded when a routing table
+// declares such a provider (it is not small), while the worker starts.
+import type { GenerateContentResponse, GoogleGenAI } from "@google/genai";
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import type { ChunkDelta, FinishReason, Usage } from "@switchboard/protocol";
 import { passedFields } from "./chat-body.ts";
@@ -24,14 +25,28 @@ export interface GeminiProviderOptions {
   timeoutMs: number;
 }
 
+type Sdk = typeof import("@google/genai");
+
 export function createGeminiProvider(options: GeminiProviderOptions): Provider {
-  const client = new GoogleGenAI({
-    apiKey: options.apiKey,
-    ...(options.baseUrl === undefined ? {} : { httpOptions: { baseUrl: options.baseUrl } }),
-  });
+  const loading = import("@google/genai").then((sdk) => ({
+    sdk,
+    client: new sdk.GoogleGenAI({
+      apiKey: options.apiKey,
+      ...(options.baseUrl === undefined ? {} : { httpOptions: { baseUrl: options.baseUrl } }),
+    }),
+  }));
+  // Failing to load is reported by the first call, not as an unhandled rejection.
+  loading.catch(() => {});
   return {
     name: options.name,
     async *stream(request: UpstreamRequest): AsyncIterable<UpstreamChunk> {
+      let sdk: Sdk | undefined;
+      let client: GoogleGenAI;
+      try {
+        ({ sdk, client } = await loading);
+      } catch (error) {
+        throw toUpstreamError(error, options.name);
+      }
       const { contents, config } = geminiRequest(request.body);
       const extraBody = passedFields(request.body);
       const params = {
@@ -61,7 +76,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
           if (chunk) yield chunk;
         }
       } catch (error) {
-        throw toUpstreamError(fromGeminiError(error, request.signal), options.name);
+        throw toUpstreamError(fromGeminiError(sdk, error, request.signal), options.name);
       }
       const end = state.end();
       if (end.finishReason) yield end;
@@ -198,10 +213,10 @@ function retryDelayOf(details: unknown): number | undefined {
  * are already those. An error event in the stream arrives as the SDK's ApiError, whose message
  * holds Google's error body after a prefix; a cut stream as a plain Error.
  */
-function fromGeminiError(error: unknown, signal: AbortSignal): unknown {
+function fromGeminiError(sdk: Sdk, error: unknown, signal: AbortSignal): unknown {
   if (error instanceof APIError) return error;
   if (signal.aborted) return new APIUserAbortError();
-  if (error instanceof ApiError) {
+  if (error instanceof sdk.ApiError) {
     const json = error.message.indexOf("{");
     let body: { error?: object } | undefined;
     try {

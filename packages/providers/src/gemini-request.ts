@@ -3,7 +3,7 @@
 // tool_calls as functionCall parts (their thought signatures restored from the ids, see
 // gemini-tool-ids.ts), tool messages as functionResponse parts named after their call, tools as
 // functionDeclarations, tool_choice as the function-calling mode, and the sampling settings.
-import { type Content, FunctionCallingConfigMode, type GenerateContentConfig, type Part } from "@google/genai";
+import type { Content, FunctionCallingConfigMode, GenerateContentConfig, Part } from "@google/genai";
 import {
   argumentsObject,
   type ChatMessageLike,
@@ -83,12 +83,12 @@ export function geminiRequest(body: Record<string, unknown>): GeminiRequest {
     ];
     const choice = toolChoiceOf(body.tool_choice);
     if (choice?.kind === "none")
-      config.toolConfig = { functionCallingConfig: { mode: FunctionCallingConfigMode.NONE } };
+      config.toolConfig = { functionCallingConfig: { mode: "NONE" as FunctionCallingConfigMode } };
     else if (choice?.kind === "required")
-      config.toolConfig = { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } };
+      config.toolConfig = { functionCallingConfig: { mode: "ANY" as FunctionCallingConfigMode } };
     else if (choice?.kind === "function")
       config.toolConfig = {
-        functionCallingConfig: { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: [choice.name] },
+        functionCallingConfig: { mode: "ANY" as FunctionCallingConfigMode, allowedFunctionNames: [choice.name] },
       };
   }
   if (typeof body.temperature === "number") config.temperature = body.temperature;
