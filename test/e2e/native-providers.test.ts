@@ -2,7 +2,7 @@
 // @google/genai) through the real stack, against the mock upstream's Anthropic and Gemini sides:
 // an openai SDK client, on chat completions and on the Responses API, gets the same text and tool
 // calls from an anthropic or gemini route as from an openai route; an upstream 429/529/500 gives
-// the same error; and a native target that fails before its first token falls back to another
+// the same error, and so does a failure after the first token; and a native target that fails before its first token falls back to another
 // provider type.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -199,6 +199,30 @@ describe("upstream failures give the same error as an openai route's", () => {
     [{ kind: "http", status: 500 }, unavailable],
   ])("%j", async (fail, expected) => {
     const outcomes = await Promise.all(routeKinds.map((kind) => failure(kind, fail)));
+    expect(outcomes).toEqual([expected, expected, expected]);
+  });
+});
+
+describe("a native upstream failing after the first token", () => {
+  it.each([["in-stream-error"], ["reset"]])("(%s) interrupts the answer as an openai route's does", async (kind) => {
+    const outcomes = await Promise.all(
+      routeKinds.map(async (route) => {
+        let text = "";
+        try {
+          for await (const chunk of (await client.chat.completions.create({
+            model: modelOf(route),
+            messages,
+            stream: true,
+            mock: { fail: { kind, afterTokens: 2 } },
+          } as never)) as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>)
+            text += chunk.choices[0]?.delta.content ?? "";
+        } catch (error) {
+          return { text, code: error instanceof OpenAI.APIError ? error.code : String(error) };
+        }
+        return { text, code: "no error" };
+      }),
+    );
+    const expected = { text: mockText(2), code: "upstream_interrupted" };
     expect(outcomes).toEqual([expected, expected, expected]);
   });
 });
