@@ -13,7 +13,8 @@ function milliseconds(defaultValue: number) {
     .default(defaultValue);
 }
 
-const MockEnv = z.object({
+/** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
+export const MockEnv = z.object({
   MOCK_HOST: z.string().trim().default("127.0.0.1"),
   MOCK_PORT: integer(4010, { min: 0, max: 65535 }),
   MOCK_FIRST_TOKEN_DELAY_MS: milliseconds(0),
