@@ -1,10 +1,18 @@
 // The anthropic provider through the official @anthropic-ai/sdk against the real mock upstream
 // (its Anthropic Messages side): text, tool calls, the history mapping, usage with prompt caching,
 // and the same GatewayErrors the openai provider gives for the same failures.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockText } from "@switchboard/mock-upstream";
 import { createAnthropicProvider } from "./anthropic-provider.ts";
-import { receivedBody, run, textOf, toolCallsOf, toolHistory, weatherTool } from "./native-provider-test-support.ts";
+import {
+  abortAfterFirstChunk,
+  receivedBody,
+  run,
+  textOf,
+  toolCallsOf,
+  toolHistory,
+  weatherTool,
+} from "./native-provider-test-support.ts";
 import type { Provider } from "./provider.ts";
 
 const mock = createMockUpstream({ tokens: 5 });
@@ -285,5 +293,15 @@ describe("the anthropic provider's errors are the openai provider's", () => {
     const slow = await run(quick, { messages: hello, mock: { tokens: 3, tokenDelayMs: 200 } });
     expect(slow.error).toBeUndefined();
     expect(textOf(slow.chunks)).toBe(mockText(3));
+  });
+
+  it("closes the upstream connection at once when the call's signal aborts mid-stream", async () => {
+    const chunks = await abortAfterFirstChunk(provider, "a-abort");
+    expect(chunks).toHaveLength(1);
+    // The mock sees the client go away (its close event), long before the 500 tokens are sent.
+    await vi.waitFor(() =>
+      expect(mock.stats().recent.find((entry) => entry.tag === "a-abort")?.abortedAt).toBeDefined(),
+    );
+    expect(mock.stats().recent.find((entry) => entry.tag === "a-abort")?.tokensSent).toBeLessThan(500);
   });
 });

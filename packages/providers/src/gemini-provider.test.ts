@@ -2,11 +2,19 @@
 // Gemini side): text, whole function calls as indexed tool-call deltas, the history mapping, the
 // thought signature round trip through the tool call id, usage, and the same GatewayErrors the
 // openai provider gives for the same failures.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockText } from "@switchboard/mock-upstream";
 import { createGeminiProvider } from "./gemini-provider.ts";
 import { thoughtSignatureOf } from "./gemini-tool-ids.ts";
-import { receivedBody, run, textOf, toolCallsOf, toolHistory, weatherTool } from "./native-provider-test-support.ts";
+import {
+  abortAfterFirstChunk,
+  receivedBody,
+  run,
+  textOf,
+  toolCallsOf,
+  toolHistory,
+  weatherTool,
+} from "./native-provider-test-support.ts";
 import type { Provider } from "./provider.ts";
 
 const mock = createMockUpstream({ tokens: 5 });
@@ -284,5 +292,15 @@ describe("the gemini provider's errors are the openai provider's", () => {
     const slow = await run(quick, { messages: hello, mock: { tokens: 3, tokenDelayMs: 200 } });
     expect(slow.error).toBeUndefined();
     expect(textOf(slow.chunks)).toBe(mockText(3));
+  });
+
+  it("closes the upstream connection at once when the call's signal aborts mid-stream", async () => {
+    const chunks = await abortAfterFirstChunk(provider, "g-abort");
+    expect(chunks).toHaveLength(1);
+    // The mock sees the client go away (its close event), long before the 500 tokens are sent.
+    await vi.waitFor(() =>
+      expect(mock.stats().recent.find((entry) => entry.tag === "g-abort")?.abortedAt).toBeDefined(),
+    );
+    expect(mock.stats().recent.find((entry) => entry.tag === "g-abort")?.tokensSent).toBeLessThan(500);
   });
 });

@@ -82,3 +82,24 @@ export const weatherTool = {
     parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
   },
 };
+
+/** Starts a long streamed answer tagged `tag` and stops the call after its first chunk. */
+export async function abortAfterFirstChunk(provider: Provider, tag: string): Promise<UpstreamChunk[]> {
+  const controller = new AbortController();
+  const chunks: UpstreamChunk[] = [];
+  try {
+    for await (const chunk of provider.stream({
+      body: { messages: [{ role: "user", content: "Hello" }], mock: { tag, tokens: 500, tokenDelayMs: 20 } },
+      model: "mock-model",
+      stream: true,
+      signal: controller.signal,
+    })) {
+      chunks.push(chunk);
+      controller.abort();
+    }
+  } catch (error) {
+    // What the worker sees of a call it stopped itself.
+    if (!(error instanceof GatewayError && error.code === "deadline_exceeded")) throw error;
+  }
+  return chunks;
+}
