@@ -305,3 +305,21 @@ describe("the anthropic provider's errors are the openai provider's", () => {
     expect(mock.stats().recent.find((entry) => entry.tag === "a-abort")?.tokensSent).toBeLessThan(500);
   });
 });
+
+describe("the history the anthropic provider sends", () => {
+  it("puts a placeholder user turn before a conversation that opens with the agent's greeting", async () => {
+    await run(provider, {
+      messages: [
+        { role: "system", content: "You are a voice agent." },
+        { role: "assistant", content: "Hi, how can I help?" },
+        { role: "user", content: "Weather?" },
+      ],
+      mock: { tag: "a-greeting" },
+    });
+    expect(receivedBody(mock, "a-greeting").messages).toEqual([
+      { role: "user", content: [{ type: "text", text: "." }] },
+      { role: "assistant", content: [{ type: "text", text: "Hi, how can I help?" }] },
+      { role: "user", content: [{ type: "text", text: "Weather?" }] },
+    ]);
+  });
+});

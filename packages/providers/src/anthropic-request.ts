@@ -9,6 +9,7 @@ import {
   dataUrl,
   functionTools,
   maxTokensOf,
+  openingUserText,
   passedFields,
   stopSequences,
   toolCallsOf,
@@ -81,6 +82,8 @@ export function anthropicRequest(
         break;
     }
   }
+  if (messages[0]?.role === "assistant")
+    messages.unshift({ role: "user", content: [{ type: "text", text: openingUserText }] });
   if (options.promptCaching && system.length > 0) (system.at(-1) as Block).cache_control = ephemeral;
 
   const request: Record<string, unknown> = {

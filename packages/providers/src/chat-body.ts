@@ -141,3 +141,9 @@ export function stopSequences(stop: unknown): string[] | undefined {
   if (Array.isArray(stop)) return stop.filter((item): item is string => typeof item === "string");
   return undefined;
 }
+
+/**
+ * The user turn put before a conversation that opens with the assistant (a voice agent's greeting):
+ * Anthropic refuses a first message that is not the user's, and Gemini wants the user first too.
+ */
+export const openingUserText = ".";

@@ -304,3 +304,21 @@ describe("the gemini provider's errors are the openai provider's", () => {
     expect(mock.stats().recent.find((entry) => entry.tag === "g-abort")?.tokensSent).toBeLessThan(500);
   });
 });
+
+describe("the history the gemini provider sends", () => {
+  it("puts a placeholder user turn before a conversation that opens with the agent's greeting", async () => {
+    await run(provider, {
+      messages: [
+        { role: "system", content: "You are a voice agent." },
+        { role: "assistant", content: "Hi, how can I help?" },
+        { role: "user", content: "Weather?" },
+      ],
+      mock: { tag: "g-greeting" },
+    });
+    expect(receivedBody(mock, "g-greeting").contents).toEqual([
+      { role: "user", parts: [{ text: "." }] },
+      { role: "model", parts: [{ text: "Hi, how can I help?" }] },
+      { role: "user", parts: [{ text: "Weather?" }] },
+    ]);
+  });
+});

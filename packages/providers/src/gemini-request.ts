@@ -11,6 +11,7 @@ import {
   dataUrl,
   functionTools,
   maxTokensOf,
+  openingUserText,
   stopSequences,
   toolCallsOf,
   toolChoiceOf,
@@ -67,6 +68,8 @@ export function geminiRequest(body: Record<string, unknown>): GeminiRequest {
       }
     }
   }
+
+  if (contents[0]?.role === "model") contents.unshift({ role: "user", parts: [{ text: openingUserText }] });
 
   const config: GenerateContentConfig = {};
   if (system.length > 0) config.systemInstruction = { parts: [{ text: system.join("\n\n") }] };
