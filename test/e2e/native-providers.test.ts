@@ -175,6 +175,73 @@ describe("the Responses API from native routes looks like an openai route's", ()
   });
 });
 
+describe("a Gemini thought signature survives the client's round trip through the gateway", () => {
+  /** The signature the mock put on the first function call of its call tagged `tag`. */
+  function signatureOf(tag: string): string {
+    const seq = mock.stats().recent.find((call) => call.tag === tag)?.seq;
+    return Buffer.from(`mock-thought-signature-${seq}`).toString("base64");
+  }
+  function functionCallParts(tag: string): unknown[] {
+    const body = mock.stats().recent.find((call) => call.tag === tag)?.body as {
+      contents: Array<{ role: string; parts: Array<{ functionCall?: unknown }> }>;
+    };
+    return body.contents.flatMap((content) => content.parts.filter((part) => part.functionCall));
+  }
+
+  it("on chat completions: the tool call id the client echoes brings it back", async () => {
+    const tag = `sign-chat-${Date.now()}`;
+    const first = (await client.chat.completions.create({
+      model: modelOf("gemini"),
+      messages,
+      tools: [weatherTool],
+      mock: { tag, toolCalls: [weatherCall] },
+    } as never)) as unknown as OpenAI.ChatCompletion;
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(call?.id).toMatch(/^call_[0-9a-f]{16}_ts_/);
+    await client.chat.completions.create({
+      model: modelOf("gemini"),
+      messages: [
+        ...messages,
+        { role: "assistant", content: null, tool_calls: [call] },
+        { role: "tool", tool_call_id: call?.id, content: '{"celsius":21}' },
+      ],
+      tools: [weatherTool],
+      mock: { tag: `${tag}-next` },
+    } as never);
+    expect(functionCallParts(`${tag}-next`)).toEqual([
+      { functionCall: { name: "get_weather", args: { city: "Paris" } }, thoughtSignature: signatureOf(tag) },
+    ]);
+  });
+
+  it("on the Responses API: the call_id the client echoes brings it back", async () => {
+    const tag = `sign-responses-${Date.now()}`;
+    const tools = [
+      { type: "function", name: "get_weather", parameters: weatherTool.function.parameters, strict: false },
+    ];
+    const first = await client.responses.create({
+      model: modelOf("gemini"),
+      input: "Weather in Paris?",
+      tools,
+      mock: { tag, toolCalls: [weatherCall] },
+    } as never);
+    const call = (first as OpenAI.Responses.Response).output.find((item) => item.type === "function_call");
+    expect(call?.call_id).toMatch(/^call_[0-9a-f]{16}_ts_/);
+    await client.responses.create({
+      model: modelOf("gemini"),
+      input: [
+        { role: "user", content: "Weather in Paris?" },
+        { type: "function_call", call_id: call?.call_id, name: call?.name, arguments: call?.arguments },
+        { type: "function_call_output", call_id: call?.call_id, output: '{"celsius":21}' },
+      ],
+      tools,
+      mock: { tag: `${tag}-next` },
+    } as never);
+    expect(functionCallParts(`${tag}-next`)).toEqual([
+      { functionCall: { name: "get_weather", args: { city: "Paris" } }, thoughtSignature: signatureOf(tag) },
+    ]);
+  });
+});
+
 describe("upstream failures give the same error as an openai route's", () => {
   async function failure(kind: RouteKind, fail: Record<string, unknown>) {
     const response = await fetch(`${stack.urls[0]}/chat/completions`, {
