@@ -1,5 +1,6 @@
 // No log line, exported span or error body carries the upstream API key or
-// the message content of the requests (prompts and answers) - unless the operator switched content
+// the message content of the requests (prompts and answers), on the openai provider's paths and on
+// the native anthropic and gemini ones - unless the operator switched content
 // capture on, and then only the upstream call's span carries the content, still never the key.
 import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
@@ -36,10 +37,13 @@ function startTracedStack(label: string, extraEnv: Record<string, string> = {}):
       providers: {
         primary: { type: "openai", baseUrl: mockUrl, apiKeyEnv: "UPSTREAM_API_KEY" },
         dead: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "UPSTREAM_API_KEY" },
+        anthropic: { type: "anthropic", baseUrl: new URL(mockUrl).origin, apiKeyEnv: "UPSTREAM_API_KEY" },
+        gemini: { type: "gemini", baseUrl: new URL(mockUrl).origin, apiKeyEnv: "UPSTREAM_API_KEY" },
       },
       routes: {
         "*": { provider: "primary", passFields: ["mock"] },
         "fallback-model": { provider: "dead", fallbacks: [{ provider: "primary" }], passFields: ["mock"] },
+        ...nativeRoutes(),
       },
     },
     env: {
@@ -56,6 +60,90 @@ function startTracedStack(label: string, extraEnv: Record<string, string> = {}):
     stacks.push(stack);
     return stack;
   });
+}
+
+const nativeProviders = ["anthropic", "gemini"] as const;
+const nativeKinds = ["stream", "collected", "tools", "auth", "echo", "midstream", "cut"] as const;
+
+/** A route per native provider and request kind (`anthropic-stream`, …), and one falling back from one to the other. */
+function nativeRoutes(): Record<string, unknown> {
+  const routes: Record<string, unknown> = {
+    "native-fallback": { provider: "anthropic", fallbacks: [{ provider: "gemini" }], passFields: ["mock"] },
+  };
+  for (const provider of nativeProviders)
+    for (const kind of nativeKinds) routes[`${provider}-${kind}`] = { provider, passFields: ["mock"] };
+  return routes;
+}
+
+/**
+ * The native providers' paths: streamed, collected, with a tool call, failed in several ways (the
+ * upstream quoting the key and the prompt in its error), and a fallback; returns the error bodies.
+ */
+async function exerciseNative(stack: Stack): Promise<{ models: string[]; errorBodies: string[] }> {
+  const client = new OpenAI({ baseURL: stack.urls[0], apiKey: "client-key-unused", maxRetries: 0 });
+  const messages = [
+    { role: "system" as const, content: `You are ${prompt}` },
+    { role: "user" as const, content: `Tell me about ${prompt}` },
+  ];
+  const errorBodies: string[] = [];
+  const models: string[] = ["native-fallback"];
+  for (const provider of nativeProviders) {
+    const model = (kind: (typeof nativeKinds)[number]) => {
+      models.push(`${provider}-${kind}`);
+      return `${provider}-${kind}`;
+    };
+    const stream = (await client.chat.completions.create({
+      model: model("stream"),
+      messages,
+      stream: true,
+      mock: { text: answer },
+    } as never)) as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>;
+    let streamed = "";
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? "";
+    expect(streamed).toBe(answer);
+    const collected = (await client.chat.completions.create({
+      model: model("collected"),
+      messages,
+      mock: { text: answer },
+    } as never)) as OpenAI.ChatCompletion;
+    expect(collected.choices[0]?.message.content).toBe(answer);
+    const tools = (await client.chat.completions.create({
+      model: model("tools"),
+      messages,
+      tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: {} } } }],
+      mock: { toolCalls: [{ name: "lookup", arguments: JSON.stringify({ about: prompt }) }] },
+    } as never)) as OpenAI.ChatCompletion;
+    expect(tools.choices[0]?.finish_reason).toBe("tool_calls");
+    for (const [kind, fail, stream] of [
+      ["auth", { kind: "http", status: 401, message: `invalid key ${apiKey}` }, false],
+      ["echo", { kind: "http", status: 400, message: `cannot handle "${prompt}"` }, false],
+      ["midstream", { kind: "in-stream-error", afterTokens: 2, message: `failed on "${prompt}"` }, true],
+      ["cut", { kind: "reset", afterTokens: 2 }, true],
+    ] as const) {
+      const failed = await fetch(`${stack.urls[0]}/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: model(kind), messages, stream, mock: { text: answer, fail } }),
+      });
+      errorBodies.push(await failed.text());
+    }
+  }
+  const tag = `native-fallback-${randomBytes(3).toString("hex")}`;
+  await client.chat.completions.create({
+    model: "native-fallback",
+    messages,
+    mock: { text: answer, tag, fail: { kind: "http", status: 529, times: 1, message: `overloaded by "${prompt}"` } },
+  } as never);
+  await receiver.waitFor((spans) =>
+    models.every((name) =>
+      spans.some(
+        (span) =>
+          span.kind === "CLIENT" &&
+          span.attributes["gen_ai.request.model"] === name &&
+          span.service === "switchboard-worker",
+      ),
+    ),
+  );
+  return { models, errorBodies };
 }
 
 /** Sends one request of every kind (streamed, collected, failed in several ways, fallback, cancelled); returns the error bodies. */
@@ -226,6 +314,42 @@ describe("no secrets and no message content in telemetry", () => {
     }
     // Logs inside a request carry its trace ids.
     expect(logLines.some((line) => /"trace_id":"[0-9a-f]{32}","span_id":"[0-9a-f]{16}"/.test(line))).toBe(true);
+  });
+
+  it("keeps the API key and the messages out of logs, spans and error bodies on the anthropic and gemini paths", async () => {
+    const stack = await startTracedStack("native-privacy");
+    const { errorBodies } = await exerciseNative(stack);
+
+    const seen = JSON.stringify(mock.stats().recent.map((call) => call.body));
+    expect(seen).toContain(prompt);
+    expect(seen).toContain('"contents"'); // Gemini's format
+    expect(seen).toContain('"max_tokens"'); // Anthropic's format
+    expect(errorBodies).toHaveLength(8);
+    // The upstream calls' spans name the providers as OpenTelemetry's GenAI conventions do.
+    const spans = await receiver.waitFor((all) => all.length > 0);
+    const providerOf = (model: string) =>
+      spans.find((span) => span.kind === "CLIENT" && span.attributes["gen_ai.request.model"] === model)?.attributes[
+        "gen_ai.provider.name"
+      ];
+    expect(providerOf("anthropic-stream")).toBe("anthropic");
+    expect(providerOf("gemini-stream")).toBe("gcp.gemini");
+    const logLines = [...stack.ingresses, ...stack.workers].flatMap((service) => service.output);
+    // The failures were logged (with the upstream's words, elided and scrubbed).
+    expect(logLines.filter((line) => line.includes("upstream call failed")).length).toBeGreaterThanOrEqual(8);
+    for (const secret of secrets) {
+      expect(
+        logLines.filter((line) => line.includes(secret)),
+        `log lines containing ${secret}`,
+      ).toEqual([]);
+      expect(
+        receiver.rawBodies.filter((body) => body.includes(secret)),
+        `exported spans containing ${secret}`,
+      ).toEqual([]);
+      expect(
+        errorBodies.filter((body) => body.includes(secret)),
+        `error bodies containing ${secret}`,
+      ).toEqual([]);
+    }
   });
 
   it("records the content on the upstream call's span only when SWITCHBOARD_CAPTURE_CONTENT=true, and never the key", async () => {

@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
 import { IngressEnv } from "@switchboard/ingress/config";
+import { MockEnv } from "@switchboard/mock-upstream/config";
 import { WorkerEnv } from "@switchboard/worker/config";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -23,7 +24,7 @@ export type ServiceName = "ingress" | "worker" | "mock-upstream";
  * Every variable a service reads: its config schema, plus the ones read beside it. The routing
  * table reads ROUTES_FILE and OPENAI_API_KEY in both services (packages/config/src/routes.ts); the
  * worker's providers read OPENAI_BASE_URL (packages/providers/src/provider-registry.ts); the mock
- * reads MOCK_* (services/mock-upstream/src/config.ts); the container health check reads PORT,
+ * reads its schema's MOCK_* (services/mock-upstream/src/config.ts); the container health check reads PORT,
  * MOCK_PORT and WORKER_HEALTH_FILE, all of which the services read too.
  */
 function envNamesRead(service: ServiceName): Set<string> {
@@ -33,11 +34,7 @@ function envNamesRead(service: ServiceName): Set<string> {
     case "worker":
       return new Set([...Object.keys(WorkerEnv.shape), "ROUTES_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL"]);
     case "mock-upstream":
-      return new Set(
-        readRepoFile("services/mock-upstream/src/config.ts")
-          .match(/"MOCK_[A-Z_]+"/g)
-          ?.map((name) => name.slice(1, -1)),
-      );
+      return new Set(Object.keys(MockEnv.shape));
   }
 }
 

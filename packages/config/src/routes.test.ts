@@ -27,3 +27,27 @@ describe("resolveRoute", () => {
     for (const name of inheritedNames) expect(resolveRoute(withWildcard, name)?.provider, name).toBe("other");
   });
 });
+
+describe("the native provider specs", () => {
+  it("fill in the key variable, the default max_tokens and prompt caching off", () => {
+    const table = RouteTable.parse({
+      providers: { claude: { type: "anthropic" }, gemini: { type: "gemini", baseUrl: "http://127.0.0.1:9" } },
+      routes: { "*": { provider: "claude", fallbacks: [{ provider: "gemini" }] } },
+    });
+    expect(table.providers).toEqual({
+      claude: { type: "anthropic", apiKeyEnv: "ANTHROPIC_API_KEY", defaultMaxTokens: 4096, promptCaching: false },
+      gemini: { type: "gemini", apiKeyEnv: "GEMINI_API_KEY", baseUrl: "http://127.0.0.1:9" },
+    });
+  });
+
+  it("reject bad values", () => {
+    for (const spec of [
+      { type: "anthropic", defaultMaxTokens: 0 },
+      { type: "anthropic", promptCaching: "yes" },
+      { type: "gemini", baseUrl: "not a url" },
+    ]) {
+      const result = RouteTable.safeParse({ providers: { p: spec }, routes: { "*": { provider: "p" } } });
+      expect(result.success, JSON.stringify(spec)).toBe(false);
+    }
+  });
+});

@@ -17,6 +17,24 @@ const ProviderSpec = z.discriminatedUnion("type", [
     api: z.enum(["chat_completions", "responses"]).default("chat_completions"),
   }),
   z.object({
+    type: z.literal("anthropic"),
+    /** The Messages API's origin (the SDK adds /v1/messages); default https://api.anthropic.com. */
+    baseUrl: z.string().url().optional(),
+    /** Name of the environment variable holding the key (never the key itself). */
+    apiKeyEnv: z.string().default("ANTHROPIC_API_KEY"),
+    /** max_tokens when a request sets neither max_completion_tokens nor max_tokens (Anthropic requires one). */
+    defaultMaxTokens: z.number().int().min(1).default(4096),
+    /** Mark the system prompt and the last tool definition with cache_control {type: "ephemeral"}. */
+    promptCaching: z.boolean().default(false),
+  }),
+  z.object({
+    type: z.literal("gemini"),
+    /** The Gemini API's origin (the SDK adds /v1beta/models/…); default https://generativelanguage.googleapis.com. */
+    baseUrl: z.string().url().optional(),
+    /** Name of the environment variable holding the key (never the key itself). */
+    apiKeyEnv: z.string().default("GEMINI_API_KEY"),
+  }),
+  z.object({
     type: z.literal("simulated"),
     firstTokenDelayMs: z.number().int().min(0).optional(),
     tokenDelayMs: z.number().int().min(0).optional(),

@@ -1,6 +1,8 @@
 // Builds one provider per entry of the routing table, once, at worker start-up.
 import type { RouteTable } from "@switchboard/config";
 import type { Provider } from "./provider.ts";
+import { createAnthropicProvider } from "./anthropic-provider.ts";
+import { createGeminiProvider } from "./gemini-provider.ts";
 import { createOpenAIProvider } from "./openai-provider.ts";
 import { createSimulatedProvider, type SimulatedProviderOptions } from "./simulated-provider.ts";
 
@@ -25,7 +27,26 @@ export function createProviders(table: RouteTable, defaults: ProviderDefaults): 
     }
     const apiKey = defaults.env[spec.apiKeyEnv];
     if (!apiKey) throw new Error(`Provider "${name}" reads its API key from ${spec.apiKeyEnv}, which is not set.`);
-    const baseUrl = spec.baseUrl ?? defaults.env.OPENAI_BASE_URL;
+    const baseUrl = spec.baseUrl === undefined ? {} : { baseUrl: spec.baseUrl };
+    if (spec.type === "anthropic") {
+      providers.set(
+        name,
+        createAnthropicProvider({
+          name,
+          apiKey,
+          timeoutMs: defaults.upstreamTimeoutMs,
+          defaultMaxTokens: spec.defaultMaxTokens,
+          promptCaching: spec.promptCaching,
+          ...baseUrl,
+        }),
+      );
+      continue;
+    }
+    if (spec.type === "gemini") {
+      providers.set(name, createGeminiProvider({ name, apiKey, timeoutMs: defaults.upstreamTimeoutMs, ...baseUrl }));
+      continue;
+    }
+    const openAIBaseUrl = spec.baseUrl ?? defaults.env.OPENAI_BASE_URL;
     providers.set(
       name,
       createOpenAIProvider({
@@ -33,7 +54,7 @@ export function createProviders(table: RouteTable, defaults: ProviderDefaults): 
         apiKey,
         timeoutMs: defaults.upstreamTimeoutMs,
         api: spec.api,
-        ...(baseUrl ? { baseUrl } : {}),
+        ...(openAIBaseUrl ? { baseUrl: openAIBaseUrl } : {}),
       }),
     );
   }

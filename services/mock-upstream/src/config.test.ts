@@ -36,7 +36,7 @@ describe("loadConfig", () => {
     ["MOCK_TOKENS", "1.5"],
   ])("rejects %s=%s naming the variable, value and expectation", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
-      new RegExp(`${name}="${value.replace(".", "\\.")}": expected `),
+      new RegExp(`${name}: expected .*\\(got "${value.replace(".", "\\.")}"\\)`),
     );
   });
 });

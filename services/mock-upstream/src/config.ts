@@ -1,7 +1,28 @@
-// Reads the mock's settings from environment variables, failing loudly with
-// the variable name, the bad value and what is expected.
-
+// Reads the mock's settings from environment variables through @switchboard/config's loader,
+// failing loudly with the variable name, the bad value and what is expected.
+import { z } from "zod";
+import { type EnvSource, integer, loadConfig as loadEnv } from "@switchboard/config";
 import { maxDelayMs, maxTokens } from "./options.ts";
+
+function milliseconds(defaultValue: number) {
+  const expected = `expected a number of milliseconds from 0 to ${maxDelayMs}`;
+  return z.coerce
+    .number({ message: expected })
+    .min(0, { message: expected })
+    .max(maxDelayMs, { message: expected })
+    .default(defaultValue);
+}
+
+/** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
+export const MockEnv = z.object({
+  MOCK_HOST: z.string().trim().default("127.0.0.1"),
+  MOCK_PORT: integer(4010, { min: 0, max: 65535 }),
+  MOCK_FIRST_TOKEN_DELAY_MS: milliseconds(0),
+  MOCK_TOKEN_DELAY_MS: milliseconds(0),
+  MOCK_TOKENS: integer(20, { min: 0, max: maxTokens }),
+  /** Calls kept in GET /_mock/stats. */
+  MOCK_RECENT_LIMIT: integer(200, { min: 0, max: 1_000_000 }),
+});
 
 export interface MockConfig {
   host: string;
@@ -13,42 +34,14 @@ export interface MockConfig {
   recentLimit: number;
 }
 
-type Env = Record<string, string | undefined>;
-
-function read(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === "" ? undefined : value.trim();
-}
-
-function integer(env: Env, name: string, fallback: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value > max) {
-    throw new Error(`Invalid ${name}=${JSON.stringify(raw)}: expected an integer from 0 to ${max}`);
-  }
-  return value;
-}
-
-function milliseconds(env: Env, name: string, fallback: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || value > maxDelayMs) {
-    throw new Error(
-      `Invalid ${name}=${JSON.stringify(raw)}: expected a number of milliseconds from 0 to ${maxDelayMs}`,
-    );
-  }
-  return value;
-}
-
-export function loadConfig(env: Env = process.env): MockConfig {
+export function loadConfig(env: EnvSource = process.env): MockConfig {
+  const read = loadEnv("mock-upstream", MockEnv, env);
   return {
-    host: read(env, "MOCK_HOST") ?? "127.0.0.1",
-    port: integer(env, "MOCK_PORT", 4010, 65535),
-    firstTokenDelayMs: milliseconds(env, "MOCK_FIRST_TOKEN_DELAY_MS", 0),
-    tokenDelayMs: milliseconds(env, "MOCK_TOKEN_DELAY_MS", 0),
-    tokens: integer(env, "MOCK_TOKENS", 20, maxTokens),
-    recentLimit: integer(env, "MOCK_RECENT_LIMIT", 200, 1_000_000),
+    host: read.MOCK_HOST,
+    port: read.MOCK_PORT,
+    firstTokenDelayMs: read.MOCK_FIRST_TOKEN_DELAY_MS,
+    tokenDelayMs: read.MOCK_TOKEN_DELAY_MS,
+    tokens: read.MOCK_TOKENS,
+    recentLimit: read.MOCK_RECENT_LIMIT,
   };
 }

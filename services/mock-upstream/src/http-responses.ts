@@ -6,13 +6,8 @@ export function errorJson(message: string, type: string, param: string | null, c
   return JSON.stringify({ error: { message, type, param, code } });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: string, retryAfterSeconds?: number): void {
-  const headers: Record<string, string | number> = {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(body),
-  };
-  if (retryAfterSeconds !== undefined) headers["Retry-After"] = String(retryAfterSeconds);
-  res.writeHead(status, headers);
+export function sendJson(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
   res.end(body);
 }
 

@@ -49,6 +49,6 @@ describe("main", () => {
     child.stderr.on("data", (data: string) => (stderr += data));
     const [code] = await once(child, "exit");
     expect(code).toBe(1);
-    expect(stderr).toContain('MOCK_PORT=\\"nope\\"');
+    expect(stderr).toContain('MOCK_PORT: expected a whole number (got \\"nope\\")');
   });
 });

@@ -1,6 +1,10 @@
-// Per-request behaviour of the mock: server defaults overridden by the optional
-// `mock` object of a request body. A plain, dependency-free parser so the mock
-// stays fast and usable from any test without extra packages.
+// Per-request behaviour of the mock: server defaults overridden by the optional `mock` object of a
+// request body (the same object in every wire format the mock speaks), checked by zod schemas so
+// a bad option gets a 400 naming the field.
+import { z } from "zod";
+
+export const maxTokens = 1_000_000;
+export const maxDelayMs = 3_600_000;
 
 /** Defaults every request starts from (env / createMockUpstream options). */
 export interface MockDefaults {
@@ -9,50 +13,69 @@ export interface MockDefaults {
   tokenDelayMs: number;
 }
 
-export type MockFailureKind = "http" | "in-stream-error" | "stall" | "reset" | "never-respond";
+const TokenCount = z
+  .number()
+  .int({ message: `must be an integer from 0 to ${maxTokens}` })
+  .min(0, { message: `must be an integer from 0 to ${maxTokens}` })
+  .max(maxTokens, { message: `must be an integer from 0 to ${maxTokens}` });
+const DelayMs = z
+  .number({ message: `must be a number of milliseconds from 0 to ${maxDelayMs}` })
+  .min(0, { message: `must be a number of milliseconds from 0 to ${maxDelayMs}` })
+  .max(maxDelayMs, { message: `must be a number of milliseconds from 0 to ${maxDelayMs}` });
 
+const failureKinds = ["http", "in-stream-error", "stall", "reset", "never-respond"] as const;
+export type MockFailureKind = (typeof failureKinds)[number];
+
+const MockToolCall = z.strictObject({
+  name: z.string().min(1, { message: "must not be empty" }),
+  arguments: z.string().default(""),
+});
 /** One tool call the mock should "decide" to make. */
-export interface MockToolCall {
-  name: string;
-  arguments: string;
-}
+export type MockToolCall = z.infer<typeof MockToolCall>;
 
-/** The `mock` field a client may add to a chat completion request body. */
-export interface MockRequestOptions {
-  tokens?: number;
-  firstTokenDelayMs?: number;
-  tokenDelayMs?: number;
-  /** Replaces the generated text; split into word tokens. */
-  text?: string;
-  toolCalls?: MockToolCall[];
-  /** With toolCalls: stream text tokens first, then the calls. */
-  textBeforeToolCalls?: boolean;
-  /**
-   * The finish_reason the answer ends with, any string (default "stop", or "tool_calls"): a hostile
-   * upstream's, e.g. one holding `\n\ndata: [DONE]\n\n` to end a naive relay's stream early.
-   */
-  finishReason?: string;
-  fail?: {
-    kind: MockFailureKind;
-    status?: number;
-    message?: string;
-    afterTokens?: number;
-    retryAfterSeconds?: number;
-    /** Fail only the first `times` calls carrying this request's tag; later ones answer normally. */
-    times?: number;
-  };
-  /** Free label copied into the stats entry, to find a request again. */
-  tag?: string;
-}
+const MockFailure = z.strictObject({
+  kind: z.enum(failureKinds, { message: `must be one of ${failureKinds.join(", ")}` }),
+  status: z
+    .number()
+    .int()
+    .min(400, { message: "must be an HTTP error status from 400 to 599" })
+    .max(599, { message: "must be an HTTP error status from 400 to 599" })
+    .default(500),
+  /** Written as given, so it can quote keys or internal addresses as real upstreams do. */
+  message: z.string().default("Mock upstream failure"),
+  afterTokens: TokenCount.default(0),
+  retryAfterSeconds: z.number().int().min(0, { message: "must be a non-negative integer" }).optional(),
+  /** Fail only the first `times` calls carrying this request's tag; later ones answer normally. */
+  times: TokenCount.optional(),
+});
 
-interface MockFailure {
-  kind: MockFailureKind;
-  status: number;
-  message: string;
-  afterTokens: number;
-  retryAfterSeconds?: number;
-  times?: number;
-}
+const MockOptions = z
+  .strictObject({
+    tokens: TokenCount.optional(),
+    firstTokenDelayMs: DelayMs.optional(),
+    tokenDelayMs: DelayMs.optional(),
+    /** Replaces the generated text; split into word tokens. */
+    text: z.string().optional(),
+    toolCalls: z.array(MockToolCall).optional(),
+    /** With toolCalls: stream text tokens first, then the calls. */
+    textBeforeToolCalls: z.boolean().optional(),
+    /**
+     * The finish reason the answer ends with, any string (OpenAI's finish_reason, Anthropic's
+     * stop_reason, Gemini's finishReason): a hostile upstream's, e.g. one holding
+     * `\n\ndata: [DONE]\n\n` to end a naive relay's stream early.
+     */
+    finishReason: z.string().optional(),
+    fail: MockFailure.optional(),
+    /** Free label copied into the stats entry, to find a request again. */
+    tag: z.string().optional(),
+  })
+  .refine((mock) => mock.fail?.times === undefined || mock.tag !== undefined, {
+    path: ["fail", "times"],
+    message: "counts calls by mock.tag: set a tag too",
+  });
+
+/** The `mock` field a client may add to a request body. */
+export type MockRequestOptions = z.input<typeof MockOptions>;
 
 /** Fully resolved behaviour for one request. */
 export interface MockBehaviour {
@@ -63,81 +86,61 @@ export interface MockBehaviour {
   toolCalls: MockToolCall[];
   textBeforeToolCalls: boolean;
   finishReason?: string;
-  fail?: MockFailure;
+  fail?: z.infer<typeof MockFailure>;
   tag?: string;
 }
 
 export type ParseResult = { ok: true; behaviour: MockBehaviour } | { ok: false; param: string; message: string };
 
-export const maxTokens = 1_000_000;
-export const maxDelayMs = 3_600_000;
-
-const failureKinds: readonly string[] = ["http", "in-stream-error", "stall", "reset", "never-respond"];
-const mockKeys: readonly string[] = [
-  "tokens",
-  "firstTokenDelayMs",
-  "tokenDelayMs",
-  "text",
-  "toolCalls",
-  "textBeforeToolCalls",
-  "finishReason",
-  "fail",
-  "tag",
-];
-const failKeys: readonly string[] = ["kind", "status", "message", "afterTokens", "retryAfterSeconds", "times"];
-
-/** Thrown internally to abort parsing with the offending parameter path. */
-class InvalidOption extends Error {
-  readonly param: string;
-  constructor(param: string, message: string) {
-    super(message);
-    this.param = param;
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 export function isTokenCount(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= maxTokens;
+  return TokenCount.safeParse(value).success;
 }
 
 export function isDelayMs(value: unknown): value is number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= maxDelayMs;
+  return DelayMs.safeParse(value).success;
 }
 
-function tokenCount(value: unknown, param: string): number {
-  if (!isTokenCount(value)) {
-    throw new InvalidOption(param, `${param} must be an integer from 0 to ${maxTokens}, got ${describe(value)}`);
+/** `mock.toolCalls[0].name` from zod's path. */
+function paramOf(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (param, key) => (typeof key === "number" ? `${param}[${key}]` : `${param}.${String(key)}`),
+    "mock",
+  );
+}
+
+/**
+ * Resolves the behaviour of one request: `defaults` overridden by the body's `mock` field
+ * (undefined or null = defaults only). Never throws; invalid input gives `{ ok: false, param,
+ * message }` for a 400 response.
+ */
+export function resolveBehaviour(defaults: MockDefaults, mock: unknown): ParseResult {
+  const parsed = MockOptions.safeParse(mock ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    const unknownKey = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+    const param = paramOf(unknownKey === undefined ? issue.path : [...issue.path, unknownKey]);
+    const message =
+      unknownKey === undefined
+        ? `${param} ${issue.message}, got ${describe(valueAt(mock, issue.path))}`
+        : `${param} is not a mock option`;
+    return { ok: false, param, message };
   }
-  return value;
+  const { tokens, firstTokenDelayMs, tokenDelayMs, toolCalls, textBeforeToolCalls, ...rest } = parsed.data;
+  const behaviour: MockBehaviour = {
+    tokens: tokens ?? defaults.tokens,
+    firstTokenDelayMs: firstTokenDelayMs ?? defaults.firstTokenDelayMs,
+    tokenDelayMs: tokenDelayMs ?? defaults.tokenDelayMs,
+    toolCalls: toolCalls ?? [],
+    textBeforeToolCalls: textBeforeToolCalls ?? false,
+  };
+  for (const [key, value] of Object.entries(rest)) if (value !== undefined) Object.assign(behaviour, { [key]: value });
+  return { ok: true, behaviour };
 }
 
-function delay(value: unknown, param: string): number {
-  if (!isDelayMs(value)) {
-    throw new InvalidOption(
-      param,
-      `${param} must be a number of milliseconds from 0 to ${maxDelayMs}, got ${describe(value)}`,
-    );
-  }
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) value = typeof value === "object" && value !== null ? Reflect.get(value, key) : undefined;
   return value;
-}
-
-function string(value: unknown, param: string): string {
-  if (typeof value !== "string") throw new InvalidOption(param, `${param} must be a string, got ${describe(value)}`);
-  return value;
-}
-
-function rejectUnknownKeys(record: Record<string, unknown>, known: readonly string[], param: string): void {
-  for (const key in record) {
-    if (!known.includes(key)) {
-      throw new InvalidOption(
-        `${param}.${key}`,
-        `${param}.${key} is not a mock option; expected one of: ${known.join(", ")}`,
-      );
-    }
-  }
 }
 
 function describe(value: unknown): string {
@@ -146,107 +149,5 @@ function describe(value: unknown): string {
     return JSON.stringify(value) ?? String(value);
   } catch {
     return String(value);
-  }
-}
-
-function parseToolCalls(value: unknown): MockToolCall[] {
-  if (!Array.isArray(value))
-    throw new InvalidOption("mock.toolCalls", `mock.toolCalls must be an array, got ${describe(value)}`);
-  return value.map((call: unknown, index) => {
-    const param = `mock.toolCalls[${index}]`;
-    if (!isRecord(call)) throw new InvalidOption(param, `${param} must be an object with name and arguments`);
-    rejectUnknownKeys(call, ["name", "arguments"], param);
-    const name = string(call["name"], `${param}.name`);
-    if (name === "") throw new InvalidOption(`${param}.name`, `${param}.name must not be empty`);
-    const args = call["arguments"] === undefined ? "" : string(call["arguments"], `${param}.arguments`);
-    return { name, arguments: args };
-  });
-}
-
-function parseFailure(value: unknown): MockFailure {
-  if (!isRecord(value)) throw new InvalidOption("mock.fail", `mock.fail must be an object, got ${describe(value)}`);
-  rejectUnknownKeys(value, failKeys, "mock.fail");
-  const kind = value["kind"];
-  if (typeof kind !== "string" || !failureKinds.includes(kind)) {
-    throw new InvalidOption(
-      "mock.fail.kind",
-      `mock.fail.kind must be one of ${failureKinds.join(", ")}, got ${describe(kind)}`,
-    );
-  }
-  const failure: MockFailure = {
-    kind: kind as MockFailureKind,
-    status: 500,
-    message: "Mock upstream failure",
-    afterTokens: 0,
-  };
-  const status = value["status"];
-  if (status !== undefined) {
-    if (typeof status !== "number" || !Number.isInteger(status) || status < 400 || status > 599) {
-      throw new InvalidOption(
-        "mock.fail.status",
-        `mock.fail.status must be an HTTP error status from 400 to 599, got ${describe(status)}`,
-      );
-    }
-    failure.status = status;
-  }
-  if (value["message"] !== undefined) failure.message = string(value["message"], "mock.fail.message");
-  if (value["afterTokens"] !== undefined)
-    failure.afterTokens = tokenCount(value["afterTokens"], "mock.fail.afterTokens");
-  const retryAfter = value["retryAfterSeconds"];
-  if (retryAfter !== undefined) {
-    if (typeof retryAfter !== "number" || !Number.isInteger(retryAfter) || retryAfter < 0) {
-      throw new InvalidOption(
-        "mock.fail.retryAfterSeconds",
-        `mock.fail.retryAfterSeconds must be a non-negative integer, got ${describe(retryAfter)}`,
-      );
-    }
-    failure.retryAfterSeconds = retryAfter;
-  }
-  if (value["times"] !== undefined) failure.times = tokenCount(value["times"], "mock.fail.times");
-  return failure;
-}
-
-/**
- * Resolves the behaviour of one request: `defaults` overridden by the body's
- * `mock` field (undefined = defaults only). Never throws; invalid input gives
- * `{ ok: false, param, message }` for a 400 response.
- */
-export function resolveBehaviour(defaults: MockDefaults, mock: unknown): ParseResult {
-  const behaviour: MockBehaviour = {
-    tokens: defaults.tokens,
-    firstTokenDelayMs: defaults.firstTokenDelayMs,
-    tokenDelayMs: defaults.tokenDelayMs,
-    toolCalls: [],
-    textBeforeToolCalls: false,
-  };
-  if (mock === undefined || mock === null) return { ok: true, behaviour };
-  try {
-    if (!isRecord(mock)) throw new InvalidOption("mock", `mock must be an object, got ${describe(mock)}`);
-    rejectUnknownKeys(mock, mockKeys, "mock");
-    if (mock["tokens"] !== undefined) behaviour.tokens = tokenCount(mock["tokens"], "mock.tokens");
-    if (mock["firstTokenDelayMs"] !== undefined)
-      behaviour.firstTokenDelayMs = delay(mock["firstTokenDelayMs"], "mock.firstTokenDelayMs");
-    if (mock["tokenDelayMs"] !== undefined) behaviour.tokenDelayMs = delay(mock["tokenDelayMs"], "mock.tokenDelayMs");
-    if (mock["text"] !== undefined) behaviour.text = string(mock["text"], "mock.text");
-    if (mock["toolCalls"] !== undefined) behaviour.toolCalls = parseToolCalls(mock["toolCalls"]);
-    const textFirst = mock["textBeforeToolCalls"];
-    if (textFirst !== undefined) {
-      if (typeof textFirst !== "boolean") {
-        throw new InvalidOption(
-          "mock.textBeforeToolCalls",
-          `mock.textBeforeToolCalls must be a boolean, got ${describe(textFirst)}`,
-        );
-      }
-      behaviour.textBeforeToolCalls = textFirst;
-    }
-    if (mock["finishReason"] !== undefined) behaviour.finishReason = string(mock["finishReason"], "mock.finishReason");
-    if (mock["fail"] !== undefined) behaviour.fail = parseFailure(mock["fail"]);
-    if (mock["tag"] !== undefined) behaviour.tag = string(mock["tag"], "mock.tag");
-    if (behaviour.fail?.times !== undefined && behaviour.tag === undefined)
-      throw new InvalidOption("mock.fail.times", "mock.fail.times counts calls by mock.tag: set a tag too");
-    return { ok: true, behaviour };
-  } catch (error) {
-    if (error instanceof InvalidOption) return { ok: false, param: error.param, message: error.message };
-    throw error;
   }
 }

@@ -1,15 +1,18 @@
-// The mock OpenAI-compatible upstream: raw node:http with keep-alive, routing
-// and request validation. Benchmarks through the gateway must measure the
+// The mock upstream: raw node:http with keep-alive, routing and request validation. It answers in
+// the OpenAI chat-completions, Anthropic Messages and Gemini generateContent formats
+// (wire-formats.ts). Benchmarks through the gateway must measure the
 // gateway, not the mock, so there is no per-request logging; observability is
 // GET /_mock/stats.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { completeChat, promptTokensOf, streamChat, type ChatPlan, type PlannedToolCall } from "./chat-response.ts";
+import type { ChatPlan, PlannedToolCall } from "./chat-response.ts";
 import { errorJson, sendJson } from "./http-responses.ts";
 import { mockTokens, splitWords } from "./mock-text.ts";
 import { isDelayMs, isTokenCount, resolveBehaviour, type MockDefaults } from "./options.ts";
 import { clock, createStatsRegistry, type MockStats, type RequestState } from "./stats.ts";
+import { anthropicFormat, geminiFormat, isHttpError, openAIFormat, type WireFormat } from "./wire-formats.ts";
+import { answerWire, streamWire, writeJson, type HttpError } from "./wire-stream.ts";
 
 export type { MockRequestRecord, MockStats } from "./stats.ts";
 
@@ -65,34 +68,30 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
   const registry = createStatsRegistry(options.recentLimit);
   /** Injected failures with `times`, counted per tag. */
   const failuresByTag = new Map<string, number>();
+  /** Prompt prefixes marked cache_control already seen (Anthropic prompt caching). */
+  const cachedPrefixes = new Set<string>();
   let callSeq = 0;
 
-  function reject(res: ServerResponse, state: RequestState, status: number, body: string): void {
-    state.record.status = status;
+  function reject(res: ServerResponse, state: RequestState, error: HttpError): void {
+    state.record.status = error.status;
     state.record.firstByteAt = clock();
-    sendJson(res, status, body);
+    writeJson(res, error);
     registry.settle(state);
   }
 
-  function handleChat(res: ServerResponse, startedAt: number, raw: Buffer): void {
+  function handleChat(res: ServerResponse, startedAt: number, raw: Buffer, call: WireCall): void {
+    const { format } = call;
     let body: unknown;
     try {
       body = JSON.parse(raw.toString("utf8"));
     } catch {
       const state = registry.open(res, startedAt, undefined, "", false, undefined);
-      reject(
-        res,
-        state,
-        400,
-        errorJson("We could not parse the JSON body of your request.", "invalid_request_error", null, null),
-      );
+      reject(res, state, format.badRequest("We could not parse the JSON body of your request.", null));
       return;
     }
     const fields =
       typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-    const model = fields["model"];
-    const messages = fields["messages"];
-    const stream = fields["stream"] === true;
+    const model = call.pathModel ?? fields["model"];
     const mock = fields["mock"];
     const maybeTag = typeof mock === "object" && mock !== null ? (mock as { tag?: unknown }).tag : undefined;
     const state = registry.open(
@@ -100,52 +99,28 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       startedAt,
       body,
       typeof model === "string" ? model : "",
-      stream,
+      call.pathModel === undefined ? fields["stream"] === true : call.pathStream,
       typeof maybeTag === "string" ? maybeTag : undefined,
     );
 
     if (fields !== body) {
-      reject(
-        res,
-        state,
-        400,
-        errorJson("The request body must be a JSON object.", "invalid_request_error", null, null),
-      );
+      reject(res, state, format.badRequest("The request body must be a JSON object.", null));
       return;
     }
-    if (typeof model !== "string") {
-      reject(
-        res,
-        state,
-        400,
-        errorJson("you must provide a model parameter (a string)", "invalid_request_error", "model", null),
-      );
-      return;
-    }
-    if (!Array.isArray(messages) || messages.length === 0) {
-      reject(
-        res,
-        state,
-        400,
-        errorJson("messages must be a non-empty array", "invalid_request_error", "messages", null),
-      );
-      return;
-    }
-    const streamField = fields["stream"];
-    if (streamField !== undefined && streamField !== null && typeof streamField !== "boolean") {
-      reject(res, state, 400, errorJson("stream must be a boolean", "invalid_request_error", "stream", null));
+    const facts = format.read(fields, call.pathModel, call.pathStream);
+    if (isHttpError(facts)) {
+      reject(res, state, facts);
       return;
     }
     const parsed = resolveBehaviour(defaults, mock);
     if (!parsed.ok) {
-      reject(res, state, 400, errorJson(parsed.message, "invalid_request_error", parsed.param, "invalid_mock_option"));
+      reject(res, state, format.badRequest(parsed.message, parsed.param, "invalid_mock_option"));
       return;
     }
     const behaviour = parsed.behaviour;
-    // Like a real model, call a tool that tool_choice forces (unless mock.toolCalls says otherwise).
-    const forced = forcedToolName(fields["tool_choice"]);
-    if (behaviour.toolCalls.length === 0 && forced !== undefined)
-      behaviour.toolCalls = [{ name: forced, arguments: "{}" }];
+    // Like a real model, call a tool that the request forces (unless mock.toolCalls says otherwise).
+    if (behaviour.toolCalls.length === 0 && facts.forcedTool !== undefined)
+      behaviour.toolCalls = [{ name: facts.forcedTool, arguments: "{}" }];
     if (behaviour.fail?.times !== undefined && behaviour.tag !== undefined) {
       const failed = failuresByTag.get(behaviour.tag) ?? 0;
       if (failed >= behaviour.fail.times) delete behaviour.fail;
@@ -153,26 +128,39 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     }
     if (behaviour.fail !== undefined) state.record.fail = behaviour.fail.kind;
 
-    const promptTokens = promptTokensOf(messages);
     const textTokens =
       behaviour.toolCalls.length === 0 || behaviour.textBeforeToolCalls
         ? behaviour.text !== undefined
           ? splitWords(behaviour.text)
           : mockTokens(behaviour.tokens)
         : [];
-    const toolCalls: PlannedToolCall[] = behaviour.toolCalls.map((call) => ({ ...call, id: `call_mock_${++callSeq}` }));
-    const streamOptions = fields["stream_options"];
-    const includeUsage =
-      typeof streamOptions === "object" &&
-      streamOptions !== null &&
-      (streamOptions as { include_usage?: unknown }).include_usage === true;
-
-    const plan: ChatPlan = { behaviour, model, textTokens, toolCalls, promptTokens, includeUsage };
-    if (stream) streamChat(res, state, plan, registry.settle);
-    else completeChat(res, state, plan, registry.settle);
+    const toolCalls: PlannedToolCall[] = behaviour.toolCalls.map((toolCall) => ({
+      ...toolCall,
+      id: `${format.toolIdPrefix}${++callSeq}`,
+    }));
+    // A prompt prefix marked cache_control is written to the cache on its first call, read after.
+    const cache = { writeTokens: 0, readTokens: 0 };
+    if (facts.cachePrefix !== undefined) {
+      if (cachedPrefixes.has(facts.cachePrefix.key)) cache.readTokens = facts.cachePrefix.tokens;
+      else {
+        cachedPrefixes.add(facts.cachePrefix.key);
+        cache.writeTokens = facts.cachePrefix.tokens;
+      }
+    }
+    const plan: ChatPlan = {
+      behaviour,
+      model: facts.model,
+      seq: state.record.seq,
+      textTokens,
+      toolCalls,
+      promptTokens: facts.promptTokens,
+      includeUsage: facts.includeUsage,
+    };
+    if (facts.stream) streamWire(res, state, behaviour, format.stream(plan, cache), registry.settle);
+    else answerWire(res, state, behaviour, format.answer(plan, cache), registry.settle);
   }
 
-  function readChatBody(req: IncomingMessage, res: ServerResponse, startedAt: number): void {
+  function readChatBody(req: IncomingMessage, res: ServerResponse, startedAt: number, call: WireCall): void {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -193,7 +181,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     });
     req.on("end", () => {
       if (tooLarge) return;
-      handleChat(res, startedAt, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+      handleChat(res, startedAt, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), call);
     });
   }
 
@@ -204,8 +192,9 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
     const method = req.method;
-    if (method === "POST" && (path === "/v1/chat/completions" || path === "/chat/completions")) {
-      readChatBody(req, res, startedAt);
+    const call = method === "POST" ? wireCall(path, query === -1 ? "" : url.slice(query + 1)) : undefined;
+    if (call !== undefined) {
+      readChatBody(req, res, startedAt, call);
       return;
     }
     req.resume();
@@ -217,6 +206,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     if (method === "POST" && path === "/_mock/reset") {
       registry.reset();
       failuresByTag.clear();
+      cachedPrefixes.clear();
       return sendJson(res, 200, '{"status":"reset"}');
     }
     sendJson(
@@ -255,12 +245,28 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     reset() {
       registry.reset();
       failuresByTag.clear();
+      cachedPrefixes.clear();
     },
   };
 }
 
-function forcedToolName(toolChoice: unknown): string | undefined {
-  if (typeof toolChoice !== "object" || toolChoice === null) return undefined;
-  const name = (toolChoice as { function?: { name?: unknown } }).function?.name;
-  return typeof name === "string" && name !== "" ? name : undefined;
+/** One answering endpoint called: its format, and for Gemini the model and method from the path. */
+interface WireCall {
+  format: WireFormat;
+  pathModel?: string;
+  pathStream: boolean;
+}
+
+const geminiPath = /^\/(?:v1beta|v1)\/models\/([^/:]+):(streamGenerateContent|generateContent)$/;
+
+/** The answering endpoint a POST path names, or undefined. Gemini streams only as SSE (`alt=sse`). */
+function wireCall(path: string, query: string): WireCall | undefined {
+  if (path === "/v1/chat/completions" || path === "/chat/completions")
+    return { format: openAIFormat, pathStream: false };
+  if (path === "/v1/messages" || path === "/messages") return { format: anthropicFormat, pathStream: false };
+  const gemini = geminiPath.exec(path);
+  if (gemini === null) return undefined;
+  const stream = gemini[2] === "streamGenerateContent";
+  if (stream && !new URLSearchParams(query).getAll("alt").includes("sse")) return undefined;
+  return { format: geminiFormat, pathModel: decodeURIComponent(gemini[1] as string), pathStream: stream };
 }

@@ -127,6 +127,13 @@ export class JobTelemetry {
   }
 }
 
+/** The OpenTelemetry GenAI names of the provider types that have one (gen_ai.provider.name). */
+const wellKnownProviderNames = new Map([
+  ["openai", "openai"],
+  ["anthropic", "anthropic"],
+  ["gemini", "gcp.gemini"],
+]);
+
 /**
  * The CLIENT span of one upstream call. Nothing is a child of it, so it is built when the call
  * ends, with the start time noted when the call began: no span work stands between the request
@@ -154,7 +161,7 @@ export class UpstreamCallTelemetry {
     this.job = job;
     this.target = target;
     this.options = options;
-    const providerName = target.providerType === "openai" ? "openai" : `switchboard.${target.providerType}`;
+    const providerName = wellKnownProviderNames.get(target.providerType) ?? `switchboard.${target.providerType}`;
     this.metricAttributes = {
       [attributeNames.genAiOperationName]: "chat",
       [attributeNames.genAiProviderName]: providerName,
