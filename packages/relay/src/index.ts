@@ -11,7 +11,7 @@ export { countSubscribersOf } from "./subscriber-count.ts";
 export { RequestRelay, earlierAttemptRelayedOutput } from "./relay-writer.ts";
 export { RelayBatcher, defineRelayCommands } from "./relay-batcher.ts";
 export { ReplyHub, type ReplySink } from "./reply-hub.ts";
-export { broadcastCancel, isCancelled, listenForCancels } from "./cancellation.ts";
+export { CancelBroadcaster, isCancelled, listenForCancels } from "./cancellation.ts";
 export { RecentCancels } from "./recent-cancels.ts";
 export { TurnQueue } from "./turn-queue.ts";
 export { countLiveWorkers, countWorkerSlots, startHeartbeat } from "./presence.ts";

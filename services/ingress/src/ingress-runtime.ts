@@ -6,7 +6,7 @@ import { Queue } from "bullmq";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import {
   ReplyHub,
-  broadcastCancel,
+  CancelBroadcaster,
   corkConnectionUntilNextTurn,
   countLiveWorkers,
   countWorkerSlots,
@@ -64,6 +64,7 @@ export class IngressRuntime {
   private readonly outageWatch: RedisOutageWatch;
   private readonly stalls: LoopStallWatch;
   private readonly pendingCancels = new Set<string>();
+  private readonly cancels: CancelBroadcaster;
   private cachedReadiness: { at: number; value: Promise<Readiness> } | undefined;
   private stopping = false;
   /** The live workers' job slots, summed, re-read every workerSlotsRefreshMs (only when a key share applies). */
@@ -81,6 +82,7 @@ export class IngressRuntime {
       redisTopology(config),
       { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS },
     );
+    this.cancels = new CancelBroadcaster(this.redis, this.keys);
     this.subscriber = createRedisClient(
       config.REDIS_URL,
       "subscriber",
@@ -223,8 +225,11 @@ export class IngressRuntime {
 
   /** The client went away: stop the job wherever it is (waiting: removed; active: aborted). */
   cancel(requestId: string): void {
+    // A request that has heard from its worker is being answered: its job is locked by that worker,
+    // which the broadcast stops; there is nothing in the queue to remove.
+    const queued = !this.hub.heardFrom(requestId);
     this.hub.unregister(requestId);
-    this.sendCancel(requestId);
+    this.sendCancel(requestId, queued);
   }
 
   readiness(): Promise<Readiness> {
@@ -244,13 +249,14 @@ export class IngressRuntime {
     await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);
   }
 
-  private sendCancel(requestId: string): void {
-    broadcastCancel(this.redis, this.keys, requestId, "client-gone").catch((error: unknown) => {
+  private sendCancel(requestId: string, queued = true): void {
+    this.cancels.cancel(requestId, "client-gone").catch((error: unknown) => {
       // Redis is unreachable: cancel once it is back, so a job that survives the outage does not
       // stream to nobody.
       if (this.pendingCancels.size < maxPendingCancels) this.pendingCancels.add(requestId);
       this.log.debug("cancel broadcast failed", { requestId, error });
     });
+    if (!queued) return;
     this.queue.remove(requestId).catch(() => {
       // Active jobs are locked and cannot be removed; the broadcast stops those.
     });
