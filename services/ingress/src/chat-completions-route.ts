@@ -116,8 +116,10 @@ export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionA
     runtime.openRequests.add(requestId, { fail: failAndCancel });
     response.on("close", () => {
       if (sink.isEnded) return;
-      sink.abandon();
+      // The cancel first: it asks the reply hub whether the worker was heard from, before the end
+      // of the request unregisters it there.
       runtime.cancel(requestId);
+      sink.abandon();
       // Not an error: voice users interrupt all the time. The worker records the usage so far.
       requestLog.info("client went away", { started: sink.hasStarted });
     });
