@@ -16,8 +16,10 @@ import { summarize } from "./summary.ts";
 
 const levels = (process.env.CAPACITY_LEVELS ?? "100,300,1000").split(",").map(Number);
 const seconds = Number(process.env.CAPACITY_SECONDS ?? "5");
-const tokens = 60;
-const tokenDelayMs = 20;
+const tokens = Number(process.env.CAPACITY_TOKENS ?? "60");
+const tokenDelayMs = Number(process.env.CAPACITY_TOKEN_DELAY_MS ?? "20");
+/** A folder: the ingress and the worker write V8 CPU profiles there (--cpu-prof), for the whole run. */
+const cpuProfileDir = process.env.CAPACITY_CPU_PROF_DIR;
 const conversationAnswerEverySeconds = 8;
 const body = JSON.stringify({ model: "mock-model", stream: true, messages: [{ role: "user", content: "Hello" }] });
 
@@ -31,6 +33,7 @@ const stack = await startSwitchboard({
   ingresses: 1,
   workers: 1,
   workerConcurrency: 10_000,
+  ...(cpuProfileDir ? { nodeOptions: `--cpu-prof --cpu-prof-dir=${cpuProfileDir}` } : {}),
 });
 const processes = [...stack.ingresses, ...stack.workers, { label: "redis", pid: redis.pid as number }];
 const rows: Array<Record<string, string | number>> = [];

@@ -99,6 +99,12 @@ export class ReplyHub {
     });
   }
 
+  /** Has any event of the request's worker reached it (so a worker holds its job)? */
+  heardFrom(requestId: string): boolean {
+    const request = this.open.get(requestId);
+    return request !== undefined && (request.nextSeq > 1 || request.attempt > 1);
+  }
+
   unregister(requestId: string): void {
     this.open.delete(requestId);
   }

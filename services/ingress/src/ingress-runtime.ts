@@ -7,7 +7,7 @@ import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import {
   ReplyHub,
   appendTimeline,
-  broadcastCancel,
+  CancelBroadcaster,
   claimConversationTurn,
   corkConnectionUntilNextTurn,
   countLiveWorkers,
@@ -89,6 +89,7 @@ export class IngressRuntime {
   private readonly outageWatch: RedisOutageWatch;
   private readonly stalls: LoopStallWatch;
   private readonly pendingCancels = new Set<string>();
+  private readonly cancels: CancelBroadcaster;
   private cachedReadiness: { at: number; value: Promise<Readiness> } | undefined;
   private stopping = false;
   /** The live workers' job slots, summed, re-read every workerSlotsRefreshMs (only when a key share applies). */
@@ -115,6 +116,7 @@ export class IngressRuntime {
       redisTopology(config),
       { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS },
     );
+    this.cancels = new CancelBroadcaster(this.redis, this.keys);
     this.subscriber = createRedisClient(
       config.REDIS_URL,
       "subscriber",
@@ -263,8 +265,11 @@ export class IngressRuntime {
    * client went away, or its answer ended early) or superseded (a newer turn replaced it).
    */
   cancel(requestId: string, reason = "client-gone"): void {
+    // A request that has heard from its worker is being answered: its job is locked by that worker,
+    // which the broadcast stops; there is nothing in the queue to remove.
+    const queued = !this.hub.heardFrom(requestId);
     this.hub.unregister(requestId);
-    this.sendCancel(requestId, reason);
+    this.sendCancel(requestId, reason, queued);
   }
 
   /**
@@ -308,13 +313,14 @@ export class IngressRuntime {
     await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);
   }
 
-  private sendCancel(requestId: string, reason = "client-gone"): void {
-    broadcastCancel(this.redis, this.keys, requestId, reason).catch((error: unknown) => {
+  private sendCancel(requestId: string, reason = "client-gone", queued = true): void {
+    this.cancels.cancel(requestId, reason).catch((error: unknown) => {
       // Redis is unreachable: cancel once it is back, so a job that survives the outage does not
       // stream to nobody.
       if (this.pendingCancels.size < maxPendingCancels) this.pendingCancels.add(requestId);
       this.log.debug("cancel broadcast failed", { requestId, error });
     });
+    if (!queued) return;
     this.queue.remove(requestId).catch(() => {
       // Active jobs are locked and cannot be removed; the broadcast stops those.
     });

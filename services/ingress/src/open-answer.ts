@@ -105,8 +105,10 @@ export function openAnswer(
   });
   response.on("close", () => {
     if (sink.isEnded) return;
-    sink.abandon();
+    // The cancel first: it asks the reply hub whether the worker was heard from, before the end
+    // of the request unregisters it there.
     runtime.cancel(requestId);
+    sink.abandon();
     // Not an error: voice users interrupt all the time. The worker records the usage so far.
     log.info("client went away", { started: sink.hasStarted });
   });
