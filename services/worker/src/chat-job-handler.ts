@@ -5,6 +5,10 @@
 // The client must always hear an end: a finish event, or an error event that says what happened
 // (or, on a route with a fallback sentence, that sentence). The only silent ends are the ones
 // nobody can hear: the client went away, or its ingress did.
+//
+// Read top to bottom: admission checks (admit), the stop sources (watchStops), the attempts at
+// the route's targets (runTargets, deciding after a failure with attempt-policy.ts), one attempt
+// relayed (runAttempt), and the ends (fail, failBeforeOutput, stopped).
 import { setTimeout as sleep } from "node:timers/promises";
 import { WaitingError, type Job } from "bullmq";
 import { resolveRoute, type Route, type RouteTable } from "@switchboard/config";
@@ -14,12 +18,11 @@ import {
   encodeDelta,
   encodeRelayEvent,
   isDeterministic,
-  isRetryable,
   type ChatJob,
   type FinishReason,
   type Usage,
 } from "@switchboard/protocol";
-import { toUpstreamError, type Provider } from "@switchboard/providers";
+import { toUpstreamError, type Provider, type UpstreamChunk } from "@switchboard/providers";
 import {
   RequestRelay,
   earlierAttemptRelayedOutput,
@@ -30,8 +33,10 @@ import {
   type RelayKeys,
 } from "@switchboard/relay";
 import type { Logger } from "@switchboard/telemetry";
+import { decideAfterFailure } from "./attempt-policy.ts";
 import { DeltaCoalescer } from "./delta-coalescer.ts";
-import type { JobTelemetry } from "./job-telemetry.ts";
+import type { JobOutcome } from "./job-outcome.ts";
+import type { JobTelemetry, UpstreamCallTelemetry } from "./job-telemetry.ts";
 import type { ListenerWatch } from "./listener-watch.ts";
 import type { StartPacer } from "./start-pacer.ts";
 import { timedUpstream } from "./timed-upstream.ts";
@@ -63,9 +68,6 @@ export interface ChatJobDeps {
   log: Logger;
 }
 
-/** Longest wait before retrying the same target; a voice user is waiting. */
-const maxRetryWaitMs = 1000;
-
 /**
  * How much longer than the time left to the deadline a non-streamed upstream call may take: the
  * job's deadline timer, armed earlier for less, fires first, so the request ends with
@@ -76,209 +78,302 @@ const deadlineMarginMs = 1000;
 /** Why a job stopped early; the reason decides whether anyone is told. */
 type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown" | "lock-lost";
 
+/** One target of a route: the route itself or one of its fallbacks. */
+type Target = Pick<Route, "provider" | "model">;
+
+/** How one upstream attempt ended. */
+type AttemptResult =
+  | { kind: "finished"; finishReason: FinishReason }
+  | { kind: "failed"; error: GatewayError }
+  /** The job's stop signal fired (see StopReason). */
+  | { kind: "stopped" };
+
 export async function handleChatJob(
   job: Job<ChatJob>,
   jobSignal: AbortSignal | undefined,
   deps: ChatJobDeps,
   telemetry: JobTelemetry,
   token?: string,
-): Promise<string> {
-  const { requestId, deadlineAt } = job.data;
-  const attempt = jobAttempt(job);
-  const stop = new AbortController();
-  const relay = new RequestRelay({
-    batcher: deps.relayBatcher,
-    keys: deps.keys,
-    requestId,
-    ingressId: job.data.ingressId,
-    replyChannel: job.data.replyChannel,
-    attempt,
-    onNoListener: () => stop.abort("no-listener" satisfies StopReason),
-    noListenerGraceMs: deps.noListenerGraceMs,
-  });
-  const streamed = job.data.request.stream === true;
-  // For a provider that streams even when the client asked for one answer (the simulated one).
-  const coalescer = streamed
-    ? undefined
-    : new DeltaCoalescer((frame) => void relay.emit(frame).catch((error: unknown) => stop.abort(error)));
-  /** The route's exposeUpstreamErrors, once the route is known: the client also hears the upstream's (scrubbed) text. */
-  let exposeUpstreamErrors = false;
-  const fail = async (error: GatewayError) => {
-    coalescer?.flush();
-    const retryAfterSeconds =
-      error.retryAfterSeconds === undefined
-        ? undefined
-        : Math.min(error.retryAfterSeconds, deps.upstream.retryAfterMaxSeconds);
-    await relay.emit(
-      encodeRelayEvent({
-        kind: "error",
-        code: error.code,
-        message:
-          exposeUpstreamErrors && error.detail ? `${error.message} The upstream said: ${error.detail}` : error.message,
-        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
-      }),
-    );
-    return error.code;
-  };
-  if (
-    deps.recentCancels.knows(requestId, job.timestamp, attempt) ??
-    (await isCancelled(deps.redis, deps.keys, requestId))
-  ) {
-    deps.log.info("request cancelled", { requestId, reason: "client-gone", stage: "queued", deltas: 0 });
-    return "cancelled";
-  }
-  if (Date.now() >= deadlineAt) return fail(new GatewayError("queue_timeout"));
-  // The queue-wait bound is for a first start; a job taken over or handed back was started in time.
-  if (attempt === 1 && job.data.startBy !== undefined && Date.now() > job.data.startBy)
-    return fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
-  if (attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, job.data.ingressId, requestId))) {
-    return fail(
-      new GatewayError("upstream_interrupted", {
-        message: "The worker serving this answer stopped after it had started; it cannot be resumed.",
-      }),
-    );
-  }
-  // After the queue-wait check (the job was picked up in time); a cancel heard meanwhile is seen below.
-  await deps.starts?.turn();
+): Promise<JobOutcome> {
+  return new ChatJobRun(job, jobSignal, deps, telemetry, token).run();
+}
 
-  const onJobAbort = () => stop.abort((jobSignal?.reason as StopReason | undefined) ?? "client-gone");
-  jobSignal?.addEventListener("abort", onJobAbort, { once: true });
-  if (jobSignal?.aborted) onJobAbort();
-  const unwatch = deps.listenerWatch.watch(job.data.replyChannel, () => stop.abort("no-listener" satisfies StopReason));
-  const deadline = setTimeout(() => stop.abort("deadline" satisfies StopReason), deadlineAt - Date.now());
-  let deltas = 0;
-  let usage: Usage | null = null;
-  try {
-    // In the log at once (the ingress's queue-wait check and a later attempt read it there); the
-    // ingress hears it with the first token or the end, one pub/sub message fewer per request.
-    relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: deps.workerId })).catch(() => {});
-    const route = resolveRoute(deps.routes, job.data.model);
-    if (!route)
-      return await fail(
-        new GatewayError("model_not_found", {
-          param: "model",
-          message: `The model "${job.data.model}" is not served by this gateway.`,
+/** BullMQ's attempt number of this run of the job (1 for the first). */
+export function jobAttempt(job: Job<ChatJob>): number {
+  return Math.max(1, job.attemptsStarted);
+}
+
+class ChatJobRun {
+  private readonly job: Job<ChatJob>;
+  private readonly jobSignal: AbortSignal | undefined;
+  private readonly deps: ChatJobDeps;
+  private readonly telemetry: JobTelemetry;
+  private readonly token: string | undefined;
+  private readonly requestId: string;
+  private readonly attempt: number;
+  private readonly streamed: boolean;
+  private readonly stop = new AbortController();
+  private readonly relay: RequestRelay;
+  /** For a provider that streams even when the client asked for one answer (the simulated one). */
+  private readonly coalescer: DeltaCoalescer | undefined;
+  /** The route's exposeUpstreamErrors, once the route is known: the client also hears the upstream's (scrubbed) text. */
+  private exposeUpstreamErrors = false;
+  /** Deltas relayed to the client so far. */
+  private deltas = 0;
+  private usage: Usage | null = null;
+
+  constructor(
+    job: Job<ChatJob>,
+    jobSignal: AbortSignal | undefined,
+    deps: ChatJobDeps,
+    telemetry: JobTelemetry,
+    token: string | undefined,
+  ) {
+    this.job = job;
+    this.jobSignal = jobSignal;
+    this.deps = deps;
+    this.telemetry = telemetry;
+    this.token = token;
+    this.requestId = job.data.requestId;
+    this.attempt = jobAttempt(job);
+    this.streamed = job.data.request.stream === true;
+    this.relay = new RequestRelay({
+      batcher: deps.relayBatcher,
+      keys: deps.keys,
+      requestId: this.requestId,
+      ingressId: job.data.ingressId,
+      replyChannel: job.data.replyChannel,
+      attempt: this.attempt,
+      onNoListener: () => this.stop.abort("no-listener" satisfies StopReason),
+      noListenerGraceMs: deps.noListenerGraceMs,
+    });
+    this.coalescer = this.streamed
+      ? undefined
+      : new DeltaCoalescer((frame) => void this.relay.emit(frame).catch((error: unknown) => this.stop.abort(error)));
+  }
+
+  async run(): Promise<JobOutcome> {
+    const refused = await this.admit();
+    if (refused) return refused;
+    // After the queue-wait check (the job was picked up in time); a cancel heard meanwhile is seen below.
+    await this.deps.starts?.turn();
+    const unwatch = this.watchStops();
+    try {
+      // In the log at once (the ingress's queue-wait check and a later attempt read it there); the
+      // ingress hears it with the first token or the end, one pub/sub message fewer per request.
+      this.relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: this.deps.workerId })).catch(() => {});
+      const route = resolveRoute(this.deps.routes, this.job.data.model);
+      if (!route)
+        return await this.fail(
+          new GatewayError("model_not_found", {
+            param: "model",
+            message: `The model "${this.job.data.model}" is not served by this gateway.`,
+          }),
+        );
+      this.exposeUpstreamErrors = route.exposeUpstreamErrors;
+      return await this.runTargets(route);
+    } finally {
+      this.relay.close();
+      unwatch();
+    }
+  }
+
+  /** The checks before any upstream call: an outcome ends the job here, undefined lets it run. */
+  private async admit(): Promise<JobOutcome | undefined> {
+    const { deps, job, requestId } = this;
+    if (
+      deps.recentCancels.knows(requestId, job.timestamp, this.attempt) ??
+      (await isCancelled(deps.redis, deps.keys, requestId))
+    ) {
+      deps.log.info("request cancelled", { requestId, reason: "client-gone", stage: "queued", deltas: 0 });
+      return "cancelled";
+    }
+    if (Date.now() >= job.data.deadlineAt) return this.fail(new GatewayError("queue_timeout"));
+    // The queue-wait bound is for a first start; a job taken over or handed back was started in time.
+    if (this.attempt === 1 && job.data.startBy !== undefined && Date.now() > job.data.startBy)
+      return this.fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
+    if (this.attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, job.data.ingressId, requestId))) {
+      return this.fail(
+        new GatewayError("upstream_interrupted", {
+          message: "The worker serving this answer stopped after it had started; it cannot be resumed.",
         }),
       );
-    exposeUpstreamErrors = route.exposeUpstreamErrors;
-    const targets = [route, ...route.fallbacks];
-    let lastError: GatewayError | undefined;
-    for (let index = 0; index < targets.length; index++) {
-      const target = targets[index] as (typeof targets)[number];
+    }
+    return undefined;
+  }
+
+  /** Abort `stop` when the job is cancelled, its reply channel loses its listener, or its deadline passes. */
+  private watchStops(): () => void {
+    const { stop } = this;
+    const jobSignal = this.jobSignal;
+    const onJobAbort = () => stop.abort((jobSignal?.reason as StopReason | undefined) ?? "client-gone");
+    jobSignal?.addEventListener("abort", onJobAbort, { once: true });
+    if (jobSignal?.aborted) onJobAbort();
+    const unwatch = this.deps.listenerWatch.watch(this.job.data.replyChannel, () =>
+      stop.abort("no-listener" satisfies StopReason),
+    );
+    const deadline = setTimeout(
+      () => stop.abort("deadline" satisfies StopReason),
+      this.job.data.deadlineAt - Date.now(),
+    );
+    return () => {
+      unwatch();
+      clearTimeout(deadline);
+      jobSignal?.removeEventListener("abort", onJobAbort);
+    };
+  }
+
+  /** The route's targets in order, each retried as attempt-policy.ts decides, until one answers. */
+  private async runTargets(route: Route): Promise<JobOutcome> {
+    const { deps, requestId } = this;
+    const targets: Target[] = [route, ...route.fallbacks];
+    let index = 0;
+    let retry = 0;
+    for (;;) {
+      const target = targets[index] as Target;
       const provider = deps.providers.get(target.provider);
       if (!provider)
-        return await fail(
+        return this.fail(
           new GatewayError("internal_error", { message: `Provider "${target.provider}" is not configured.` }),
         );
-      const model = target.model ?? job.data.model;
-      for (let retry = 0; ; retry++) {
-        let finishReason: FinishReason | undefined;
-        const call = telemetry.upstreamCall({
-          providerKey: target.provider,
-          providerType: deps.routes.providers[target.provider]?.type ?? "unknown",
-          model,
-          fallbackIndex: index,
-          retry,
-        });
-        try {
-          const chunks = timedUpstream({
-            provider,
-            body: job.data.request as Record<string, unknown>,
-            model,
-            signal: stop.signal,
-            stream: streamed,
-            // One answer comes whole: the request's deadline bounds it, not the header timeout.
-            ...(streamed ? {} : { timeoutMs: deadlineAt - Date.now() + deadlineMarginMs }),
-            firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
-            idleTimeoutMs: deps.upstream.idleTimeoutMs,
+      const result = await this.runAttempt(target, provider, index, retry);
+      if (result.kind === "finished") return result.finishReason;
+      if (result.kind === "stopped") return this.stopped(this.stop.signal.reason);
+      const { error } = result;
+      const decision = decideAfterFailure(error, {
+        targetIndex: index,
+        targetCount: targets.length,
+        retry,
+        deltasSent: this.deltas,
+        timeLeftMs: this.job.data.deadlineAt - Date.now(),
+        retries: deps.upstream.retries,
+        backoffMs: deps.upstream.retryBackoffMs,
+        random: Math.random(),
+      });
+      switch (decision.action) {
+        case "fail":
+          deps.log.warn("upstream failed after the first token", {
+            requestId,
+            code: error.code,
+            provider: provider.name,
+            deltas: this.deltas,
           });
-          for await (const chunk of chunks) {
-            if (chunk.delta) {
-              if (coalescer) coalescer.add(chunk.delta);
-              else relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => stop.abort(error));
-              deltas++;
-            }
-            // After the write: telemetry never delays a token.
-            call.chunk(chunk.delta, chunk.model);
-            if (chunk.finishReason) finishReason = chunk.finishReason;
-            if (chunk.usage) usage = chunk.usage;
-          }
-          if (!finishReason)
-            throw new GatewayError("upstream_unavailable", {
-              message: `${provider.name} ended the stream without a finish reason.`,
-            });
-          call.finished(finishReason, usage);
-          coalescer?.flush();
-          await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
-          return finishReason;
-        } catch (caught) {
-          if (stop.signal.aborted) {
-            call.stopped(String(stop.signal.reason));
-            return await stopped(stop.signal.reason);
-          }
-          const error = toUpstreamError(caught, provider.name);
-          // The upstream's own words are the operator's to read, here, not the client's.
-          const detail = error.detail === undefined || deps.captureContent ? error.detail : elideQuoted(error.detail);
-          call.failed(error.code, detail);
-          deps.log.warn("upstream call failed", {
+          return this.fail(decision.error);
+        case "fail-before-output":
+          return this.failBeforeOutput(route, decision.error);
+        case "next-target": {
+          const next = targets[decision.targetIndex] as Target;
+          deps.log.warn("upstream failed, trying fallback", {
             requestId,
             code: error.code,
             provider: provider.name,
             retry,
-            ...(detail === undefined ? {} : { detail }),
+            next: next.provider,
           });
-          if (deltas > 0) {
-            // Never a truncated answer dressed as success, never a second answer glued to the first.
-            deps.log.warn("upstream failed after the first token", {
-              requestId,
-              code: error.code,
-              provider: provider.name,
-              deltas,
-            });
-            return await fail(
-              new GatewayError("upstream_interrupted", {
-                message: `The answer was interrupted after it had started: ${error.message}`,
-                cause: error,
-                ...(error.detail === undefined ? {} : { detail: error.detail }),
-              }),
-            );
-          }
-          if (!isRetryable(error.code)) return await failBeforeOutput(route, error);
-          lastError = error;
-          const waitMs = backoffMs(deps.upstream.retryBackoffMs, retry, error.retryAfterSeconds);
-          // A long Retry-After is better spent on a fallback target, or told to the client.
-          const canRetry =
-            retry < deps.upstream.retries && waitMs <= maxRetryWaitMs && Date.now() + waitMs < deadlineAt;
-          const next = targets[index + 1];
-          if (!canRetry) {
-            if (next) {
-              deps.log.warn("upstream failed, trying fallback", {
-                requestId,
-                code: error.code,
-                provider: provider.name,
-                retry,
-                next: next.provider,
-              });
-              telemetry.fallback(target.provider, next.provider, error.code);
-            }
-            break;
-          }
-          deps.log.warn("upstream failed, retrying", { requestId, code: error.code, provider: provider.name, retry });
-          telemetry.retry(target.provider, error.code);
-          try {
-            await sleep(waitMs, undefined, { signal: stop.signal });
-          } catch {
-            return await stopped(stop.signal.reason);
-          }
+          this.telemetry.fallback(target.provider, next.provider, error.code);
+          index = decision.targetIndex;
+          retry = 0;
+          break;
         }
+        case "retry":
+          deps.log.warn("upstream failed, retrying", { requestId, code: error.code, provider: provider.name, retry });
+          this.telemetry.retry(target.provider, error.code);
+          try {
+            await sleep(decision.waitMs, undefined, { signal: this.stop.signal });
+          } catch {
+            return this.stopped(this.stop.signal.reason);
+          }
+          retry++;
+          break;
       }
     }
-    return await failBeforeOutput(route, lastError ?? new GatewayError("upstream_unavailable"));
-  } finally {
-    relay.close();
-    unwatch();
-    clearTimeout(deadline);
-    jobSignal?.removeEventListener("abort", onJobAbort);
+  }
+
+  /** One upstream call, every delta relayed as it arrives; ends with the finish event on success. */
+  private async runAttempt(target: Target, provider: Provider, index: number, retry: number): Promise<AttemptResult> {
+    const { deps, job } = this;
+    const model = target.model ?? job.data.model;
+    const call = this.telemetry.upstreamCall({
+      providerKey: target.provider,
+      providerType: deps.routes.providers[target.provider]?.type ?? "unknown",
+      model,
+      fallbackIndex: index,
+      retry,
+    });
+    let finishReason: FinishReason | undefined;
+    try {
+      const chunks = timedUpstream({
+        provider,
+        body: job.data.request as Record<string, unknown>,
+        model,
+        signal: this.stop.signal,
+        stream: this.streamed,
+        // One answer comes whole: the request's deadline bounds it, not the header timeout.
+        ...(this.streamed ? {} : { timeoutMs: job.data.deadlineAt - Date.now() + deadlineMarginMs }),
+        firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
+        idleTimeoutMs: deps.upstream.idleTimeoutMs,
+      });
+      for await (const chunk of chunks) finishReason = this.relayChunk(chunk, call) ?? finishReason;
+      if (!finishReason)
+        throw new GatewayError("upstream_unavailable", {
+          message: `${provider.name} ended the stream without a finish reason.`,
+        });
+      call.finished(finishReason, this.usage);
+      this.coalescer?.flush();
+      await this.relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage: this.usage }));
+      return { kind: "finished", finishReason };
+    } catch (caught) {
+      if (this.stop.signal.aborted) {
+        call.stopped(String(this.stop.signal.reason));
+        return { kind: "stopped" };
+      }
+      const error = toUpstreamError(caught, provider.name);
+      // The upstream's own words are the operator's to read, here, not the client's.
+      const detail = error.detail === undefined || deps.captureContent ? error.detail : elideQuoted(error.detail);
+      call.failed(error.code, detail);
+      deps.log.warn("upstream call failed", {
+        requestId: this.requestId,
+        code: error.code,
+        provider: provider.name,
+        retry,
+        ...(detail === undefined ? {} : { detail }),
+      });
+      return { kind: "failed", error };
+    }
+  }
+
+  /** Relay one chunk's delta (never awaited: writes keep their order), note it; its finish reason, if any. */
+  private relayChunk(chunk: UpstreamChunk, call: UpstreamCallTelemetry): FinishReason | undefined {
+    if (chunk.delta) {
+      if (this.coalescer) this.coalescer.add(chunk.delta);
+      else this.relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => this.stop.abort(error));
+      this.deltas++;
+    }
+    // After the write: telemetry never delays a token.
+    call.chunk(chunk.delta, chunk.model);
+    if (chunk.usage) this.usage = chunk.usage;
+    return chunk.finishReason;
+  }
+
+  /** End with an error event (the upstream's text only on a route that exposes it). */
+  private async fail(error: GatewayError): Promise<JobOutcome> {
+    this.coalescer?.flush();
+    const retryAfterSeconds =
+      error.retryAfterSeconds === undefined
+        ? undefined
+        : Math.min(error.retryAfterSeconds, this.deps.upstream.retryAfterMaxSeconds);
+    await this.relay.emit(
+      encodeRelayEvent({
+        kind: "error",
+        code: error.code,
+        message:
+          this.exposeUpstreamErrors && error.detail
+            ? `${error.message} The upstream said: ${error.detail}`
+            : error.message,
+        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+      }),
+    );
+    return error.code;
   }
 
   /**
@@ -286,25 +381,31 @@ export async function handleChatJob(
    * voice call alive. Not for a failure that would come back on every turn (the upstream rejected
    * the request or the gateway's credentials): that one is an explicit error, so it gets seen.
    */
-  async function failBeforeOutput(route: Route, error: GatewayError): Promise<string> {
-    if (route.fallbackSentence === undefined || isDeterministic(error.code)) return fail(error);
-    deps.log.warn("upstream failed, answering with the route's fallback sentence", { requestId, code: error.code });
+  private async failBeforeOutput(route: Route, error: GatewayError): Promise<JobOutcome> {
+    if (route.fallbackSentence === undefined || isDeterministic(error.code)) return this.fail(error);
+    this.deps.log.warn("upstream failed, answering with the route's fallback sentence", {
+      requestId: this.requestId,
+      code: error.code,
+    });
     await Promise.all([
-      relay.emit(encodeDelta({ content: route.fallbackSentence })),
-      relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null })),
+      this.relay.emit(encodeDelta({ content: route.fallbackSentence })),
+      this.relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null })),
     ]);
     return "fallback-sentence";
   }
 
-  async function stopped(reason: unknown): Promise<string> {
+  /** The job's stop signal fired: tell whoever can still hear, or hand the job back. */
+  private async stopped(reason: unknown): Promise<JobOutcome> {
+    const { deps, requestId, deltas, usage } = this;
+    const stage = deltas > 0 ? "streaming" : "before-first-token";
     switch (reason as StopReason) {
       case "deadline":
-        return fail(new GatewayError("deadline_exceeded"));
+        return this.fail(new GatewayError("deadline_exceeded"));
       case "shutdown":
-        if (deltas === 0 && token) {
+        if (deltas === 0 && this.token) {
           // Nothing reached the client: hand the job back, another worker answers it.
-          await relay.flush().catch(() => {});
-          const handedBack = await job.moveToWait(token).then(
+          await this.relay.flush().catch(() => {});
+          const handedBack = await this.job.moveToWait(this.token).then(
             () => true,
             () => false,
           );
@@ -313,52 +414,32 @@ export async function handleChatJob(
             throw new WaitingError();
           }
         }
-        return fail(new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }));
+        return this.fail(
+          new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }),
+        );
       case "no-listener":
         // Nobody hears it now, but a reply subscriber that is only reconnecting (a Redis failover
         // moves every connection, not all at the same moment) reads the log when it is back: the
         // end goes there, so that request ends with an error instead of at its deadline.
-        await fail(
+        await this.fail(
           new GatewayError("redis_unavailable", {
             retryAfterSeconds: 1,
             message: "The gateway lost the Redis connection that carries this answer; retry after the indicated time.",
           }),
         ).catch(() => {});
-        deps.log.info("request cancelled", {
-          requestId,
-          reason: "no-listener",
-          stage: deltas > 0 ? "streaming" : "before-first-token",
-          deltas,
-          usage,
-        });
+        deps.log.info("request cancelled", { requestId, reason: "no-listener", stage, deltas, usage });
         return "no-listener";
       case "client-gone":
-      case "lock-lost":
+      case "lock-lost": {
         // Not an error: nobody is listening. Recorded with what had been produced so far.
-        await relay.flush().catch(() => {});
-        deps.log.info("request cancelled", {
-          requestId,
-          reason: String(reason),
-          stage: deltas > 0 ? "streaming" : "before-first-token",
-          deltas,
-          usage,
-        });
-        return String(reason);
+        const outcome = reason as "client-gone" | "lock-lost";
+        await this.relay.flush().catch(() => {});
+        deps.log.info("request cancelled", { requestId, reason: outcome, stage, deltas, usage });
+        return outcome;
+      }
       default:
         // A relay write failed (Redis unreachable): nobody can be told through Redis either.
         throw reason instanceof Error ? reason : new Error(String(reason));
     }
   }
-}
-
-/** BullMQ's attempt number of this run of the job (1 for the first). */
-export function jobAttempt(job: Job<ChatJob>): number {
-  return Math.max(1, job.attemptsStarted);
-}
-
-/** Exponential backoff with jitter; an upstream's Retry-After wins when it is longer. */
-function backoffMs(baseMs: number, retry: number, retryAfterSeconds: number | undefined): number {
-  const exponential = baseMs * 2 ** retry;
-  const jittered = exponential / 2 + Math.random() * (exponential / 2);
-  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
 }

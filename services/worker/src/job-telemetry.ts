@@ -25,6 +25,7 @@ import {
   type Context,
   type Span,
 } from "@switchboard/telemetry";
+import { outcomeKind, type JobOutcome } from "./job-outcome.ts";
 import type { WorkerMetrics } from "./worker-metrics.ts";
 
 export interface JobTelemetryOptions {
@@ -33,16 +34,13 @@ export interface JobTelemetryOptions {
   queueName: string;
 }
 
-/** Outcomes of handleChatJob that mean "nobody listens any more", not a failure. */
-const cancelOutcomes = new Set(["cancelled", "client-gone", "no-listener"]);
-
 /** Run a chat job inside its CONSUMER span; the handler's result decides how the span ends. */
 export async function traceChatJob(
   job: ChatJob,
   attempt: number,
   options: JobTelemetryOptions,
-  run: (telemetry: JobTelemetry) => Promise<string>,
-): Promise<string> {
+  run: (telemetry: JobTelemetry) => Promise<JobOutcome>,
+): Promise<JobOutcome> {
   const queueWaitSeconds = Math.max(0, (Date.now() - job.enqueuedAt) / 1000);
   options.metrics.queueWait.record(queueWaitSeconds);
   options.metrics.activeJobs.add(1);
@@ -64,15 +62,20 @@ export async function traceChatJob(
   const telemetry = new JobTelemetry(span, job, options);
   try {
     const outcome = await withSpan(span, () => run(telemetry));
-    if (cancelOutcomes.has(outcome)) {
-      options.metrics.cancellations.add(1, { [attributeNames.cancelReason]: outcome });
-      span.setAttribute(attributeNames.cancelled, true);
-      span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: outcome });
-    } else if (isErrorCode(outcome)) {
-      options.metrics.errors.add(1, { [attributeNames.errorType]: outcome });
-      markFailed(span, outcome);
-    } else {
-      span.setAttribute(attributeNames.outcome, outcome);
+    switch (outcomeKind(outcome)) {
+      case "cancelled":
+        options.metrics.cancellations.add(1, { [attributeNames.cancelReason]: outcome });
+        span.setAttribute(attributeNames.cancelled, true);
+        span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: outcome });
+        break;
+      case "failed":
+        options.metrics.errors.add(1, { [attributeNames.errorType]: outcome });
+        markFailed(span, outcome);
+        break;
+      case "answered":
+      case "taken-over":
+        span.setAttribute(attributeNames.outcome, outcome);
+        break;
     }
     return outcome;
   } catch (error) {

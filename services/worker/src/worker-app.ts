@@ -21,6 +21,7 @@ import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
 import { CrashReaper } from "./crash-reaper.ts";
 import { startHealthFile } from "./health-file.ts";
+import type { JobOutcome } from "./job-outcome.ts";
 import { traceChatJob } from "./job-telemetry.ts";
 import { ListenerWatch } from "./listener-watch.ts";
 import { QueueConsumers } from "./queue-consumers.ts";
@@ -108,7 +109,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     captureContent: config.SWITCHBOARD_CAPTURE_CONTENT,
     log,
   };
-  const worker = new QueueConsumers<ChatJob, string>(
+  const worker = new QueueConsumers<ChatJob, JobOutcome>(
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
     async (job: Job<ChatJob>, token?: string, signal?: AbortSignal) => {
