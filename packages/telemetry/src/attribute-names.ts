@@ -63,6 +63,12 @@ export const attributeNames = {
   /** The upstream model of that route's first target: its configured model, else the route's key. */
   routeModel: "switchboard.route.model",
   stream: "switchboard.stream",
+  /** The upstream call is a hedge: started because the route's previous target was slow to its first token. */
+  upstreamHedge: "switchboard.upstream.hedge",
+  /** How a hedged request's call fared: won (its answer was relayed) or lost (closed unheard). */
+  hedgeOutcome: "switchboard.hedge.outcome",
+  /** Which call of a hedged request won: primary (the target hedged against) or hedge. */
+  hedgeRole: "switchboard.hedge.role",
 } as const;
 
 /** Span event names. */
@@ -88,6 +94,9 @@ export const metricNames = {
   authenticationFailures: "switchboard.authentication.failures",
   fallbacks: "switchboard.fallbacks",
   retries: "switchboard.retries",
+  hedgesStarted: "switchboard.hedges.started",
+  hedgeWins: "switchboard.hedges.wins",
+  hedgeBudgetRefusals: "switchboard.hedges.budget_refusals",
 } as const;
 
 /** Histogram buckets in seconds: the GenAI recommendation (0.01 … 81.92) plus finer low ones. */

@@ -11,7 +11,7 @@
 // relayed (runAttempt), and the ends (fail, failBeforeOutput, stopped).
 import { setTimeout as sleep } from "node:timers/promises";
 import { WaitingError, type Job } from "bullmq";
-import { resolveRoute, type Route, type RouteTable } from "@switchboard/config";
+import { resolveRoute, type Hedge, type Route, type RouteTable } from "@switchboard/config";
 import {
   GatewayError,
   elideQuoted,
@@ -35,11 +35,13 @@ import {
 import type { Logger } from "@switchboard/telemetry";
 import { decideAfterFailure } from "./attempt-policy.ts";
 import { DeltaCoalescer } from "./delta-coalescer.ts";
+import type { FirstTokenTimes } from "./first-token-times.ts";
+import type { HedgeBudget } from "./hedge-budget.ts";
 import type { JobOutcome } from "./job-outcome.ts";
 import type { JobTelemetry, UpstreamCallTelemetry } from "./job-telemetry.ts";
 import type { ListenerWatch } from "./listener-watch.ts";
 import type { StartPacer } from "./start-pacer.ts";
-import { timedUpstream } from "./timed-upstream.ts";
+import { UpstreamAttempt, type FirstChunk } from "./upstream-attempt.ts";
 
 export interface ChatJobDeps {
   redis: RedisConnection;
@@ -65,6 +67,10 @@ export interface ChatJobDeps {
   };
   /** SWITCHBOARD_CAPTURE_CONTENT: an upstream's error text is logged with its quoted passages. */
   captureContent: boolean;
+  /** The routes' hedge budgets, shared by the workers through Redis. */
+  hedgeBudget: HedgeBudget;
+  /** This worker's recent first-token times per target: the adaptive hedge delay. */
+  firstTokenTimes: FirstTokenTimes;
   log: Logger;
 }
 
@@ -81,12 +87,22 @@ type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown" | "loc
 /** One target of a route: the route itself or one of its fallbacks. */
 type Target = Pick<Route, "provider" | "model">;
 
-/** How one upstream attempt ended. */
-type AttemptResult =
+/** How one step (a call, and its hedge if one started) ended. */
+type StepResult =
   | { kind: "finished"; finishReason: FinishReason }
-  | { kind: "failed"; error: GatewayError }
+  /** The call whose failure decides what comes next (attempt-policy.ts). */
+  | { kind: "failed"; error: GatewayError; attempt: UpstreamAttempt }
   /** The job's stop signal fired (see StopReason). */
-  | { kind: "stopped" };
+  | { kind: "stopped" }
+  /** The target names a provider the worker does not have. */
+  | { kind: "unconfigured"; provider: string };
+
+/** What a step waits for: a call's first useful token (or end), its failure, or the hedge delay. */
+type RaceEvent =
+  | { kind: "first"; attempt: UpstreamAttempt; first: FirstChunk }
+  | { kind: "failed"; attempt: UpstreamAttempt; caught: unknown }
+  /** refused: the budget said no (not: the race was decided before the delay). */
+  | { kind: "hedge"; admitted: boolean; refused: boolean };
 
 export async function handleChatJob(
   job: Job<ChatJob>,
@@ -96,6 +112,11 @@ export async function handleChatJob(
   token?: string,
 ): Promise<JobOutcome> {
   return new ChatJobRun(job, jobSignal, deps, telemetry, token).run();
+}
+
+/** The routing table's key that serves a model id: the id itself, or "*". */
+function routeKeyOf(table: RouteTable, modelId: string): string {
+  return Object.hasOwn(table.routes, modelId) ? modelId : "*";
 }
 
 /** BullMQ's attempt number of this run of the job (1 for the first). */
@@ -171,7 +192,7 @@ class ChatJobRun {
           }),
         );
       this.exposeUpstreamErrors = route.exposeUpstreamErrors;
-      return await this.runTargets(route);
+      return await this.runTargets(route, routeKeyOf(this.deps.routes, this.job.data.model));
     } finally {
       this.relay.close();
       unwatch();
@@ -224,22 +245,26 @@ class ChatJobRun {
   }
 
   /** The route's targets in order, each retried as attempt-policy.ts decides, until one answers. */
-  private async runTargets(route: Route): Promise<JobOutcome> {
+  private async runTargets(route: Route, routeKey: string): Promise<JobOutcome> {
     const { deps, requestId } = this;
     const targets: Target[] = [route, ...route.fallbacks];
+    // Only a stream is hedged: one whole answer has no first token to race for.
+    const hedge = this.streamed ? route.hedge : undefined;
+    if (hedge) deps.hedgeBudget.countRequest(routeKey);
     let index = 0;
     let retry = 0;
     for (;;) {
-      const target = targets[index] as Target;
-      const provider = deps.providers.get(target.provider);
-      if (!provider)
-        return this.fail(
-          new GatewayError("internal_error", { message: `Provider "${target.provider}" is not configured.` }),
-        );
-      const result = await this.runAttempt(target, provider, index, retry);
+      const result = await this.runStep(targets, index, retry, hedge, routeKey);
       if (result.kind === "finished") return result.finishReason;
       if (result.kind === "stopped") return this.stopped(this.stop.signal.reason);
-      const { error } = result;
+      if (result.kind === "unconfigured")
+        return this.fail(
+          new GatewayError("internal_error", { message: `Provider "${result.provider}" is not configured.` }),
+        );
+      const { error, attempt } = result;
+      index = attempt.targetIndex;
+      retry = attempt.retry;
+      const target = targets[index] as Target;
       const decision = decideAfterFailure(error, {
         targetIndex: index,
         targetCount: targets.length,
@@ -255,7 +280,7 @@ class ChatJobRun {
           deps.log.warn("upstream failed after the first token", {
             requestId,
             code: error.code,
-            provider: provider.name,
+            provider: attempt.providerName,
             deltas: this.deltas,
           });
           return this.fail(decision.error);
@@ -266,7 +291,7 @@ class ChatJobRun {
           deps.log.warn("upstream failed, trying fallback", {
             requestId,
             code: error.code,
-            provider: provider.name,
+            provider: attempt.providerName,
             retry,
             next: next.provider,
           });
@@ -276,7 +301,12 @@ class ChatJobRun {
           break;
         }
         case "retry":
-          deps.log.warn("upstream failed, retrying", { requestId, code: error.code, provider: provider.name, retry });
+          deps.log.warn("upstream failed, retrying", {
+            requestId,
+            code: error.code,
+            provider: attempt.providerName,
+            retry,
+          });
           this.telemetry.retry(target.provider, error.code);
           try {
             await sleep(decision.waitMs, undefined, { signal: this.stop.signal });
@@ -289,9 +319,108 @@ class ChatJobRun {
     }
   }
 
-  /** One upstream call, every delta relayed as it arrives; ends with the finish event on success. */
-  private async runAttempt(target: Target, provider: Provider, index: number, retry: number): Promise<AttemptResult> {
+  /**
+   * One call to targets[index], and on a hedged route, if it has no useful token after the hedge
+   * delay, one to the next target beside it: the first useful token wins, the other call is closed
+   * at once and nothing of it is relayed. The winner is relayed to its end.
+   */
+  private async runStep(
+    targets: Target[],
+    index: number,
+    retry: number,
+    hedge: Hedge | undefined,
+    routeKey: string,
+  ): Promise<StepResult> {
+    const primary = this.open(targets, index, retry, false);
+    if (!(primary instanceof UpstreamAttempt)) return primary;
+    // Nothing to race: every chunk is relayed as it comes (reasoning too, before any text).
+    if (!hedge || index + 1 >= targets.length) return this.relayAnswer(primary);
+    const racing = new Map<UpstreamAttempt, Promise<RaceEvent>>();
+    const watch = (attempt: UpstreamAttempt) =>
+      racing.set(
+        attempt,
+        attempt.first().then(
+          (first): RaceEvent => ({ kind: "first", attempt, first }),
+          (caught: unknown): RaceEvent => ({ kind: "failed", attempt, caught }),
+        ),
+      );
+    watch(primary);
+    const hedgeTimer = new AbortController();
+    let hedgeDue: Promise<RaceEvent> | undefined = this.hedgeAfter(
+      this.deps.firstTokenTimes.hedgeDelayMs(primary.targetKey, hedge),
+      hedge,
+      routeKey,
+      hedgeTimer,
+    );
+    let hedged: UpstreamAttempt | undefined;
+    let failed: Extract<StepResult, { kind: "failed" }> | undefined;
+    try {
+      for (;;) {
+        const event = await Promise.race([...racing.values(), ...(hedgeDue ? [hedgeDue] : [])]);
+        if (event.kind === "hedge") {
+          hedgeDue = undefined;
+          if (!event.admitted) {
+            if (event.refused) this.telemetry.hedge("refused", primary.providerKey);
+            continue;
+          }
+          const opened = this.open(targets, index + 1, 0, true);
+          if (!(opened instanceof UpstreamAttempt)) continue;
+          hedged = opened;
+          this.telemetry.hedge("started", primary.providerKey);
+          this.deps.log.info("hedging a slow first token", {
+            requestId: this.requestId,
+            provider: primary.providerKey,
+            hedge: opened.providerKey,
+          });
+          watch(opened);
+          continue;
+        }
+        racing.delete(event.attempt);
+        if (event.kind === "failed") {
+          if (this.stop.signal.aborted) {
+            for (const attempt of [event.attempt, ...racing.keys()])
+              attempt.call.stopped(String(this.stop.signal.reason));
+            return { kind: "stopped" };
+          }
+          const error = this.attemptFailed(event.attempt, event.caught);
+          // The later target's failure decides what comes next: the earlier one was already passed over.
+          if (!failed || event.attempt.targetIndex >= failed.attempt.targetIndex)
+            failed = { kind: "failed", error, attempt: event.attempt };
+          if (racing.size > 0) continue;
+          return failed;
+        }
+        hedgeTimer.abort();
+        hedgeDue = undefined;
+        this.recordFirstToken(event.attempt);
+        for (const loser of racing.keys()) {
+          loser.abort("hedge-lost");
+          loser.call.lostRace();
+          this.deps.firstTokenTimes.record(loser.targetKey, performance.now() - loser.startedAt);
+        }
+        racing.clear();
+        if (hedged) {
+          event.attempt.call.wonRace();
+          this.telemetry.hedgeWon(event.attempt.providerKey, event.attempt === hedged ? "hedge" : "primary");
+        }
+        return await this.relayAnswer(event.attempt);
+      }
+    } finally {
+      hedgeTimer.abort();
+      for (const attempt of racing.keys()) attempt.abort("finished");
+    }
+  }
+
+  /** Start a call to targets[index] (its telemetry with it), or say its provider is missing. */
+  private open(
+    targets: Target[],
+    index: number,
+    retry: number,
+    hedge: boolean,
+  ): UpstreamAttempt | Extract<StepResult, { kind: "unconfigured" }> {
     const { deps, job } = this;
+    const target = targets[index] as Target;
+    const provider = deps.providers.get(target.provider);
+    if (!provider) return { kind: "unconfigured", provider: target.provider };
     const model = target.model ?? job.data.model;
     const call = this.telemetry.upstreamCall({
       providerKey: target.provider,
@@ -299,24 +428,57 @@ class ChatJobRun {
       model,
       fallbackIndex: index,
       retry,
+      hedge,
     });
+    return new UpstreamAttempt({
+      provider,
+      body: job.data.request as Record<string, unknown>,
+      model,
+      signal: this.stop.signal,
+      stream: this.streamed,
+      // One answer comes whole: the request's deadline bounds it, not the header timeout.
+      ...(this.streamed ? {} : { timeoutMs: job.data.deadlineAt - Date.now() + deadlineMarginMs }),
+      firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
+      idleTimeoutMs: deps.upstream.idleTimeoutMs,
+      call,
+      targetKey: `${target.provider}/${model}`,
+      providerKey: target.provider,
+      targetIndex: index,
+      retry,
+      hedge,
+    });
+  }
+
+  /** After the hedge delay, whether a hedge may start (the route's budget, across workers). */
+  private async hedgeAfter(
+    delayMs: number,
+    hedge: Hedge,
+    routeKey: string,
+    timer: AbortController,
+  ): Promise<RaceEvent> {
+    try {
+      await sleep(delayMs, undefined, { signal: timer.signal });
+    } catch {
+      return { kind: "hedge", admitted: false, refused: false };
+    }
+    const admitted = await this.deps.hedgeBudget.admit(routeKey, hedge.budgetPercent);
+    return { kind: "hedge", admitted: admitted && !timer.signal.aborted, refused: !admitted };
+  }
+
+  private recordFirstToken(attempt: UpstreamAttempt): void {
+    if (this.streamed) this.deps.firstTokenTimes.record(attempt.targetKey, performance.now() - attempt.startedAt);
+  }
+
+  /** Relay the winning call: what it sent before its first useful token, that token, and the rest. */
+  private async relayAnswer(attempt: UpstreamAttempt): Promise<StepResult> {
+    const { call } = attempt;
     let finishReason: FinishReason | undefined;
     try {
-      const chunks = timedUpstream({
-        provider,
-        body: job.data.request as Record<string, unknown>,
-        model,
-        signal: this.stop.signal,
-        stream: this.streamed,
-        // One answer comes whole: the request's deadline bounds it, not the header timeout.
-        ...(this.streamed ? {} : { timeoutMs: job.data.deadlineAt - Date.now() + deadlineMarginMs }),
-        firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
-        idleTimeoutMs: deps.upstream.idleTimeoutMs,
-      });
-      for await (const chunk of chunks) finishReason = this.relayChunk(chunk, call) ?? finishReason;
+      for (const chunk of attempt.head) finishReason = this.relayChunk(chunk, call) ?? finishReason;
+      for await (const chunk of attempt.rest()) finishReason = this.relayChunk(chunk, call) ?? finishReason;
       if (!finishReason)
         throw new GatewayError("upstream_unavailable", {
-          message: `${provider.name} ended the stream without a finish reason.`,
+          message: `${attempt.providerName} ended the stream without a finish reason.`,
         });
       call.finished(finishReason, this.usage);
       this.coalescer?.flush();
@@ -327,19 +489,29 @@ class ChatJobRun {
         call.stopped(String(this.stop.signal.reason));
         return { kind: "stopped" };
       }
-      const error = toUpstreamError(caught, provider.name);
-      // The upstream's own words are the operator's to read, here, not the client's.
-      const detail = error.detail === undefined || deps.captureContent ? error.detail : elideQuoted(error.detail);
-      call.failed(error.code, detail);
-      deps.log.warn("upstream call failed", {
-        requestId: this.requestId,
-        code: error.code,
-        provider: provider.name,
-        retry,
-        ...(detail === undefined ? {} : { detail }),
-      });
-      return { kind: "failed", error };
+      return { kind: "failed", error: this.attemptFailed(attempt, caught), attempt };
+    } finally {
+      attempt.release();
     }
+  }
+
+  /** A call failed: note it (telemetry, log) and name its failure as a gateway error. */
+  private attemptFailed(attempt: UpstreamAttempt, caught: unknown): GatewayError {
+    const { deps } = this;
+    attempt.release();
+    const error = toUpstreamError(caught, attempt.providerName);
+    // The upstream's own words are the operator's to read, here, not the client's.
+    const detail = error.detail === undefined || deps.captureContent ? error.detail : elideQuoted(error.detail);
+    attempt.call.failed(error.code, detail);
+    deps.log.warn("upstream call failed", {
+      requestId: this.requestId,
+      code: error.code,
+      provider: attempt.providerName,
+      retry: attempt.retry,
+      ...(attempt.hedge ? { hedge: true } : {}),
+      ...(detail === undefined ? {} : { detail }),
+    });
+    return error;
   }
 
   /** Relay one chunk's delta (never awaited: writes keep their order), note it; its finish reason, if any. */

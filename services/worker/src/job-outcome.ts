@@ -6,7 +6,7 @@ import { isErrorCode, type errorCodes, type FinishReason } from "@switchboard/pr
 type ErrorCode = keyof typeof errorCodes;
 
 /** Nobody listens any more: the client left before the start, while waiting, or its ingress went. */
-export type CancelOutcome = "cancelled" | "client-gone" | "no-listener";
+type CancelOutcome = "cancelled" | "client-gone" | "no-listener";
 
 export type JobOutcome =
   /** The upstream's answer ended with this finish reason. */

@@ -111,6 +111,19 @@ export class JobTelemetry {
     this.options.metrics.retries.add(1, { [attributeNames.provider]: provider, [attributeNames.errorType]: code });
   }
 
+  /** A hedge call to `provider` started (hedged: the target that was slow), or the budget refused it. */
+  hedge(outcome: "started" | "refused", provider: string): void {
+    const counter =
+      outcome === "started" ? this.options.metrics.hedgesStarted : this.options.metrics.hedgeBudgetRefusals;
+    counter.add(1, { [attributeNames.provider]: provider });
+  }
+
+  /** A hedged request's race is decided: the call to `provider` won, as the primary or the hedge. */
+  hedgeWon(provider: string, role: "primary" | "hedge"): void {
+    this.options.metrics.hedgeWins.add(1, { [attributeNames.provider]: provider, [attributeNames.hedgeRole]: role });
+    if (this.span.isRecording()) this.span.setAttribute(attributeNames.hedgeRole, role);
+  }
+
   /** The call failed before any token went out; the next target is tried. */
   fallback(from: string, to: string, code: string): void {
     this.options.metrics.fallbacks.add(1, { [attributeNames.provider]: from, [attributeNames.errorType]: code });
@@ -198,6 +211,17 @@ export class UpstreamCallTelemetry {
     this.end(code);
   }
 
+  /** Another call of a hedged request answered first: this one was closed, unheard. Not a failure. */
+  lostRace(): void {
+    this.attributes[attributeNames.hedgeOutcome] = "lost";
+    this.end();
+  }
+
+  /** This call's answer won a hedged request's race (it is relayed). */
+  wonRace(): void {
+    this.attributes[attributeNames.hedgeOutcome] = "won";
+  }
+
   /** Stopped from outside: nobody listens (cancelled), or a deadline or shutdown (failed). */
   stopped(reason: string): void {
     if (reason === "client-gone" || reason === "no-listener") {
@@ -233,6 +257,7 @@ export class UpstreamCallTelemetry {
         [attributeNames.genAiRequestStream]: true,
         [attributeNames.fallbackIndex]: this.target.fallbackIndex,
         [attributeNames.upstreamRetry]: this.target.retry,
+        [attributeNames.upstreamHedge]: this.target.hedge,
         [attributeNames.requestId]: this.job.requestId,
         [attributeNames.chunkCount]: this.chunks,
         ...(this.responseModel ? { [attributeNames.genAiResponseModel]: this.responseModel } : {}),
@@ -264,6 +289,8 @@ export interface UpstreamTarget {
   fallbackIndex: number;
   /** 0 for the first call to this target, 1 for its first retry, … */
   retry: number;
+  /** A hedge: started in parallel because the previous target sent no useful token in time. */
+  hedge: boolean;
 }
 
 /** The request's messages in the GenAI conventions' shape (only ever built when capture is on). */

@@ -20,6 +20,8 @@ import { createLogger, createMetrics, withoutTracing } from "@switchboard/teleme
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
 import { CrashReaper } from "./crash-reaper.ts";
+import { FirstTokenTimes } from "./first-token-times.ts";
+import { HedgeBudget, defineHedgeCommands } from "./hedge-budget.ts";
 import { startHealthFile } from "./health-file.ts";
 import type { JobOutcome } from "./job-outcome.ts";
 import { traceChatJob } from "./job-telemetry.ts";
@@ -68,6 +70,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   for (const client of [redis, cancelSubscriber, bullConnection])
     client.on("error", (error: Error) => log.debug("redis connection error", { error }));
   defineRelayCommands(redis);
+  defineHedgeCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
 
   const metrics = createMetrics("switchboard-worker");
@@ -107,6 +110,8 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       retryAfterMaxSeconds: config.UPSTREAM_RETRY_AFTER_MAX_SECONDS,
     },
     captureContent: config.SWITCHBOARD_CAPTURE_CONTENT,
+    hedgeBudget: new HedgeBudget(redis, config.REDIS_KEY_PREFIX),
+    firstTokenTimes: new FirstTokenTimes(),
     log,
   };
   const worker = new QueueConsumers<ChatJob, JobOutcome>(
