@@ -129,8 +129,9 @@ describe("hedged first token", () => {
     const [primary, hedge] = await settledPair(tag);
     expect(primary).toMatchObject({ model: "primary-model", tokensSent: 0 });
     expect(hedge).toMatchObject({ model: "hedge-model", status: 200 });
-    // Measured at the mock: the primary's call may reach it a little after the worker started it.
-    expect(hedge.startedAt - primary.startedAt).toBeGreaterThanOrEqual(hedgeAfterMs - 50);
+    // The hedge came second (how long after is the client's first-token time above: the mock's clock
+    // also counts the primary's connection set-up, slow on a loaded machine).
+    expect(hedge.startedAt).toBeGreaterThan(primary.startedAt);
     expect(hedge.endedAt).toBeDefined();
     // The primary's socket closed at once: the mock saw it go within 50 ms of the hedge's first token.
     expect(primary.abortedAt).toBeDefined();
@@ -145,6 +146,15 @@ describe("hedged first token", () => {
         switchboard_hedge_role: "hedge",
       }),
     ).toBe(1);
+  });
+
+  it("does not slow a primary that answers before the hedge delay, and starts no hedge", async () => {
+    const tag = "fast-primary";
+    const answer = await stream("hedged", { text, tag });
+    expect(answer.content).toBe(text);
+    expect(answer.firstTokenMs).toBeLessThan(hedgeAfterMs);
+    await vi.waitFor(() => expect(callsTagged(tag)[0]?.endedAt).toBeDefined());
+    expect(callsTagged(tag)).toHaveLength(1);
   });
 
   it("keeps the primary when it answers a little after the hedge delay, and closes the hedge", async () => {

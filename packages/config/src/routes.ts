@@ -87,6 +87,17 @@ export const Route = RouteTarget.extend({
     .optional(),
   /** Hedge the first token on the next target (needs a fallback); see Hedge. */
   hedge: Hedge.optional(),
+  /**
+   * Shared target health: a target whose breaker is open (after `failures` consecutive failures or
+   * first-token timeouts, or until a 429's Retry-After) is skipped for the route's next one without
+   * being called, until one half-open probe after `coolDownMs` succeeds.
+   */
+  health: z
+    .object({
+      failures: z.number().int().min(1).default(3),
+      coolDownMs: z.number().int().min(0).default(5000),
+    })
+    .optional(),
 });
 export type Route = z.infer<typeof Route>;
 

@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { formatReport } from "./report.ts";
 import { runDoctor, type DoctorOptions } from "./run-doctor.ts";
+import { runStatus } from "./status.ts";
 
 const usage = `usage: switchboard doctor <base-url> [--key KEY] [--header NAME] [--model MODEL] [--api-type TYPE] [--first-chunk-limit-ms MS]
 
@@ -29,6 +30,7 @@ function parseCommandLine(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "status") return runStatus(process.env);
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(argv);

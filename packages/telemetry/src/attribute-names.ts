@@ -69,6 +69,8 @@ export const attributeNames = {
   hedgeOutcome: "switchboard.hedge.outcome",
   /** Which call of a hedged request won: primary (the target hedged against) or hedge. */
   hedgeRole: "switchboard.hedge.role",
+  /** An upstream target of the routing table: `<provider key>/<model>`. */
+  target: "switchboard.target",
 } as const;
 
 /** Span event names. */
@@ -97,6 +99,9 @@ export const metricNames = {
   hedgesStarted: "switchboard.hedges.started",
   hedgeWins: "switchboard.hedges.wins",
   hedgeBudgetRefusals: "switchboard.hedges.budget_refusals",
+  targetBreakerState: "switchboard.target.breaker_state",
+  targetFirstTokenEstimate: "switchboard.target.first_token_estimate",
+  targetErrorRate: "switchboard.target.error_rate",
 } as const;
 
 /** Histogram buckets in seconds: the GenAI recommendation (0.01 … 81.92) plus finer low ones. */

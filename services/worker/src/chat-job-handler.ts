@@ -18,6 +18,7 @@ import {
   encodeDelta,
   encodeRelayEvent,
   isDeterministic,
+  isRetryable,
   type ChatJob,
   type FinishReason,
   type Usage,
@@ -41,7 +42,8 @@ import type { JobOutcome } from "./job-outcome.ts";
 import type { JobTelemetry, UpstreamCallTelemetry } from "./job-telemetry.ts";
 import type { ListenerWatch } from "./listener-watch.ts";
 import type { StartPacer } from "./start-pacer.ts";
-import { UpstreamAttempt, type FirstChunk } from "./upstream-attempt.ts";
+import type { BreakerSettings, TargetHealth } from "./target-health.ts";
+import { UpstreamAttempt, isUseful, type FirstChunk } from "./upstream-attempt.ts";
 
 export interface ChatJobDeps {
   redis: RedisConnection;
@@ -71,6 +73,8 @@ export interface ChatJobDeps {
   hedgeBudget: HedgeBudget;
   /** This worker's recent first-token times per target: the adaptive hedge delay. */
   firstTokenTimes: FirstTokenTimes;
+  /** The targets' shared health and breakers (routes with `health`). */
+  targetHealth: TargetHealth;
   log: Logger;
 }
 
@@ -139,6 +143,8 @@ class ChatJobRun {
   private readonly coalescer: DeltaCoalescer | undefined;
   /** The route's exposeUpstreamErrors, once the route is known: the client also hears the upstream's (scrubbed) text. */
   private exposeUpstreamErrors = false;
+  /** The route's breaker settings, once the route is known; none: target health is not used. */
+  private breaker: BreakerSettings | undefined;
   /** Deltas relayed to the client so far. */
   private deltas = 0;
   private usage: Usage | null = null;
@@ -251,9 +257,16 @@ class ChatJobRun {
     // Only a stream is hedged: one whole answer has no first token to race for.
     const hedge = this.streamed ? route.hedge : undefined;
     if (hedge) deps.hedgeBudget.countRequest(routeKey);
+    this.breaker = route.health;
     let index = 0;
     let retry = 0;
     for (;;) {
+      // An open breaker is passed over at once, without a call (target-health.ts).
+      const usable = (await this.firstUsable(targets, index)) ?? index;
+      if (usable !== index) {
+        index = usable;
+        retry = 0;
+      }
       const result = await this.runStep(targets, index, retry, hedge, routeKey);
       if (result.kind === "finished") return result.finishReason;
       if (result.kind === "stopped") return this.stopped(this.stop.signal.reason);
@@ -363,7 +376,9 @@ class ChatJobRun {
             if (event.refused) this.telemetry.hedge("refused", primary.providerKey);
             continue;
           }
-          const opened = this.open(targets, index + 1, 0, true);
+          const hedgeIndex = await this.firstUsable(targets, index + 1);
+          if (hedgeIndex === undefined) continue;
+          const opened = this.open(targets, hedgeIndex, 0, true);
           if (!(opened instanceof UpstreamAttempt)) continue;
           hedged = opened;
           this.telemetry.hedge("started", primary.providerKey);
@@ -441,7 +456,7 @@ class ChatJobRun {
       firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
       idleTimeoutMs: deps.upstream.idleTimeoutMs,
       call,
-      targetKey: `${target.provider}/${model}`,
+      targetKey: this.targetKey(target),
       providerKey: target.provider,
       targetIndex: index,
       retry,
@@ -474,8 +489,13 @@ class ChatJobRun {
     const { call } = attempt;
     let finishReason: FinishReason | undefined;
     try {
-      for (const chunk of attempt.head) finishReason = this.relayChunk(chunk, call) ?? finishReason;
-      for await (const chunk of attempt.rest()) finishReason = this.relayChunk(chunk, call) ?? finishReason;
+      let firstTokenMs: number | undefined;
+      const relay = (chunk: UpstreamChunk) => {
+        if (firstTokenMs === undefined && isUseful(chunk.delta)) firstTokenMs = performance.now() - attempt.startedAt;
+        finishReason = this.relayChunk(chunk, call) ?? finishReason;
+      };
+      for (const chunk of attempt.head) relay(chunk);
+      for await (const chunk of attempt.rest()) relay(chunk);
       if (!finishReason)
         throw new GatewayError("upstream_unavailable", {
           message: `${attempt.providerName} ended the stream without a finish reason.`,
@@ -483,6 +503,7 @@ class ChatJobRun {
       call.finished(finishReason, this.usage);
       this.coalescer?.flush();
       await this.relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage: this.usage }));
+      this.recordHealth(attempt, firstTokenMs === undefined ? { ok: true } : { ok: true, firstTokenMs });
       return { kind: "finished", finishReason };
     } catch (caught) {
       if (this.stop.signal.aborted) {
@@ -503,6 +524,14 @@ class ChatJobRun {
     // The upstream's own words are the operator's to read, here, not the client's.
     const detail = error.detail === undefined || deps.captureContent ? error.detail : elideQuoted(error.detail);
     attempt.call.failed(error.code, detail);
+    // The target's own trouble counts against its breaker; a request the upstream refused does not.
+    if (isRetryable(error.code))
+      this.recordHealth(
+        attempt,
+        error.retryAfterSeconds === undefined
+          ? { ok: false }
+          : { ok: false, retryAfterSeconds: error.retryAfterSeconds },
+      );
     deps.log.warn("upstream call failed", {
       requestId: this.requestId,
       code: error.code,
@@ -512,6 +541,35 @@ class ChatJobRun {
       ...(detail === undefined ? {} : { detail }),
     });
     return error;
+  }
+
+  /**
+   * The first target from `from` on that may be called now: with the route's breaker, one whose
+   * breaker is closed, or half-open with this caller as its probe; undefined when none is.
+   */
+  private async firstUsable(targets: Target[], from: number): Promise<number | undefined> {
+    if (!this.breaker) return from < targets.length ? from : undefined;
+    for (let index = from; index < targets.length; index++) {
+      const target = targets[index] as Target;
+      if (await this.deps.targetHealth.admits(this.targetKey(target))) return index;
+      this.deps.log.debug("target skipped: its breaker is open", {
+        requestId: this.requestId,
+        provider: target.provider,
+      });
+    }
+    return undefined;
+  }
+
+  /** A target as health and first-token times know it: provider key and upstream model. */
+  private targetKey(target: Target): string {
+    return `${target.provider}/${target.model ?? this.job.data.model}`;
+  }
+
+  private recordHealth(
+    attempt: UpstreamAttempt,
+    outcome: { ok: true; firstTokenMs?: number } | { ok: false; retryAfterSeconds?: number },
+  ): void {
+    if (this.breaker) this.deps.targetHealth.record(attempt.targetKey, outcome, this.breaker);
   }
 
   /** Relay one chunk's delta (never awaited: writes keep their order), note it; its finish reason, if any. */

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
+import type { RouteTable } from "@switchboard/config";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
 import {
@@ -28,6 +29,8 @@ import { traceChatJob } from "./job-telemetry.ts";
 import { ListenerWatch } from "./listener-watch.ts";
 import { QueueConsumers } from "./queue-consumers.ts";
 import { StartPacer } from "./start-pacer.ts";
+import { TargetHealth, defineTargetHealthCommands } from "./target-health.ts";
+import { observeTargetHealth } from "./target-health-metrics.ts";
 import { createWorkerMetrics } from "./worker-metrics.ts";
 
 export interface WorkerApp {
@@ -38,8 +41,26 @@ export interface WorkerApp {
 /** The one queue, from the job catalog. */
 const queueName = jobCatalog.chat.queue;
 
+/** How often the targets' shared health is read from Redis into this worker's copy. */
+const targetHealthRefreshMs = 200;
+
 /** Jobs that may start their upstream call in one event-loop turn (start-pacer.ts). */
 const jobStartsPerTurn = 4;
+
+/**
+ * The targets of the routes with `health` whose model is known before a request names it (a
+ * target's own model, or the route's model id; not the wildcard route's).
+ */
+function healthTargets(routes: RouteTable): string[] {
+  return Object.entries(routes.routes).flatMap(([modelId, route]) =>
+    route.health
+      ? [route, ...route.fallbacks].flatMap((target) => {
+          const model = target.model ?? (modelId === "*" ? undefined : modelId);
+          return model === undefined ? [] : [`${target.provider}/${model}`];
+        })
+      : [],
+  );
+}
 
 export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   const workerId = `worker-${randomBytes(6).toString("base64url")}`;
@@ -71,6 +92,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     client.on("error", (error: Error) => log.debug("redis connection error", { error }));
   defineRelayCommands(redis);
   defineHedgeCommands(redis);
+  defineTargetHealthCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
 
   const metrics = createMetrics("switchboard-worker");
@@ -85,6 +107,14 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     config.RELAY_NO_LISTENER_GRACE_MS,
   );
   const recentCancels = new RecentCancels(120_000);
+  const targetHealth = new TargetHealth({
+    redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    refreshMs: targetHealthRefreshMs,
+    probeMs: config.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
+  });
+  observeTargetHealth(metrics.meter, targetHealth);
+  await targetHealth.follow(healthTargets(config.routes));
   const starts = new StartPacer(jobStartsPerTurn);
   const deps = {
     redis,
@@ -112,6 +142,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     captureContent: config.SWITCHBOARD_CAPTURE_CONTENT,
     hedgeBudget: new HedgeBudget(redis, config.REDIS_KEY_PREFIX),
     firstTokenTimes: new FirstTokenTimes(),
+    targetHealth,
     log,
   };
   const worker = new QueueConsumers<ChatJob, JobOutcome>(
@@ -213,6 +244,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       clearTimeout(timer);
       listenerWatch.close();
       reaper.close();
+      targetHealth.close();
       await Promise.allSettled([redis.quit(), cancelSubscriber.quit(), bullConnection.quit(), metrics.shutdown()]);
       metricsServer?.server.close();
       log.info("stopped");
