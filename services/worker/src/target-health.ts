@@ -54,11 +54,12 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[8])
 return redis.call('HGETALL', KEYS[1])`;
 
-// KEYS: the target's hash. ARGV: now, how long a probe may take. 1: this caller is the half-open
-// breaker's one probe; 0: the breaker is not half-open, or another caller probes.
+// KEYS: the target's hash. ARGV: now, how long a probe may take. 1: call it (this caller is the
+// half-open breaker's one probe, or another worker's probe has closed it meanwhile); 0: it is
+// still open, or another caller probes.
 const probeScript = `
 local now = tonumber(ARGV[1])
-if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return 0 end
+if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return 1 end
 if tonumber(redis.call('HGET', KEYS[1], 'openUntil') or '0') > now then return 0 end
 if tonumber(redis.call('HGET', KEYS[1], 'probeUntil') or '0') > now then return 0 end
 redis.call('HSET', KEYS[1], 'probeUntil', now + tonumber(ARGV[2]))
