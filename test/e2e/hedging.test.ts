@@ -57,6 +57,11 @@ beforeAll(async () => {
         hedged: hedged("primary", { afterMs: hedgeAfterMs, budgetPercent: 100 }),
         "role-only": hedged("role-only", { afterMs: hedgeAfterMs, budgetPercent: 100 }),
         budget: hedged("primary", { afterMs: 200, budgetPercent: 50 }),
+        adaptive: hedged("primary", {
+          afterMs: 3000,
+          adaptive: { percentile: 50, minMs: 20, maxMs: 3000 },
+          budgetPercent: 100,
+        }),
       },
     },
     // At most 5 jobs each: a burst of 10 is shared by both workers.
@@ -205,6 +210,26 @@ describe("hedged first token", () => {
     expect(primary.abortedAt).toBeDefined();
     expect(primary.tokensSent).toBe(0);
     expect(hedge.endedAt).toBeDefined();
+  });
+
+  it("follows the target's first-token time with the adaptive delay", async () => {
+    // Bursts of 10: at most 5 jobs per worker, so each worker sees half of every burst.
+    const burst = (firstTokenDelayMs: number) =>
+      Promise.all(Array.from({ length: 10 }, () => stream("adaptive", { text, firstTokenDelayMs })));
+    const hedges = async () => sum(await workerSamples(), "switchboard_hedges_started_total");
+    const start = await hedges();
+    // A fast target: with too few samples the fixed 3 s applies (no hedge), then the median is ~100 ms.
+    await burst(100);
+    await burst(100);
+    expect(await hedges()).toBe(start);
+    // So a call at 300 ms is hedged...
+    await burst(300);
+    expect(await hedges()).toBe(start + 10);
+    // ...until the target has slowed down to 600 ms: then the delay is ~600 ms, and 300 ms is not hedged.
+    for (let round = 0; round < 4; round++) await burst(600);
+    const afterSlow = await hedges();
+    await burst(300);
+    expect(await hedges()).toBe(afterSlow);
   });
 
   it("refuses hedges beyond the route's budget, counted across both worker processes", async () => {
