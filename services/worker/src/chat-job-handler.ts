@@ -36,6 +36,7 @@ import {
 import type { Logger } from "@switchboard/telemetry";
 import { decideAfterFailure } from "./attempt-policy.ts";
 import { DeltaCoalescer } from "./delta-coalescer.ts";
+import { raceFirstToken } from "./first-token-race.ts";
 import type { FirstTokenTimes } from "./first-token-times.ts";
 import type { HedgeBudget } from "./hedge-budget.ts";
 import type { JobOutcome } from "./job-outcome.ts";
@@ -43,7 +44,7 @@ import type { JobTelemetry, UpstreamCallTelemetry } from "./job-telemetry.ts";
 import type { ListenerWatch } from "./listener-watch.ts";
 import type { StartPacer } from "./start-pacer.ts";
 import type { BreakerSettings, TargetHealth } from "./target-health.ts";
-import { UpstreamAttempt, isUseful, type FirstChunk } from "./upstream-attempt.ts";
+import { UpstreamAttempt, isUseful } from "./upstream-attempt.ts";
 
 export interface ChatJobDeps {
   redis: RedisConnection;
@@ -100,13 +101,6 @@ type StepResult =
   | { kind: "stopped" }
   /** The target names a provider the worker does not have. */
   | { kind: "unconfigured"; provider: string };
-
-/** What a step waits for: a call's first useful token (or end), its failure, or the hedge delay. */
-type RaceEvent =
-  | { kind: "first"; attempt: UpstreamAttempt; first: FirstChunk }
-  | { kind: "failed"; attempt: UpstreamAttempt; caught: unknown }
-  /** refused: the budget said no (not: the race was decided before the delay). */
-  | { kind: "hedge"; admitted: boolean; refused: boolean };
 
 export async function handleChatJob(
   job: Job<ChatJob>,
@@ -348,80 +342,47 @@ class ChatJobRun {
     if (!(primary instanceof UpstreamAttempt)) return primary;
     // Nothing to race: every chunk is relayed as it comes (reasoning too, before any text).
     if (!hedge || index + 1 >= targets.length) return this.relayAnswer(primary);
-    const racing = new Map<UpstreamAttempt, Promise<RaceEvent>>();
-    const watch = (attempt: UpstreamAttempt) =>
-      racing.set(
-        attempt,
-        attempt.first().then(
-          (first): RaceEvent => ({ kind: "first", attempt, first }),
-          (caught: unknown): RaceEvent => ({ kind: "failed", attempt, caught }),
-        ),
-      );
-    watch(primary);
-    const hedgeTimer = new AbortController();
-    let hedgeDue: Promise<RaceEvent> | undefined = this.hedgeAfter(
-      this.deps.firstTokenTimes.hedgeDelayMs(primary.targetKey, hedge),
-      hedge,
-      routeKey,
-      hedgeTimer,
-    );
-    let hedged: UpstreamAttempt | undefined;
-    let failed: Extract<StepResult, { kind: "failed" }> | undefined;
-    try {
-      for (;;) {
-        const event = await Promise.race([...racing.values(), ...(hedgeDue ? [hedgeDue] : [])]);
-        if (event.kind === "hedge") {
-          hedgeDue = undefined;
-          if (!event.admitted) {
-            if (event.refused) this.telemetry.hedge("refused", primary.providerKey);
-            continue;
-          }
-          const hedgeIndex = await this.firstUsable(targets, index + 1);
-          if (hedgeIndex === undefined) continue;
-          const opened = this.open(targets, hedgeIndex, 0, true);
-          if (!(opened instanceof UpstreamAttempt)) continue;
-          hedged = opened;
-          this.telemetry.hedge("started", primary.providerKey);
-          this.deps.log.info("hedging a slow first token", {
-            requestId: this.requestId,
-            provider: primary.providerKey,
-            hedge: opened.providerKey,
-          });
-          watch(opened);
-          continue;
+    let hedgeIndex: number | undefined;
+    const race = await raceFirstToken(primary, this.deps.firstTokenTimes.hedgeDelayMs(primary.targetKey, hedge), {
+      admitHedge: async () => {
+        if (!(await this.deps.hedgeBudget.admit(routeKey, hedge.budgetPercent))) {
+          this.telemetry.hedge("refused", primary.providerKey);
+          return false;
         }
-        racing.delete(event.attempt);
-        if (event.kind === "failed") {
-          if (this.stop.signal.aborted) {
-            for (const attempt of [event.attempt, ...racing.keys()])
-              attempt.call.stopped(String(this.stop.signal.reason));
-            return { kind: "stopped" };
-          }
-          const error = this.attemptFailed(event.attempt, event.caught);
-          // The later target's failure decides what comes next: the earlier one was already passed over.
-          if (!failed || event.attempt.targetIndex >= failed.attempt.targetIndex)
-            failed = { kind: "failed", error, attempt: event.attempt };
-          if (racing.size > 0) continue;
-          return failed;
-        }
-        hedgeTimer.abort();
-        hedgeDue = undefined;
-        this.recordFirstToken(event.attempt);
-        for (const loser of racing.keys()) {
-          loser.abort("hedge-lost");
+        hedgeIndex = await this.firstUsable(targets, index + 1);
+        return hedgeIndex !== undefined;
+      },
+      openHedge: () => {
+        const opened = this.open(targets, hedgeIndex as number, 0, true);
+        if (!(opened instanceof UpstreamAttempt)) return undefined;
+        this.telemetry.hedge("started", primary.providerKey);
+        this.deps.log.info("hedging a slow first token", {
+          requestId: this.requestId,
+          provider: primary.providerKey,
+          hedge: opened.providerKey,
+        });
+        return opened;
+      },
+      failed: (attempt, caught) => this.attemptFailed(attempt, caught),
+      stopped: () => this.stop.signal.aborted,
+    });
+    switch (race.kind) {
+      case "stopped":
+        for (const attempt of race.attempts) attempt.call.stopped(String(this.stop.signal.reason));
+        return { kind: "stopped" };
+      case "failed":
+        return race;
+      case "won":
+        this.recordFirstToken(race.winner);
+        for (const loser of race.losers) {
           loser.call.lostRace();
           this.deps.firstTokenTimes.record(loser.targetKey, performance.now() - loser.startedAt);
         }
-        racing.clear();
-        if (hedged) {
-          event.attempt.call.wonRace();
-          this.telemetry.hedgeWon(event.attempt.providerKey, event.attempt === hedged ? "hedge" : "primary");
+        if (race.hedged) {
+          race.winner.call.wonRace();
+          this.telemetry.hedgeWon(race.winner.providerKey, race.winner.hedge ? "hedge" : "primary");
         }
-        return await this.relayAnswer(event.attempt);
-      }
-    } finally {
-      hedgeTimer.abort();
-      for (const attempt of racing.keys()) attempt.abort("finished");
+        return this.relayAnswer(race.winner);
     }
   }
 
@@ -462,22 +423,6 @@ class ChatJobRun {
       retry,
       hedge,
     });
-  }
-
-  /** After the hedge delay, whether a hedge may start (the route's budget, across workers). */
-  private async hedgeAfter(
-    delayMs: number,
-    hedge: Hedge,
-    routeKey: string,
-    timer: AbortController,
-  ): Promise<RaceEvent> {
-    try {
-      await sleep(delayMs, undefined, { signal: timer.signal });
-    } catch {
-      return { kind: "hedge", admitted: false, refused: false };
-    }
-    const admitted = await this.deps.hedgeBudget.admit(routeKey, hedge.budgetPercent);
-    return { kind: "hedge", admitted: admitted && !timer.signal.aborted, refused: !admitted };
   }
 
   private recordFirstToken(attempt: UpstreamAttempt): void {
