@@ -36,6 +36,7 @@ import {
   type Target,
 } from "./load-client.ts";
 import { portkeyVersion, startPortkey, type PortkeyGateway } from "./portkey.ts";
+import { runHedgingPhase } from "./hedging.ts";
 import { cpuTimeMs, rssBytes, sampleRss } from "./process-stats.ts";
 import { readQueueWaits } from "./queue-wait.ts";
 import { countRoundTrips, type RoundTripCounts } from "./redis-round-trips.ts";
@@ -316,6 +317,7 @@ try {
     for (const row of result.cancel as CancelRow[])
       if (row.firstError) console.log(`  cancel ${row.streams} ${row.target}: first error: ${row.firstError}`);
   }
+  result.hedging = await runHedgingPhase(redis.url);
   result.peers = peerSummary(result);
   printPeers(result.peers as PeerRow[]);
   result.targets = evaluateTargets(result);

@@ -28,6 +28,31 @@ describe("resolveRoute", () => {
   });
 });
 
+describe("a route's hedge", () => {
+  const providers = { a: { type: "simulated" }, b: { type: "simulated" } };
+
+  it("takes a fixed or an adaptive delay, with a 10 % budget by default", () => {
+    const table = RouteTable.parse({
+      providers,
+      routes: { m: { provider: "a", fallbacks: [{ provider: "b" }], hedge: { adaptive: {} } } },
+    });
+    expect(table.routes.m?.hedge).toEqual({
+      adaptive: { percentile: 90, minMs: 50, maxMs: 2000 },
+      budgetPercent: 10,
+    });
+  });
+
+  it("is refused without a delay, or without a fallback to hedge on", () => {
+    const noDelay = RouteTable.safeParse({
+      providers,
+      routes: { m: { provider: "a", fallbacks: [{ provider: "b" }], hedge: { budgetPercent: 5 } } },
+    });
+    expect(noDelay.error?.issues[0]?.message).toContain("afterMs");
+    const noFallback = RouteTable.safeParse({ providers, routes: { m: { provider: "a", hedge: { afterMs: 100 } } } });
+    expect(noFallback.error?.issues[0]?.message).toContain("fallbacks");
+  });
+});
+
 describe("the native provider specs", () => {
   it("fill in the key variable, the default max_tokens and prompt caching off", () => {
     const table = RouteTable.parse({

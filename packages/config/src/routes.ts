@@ -47,6 +47,33 @@ const RouteTarget = z.object({
   model: z.string().optional(),
 });
 
+/**
+ * Hedged first token (streamed requests): when no useful token (content, refusal or a tool call)
+ * has come from a target after the delay, the next target of the route (its next fallback) is
+ * called too; the first useful token wins and the other call is closed. Costs tokens: both
+ * upstreams bill what they produced until the loser is closed.
+ */
+export const Hedge = z
+  .object({
+    /** Fixed delay; with `adaptive`, the delay used until the target has enough first-token samples. */
+    afterMs: z.number().int().min(0).optional(),
+    /** The delay follows a percentile of the target's recent first-token times, kept within [minMs, maxMs]. */
+    adaptive: z
+      .object({
+        percentile: z.number().gt(0).lt(100).default(90),
+        minMs: z.number().int().min(0).default(50),
+        maxMs: z.number().int().min(0).default(2000),
+      })
+      .refine((adaptive) => adaptive.minMs <= adaptive.maxMs, { message: "minMs must not exceed maxMs" })
+      .optional(),
+    /** At most this share of the route's requests are hedged, counted across all workers. */
+    budgetPercent: z.number().min(0).max(100).default(10),
+  })
+  .refine((hedge) => hedge.afterMs !== undefined || hedge.adaptive !== undefined, {
+    message: "set afterMs (a fixed delay) or adaptive (or both)",
+  });
+export type Hedge = z.infer<typeof Hedge>;
+
 export const Route = RouteTarget.extend({
   /** Targets tried in order when the first fails before any token reached the client. */
   fallbacks: z.array(RouteTarget).default([]),
@@ -81,6 +108,19 @@ export const Route = RouteTarget.extend({
       text: z.string().min(1).default("... "),
     })
     .optional(),
+  /** Hedge the first token on the next target (needs a fallback); see Hedge. */
+  hedge: Hedge.optional(),
+  /**
+   * Shared target health: a target whose breaker is open (after `failures` consecutive failures or
+   * first-token timeouts, or until a 429's Retry-After) is skipped for the route's next one without
+   * being called, until one half-open probe after `coolDownMs` succeeds.
+   */
+  health: z
+    .object({
+      failures: z.number().int().min(1).default(3),
+      coolDownMs: z.number().int().min(0).default(5000),
+    })
+    .optional(),
 });
 export type Route = z.infer<typeof Route>;
 
@@ -92,6 +132,12 @@ export const RouteTable = z
   })
   .superRefine((table, context) => {
     for (const [modelId, route] of Object.entries(table.routes)) {
+      if (route.hedge && route.fallbacks.length === 0)
+        context.addIssue({
+          code: "custom",
+          path: ["routes", modelId, "hedge"],
+          message: "a hedge calls the route's next target: add one under fallbacks",
+        });
       for (const target of [route, ...route.fallbacks]) {
         if (!Object.hasOwn(table.providers, target.provider)) {
           context.addIssue({

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { formatReport } from "./report.ts";
 import { runDoctor, type DoctorOptions } from "./run-doctor.ts";
 import { timelineCommand } from "./timeline-command.ts";
+import { runStatus } from "./status.ts";
 
 const usage = `usage: switchboard doctor <base-url> [--key KEY] [--header NAME] [--model MODEL] [--api-type TYPE] [--first-chunk-limit-ms MS]
 
@@ -32,6 +33,7 @@ function parseCommandLine(argv: string[]) {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "timeline") return timelineCommand(argv.slice(1));
+  if (argv[0] === "status") return runStatus(process.env);
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(argv);

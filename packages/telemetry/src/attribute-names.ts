@@ -67,6 +67,14 @@ export const attributeNames = {
   /** The upstream model of that route's first target: its configured model, else the route's key. */
   routeModel: "switchboard.route.model",
   stream: "switchboard.stream",
+  /** The upstream call is a hedge: started because the route's previous target was slow to its first token. */
+  upstreamHedge: "switchboard.upstream.hedge",
+  /** How a hedged request's call fared: won (its answer was relayed) or lost (closed unheard). */
+  hedgeOutcome: "switchboard.hedge.outcome",
+  /** Which call of a hedged request won: primary (the target hedged against) or hedge. */
+  hedgeRole: "switchboard.hedge.role",
+  /** An upstream target of the routing table: `<provider key>/<model>`. */
+  target: "switchboard.target",
 } as const;
 
 /** Span event names. */
@@ -93,6 +101,12 @@ export const metricNames = {
   fallbacks: "switchboard.fallbacks",
   retries: "switchboard.retries",
   superseded: "switchboard.superseded",
+  hedgesStarted: "switchboard.hedges.started",
+  hedgeWins: "switchboard.hedges.wins",
+  hedgeBudgetRefusals: "switchboard.hedges.budget_refusals",
+  targetBreakerState: "switchboard.target.breaker_state",
+  targetFirstTokenEstimate: "switchboard.target.first_token_estimate",
+  targetErrorRate: "switchboard.target.error_rate",
 } as const;
 
 /** Histogram buckets in seconds: the GenAI recommendation (0.01 … 81.92) plus finer low ones. */

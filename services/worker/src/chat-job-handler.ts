@@ -5,9 +5,13 @@
 // The client must always hear an end: a finish event, or an error event that says what happened
 // (or, on a route with a fallback sentence, that sentence). The only silent ends are the ones
 // nobody can hear: the client went away, or its ingress did.
+//
+// Read top to bottom: admission checks (admit), the stop sources (watchStops), the attempts at
+// the route's targets (runTargets, deciding after a failure with attempt-policy.ts), one attempt
+// relayed (runAttempt), and the ends (fail, failBeforeOutput, stopped).
 import { setTimeout as sleep } from "node:timers/promises";
 import { WaitingError, type Job } from "bullmq";
-import { resolveRoute, type Route, type RouteTable } from "@switchboard/config";
+import { resolveRoute, type Hedge, type Route, type RouteTable } from "@switchboard/config";
 import {
   GatewayError,
   elideQuoted,
@@ -19,7 +23,7 @@ import {
   type FinishReason,
   type Usage,
 } from "@switchboard/protocol";
-import { toUpstreamError, type Provider } from "@switchboard/providers";
+import { toUpstreamError, type Provider, type UpstreamChunk } from "@switchboard/providers";
 import {
   RequestRelay,
   earlierAttemptRelayedOutput,
@@ -30,11 +34,17 @@ import {
   type RelayKeys,
 } from "@switchboard/relay";
 import type { Logger } from "@switchboard/telemetry";
+import { decideAfterFailure } from "./attempt-policy.ts";
 import { DeltaCoalescer } from "./delta-coalescer.ts";
-import type { JobTelemetry } from "./job-telemetry.ts";
+import { raceFirstToken } from "./first-token-race.ts";
+import type { FirstTokenTimes } from "./first-token-times.ts";
+import type { HedgeBudget } from "./hedge-budget.ts";
+import type { JobOutcome } from "./job-outcome.ts";
+import type { JobTelemetry, UpstreamCallTelemetry } from "./job-telemetry.ts";
 import type { ListenerWatch } from "./listener-watch.ts";
 import type { StartPacer } from "./start-pacer.ts";
-import { timedUpstream } from "./timed-upstream.ts";
+import type { BreakerSettings, TargetHealth } from "./target-health.ts";
+import { UpstreamAttempt, isUseful } from "./upstream-attempt.ts";
 
 export interface ChatJobDeps {
   redis: RedisConnection;
@@ -60,11 +70,14 @@ export interface ChatJobDeps {
   };
   /** SWITCHBOARD_CAPTURE_CONTENT: an upstream's error text is logged with its quoted passages. */
   captureContent: boolean;
+  /** The routes' hedge budgets, shared by the workers through Redis. */
+  hedgeBudget: HedgeBudget;
+  /** This worker's recent first-token times per target: the adaptive hedge delay. */
+  firstTokenTimes: FirstTokenTimes;
+  /** The targets' shared health and breakers (routes with `health`). */
+  targetHealth: TargetHealth;
   log: Logger;
 }
-
-/** Longest wait before retrying the same target; a voice user is waiting. */
-const maxRetryWaitMs = 1000;
 
 /**
  * How much longer than the time left to the deadline a non-streamed upstream call may take: the
@@ -76,209 +89,466 @@ const deadlineMarginMs = 1000;
 /** Why a job stopped early; the reason decides whether anyone is told. */
 type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown" | "lock-lost";
 
+/** One target of a route: the route itself or one of its fallbacks. */
+type Target = Pick<Route, "provider" | "model">;
+
+/** How one step (a call, and its hedge if one started) ended. */
+type StepResult =
+  | { kind: "finished"; finishReason: FinishReason }
+  /** The call whose failure decides what comes next (attempt-policy.ts). */
+  | { kind: "failed"; error: GatewayError; attempt: UpstreamAttempt }
+  /** The job's stop signal fired (see StopReason). */
+  | { kind: "stopped" }
+  /** The target names a provider the worker does not have. */
+  | { kind: "unconfigured"; provider: string };
+
 export async function handleChatJob(
   job: Job<ChatJob>,
   jobSignal: AbortSignal | undefined,
   deps: ChatJobDeps,
   telemetry: JobTelemetry,
   token?: string,
-): Promise<string> {
-  const { requestId, deadlineAt } = job.data;
-  const attempt = jobAttempt(job);
-  const stop = new AbortController();
-  const relay = new RequestRelay({
-    batcher: deps.relayBatcher,
-    keys: deps.keys,
-    requestId,
-    ingressId: job.data.ingressId,
-    replyChannel: job.data.replyChannel,
-    attempt,
-    onNoListener: () => stop.abort("no-listener" satisfies StopReason),
-    noListenerGraceMs: deps.noListenerGraceMs,
-  });
-  const streamed = job.data.request.stream === true;
-  // For a provider that streams even when the client asked for one answer (the simulated one).
-  const coalescer = streamed
-    ? undefined
-    : new DeltaCoalescer((frame) => void relay.emit(frame).catch((error: unknown) => stop.abort(error)));
+): Promise<JobOutcome> {
+  return new ChatJobRun(job, jobSignal, deps, telemetry, token).run();
+}
+
+/** The routing table's key that serves a model id: the id itself, or "*". */
+function routeKeyOf(table: RouteTable, modelId: string): string {
+  return Object.hasOwn(table.routes, modelId) ? modelId : "*";
+}
+
+/** BullMQ's attempt number of this run of the job (1 for the first). */
+export function jobAttempt(job: Job<ChatJob>): number {
+  return Math.max(1, job.attemptsStarted);
+}
+
+class ChatJobRun {
+  private readonly job: Job<ChatJob>;
+  private readonly jobSignal: AbortSignal | undefined;
+  private readonly deps: ChatJobDeps;
+  private readonly telemetry: JobTelemetry;
+  private readonly token: string | undefined;
+  private readonly requestId: string;
+  private readonly attempt: number;
+  private readonly streamed: boolean;
+  private readonly stop = new AbortController();
+  private readonly relay: RequestRelay;
+  /** For a provider that streams even when the client asked for one answer (the simulated one). */
+  private readonly coalescer: DeltaCoalescer | undefined;
   /** The route's exposeUpstreamErrors, once the route is known: the client also hears the upstream's (scrubbed) text. */
-  let exposeUpstreamErrors = false;
-  const fail = async (error: GatewayError) => {
-    coalescer?.flush();
+  private exposeUpstreamErrors = false;
+  /** The route's breaker settings, once the route is known; none: target health is not used. */
+  private breaker: BreakerSettings | undefined;
+  /** Deltas relayed to the client so far. */
+  private deltas = 0;
+  private usage: Usage | null = null;
+
+  constructor(
+    job: Job<ChatJob>,
+    jobSignal: AbortSignal | undefined,
+    deps: ChatJobDeps,
+    telemetry: JobTelemetry,
+    token: string | undefined,
+  ) {
+    this.job = job;
+    this.jobSignal = jobSignal;
+    this.deps = deps;
+    this.telemetry = telemetry;
+    this.token = token;
+    this.requestId = job.data.requestId;
+    this.attempt = jobAttempt(job);
+    this.streamed = job.data.request.stream === true;
+    this.relay = new RequestRelay({
+      batcher: deps.relayBatcher,
+      keys: deps.keys,
+      requestId: this.requestId,
+      ingressId: job.data.ingressId,
+      replyChannel: job.data.replyChannel,
+      attempt: this.attempt,
+      onNoListener: () => this.stop.abort("no-listener" satisfies StopReason),
+      noListenerGraceMs: deps.noListenerGraceMs,
+    });
+    this.coalescer = this.streamed
+      ? undefined
+      : new DeltaCoalescer((frame) => void this.relay.emit(frame).catch((error: unknown) => this.stop.abort(error)));
+  }
+
+  async run(): Promise<JobOutcome> {
+    const refused = await this.admit();
+    if (refused) return refused;
+    // After the queue-wait check (the job was picked up in time); a cancel heard meanwhile is seen below.
+    await this.deps.starts?.turn();
+    const unwatch = this.watchStops();
+    try {
+      // In the log at once (the ingress's queue-wait check and a later attempt read it there); the
+      // ingress hears it with the first token or the end, one pub/sub message fewer per request.
+      this.relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: this.deps.workerId })).catch(() => {});
+      const route = resolveRoute(this.deps.routes, this.job.data.model);
+      if (!route)
+        return await this.fail(
+          new GatewayError("model_not_found", {
+            param: "model",
+            message: `The model "${this.job.data.model}" is not served by this gateway.`,
+          }),
+        );
+      this.exposeUpstreamErrors = route.exposeUpstreamErrors;
+      return await this.runTargets(route, routeKeyOf(this.deps.routes, this.job.data.model));
+    } finally {
+      this.relay.close();
+      unwatch();
+    }
+  }
+
+  /** The checks before any upstream call: an outcome ends the job here, undefined lets it run. */
+  private async admit(): Promise<JobOutcome | undefined> {
+    const { deps, job, requestId } = this;
+    if (
+      deps.recentCancels.knows(requestId, job.timestamp, this.attempt) ??
+      (await isCancelled(deps.redis, deps.keys, requestId))
+    ) {
+      deps.log.info("request cancelled", { requestId, reason: "client-gone", stage: "queued", deltas: 0 });
+      return "cancelled";
+    }
+    if (Date.now() >= job.data.deadlineAt) return this.fail(new GatewayError("queue_timeout"));
+    // The queue-wait bound is for a first start; a job taken over or handed back was started in time.
+    if (this.attempt === 1 && job.data.startBy !== undefined && Date.now() > job.data.startBy)
+      return this.fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
+    if (this.attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, job.data.ingressId, requestId))) {
+      return this.fail(
+        new GatewayError("upstream_interrupted", {
+          message: "The worker serving this answer stopped after it had started; it cannot be resumed.",
+        }),
+      );
+    }
+    return undefined;
+  }
+
+  /** Abort `stop` when the job is cancelled, its reply channel loses its listener, or its deadline passes. */
+  private watchStops(): () => void {
+    const { stop } = this;
+    const jobSignal = this.jobSignal;
+    const onJobAbort = () => stop.abort((jobSignal?.reason as StopReason | undefined) ?? "client-gone");
+    jobSignal?.addEventListener("abort", onJobAbort, { once: true });
+    if (jobSignal?.aborted) onJobAbort();
+    const unwatch = this.deps.listenerWatch.watch(this.job.data.replyChannel, () =>
+      stop.abort("no-listener" satisfies StopReason),
+    );
+    const deadline = setTimeout(
+      () => stop.abort("deadline" satisfies StopReason),
+      this.job.data.deadlineAt - Date.now(),
+    );
+    return () => {
+      unwatch();
+      clearTimeout(deadline);
+      jobSignal?.removeEventListener("abort", onJobAbort);
+    };
+  }
+
+  /** The route's targets in order, each retried as attempt-policy.ts decides, until one answers. */
+  private async runTargets(route: Route, routeKey: string): Promise<JobOutcome> {
+    const { deps, requestId } = this;
+    const targets: Target[] = [route, ...route.fallbacks];
+    // Only a stream is hedged: one whole answer has no first token to race for.
+    const hedge = this.streamed ? route.hedge : undefined;
+    if (hedge) deps.hedgeBudget.countRequest(routeKey);
+    this.breaker = route.health;
+    let index = 0;
+    let retry = 0;
+    for (;;) {
+      // An open breaker is passed over at once, without a call (target-health.ts).
+      const usable = (await this.firstUsable(targets, index)) ?? index;
+      if (usable !== index) {
+        index = usable;
+        retry = 0;
+      }
+      const result = await this.runStep(targets, index, retry, hedge, routeKey);
+      if (result.kind === "finished") return result.finishReason;
+      if (result.kind === "stopped") return this.stopped(this.stop.signal.reason);
+      if (result.kind === "unconfigured")
+        return this.fail(
+          new GatewayError("internal_error", { message: `Provider "${result.provider}" is not configured.` }),
+        );
+      const { error, attempt } = result;
+      index = attempt.targetIndex;
+      retry = attempt.retry;
+      const target = targets[index] as Target;
+      const decision = decideAfterFailure(error, {
+        targetIndex: index,
+        targetCount: targets.length,
+        retry,
+        deltasSent: this.deltas,
+        timeLeftMs: this.job.data.deadlineAt - Date.now(),
+        retries: deps.upstream.retries,
+        backoffMs: deps.upstream.retryBackoffMs,
+        random: Math.random(),
+      });
+      switch (decision.action) {
+        case "fail":
+          deps.log.warn("upstream failed after the first token", {
+            requestId,
+            code: error.code,
+            provider: attempt.providerName,
+            deltas: this.deltas,
+          });
+          return this.fail(decision.error);
+        case "fail-before-output":
+          return this.failBeforeOutput(route, decision.error);
+        case "next-target": {
+          const next = targets[decision.targetIndex] as Target;
+          deps.log.warn("upstream failed, trying fallback", {
+            requestId,
+            code: error.code,
+            provider: attempt.providerName,
+            retry,
+            next: next.provider,
+          });
+          this.telemetry.fallback(target.provider, next.provider, error.code);
+          index = decision.targetIndex;
+          retry = 0;
+          break;
+        }
+        case "retry":
+          deps.log.warn("upstream failed, retrying", {
+            requestId,
+            code: error.code,
+            provider: attempt.providerName,
+            retry,
+          });
+          this.telemetry.retry(target.provider, error.code);
+          try {
+            await sleep(decision.waitMs, undefined, { signal: this.stop.signal });
+          } catch {
+            return this.stopped(this.stop.signal.reason);
+          }
+          retry++;
+          break;
+      }
+    }
+  }
+
+  /**
+   * One call to targets[index], and on a hedged route, if it has no useful token after the hedge
+   * delay, one to the next target beside it: the first useful token wins, the other call is closed
+   * at once and nothing of it is relayed. The winner is relayed to its end.
+   */
+  private async runStep(
+    targets: Target[],
+    index: number,
+    retry: number,
+    hedge: Hedge | undefined,
+    routeKey: string,
+  ): Promise<StepResult> {
+    const primary = this.open(targets, index, retry, false);
+    if (!(primary instanceof UpstreamAttempt)) return primary;
+    // Nothing to race: every chunk is relayed as it comes (reasoning too, before any text).
+    if (!hedge || index + 1 >= targets.length) return this.relayAnswer(primary);
+    let hedgeIndex: number | undefined;
+    const race = await raceFirstToken(primary, this.deps.firstTokenTimes.hedgeDelayMs(primary.targetKey, hedge), {
+      admitHedge: async () => {
+        if (!(await this.deps.hedgeBudget.admit(routeKey, hedge.budgetPercent))) {
+          this.telemetry.hedge("refused", primary.providerKey);
+          return false;
+        }
+        hedgeIndex = await this.firstUsable(targets, index + 1);
+        return hedgeIndex !== undefined;
+      },
+      openHedge: () => {
+        const opened = this.open(targets, hedgeIndex as number, 0, true);
+        if (!(opened instanceof UpstreamAttempt)) return undefined;
+        this.telemetry.hedge("started", primary.providerKey);
+        this.deps.log.info("hedging a slow first token", {
+          requestId: this.requestId,
+          provider: primary.providerKey,
+          hedge: opened.providerKey,
+        });
+        return opened;
+      },
+      failed: (attempt, caught) => this.attemptFailed(attempt, caught),
+      stopped: () => this.stop.signal.aborted,
+    });
+    switch (race.kind) {
+      case "stopped":
+        for (const attempt of race.attempts) attempt.call.stopped(String(this.stop.signal.reason));
+        return { kind: "stopped" };
+      case "failed":
+        return race;
+      case "won":
+        this.recordFirstToken(race.winner);
+        for (const loser of race.losers) {
+          loser.call.lostRace();
+          this.deps.firstTokenTimes.record(loser.targetKey, performance.now() - loser.startedAt);
+        }
+        if (race.hedged) {
+          race.winner.call.wonRace();
+          this.telemetry.hedgeWon(race.winner.providerKey, race.winner.hedge ? "hedge" : "primary");
+        }
+        return this.relayAnswer(race.winner);
+    }
+  }
+
+  /** Start a call to targets[index] (its telemetry with it), or say its provider is missing. */
+  private open(
+    targets: Target[],
+    index: number,
+    retry: number,
+    hedge: boolean,
+  ): UpstreamAttempt | Extract<StepResult, { kind: "unconfigured" }> {
+    const { deps, job } = this;
+    const target = targets[index] as Target;
+    const provider = deps.providers.get(target.provider);
+    if (!provider) return { kind: "unconfigured", provider: target.provider };
+    const model = target.model ?? job.data.model;
+    const call = this.telemetry.upstreamCall({
+      providerKey: target.provider,
+      providerType: deps.routes.providers[target.provider]?.type ?? "unknown",
+      model,
+      fallbackIndex: index,
+      retry,
+      hedge,
+    });
+    return new UpstreamAttempt({
+      provider,
+      body: job.data.request as Record<string, unknown>,
+      model,
+      signal: this.stop.signal,
+      stream: this.streamed,
+      // One answer comes whole: the request's deadline bounds it, not the header timeout.
+      ...(this.streamed ? {} : { timeoutMs: job.data.deadlineAt - Date.now() + deadlineMarginMs }),
+      firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
+      idleTimeoutMs: deps.upstream.idleTimeoutMs,
+      call,
+      targetKey: this.targetKey(target),
+      providerKey: target.provider,
+      targetIndex: index,
+      retry,
+      hedge,
+    });
+  }
+
+  private recordFirstToken(attempt: UpstreamAttempt): void {
+    if (this.streamed) this.deps.firstTokenTimes.record(attempt.targetKey, performance.now() - attempt.startedAt);
+  }
+
+  /** Relay the winning call: what it sent before its first useful token, that token, and the rest. */
+  private async relayAnswer(attempt: UpstreamAttempt): Promise<StepResult> {
+    const { call } = attempt;
+    let finishReason: FinishReason | undefined;
+    try {
+      let firstTokenMs: number | undefined;
+      const relay = (chunk: UpstreamChunk) => {
+        if (firstTokenMs === undefined && isUseful(chunk.delta)) firstTokenMs = performance.now() - attempt.startedAt;
+        finishReason = this.relayChunk(chunk, call) ?? finishReason;
+      };
+      for (const chunk of attempt.head) relay(chunk);
+      for await (const chunk of attempt.rest()) relay(chunk);
+      if (!finishReason)
+        throw new GatewayError("upstream_unavailable", {
+          message: `${attempt.providerName} ended the stream without a finish reason.`,
+        });
+      call.finished(finishReason, this.usage);
+      this.coalescer?.flush();
+      await this.relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage: this.usage }));
+      this.recordHealth(attempt, firstTokenMs === undefined ? { ok: true } : { ok: true, firstTokenMs });
+      return { kind: "finished", finishReason };
+    } catch (caught) {
+      if (this.stop.signal.aborted) {
+        call.stopped(String(this.stop.signal.reason));
+        return { kind: "stopped" };
+      }
+      return { kind: "failed", error: this.attemptFailed(attempt, caught), attempt };
+    } finally {
+      attempt.release();
+    }
+  }
+
+  /** A call failed: note it (telemetry, log) and name its failure as a gateway error. */
+  private attemptFailed(attempt: UpstreamAttempt, caught: unknown): GatewayError {
+    const { deps } = this;
+    attempt.release();
+    const error = toUpstreamError(caught, attempt.providerName);
+    // The upstream's own words are the operator's to read, here, not the client's.
+    const detail = error.detail === undefined || deps.captureContent ? error.detail : elideQuoted(error.detail);
+    attempt.call.failed(error.code, detail);
+    // The target's own trouble counts against its breaker; a request the upstream refused does not.
+    if (isRetryable(error.code))
+      this.recordHealth(
+        attempt,
+        error.retryAfterSeconds === undefined
+          ? { ok: false }
+          : { ok: false, retryAfterSeconds: error.retryAfterSeconds },
+      );
+    deps.log.warn("upstream call failed", {
+      requestId: this.requestId,
+      code: error.code,
+      provider: attempt.providerName,
+      retry: attempt.retry,
+      ...(attempt.hedge ? { hedge: true } : {}),
+      ...(detail === undefined ? {} : { detail }),
+    });
+    return error;
+  }
+
+  /**
+   * The first target from `from` on that may be called now: with the route's breaker, one whose
+   * breaker is closed, or half-open with this caller as its probe; undefined when none is.
+   */
+  private async firstUsable(targets: Target[], from: number): Promise<number | undefined> {
+    if (!this.breaker) return from < targets.length ? from : undefined;
+    for (let index = from; index < targets.length; index++) {
+      const target = targets[index] as Target;
+      if (await this.deps.targetHealth.admits(this.targetKey(target))) return index;
+      this.deps.log.debug("target skipped: its breaker is open", {
+        requestId: this.requestId,
+        provider: target.provider,
+      });
+    }
+    return undefined;
+  }
+
+  /** A target as health and first-token times know it: provider key and upstream model. */
+  private targetKey(target: Target): string {
+    return `${target.provider}/${target.model ?? this.job.data.model}`;
+  }
+
+  private recordHealth(
+    attempt: UpstreamAttempt,
+    outcome: { ok: true; firstTokenMs?: number } | { ok: false; retryAfterSeconds?: number },
+  ): void {
+    if (this.breaker) this.deps.targetHealth.record(attempt.targetKey, outcome, this.breaker);
+  }
+
+  /** Relay one chunk's delta (never awaited: writes keep their order), note it; its finish reason, if any. */
+  private relayChunk(chunk: UpstreamChunk, call: UpstreamCallTelemetry): FinishReason | undefined {
+    if (chunk.delta) {
+      if (this.coalescer) this.coalescer.add(chunk.delta);
+      else this.relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => this.stop.abort(error));
+      this.deltas++;
+    }
+    // After the write: telemetry never delays a token.
+    call.chunk(chunk.delta, chunk.model);
+    if (chunk.usage) this.usage = chunk.usage;
+    return chunk.finishReason;
+  }
+
+  /** End with an error event (the upstream's text only on a route that exposes it). */
+  private async fail(error: GatewayError): Promise<JobOutcome> {
+    this.coalescer?.flush();
     const retryAfterSeconds =
       error.retryAfterSeconds === undefined
         ? undefined
-        : Math.min(error.retryAfterSeconds, deps.upstream.retryAfterMaxSeconds);
-    await relay.emit(
+        : Math.min(error.retryAfterSeconds, this.deps.upstream.retryAfterMaxSeconds);
+    await this.relay.emit(
       encodeRelayEvent({
         kind: "error",
         code: error.code,
         message:
-          exposeUpstreamErrors && error.detail ? `${error.message} The upstream said: ${error.detail}` : error.message,
+          this.exposeUpstreamErrors && error.detail
+            ? `${error.message} The upstream said: ${error.detail}`
+            : error.message,
         ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
       }),
     );
     return error.code;
-  };
-  if (
-    deps.recentCancels.knows(requestId, job.timestamp, attempt) ??
-    (await isCancelled(deps.redis, deps.keys, requestId))
-  ) {
-    deps.log.info("request cancelled", { requestId, reason: "client-gone", stage: "queued", deltas: 0 });
-    return "cancelled";
-  }
-  if (Date.now() >= deadlineAt) return fail(new GatewayError("queue_timeout"));
-  // The queue-wait bound is for a first start; a job taken over or handed back was started in time.
-  if (attempt === 1 && job.data.startBy !== undefined && Date.now() > job.data.startBy)
-    return fail(new GatewayError("queue_timeout", { retryAfterSeconds: 1 }));
-  if (attempt > 1 && (await earlierAttemptRelayedOutput(deps.redis, deps.keys, job.data.ingressId, requestId))) {
-    return fail(
-      new GatewayError("upstream_interrupted", {
-        message: "The worker serving this answer stopped after it had started; it cannot be resumed.",
-      }),
-    );
-  }
-  // After the queue-wait check (the job was picked up in time); a cancel heard meanwhile is seen below.
-  await deps.starts?.turn();
-
-  const onJobAbort = () => stop.abort((jobSignal?.reason as StopReason | undefined) ?? "client-gone");
-  jobSignal?.addEventListener("abort", onJobAbort, { once: true });
-  if (jobSignal?.aborted) onJobAbort();
-  const unwatch = deps.listenerWatch.watch(job.data.replyChannel, () => stop.abort("no-listener" satisfies StopReason));
-  const deadline = setTimeout(() => stop.abort("deadline" satisfies StopReason), deadlineAt - Date.now());
-  let deltas = 0;
-  let usage: Usage | null = null;
-  try {
-    // In the log at once (the ingress's queue-wait check and a later attempt read it there); the
-    // ingress hears it with the first token or the end, one pub/sub message fewer per request.
-    relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: deps.workerId })).catch(() => {});
-    const route = resolveRoute(deps.routes, job.data.model);
-    if (!route)
-      return await fail(
-        new GatewayError("model_not_found", {
-          param: "model",
-          message: `The model "${job.data.model}" is not served by this gateway.`,
-        }),
-      );
-    exposeUpstreamErrors = route.exposeUpstreamErrors;
-    const targets = [route, ...route.fallbacks];
-    let lastError: GatewayError | undefined;
-    for (let index = 0; index < targets.length; index++) {
-      const target = targets[index] as (typeof targets)[number];
-      const provider = deps.providers.get(target.provider);
-      if (!provider)
-        return await fail(
-          new GatewayError("internal_error", { message: `Provider "${target.provider}" is not configured.` }),
-        );
-      const model = target.model ?? job.data.model;
-      for (let retry = 0; ; retry++) {
-        let finishReason: FinishReason | undefined;
-        const call = telemetry.upstreamCall({
-          providerKey: target.provider,
-          providerType: deps.routes.providers[target.provider]?.type ?? "unknown",
-          model,
-          fallbackIndex: index,
-          retry,
-        });
-        try {
-          const chunks = timedUpstream({
-            provider,
-            body: job.data.request as Record<string, unknown>,
-            model,
-            signal: stop.signal,
-            stream: streamed,
-            // One answer comes whole: the request's deadline bounds it, not the header timeout.
-            ...(streamed ? {} : { timeoutMs: deadlineAt - Date.now() + deadlineMarginMs }),
-            firstTokenTimeoutMs: deps.upstream.firstTokenTimeoutMs,
-            idleTimeoutMs: deps.upstream.idleTimeoutMs,
-          });
-          for await (const chunk of chunks) {
-            if (chunk.delta) {
-              if (coalescer) coalescer.add(chunk.delta);
-              else relay.emit(encodeDelta(chunk.delta)).catch((error: unknown) => stop.abort(error));
-              deltas++;
-            }
-            // After the write: telemetry never delays a token.
-            call.chunk(chunk.delta, chunk.model);
-            if (chunk.finishReason) finishReason = chunk.finishReason;
-            if (chunk.usage) usage = chunk.usage;
-          }
-          if (!finishReason)
-            throw new GatewayError("upstream_unavailable", {
-              message: `${provider.name} ended the stream without a finish reason.`,
-            });
-          call.finished(finishReason, usage);
-          coalescer?.flush();
-          await relay.emit(encodeRelayEvent({ kind: "finish", finishReason, usage }));
-          return finishReason;
-        } catch (caught) {
-          if (stop.signal.aborted) {
-            call.stopped(String(stop.signal.reason));
-            return await stopped(stop.signal.reason);
-          }
-          const error = toUpstreamError(caught, provider.name);
-          // The upstream's own words are the operator's to read, here, not the client's.
-          const detail = error.detail === undefined || deps.captureContent ? error.detail : elideQuoted(error.detail);
-          call.failed(error.code, detail);
-          deps.log.warn("upstream call failed", {
-            requestId,
-            code: error.code,
-            provider: provider.name,
-            retry,
-            ...(detail === undefined ? {} : { detail }),
-          });
-          if (deltas > 0) {
-            // Never a truncated answer dressed as success, never a second answer glued to the first.
-            deps.log.warn("upstream failed after the first token", {
-              requestId,
-              code: error.code,
-              provider: provider.name,
-              deltas,
-            });
-            return await fail(
-              new GatewayError("upstream_interrupted", {
-                message: `The answer was interrupted after it had started: ${error.message}`,
-                cause: error,
-                ...(error.detail === undefined ? {} : { detail: error.detail }),
-              }),
-            );
-          }
-          if (!isRetryable(error.code)) return await failBeforeOutput(route, error);
-          lastError = error;
-          const waitMs = backoffMs(deps.upstream.retryBackoffMs, retry, error.retryAfterSeconds);
-          // A long Retry-After is better spent on a fallback target, or told to the client.
-          const canRetry =
-            retry < deps.upstream.retries && waitMs <= maxRetryWaitMs && Date.now() + waitMs < deadlineAt;
-          const next = targets[index + 1];
-          if (!canRetry) {
-            if (next) {
-              deps.log.warn("upstream failed, trying fallback", {
-                requestId,
-                code: error.code,
-                provider: provider.name,
-                retry,
-                next: next.provider,
-              });
-              telemetry.fallback(target.provider, next.provider, error.code);
-            }
-            break;
-          }
-          deps.log.warn("upstream failed, retrying", { requestId, code: error.code, provider: provider.name, retry });
-          telemetry.retry(target.provider, error.code);
-          try {
-            await sleep(waitMs, undefined, { signal: stop.signal });
-          } catch {
-            return await stopped(stop.signal.reason);
-          }
-        }
-      }
-    }
-    return await failBeforeOutput(route, lastError ?? new GatewayError("upstream_unavailable"));
-  } finally {
-    relay.close();
-    unwatch();
-    clearTimeout(deadline);
-    jobSignal?.removeEventListener("abort", onJobAbort);
   }
 
   /**
@@ -286,25 +556,31 @@ export async function handleChatJob(
    * voice call alive. Not for a failure that would come back on every turn (the upstream rejected
    * the request or the gateway's credentials): that one is an explicit error, so it gets seen.
    */
-  async function failBeforeOutput(route: Route, error: GatewayError): Promise<string> {
-    if (route.fallbackSentence === undefined || isDeterministic(error.code)) return fail(error);
-    deps.log.warn("upstream failed, answering with the route's fallback sentence", { requestId, code: error.code });
+  private async failBeforeOutput(route: Route, error: GatewayError): Promise<JobOutcome> {
+    if (route.fallbackSentence === undefined || isDeterministic(error.code)) return this.fail(error);
+    this.deps.log.warn("upstream failed, answering with the route's fallback sentence", {
+      requestId: this.requestId,
+      code: error.code,
+    });
     await Promise.all([
-      relay.emit(encodeDelta({ content: route.fallbackSentence })),
-      relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null })),
+      this.relay.emit(encodeDelta({ content: route.fallbackSentence })),
+      this.relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null })),
     ]);
     return "fallback-sentence";
   }
 
-  async function stopped(reason: unknown): Promise<string> {
+  /** The job's stop signal fired: tell whoever can still hear, or hand the job back. */
+  private async stopped(reason: unknown): Promise<JobOutcome> {
+    const { deps, requestId, deltas, usage } = this;
+    const stage = deltas > 0 ? "streaming" : "before-first-token";
     switch (reason as StopReason) {
       case "deadline":
-        return fail(new GatewayError("deadline_exceeded"));
+        return this.fail(new GatewayError("deadline_exceeded"));
       case "shutdown":
-        if (deltas === 0 && token) {
+        if (deltas === 0 && this.token) {
           // Nothing reached the client: hand the job back, another worker answers it.
-          await relay.flush().catch(() => {});
-          const handedBack = await job.moveToWait(token).then(
+          await this.relay.flush().catch(() => {});
+          const handedBack = await this.job.moveToWait(this.token).then(
             () => true,
             () => false,
           );
@@ -313,52 +589,32 @@ export async function handleChatJob(
             throw new WaitingError();
           }
         }
-        return fail(new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }));
+        return this.fail(
+          new GatewayError("shutting_down", { message: "The worker serving this answer is shutting down." }),
+        );
       case "no-listener":
         // Nobody hears it now, but a reply subscriber that is only reconnecting (a Redis failover
         // moves every connection, not all at the same moment) reads the log when it is back: the
         // end goes there, so that request ends with an error instead of at its deadline.
-        await fail(
+        await this.fail(
           new GatewayError("redis_unavailable", {
             retryAfterSeconds: 1,
             message: "The gateway lost the Redis connection that carries this answer; retry after the indicated time.",
           }),
         ).catch(() => {});
-        deps.log.info("request cancelled", {
-          requestId,
-          reason: "no-listener",
-          stage: deltas > 0 ? "streaming" : "before-first-token",
-          deltas,
-          usage,
-        });
+        deps.log.info("request cancelled", { requestId, reason: "no-listener", stage, deltas, usage });
         return "no-listener";
       case "client-gone":
-      case "lock-lost":
+      case "lock-lost": {
         // Not an error: nobody is listening. Recorded with what had been produced so far.
-        await relay.flush().catch(() => {});
-        deps.log.info("request cancelled", {
-          requestId,
-          reason: String(reason),
-          stage: deltas > 0 ? "streaming" : "before-first-token",
-          deltas,
-          usage,
-        });
-        return String(reason);
+        const outcome = reason as "client-gone" | "lock-lost";
+        await this.relay.flush().catch(() => {});
+        deps.log.info("request cancelled", { requestId, reason: outcome, stage, deltas, usage });
+        return outcome;
+      }
       default:
         // A relay write failed (Redis unreachable): nobody can be told through Redis either.
         throw reason instanceof Error ? reason : new Error(String(reason));
     }
   }
-}
-
-/** BullMQ's attempt number of this run of the job (1 for the first). */
-export function jobAttempt(job: Job<ChatJob>): number {
-  return Math.max(1, job.attemptsStarted);
-}
-
-/** Exponential backoff with jitter; an upstream's Retry-After wins when it is longer. */
-function backoffMs(baseMs: number, retry: number, retryAfterSeconds: number | undefined): number {
-  const exponential = baseMs * 2 ** retry;
-  const jittered = exponential / 2 + Math.random() * (exponential / 2);
-  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
 }

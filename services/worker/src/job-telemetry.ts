@@ -27,6 +27,7 @@ import {
   type Context,
   type Span,
 } from "@switchboard/telemetry";
+import { outcomeKind, type JobOutcome } from "./job-outcome.ts";
 import type { TimelineRecorder } from "./timeline-recorder.ts";
 import type { AttemptRecord } from "@switchboard/relay";
 import type { WorkerMetrics } from "./worker-metrics.ts";
@@ -39,16 +40,13 @@ export interface JobTelemetryOptions {
   timeline?: TimelineRecorder;
 }
 
-/** Outcomes of handleChatJob that mean "nobody listens any more", not a failure. */
-const cancelOutcomes = new Set(["cancelled", "client-gone", "no-listener"]);
-
 /** Run a chat job inside its CONSUMER span; the handler's result decides how the span ends. */
 export async function traceChatJob(
   job: ChatJob,
   attempt: number,
   options: JobTelemetryOptions,
-  run: (telemetry: JobTelemetry) => Promise<string>,
-): Promise<string> {
+  run: (telemetry: JobTelemetry) => Promise<JobOutcome>,
+): Promise<JobOutcome> {
   const queueWaitSeconds = Math.max(0, (Date.now() - job.enqueuedAt) / 1000);
   options.metrics.queueWait.record(queueWaitSeconds);
   options.metrics.activeJobs.add(1);
@@ -71,15 +69,20 @@ export async function traceChatJob(
   const telemetry = new JobTelemetry(span, job, options);
   try {
     const outcome = await withSpan(span, () => run(telemetry));
-    if (cancelOutcomes.has(outcome)) {
-      options.metrics.cancellations.add(1, { [attributeNames.cancelReason]: outcome });
-      span.setAttribute(attributeNames.cancelled, true);
-      span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: outcome });
-    } else if (isErrorCode(outcome)) {
-      options.metrics.errors.add(1, { [attributeNames.errorType]: outcome });
-      markFailed(span, outcome);
-    } else {
-      span.setAttribute(attributeNames.outcome, outcome);
+    switch (outcomeKind(outcome)) {
+      case "cancelled":
+        options.metrics.cancellations.add(1, { [attributeNames.cancelReason]: outcome });
+        span.setAttribute(attributeNames.cancelled, true);
+        span.addEvent(eventNames.cancelled, { [attributeNames.cancelReason]: outcome });
+        break;
+      case "failed":
+        options.metrics.errors.add(1, { [attributeNames.errorType]: outcome });
+        markFailed(span, outcome);
+        break;
+      case "answered":
+      case "taken-over":
+        span.setAttribute(attributeNames.outcome, outcome);
+        break;
     }
     return outcome;
   } catch (error) {
@@ -113,6 +116,19 @@ export class JobTelemetry {
   /** The call failed before any token went out; the same target is tried again. */
   retry(provider: string, code: string): void {
     this.options.metrics.retries.add(1, { [attributeNames.provider]: provider, [attributeNames.errorType]: code });
+  }
+
+  /** A hedge call to `provider` started (hedged: the target that was slow), or the budget refused it. */
+  hedge(outcome: "started" | "refused", provider: string): void {
+    const counter =
+      outcome === "started" ? this.options.metrics.hedgesStarted : this.options.metrics.hedgeBudgetRefusals;
+    counter.add(1, { [attributeNames.provider]: provider });
+  }
+
+  /** A hedged request's race is decided: the call to `provider` won, as the primary or the hedge. */
+  hedgeWon(provider: string, role: "primary" | "hedge"): void {
+    this.options.metrics.hedgeWins.add(1, { [attributeNames.provider]: provider, [attributeNames.hedgeRole]: role });
+    if (this.span.isRecording()) this.span.setAttribute(attributeNames.hedgeRole, role);
   }
 
   /** The call failed before any token went out; the next target is tried. */
@@ -211,6 +227,17 @@ export class UpstreamCallTelemetry {
     this.end(code);
   }
 
+  /** Another call of a hedged request answered first: this one was closed, unheard. Not a failure. */
+  lostRace(): void {
+    this.attributes[attributeNames.hedgeOutcome] = "lost";
+    this.end();
+  }
+
+  /** This call's answer won a hedged request's race (it is relayed). */
+  wonRace(): void {
+    this.attributes[attributeNames.hedgeOutcome] = "won";
+  }
+
   /** Stopped from outside: nobody listens (cancelled), or a deadline or shutdown (failed). */
   stopped(reason: string): void {
     if (reason === "client-gone" || reason === "no-listener") {
@@ -248,6 +275,7 @@ export class UpstreamCallTelemetry {
         [attributeNames.genAiRequestStream]: true,
         [attributeNames.fallbackIndex]: this.target.fallbackIndex,
         [attributeNames.upstreamRetry]: this.target.retry,
+        [attributeNames.upstreamHedge]: this.target.hedge,
         [attributeNames.requestId]: this.job.requestId,
         [attributeNames.chunkCount]: this.chunks,
         ...(this.responseModel ? { [attributeNames.genAiResponseModel]: this.responseModel } : {}),
@@ -308,8 +336,8 @@ export interface UpstreamTarget {
   fallbackIndex: number;
   /** 0 for the first call to this target, 1 for its first retry, … */
   retry: number;
-  /** A hedged call: a second call raced against a slow first one. */
-  hedge?: boolean;
+  /** A hedge: started in parallel because the previous target sent no useful token in time. */
+  hedge: boolean;
 }
 
 /** The request's messages in the GenAI conventions' shape (only ever built when capture is on). */

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
+import type { RouteTable } from "@switchboard/config";
 import { jobCatalog, type ChatJob } from "@switchboard/protocol";
 import { createProviders } from "@switchboard/providers";
 import {
@@ -20,12 +21,17 @@ import { createLogger, createMetrics, withoutTracing } from "@switchboard/teleme
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
 import { CrashReaper } from "./crash-reaper.ts";
+import { FirstTokenTimes } from "./first-token-times.ts";
+import { HedgeBudget, defineHedgeCommands } from "./hedge-budget.ts";
 import { startHealthFile } from "./health-file.ts";
+import type { JobOutcome } from "./job-outcome.ts";
 import { traceChatJob } from "./job-telemetry.ts";
 import { TimelineRecorder } from "./timeline-recorder.ts";
 import { ListenerWatch } from "./listener-watch.ts";
 import { QueueConsumers } from "./queue-consumers.ts";
 import { StartPacer } from "./start-pacer.ts";
+import { TargetHealth, defineTargetHealthCommands } from "./target-health.ts";
+import { observeTargetHealth } from "./target-health-metrics.ts";
 import { createWorkerMetrics } from "./worker-metrics.ts";
 
 export interface WorkerApp {
@@ -36,8 +42,26 @@ export interface WorkerApp {
 /** The one queue, from the job catalog. */
 const queueName = jobCatalog.chat.queue;
 
+/** How often the targets' shared health is read from Redis into this worker's copy. */
+const targetHealthRefreshMs = 200;
+
 /** Jobs that may start their upstream call in one event-loop turn (start-pacer.ts). */
 const jobStartsPerTurn = 4;
+
+/**
+ * The targets of the routes with `health` whose model is known before a request names it (a
+ * target's own model, or the route's model id; not the wildcard route's).
+ */
+function healthTargets(routes: RouteTable): string[] {
+  return Object.entries(routes.routes).flatMap(([modelId, route]) =>
+    route.health
+      ? [route, ...route.fallbacks].flatMap((target) => {
+          const model = target.model ?? (modelId === "*" ? undefined : modelId);
+          return model === undefined ? [] : [`${target.provider}/${model}`];
+        })
+      : [],
+  );
+}
 
 export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   const workerId = `worker-${randomBytes(6).toString("base64url")}`;
@@ -68,6 +92,8 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   for (const client of [redis, cancelSubscriber, bullConnection])
     client.on("error", (error: Error) => log.debug("redis connection error", { error }));
   defineRelayCommands(redis);
+  defineHedgeCommands(redis);
+  defineTargetHealthCommands(redis);
   await waitForRedis(redis, config.REDIS_URL, 5000);
 
   const metrics = createMetrics("switchboard-worker");
@@ -83,6 +109,14 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     config.RELAY_NO_LISTENER_GRACE_MS,
   );
   const recentCancels = new RecentCancels(120_000);
+  const targetHealth = new TargetHealth({
+    redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    refreshMs: targetHealthRefreshMs,
+    probeMs: config.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
+  });
+  observeTargetHealth(metrics.meter, targetHealth);
+  await targetHealth.follow(healthTargets(config.routes));
   const starts = new StartPacer(jobStartsPerTurn);
   const deps = {
     redis,
@@ -108,9 +142,12 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       retryAfterMaxSeconds: config.UPSTREAM_RETRY_AFTER_MAX_SECONDS,
     },
     captureContent: config.SWITCHBOARD_CAPTURE_CONTENT,
+    hedgeBudget: new HedgeBudget(redis, config.REDIS_KEY_PREFIX),
+    firstTokenTimes: new FirstTokenTimes(),
+    targetHealth,
     log,
   };
-  const worker = new QueueConsumers<ChatJob, string>(
+  const worker = new QueueConsumers<ChatJob, JobOutcome>(
     queueName,
     // BullMQ passes an AbortSignal only to processors that declare three parameters.
     async (job: Job<ChatJob>, token?: string, signal?: AbortSignal) => {
@@ -209,6 +246,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
       clearTimeout(timer);
       listenerWatch.close();
       reaper.close();
+      targetHealth.close();
       await Promise.allSettled([redis.quit(), cancelSubscriber.quit(), bullConnection.quit(), metrics.shutdown()]);
       metricsServer?.server.close();
       log.info("stopped");

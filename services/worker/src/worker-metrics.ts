@@ -1,6 +1,6 @@
 // The worker's metrics: how long jobs waited in the queue, how the upstreams behave per provider
-// (latency, time to first chunk, tokens in and out, errors by code), fallbacks, cancellations and
-// jobs in flight. Attributes stay low-cardinality: provider names and codes, never model ids.
+// (latency, time to first chunk, tokens in and out, errors by code), fallbacks, hedges, cancellations
+// and jobs in flight. Attributes stay low-cardinality: provider names and codes, never model ids.
 import { durationBucketsSeconds, metricNames, tokenBuckets, type Meter } from "@switchboard/telemetry";
 
 export interface WorkerMetrics {
@@ -13,6 +13,9 @@ export interface WorkerMetrics {
   errors: ReturnType<Meter["createCounter"]>;
   fallbacks: ReturnType<Meter["createCounter"]>;
   retries: ReturnType<Meter["createCounter"]>;
+  hedgesStarted: ReturnType<Meter["createCounter"]>;
+  hedgeWins: ReturnType<Meter["createCounter"]>;
+  hedgeBudgetRefusals: ReturnType<Meter["createCounter"]>;
 }
 
 export function createWorkerMetrics(meter: Meter): WorkerMetrics {
@@ -58,6 +61,20 @@ export function createWorkerMetrics(meter: Meter): WorkerMetrics {
       description:
         "Upstream calls that failed before the first token and are tried again on the same target (UPSTREAM_RETRIES), by provider and code.",
       unit: "{call}",
+    }),
+    hedgesStarted: meter.createCounter(metricNames.hedgesStarted, {
+      description:
+        "Hedged calls started because the route's target had sent no useful token after the hedge delay, by the hedged target's provider.",
+      unit: "{call}",
+    }),
+    hedgeWins: meter.createCounter(metricNames.hedgeWins, {
+      description: "Hedged requests by the target whose first useful token won (provider, role: primary or hedge).",
+      unit: "{request}",
+    }),
+    hedgeBudgetRefusals: meter.createCounter(metricNames.hedgeBudgetRefusals, {
+      description:
+        "Hedges not started because the route's hedge budget (budgetPercent, across workers) was spent, by provider.",
+      unit: "{request}",
     }),
   };
 }
