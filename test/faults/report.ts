@@ -439,7 +439,7 @@ await run("10", async () => {
   const total = figures.streams * 3;
   row(
     "10",
-    `${figures.streams} normal streams (3 rounds) while every hostile kind is sent without pause: completed, quiet / attacked`,
+    `${figures.streams} normal streams (3 rounds) while every hostile kind is sent, each every 250 ms: completed, quiet / attacked`,
     `${quietDone} / ${attackedDone} of ${total} (${JSON.stringify(figures.attacked.outcomes)})`,
     "all",
     quietDone === total && attackedDone === total,

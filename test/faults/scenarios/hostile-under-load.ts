@@ -1,10 +1,10 @@
 // Hostile bodies while normal traffic runs: 50 streams are timed on the quiet gateway, then again
-// while attackers send, without pause, every kind of hostile request at once — 9.9 MB bodies of
-// 3.3 million empty objects, model ids that are Object.prototype's own names, a UTF-16 body with
-// deep nesting, a corrupt gzip body, and a key over its concurrency limit (it holds all its streams
-// through both phases) sending a 5 MB body. The normal
-// streams must all complete, their first-token p99 within twice the quiet one; the processes must
-// stay up and under 300 MB; and no job may be left in Redis without an expiry.
+// while attackers send every kind of hostile request at once, each kind again 250 ms after its last
+// answer: 9.9 MB bodies of 3.3 million empty objects, model ids that are Object.prototype's own
+// names, a UTF-16 body with deep nesting, a corrupt gzip body, and a key over its concurrency limit
+// (it holds all its streams through both phases) sending a 5 MB body. The normal streams must all
+// complete, their first-token p99 within twice the quiet one; the processes must stay up and under
+// 300 MB; and no job may be left in Redis without an expiry.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { Redis } from "ioredis";
@@ -14,6 +14,8 @@ import { clock, countBy, summary } from "../support/figures.ts";
 const normalKey = "faults-hostile-normal-key-0123";
 const attackerKey = "faults-hostile-attacker-key-0123";
 const limitedKey = "faults-hostile-limited-key-0123";
+/** Each attacker's pause between its requests: a steady attack, not a flood of cheap requests. */
+const attackPauseMs = 250;
 /** Concurrent streams per key: room for the normal key's; the limited key holds them all. */
 const limitedStreams = 60;
 /** The limited key's streams: a token a second, longer than the run. */
@@ -196,10 +198,12 @@ export async function measureHostileUnderLoad(streams: number, rounds: number): 
       peak.ingress = Math.max(peak.ingress, residentMb(ingress.child.pid));
       peak.worker = Math.max(peak.worker, residentMb(worker.child.pid));
     }, 50);
-    // One attacker per kind, each sending its kind again as soon as it is answered.
+    // One attacker per kind, each sending its kind again 250 ms after its last answer.
     const attackers = kinds.map(async (kind) => {
-      while (attacking)
+      while (attacking) {
         attackAnswers.push({ kind: kind.name, status: await post(url, kind.key, kind.body, kind.headers) });
+        await new Promise((resolve) => setTimeout(resolve, attackPauseMs));
+      }
     });
     const attacked = await normalPhase(url, streams, rounds);
     attacking = false;
