@@ -19,7 +19,7 @@ describe("hostile input under load", () => {
       "model valueOf": "404 model_not_found",
       "UTF-16 charset, deep nesting": "415 unsupported_media_type",
       "corrupt gzip": "400 invalid_request",
-      "over its rate limit, 5 MB body": "429 rate_limited",
+      "over its concurrency limit, 5 MB body": "429 rate_limited",
     };
     for (const [kind, status] of Object.entries(expected)) {
       expect(Object.keys(figures.attack[kind] ?? {}), kind).toEqual([status]);

@@ -64,7 +64,7 @@ function hostileKinds(): Kind[] {
       headers: { "content-encoding": "gzip" },
     },
     {
-      name: "over its rate limit, 5 MB body",
+      name: "over its concurrency limit, 5 MB body",
       key: limitedKey,
       body: Buffer.from(JSON.stringify({ ...valid, messages: [{ role: "user", content: "y".repeat(5_000_000) }] })),
     },
