@@ -12,6 +12,7 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack("operational", {
     ingressEnv: { API_KEYS: keys.join(","), METRICS_TOKEN: metricsToken, TRUST_PROXY: "loopback" },
+    workerEnv: { METRICS_TOKEN: metricsToken },
   });
 });
 afterAll(async () => {
@@ -45,6 +46,22 @@ describe("metrics", () => {
       expect(scraped.status).toBe(200);
       expect(await scraped.text()).toContain("target_info");
     }
+  });
+
+  it("need the token on a worker's port too, when it is set there; without it they are open", async () => {
+    const url = String(stack.workers[0]!.readyLine.metricsUrl);
+    for (const authorization of [undefined, `Bearer ${keys[0]}`, "Bearer wrong-token"]) {
+      const refused = await fetch(url, authorization ? { headers: { authorization } } : {});
+      expect(refused.status, `${url} with ${authorization}`).toBe(401);
+      await refused.text();
+    }
+    const scraped = await fetch(url, { headers: { authorization: `Bearer ${metricsToken}` } });
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toContain("switchboard-worker");
+    const open = await stack.startWorker({ METRICS_TOKEN: "" });
+    const unguarded = await fetch(String(open.readyLine.metricsUrl));
+    expect(unguarded.status).toBe(200);
+    await unguarded.text();
   });
 });
 

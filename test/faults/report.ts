@@ -6,6 +6,7 @@ import { cpus } from "node:os";
 import { measureActiveCancellation, measureQueuedCancellation } from "./scenarios/cancellation.ts";
 import { measureGracefulShutdown } from "./scenarios/graceful-shutdown.ts";
 import { measureHostileInput } from "./scenarios/hostile-input.ts";
+import { measureHostileUnderLoad } from "./scenarios/hostile-under-load.ts";
 import { measureFairness, measureUpstreamLeaks, measureValuesFlood } from "./scenarios/hostile-world.ts";
 import { measureIngressKill } from "./scenarios/ingress-kill.ts";
 import { measureKeyLimits, measureOverload } from "./scenarios/overload.ts";
@@ -427,6 +428,47 @@ await run("9", async () => {
     `${JSON.stringify(fair.otherStatuses)}, ${ms(fair.otherFirstTokenMs.p50)} / ${ms(fair.otherFirstTokenMs.p99)} / ${ms(fair.otherFirstTokenMs.max)}`,
     "all 200, max < 1 s",
     fair.otherStatuses["200"] === fair.otherRequests && fair.otherFirstTokenMs.max < 1000,
+  );
+});
+
+await run("10", async () => {
+  const figures = await measureHostileUnderLoad(50, 3);
+  raw.hostileUnderLoad = figures;
+  const quietDone = figures.quiet.outcomes.done ?? 0;
+  const attackedDone = figures.attacked.outcomes.done ?? 0;
+  const total = figures.streams * 3;
+  row(
+    "10",
+    `${figures.streams} normal streams (3 rounds) while every hostile kind is sent, each every 250 ms: completed, quiet / attacked`,
+    `${quietDone} / ${attackedDone} of ${total} (${JSON.stringify(figures.attacked.outcomes)})`,
+    "all",
+    quietDone === total && attackedDone === total,
+  );
+  const quiet = figures.quiet.firstTokenMs;
+  const attacked = figures.attacked.firstTokenMs;
+  row(
+    "10",
+    "  normal first token p50 / p99, quiet → attacked (upstream's own first token: 200 ms)",
+    `${ms(quiet.p50)} / ${ms(quiet.p99)} → ${ms(attacked.p50)} / ${ms(attacked.p99)}`,
+    "attacked p99 ≤ 2 × quiet p99",
+    attacked.p99 <= 2 * quiet.p99,
+  );
+  for (const [kind, answers] of Object.entries(figures.attack))
+    row("10", `  hostile: ${kind}`, JSON.stringify(answers));
+  row(
+    "10",
+    "  peak RSS ingress / worker",
+    `${figures.peakRssMb.ingress.toFixed(0)} / ${figures.peakRssMb.worker.toFixed(0)} MB`,
+    "< 300 MB each",
+    figures.peakRssMb.ingress < 300 && figures.peakRssMb.worker < 300,
+  );
+  row("10", "  processes died", String(figures.crashes), "0", figures.crashes === 0);
+  row(
+    "10",
+    "  keys left in Redis without an expiry (other than the queue's own)",
+    figures.keysWithoutExpiry.length === 0 ? "0" : figures.keysWithoutExpiry.slice(0, 5).join(", "),
+    "0",
+    figures.keysWithoutExpiry.length === 0,
   );
 });
 

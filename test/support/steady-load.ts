@@ -17,7 +17,13 @@ export interface SteadyLoad {
   stop(): Promise<LoadOutcome[]>;
 }
 
-export function startSteadyLoad(url: string, concurrency: number, abortAfterMs: number): SteadyLoad {
+/** refusedPauseMs: how long a loop waits after a request that did not succeed before sending the next. */
+export function startSteadyLoad(
+  url: string,
+  concurrency: number,
+  abortAfterMs: number,
+  refusedPauseMs = 20,
+): SteadyLoad {
   const outcomes: LoadOutcome[] = [];
   let running = true;
   const loops = Array.from({ length: concurrency }, async (_, loop) => {
@@ -26,7 +32,7 @@ export function startSteadyLoad(url: string, concurrency: number, abortAfterMs: 
       const outcome = await streamOnce(url, `l${loop}-${index}`, abortAfterMs);
       outcomes.push({ sentAt, endedAt: Date.now(), outcome });
       // A client that was refused pauses a little, as real ones do, rather than spin on fast 503s.
-      if (outcome !== "done") await new Promise((resolve) => setTimeout(resolve, 20));
+      if (outcome !== "done") await new Promise((resolve) => setTimeout(resolve, refusedPauseMs));
     }
   });
   return {

@@ -48,6 +48,11 @@ export const errorCodes = {
     type: "service_unavailable_error",
     message: "The gateway is at capacity; retry after the indicated time.",
   },
+  connection_limit: {
+    status: 503,
+    type: "service_unavailable_error",
+    message: "This gateway instance has as many connections open as it allows; retry after the indicated time.",
+  },
   queue_timeout: {
     status: 503,
     type: "service_unavailable_error",
@@ -119,6 +124,7 @@ export function isRetryable(code: ErrorCode): boolean {
     case "not_found":
     case "rate_limited":
     case "overloaded":
+    case "connection_limit":
     case "queue_timeout":
     case "redis_unavailable":
     case "shutting_down":

@@ -1,7 +1,8 @@
 // Follow a Redis Sentinel failover at once. On the sentinels' +switch-master announcement, every
-// connection of this process that is on another server than the new primary reconnects, and so
-// asks the sentinels for the new one, and again at each ready on another server (a sentinel that
-// has not heard of the failover yet still names the old primary) for up to 10 s. Without this,
+// connection of this process that is on another server than the new primary reconnects (one
+// waiting to reconnect, its primary crashed, tries at once), and so asks the sentinels for the new
+// one, and again at each ready on another server (a sentinel that has not heard of the failover yet
+// still names the old primary) for up to 10 s. Without this,
 // after a forced failover (SENTINEL FAILOVER) or a partition, an idle connection stays on the old
 // primary until the sentinels demote it, about 10 s later, and what is written there meanwhile is
 // lost; a worker and an ingress can be on different primaries.
@@ -95,7 +96,22 @@ function switchTo(watch: Watch, master: string, message: string): void {
     if (ready && isOn(connection, move.primary)) continue;
     watch.moving.set(connection, move);
     if (ready) connection.disconnect(true);
+    else if (connection.status === "reconnecting") reconnectNow(connection);
   }
+}
+
+/**
+ * A connection waiting out its reconnect delay (after a crashed primary, up to a second by then)
+ * tries at once: the sentinels now name a primary that answers. Without this, requests were
+ * refused redis_unavailable for up to that second after the promotion. ioredis keeps the pending
+ * attempt's timer in a private field; its own timer callback does just this.
+ */
+function reconnectNow(connection: Redis): void {
+  const pending = connection as unknown as { reconnectTimeout: NodeJS.Timeout | null };
+  if (!pending.reconnectTimeout) return;
+  clearTimeout(pending.reconnectTimeout);
+  pending.reconnectTimeout = null;
+  connection.connect().catch(() => {});
 }
 
 /** Whether the connection is on that server (by port alone when the sentinels announce host names). */

@@ -45,6 +45,8 @@ export const attributeNames = {
   /** Why a request was refused authentication: missing or invalid. */
   authenticationReason: "switchboard.authentication.reason",
   cancelReason: "switchboard.cancel.reason",
+  /** Why the ingress closed a client connection: limit, write_timeout, idle_timeout, dropped. */
+  connectionCloseReason: "switchboard.connection.close_reason",
   /** BullMQ's attempt number of the job (1 unless a worker died holding it). */
   attempt: "switchboard.attempt",
   /** 0 for the route's first target, 1 for its first fallback, … */
@@ -98,6 +100,8 @@ export const metricNames = {
   cancellations: "switchboard.cancellations",
   errors: "switchboard.errors",
   authenticationFailures: "switchboard.authentication.failures",
+  openConnections: "switchboard.connections.open",
+  closedConnections: "switchboard.connections.closed",
   fallbacks: "switchboard.fallbacks",
   retries: "switchboard.retries",
   superseded: "switchboard.superseded",

@@ -1,6 +1,7 @@
 // The Express application: routes, body parsing, and the error handler that keeps every failure
 // in the OpenAI error shape.
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { listModelIds, type RouteTable } from "@switchboard/config";
 import { GatewayError } from "@switchboard/protocol";
@@ -36,6 +37,8 @@ export interface AppOptions {
   trustProxy?: boolean | number | string;
   /** METRICS_TOKEN: this port serves GET /metrics too, to scrapes that send it as a Bearer token. */
   metricsToken?: string;
+  /** MAX_CONNECTIONS: is this connection one too many (counted when it says so)? Its requests get 503 connection_limit. */
+  refusesConnection?: (socket: Socket) => boolean;
 }
 
 /** /v1/chat/completions, /chat/completions, and the doubled or missing slashes users type. */
@@ -52,6 +55,15 @@ export function createApp(options: AppOptions): express.Express {
   // First: every response, whatever answers it, carries the request's id.
   app.use(requestIdMiddleware);
   app.set("trust proxy", options.trustProxy ?? false);
+  // A connection above MAX_CONNECTIONS: every request on it is refused before anything is read,
+  // and the connection closed with the answer.
+  const refusesConnection = options.refusesConnection;
+  if (refusesConnection)
+    app.use((request: Request, response: Response, next: NextFunction) => {
+      if (!refusesConnection(request.socket)) return next();
+      response.setHeader("Connection", "close");
+      sendError(response, new GatewayError("connection_limit", { retryAfterSeconds: 1 }));
+    });
 
   app.get("/health", (_request, response) => {
     response.json({ status: "ok" });

@@ -51,6 +51,15 @@ export const IngressEnv = z.object({
    * client address the limits and logs use. Unset: none (the socket's address).
    */
   TRUST_PROXY: trustProxy(),
+  /**
+   * Client connections this ingress keeps open; one more is answered 503 connection_limit and
+   * closed. Each open connection costs a socket and its buffers (tens of KB).
+   */
+  MAX_CONNECTIONS: integer(10_000, { min: 1 }),
+  /** A kept-alive connection idle this long is closed (above a load balancer's idle timeout: 60 s on AWS ALB). */
+  KEEP_ALIVE_TIMEOUT_MS: integer(65_000, { min: 100 }),
+  /** A client that takes no byte of its answer for this long, its write buffer full, is disconnected. */
+  CLIENT_WRITE_TIMEOUT_MS: integer(10_000, { min: 100 }),
   // Metrics
   /** GET /metrics is served here, not on PORT (0: any free port, shown in the `listening` log line). */
   METRICS_PORT: integer(9464, { min: 0, max: 65_535 }),

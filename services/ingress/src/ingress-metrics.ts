@@ -1,5 +1,6 @@
 // The ingress's metrics: what the caller experiences (time to first token, request duration,
-// open streams, cancellations, errors by code) and the queue depth the workers have to drain.
+// open streams, cancellations, errors by code), the queue depth the workers have to drain, and the
+// client connections (open, and closed by the ingress: over the limit, idle, not reading).
 // Attributes stay low-cardinality on purpose: no model id a caller sent (a "*" route accepts any
 // string); the routing table's own keys and configured models only.
 import { attributeNames, durationBucketsSeconds, metricNames, type Meter } from "@switchboard/telemetry";
@@ -12,11 +13,25 @@ export interface IngressMetrics {
   superseded: ReturnType<Meter["createCounter"]>;
   errors: ReturnType<Meter["createCounter"]>;
   authenticationFailures: ReturnType<Meter["createCounter"]>;
+  closedConnections: ReturnType<Meter["createCounter"]>;
 }
 
-/** queueDepth: job counts by state, read from Redis when Prometheus scrapes. */
-export function createIngressMetrics(meter: Meter, queueDepth: () => Promise<Record<string, number>>): IngressMetrics {
+/**
+ * queueDepth: job counts by state, read from Redis when Prometheus scrapes; openConnections: the
+ * client connections open on this ingress now.
+ */
+export function createIngressMetrics(
+  meter: Meter,
+  queueDepth: () => Promise<Record<string, number>>,
+  openConnections: () => number,
+): IngressMetrics {
   const advice = { explicitBucketBoundaries: durationBucketsSeconds };
+  meter
+    .createObservableGauge(metricNames.openConnections, {
+      description: "Client connections open on this ingress.",
+      unit: "{connection}",
+    })
+    .addCallback((result) => result.observe(openConnections()));
   meter
     .createObservableGauge(metricNames.queueDepth, { description: "Chat jobs in the queue, by state.", unit: "{job}" })
     .addCallback(async (result) => {
@@ -58,6 +73,10 @@ export function createIngressMetrics(meter: Meter, queueDepth: () => Promise<Rec
     authenticationFailures: meter.createCounter(metricNames.authenticationFailures, {
       description: "Requests refused for a missing or wrong API key, by reason (missing, invalid).",
       unit: "{request}",
+    }),
+    closedConnections: meter.createCounter(metricNames.closedConnections, {
+      description: "Client connections the ingress closed, by reason (limit, dropped, idle_timeout, write_timeout).",
+      unit: "{connection}",
     }),
   };
 }

@@ -1,12 +1,21 @@
 // Ingress process entry point: `node services/ingress/src/main.ts`.
 // Telemetry starts first: OTEL_* variables decide whether spans are exported (see README).
 import { createServer } from "node:http";
+import type { Socket } from "node:net";
 import { GatewayError } from "@switchboard/protocol";
-import { abandonStandardOutput, createLogger, createMetrics, startTelemetry } from "@switchboard/telemetry";
+import {
+  abandonStandardOutput,
+  attributeNames,
+  createLogger,
+  createMetrics,
+  startTelemetry,
+} from "@switchboard/telemetry";
 import { bearerMatches, createApp } from "./app.ts";
 import { loadIngressConfig } from "./config.ts";
+import { ConnectionCap, type ConnectionCloseReason } from "./connection-cap.ts";
 import { createIngressMetrics } from "./ingress-metrics.ts";
 import { IngressRuntime } from "./ingress-runtime.ts";
+import { WriteTimeoutWatch } from "./write-timeout.ts";
 
 try {
   const telemetry = startTelemetry("switchboard-ingress");
@@ -16,7 +25,23 @@ try {
   await runtime.start();
   const authenticationOptions = { keys: config.apiKeys, ...(config.AUTH_HEADER ? { header: config.AUTH_HEADER } : {}) };
   const metrics = createMetrics("switchboard-ingress");
-  const ingressMetrics = createIngressMetrics(metrics.meter, () => runtime.queueDepth());
+  const closedConnection = (reason: ConnectionCloseReason) =>
+    ingressMetrics.closedConnections.add(1, { [attributeNames.connectionCloseReason]: reason });
+  const connectionCap = new ConnectionCap(config.MAX_CONNECTIONS, log, closedConnection);
+  const ingressMetrics = createIngressMetrics(
+    metrics.meter,
+    () => runtime.queueDepth(),
+    () => connectionCap.open,
+  );
+  // A client that stopped reading: disconnected, which cancels its request (the response closes).
+  const writeTimeouts = new WriteTimeoutWatch(config.CLIENT_WRITE_TIMEOUT_MS, (socket, bufferedBytes) => {
+    closedConnection("write_timeout");
+    log.warn("client stopped reading: disconnected", {
+      client: socket.remoteAddress,
+      bufferedBytes,
+      timeoutMs: config.CLIENT_WRITE_TIMEOUT_MS,
+    });
+  });
   const app = createApp({
     runtime,
     routes: config.routes,
@@ -32,6 +57,7 @@ try {
     trustIncomingTraceparent: config.TRUST_INCOMING_TRACEPARENT,
     trustProxy: config.TRUST_PROXY,
     ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
+    refusesConnection: (socket) => connectionCap.refuses(socket),
   });
   // Metrics on their own port, off the public one (and with the token, if one is set). A taken
   // port is reported, and the ingress serves on without them.
@@ -74,7 +100,9 @@ try {
       tracing: telemetry.tracing,
     });
   });
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
+  connectionCap.attach(server);
+  server.on("connection", (socket: Socket) => writeTimeouts.watch(socket));
   let stopping = false;
   // SIGTERM: readiness false and new requests refused (503 shutting_down) at once, while still
   // listening, so a load balancer sees the readiness change instead of refused connections; open
@@ -96,6 +124,7 @@ try {
       );
     server.close();
     server.closeAllConnections();
+    writeTimeouts.close();
     metricsServer?.server.close();
     await runtime.close();
     await telemetry.shutdown();

@@ -69,6 +69,8 @@ export const WorkerEnv = z.object({
   /** Prometheus scrapes GET /metrics here; 0 picks a free port (logged in the "ready" line). */
   METRICS_PORT: integer(9464, { min: 0, max: 65_535 }),
   METRICS_HOST: z.string().default("0.0.0.0"),
+  /** Set: scrapes of METRICS_PORT must send `Authorization: Bearer <token>` (as the ingress's). */
+  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
   /** Record prompts and answers on the upstream call's span (gen_ai.input/output.messages). Off: they may hold personal data. */
   SWITCHBOARD_CAPTURE_CONTENT: boolean(false),
 });

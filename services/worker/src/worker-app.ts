@@ -32,7 +32,7 @@ import { QueueConsumers } from "./queue-consumers.ts";
 import { StartPacer } from "./start-pacer.ts";
 import { TargetHealth, defineTargetHealthCommands } from "./target-health.ts";
 import { observeTargetHealth } from "./target-health-metrics.ts";
-import { createWorkerMetrics } from "./worker-metrics.ts";
+import { createWorkerMetrics, metricsAuthorizer } from "./worker-metrics.ts";
 
 export interface WorkerApp {
   workerId: string;
@@ -223,10 +223,12 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     : () => {};
   await worker.waitUntilReady();
   // Metrics are an aid, not a duty: a taken port is reported, and the worker works on without them.
-  const metricsServer = await metrics.serve(config.METRICS_PORT, config.METRICS_HOST).catch((error: unknown) => {
-    log.warn("metrics server not started", { port: config.METRICS_PORT, error });
-    return undefined;
-  });
+  const metricsServer = await metrics
+    .serve(config.METRICS_PORT, config.METRICS_HOST, metricsAuthorizer(config.METRICS_TOKEN))
+    .catch((error: unknown) => {
+      log.warn("metrics server not started", { port: config.METRICS_PORT, error });
+      return undefined;
+    });
   log.info("ready", {
     concurrency: config.WORKER_CONCURRENCY,
     fetchLoops: worker.workers.length,
