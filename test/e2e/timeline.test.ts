@@ -1,6 +1,7 @@
 // A conversation's timeline through the admin endpoint and `switchboard timeline`: a normal turn,
 // a turn superseded by the next, a turn that failed twice and then answered from its fallback
-// target, and a failed turn, each with its attempts; ids, times, counts and codes, no content;
+// target, a failed turn, and a hedged turn whose stalled first call lost to its hedge, each with its
+// attempts; ids, times, counts and codes, no content;
 // the Redis key expires (TIMELINE_TTL_SECONDS). Only admin keys may read it: an API key gets 403.
 // With tracing on, each turn names its trace, whose spans name the conversation.
 import { spawn } from "node:child_process";
@@ -60,6 +61,13 @@ beforeAll(async () => {
           fallbacks: [{ provider: "upstream", model: "secondary" }],
           passFields: ["mock"],
         },
+        hedged: {
+          provider: "upstream",
+          model: "primary",
+          fallbacks: [{ provider: "upstream", model: "hedge" }],
+          passFields: ["mock"],
+          hedge: { afterMs: 200, budgetPercent: 100 },
+        },
       },
     },
     env: {
@@ -98,6 +106,13 @@ beforeAll(async () => {
   // 4. Fails for good.
   const failed = await turn({ mock: { fail: { kind: "http", status: 500 } } }).done;
   expect(failed.error).toBeDefined();
+  // 5. The primary stalls before its first token; the hedge started after 200 ms answers.
+  const hedgeTag = `hedge-${randomBytes(4).toString("hex")}`;
+  const hedged = await turn(
+    { mock: { tokens: 5, tokenDelayMs: 1, tag: hedgeTag, fail: { kind: "stall", times: 1 } } },
+    "hedged",
+  ).done;
+  expect(hedged.text).toBe(mockText(5));
 });
 afterAll(async () => {
   redis?.disconnect();
@@ -133,12 +148,12 @@ describe("a conversation's timeline", () => {
       const response = await readTimeline(adminKey);
       expect(response.status).toBe(200);
       const body = (await response.json()) as TimelineJson;
-      expect(body.turns).toHaveLength(4);
+      expect(body.turns).toHaveLength(5);
       for (const turn of body.turns) expect(turn.turn).toBeDefined();
-      expect(body.turns.map((turn) => turn.attempts.length)).toEqual([1, 1, 3, 2]);
+      expect(body.turns.map((turn) => turn.attempts.length)).toEqual([1, 1, 3, 2, 2]);
       return body;
     });
-    const [normal, superseded, fellBack, failed] = timeline.turns;
+    const [normal, superseded, fellBack, failed, hedged] = timeline.turns;
     expect(normal?.turn).toMatchObject({ outcome: "finish", route: "*" });
     expect(normal?.turn?.queueWaitMs).toBeGreaterThanOrEqual(0);
     expect(normal?.turn?.firstTokenMs).toBeGreaterThanOrEqual(normal?.turn?.queueWaitMs ?? 0);
@@ -159,6 +174,12 @@ describe("a conversation's timeline", () => {
     expect(failed?.attempts.map((attempt) => [attempt.attempt, attempt.outcome])).toEqual([
       ["first", "failed"],
       ["retry", "failed"],
+    ]);
+
+    expect(hedged?.turn).toMatchObject({ outcome: "finish", route: "hedged" });
+    expect(hedged?.attempts.map((attempt) => [attempt.attempt, attempt.model, attempt.outcome])).toEqual([
+      ["first", "primary", "lost"],
+      ["hedge", "hedge", "finish"],
     ]);
 
     const text = JSON.stringify(timeline);
@@ -183,6 +204,7 @@ describe("a conversation's timeline", () => {
       true,
       false,
       false,
+      false,
     ]);
     const consumer = spans.find((span) => span.kind === "CONSUMER" && span.traceId === traceIds[0]);
     expect(consumer?.attributes["gen_ai.conversation.id"]).toBe(conversationId);
@@ -205,9 +227,9 @@ describe("a conversation's timeline", () => {
     const result = await run(["timeline", conversationId, "--url", stack.urls[0] as string, "--key", adminKey]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`conversation ${conversationId}: 4 turn(s)`);
-    expect(result.stdout.match(/^ {2}attempt /gm)).toHaveLength(7);
-    for (const word of ["superseded", "fallback", "retry", "error (upstream_unavailable)"])
+    expect(result.stdout).toContain(`conversation ${conversationId}: 5 turn(s)`);
+    expect(result.stdout.match(/^ {2}attempt /gm)).toHaveLength(9);
+    for (const word of ["superseded", "fallback", "retry", "hedge", "lost", "error (upstream_unavailable)"])
       expect(result.stdout).toContain(word);
     expect(result.stdout).not.toContain(prompt);
 

@@ -45,7 +45,7 @@ export interface AttemptRecord {
   firstChunkMs?: number;
   inputTokens?: number;
   outputTokens?: number;
-  /** finish, failed, cancelled or superseded. */
+  /** finish, failed, cancelled, superseded, or lost (a hedged request's other call answered first). */
   outcome: string;
   errorCode?: string;
 }

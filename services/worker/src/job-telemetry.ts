@@ -302,7 +302,14 @@ export class UpstreamCallTelemetry {
   /** The call's record for the conversation's timeline: ids, times, counts and codes, no content. */
   private attemptRecord(endedAt: number, errorType: string | undefined): AttemptRecord {
     const { target } = this;
-    const outcome = errorType === undefined ? "finish" : errorType === "cancelled" ? "cancelled" : "failed";
+    const outcome =
+      this.attributes[attributeNames.hedgeOutcome] === "lost"
+        ? "lost"
+        : errorType === undefined
+          ? "finish"
+          : errorType === "cancelled"
+            ? "cancelled"
+            : "failed";
     const attempt = target.hedge
       ? "hedge"
       : target.retry > 0

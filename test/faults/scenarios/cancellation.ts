@@ -152,12 +152,16 @@ export async function measureQueuedCancellation(queued: number): Promise<QueuedC
         signal: controller.signal,
       }),
     );
-    await waitFor(async () => (await admin.llen("{faults}:chat:wait")) === queued, 10_000, "the requests to be queued");
+    await waitFor(
+      async () => (await admin.llen(`{${stack.prefix}}:chat:wait`)) === queued,
+      10_000,
+      "the requests to be queued",
+    );
     for (const controller of controllers) controller.abort();
     await Promise.all(requests);
     // The cancels have taken effect once the queue is empty: cancelled while still queued.
     await waitFor(
-      async () => (await admin.llen("{faults}:chat:wait")) === 0,
+      async () => (await admin.llen(`{${stack.prefix}}:chat:wait`)) === 0,
       10_000,
       "the cancelled requests to leave the queue",
     );
@@ -165,7 +169,9 @@ export async function measureQueuedCancellation(queued: number): Promise<QueuedC
     blocker.abort();
     await blocking;
     await waitFor(
-      async () => (await admin.llen("{faults}:chat:wait")) === 0 && (await admin.llen("{faults}:chat:active")) === 0,
+      async () =>
+        (await admin.llen(`{${stack.prefix}}:chat:wait`)) === 0 &&
+        (await admin.llen(`{${stack.prefix}}:chat:active`)) === 0,
       10_000,
       "the queue to drain",
     );

@@ -232,7 +232,7 @@ export async function measureHostileUnderLoad(streams: number, rounds: number): 
         worker: Math.max(peak.worker, peakOf(worker.child.pid)),
       },
       crashes,
-      keysWithoutExpiry: await keysWithoutExpiry(redis),
+      keysWithoutExpiry: await keysWithoutExpiry(redis, stack.prefix),
     };
   } finally {
     redis.disconnect();
@@ -253,16 +253,22 @@ function peakOf(pid: number | undefined): number {
  * BullMQ's own keys of the queue (lists, sets, counters) live as long as the queue, and the
  * deployment's worker registry as long as the deployment; requests' keys (jobs, logs, limits) must not.
  */
-const lastingKeys =
-  /^(\{faults\}:chat:(meta|id|events|wait|paused|active|completed|failed|delayed|prioritized|marker|stalled|stalled-check|pc|limiter|repeat)|faults:workers|faults:worker-slots)$/;
+function lastingKeys(prefix: string): RegExp {
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(
+    `^(\\{${escaped}\\}:chat:(meta|id|events|wait|paused|active|completed|failed|delayed|prioritized|marker|stalled|stalled-check|pc|limiter|repeat)|${escaped}:workers|${escaped}:worker-slots)$`,
+  );
+}
 
 /**
  * Every other key without an expiry, once the queue has settled (no job waiting or active): a job
  * hash is named with the state it is in (a failed job is kept, without an expiry, for inspection).
  */
-async function keysWithoutExpiry(redis: Redis): Promise<string[]> {
+async function keysWithoutExpiry(redis: Redis, prefix: string): Promise<string[]> {
+  const queue = `{${prefix}}:chat`;
+  const lasting = lastingKeys(prefix);
   await waitFor(
-    async () => (await redis.llen("{faults}:chat:active")) + (await redis.llen("{faults}:chat:wait")) === 0,
+    async () => (await redis.llen(`${queue}:active`)) + (await redis.llen(`${queue}:wait`)) === 0,
     10_000,
     "the queue did not settle",
   );
@@ -272,9 +278,9 @@ async function keysWithoutExpiry(redis: Redis): Promise<string[]> {
     const [next, keys] = await redis.scan(cursor, "COUNT", 1000);
     cursor = next;
     for (const key of keys) {
-      if (lastingKeys.test(key) || (await redis.ttl(key)) !== -1) continue;
-      const id = /^\{faults\}:chat:([^:]+)$/.exec(key)?.[1];
-      const failed = id !== undefined && (await redis.zscore("{faults}:chat:failed", id)) !== null;
+      if (lasting.test(key) || (await redis.ttl(key)) !== -1) continue;
+      const id = key.startsWith(`${queue}:`) ? key.slice(queue.length + 1) : undefined;
+      const failed = id !== undefined && !id.includes(":") && (await redis.zscore(`${queue}:failed`, id)) !== null;
       found.push(failed ? `${key} (failed job)` : key);
     }
   } while (cursor !== "0");
