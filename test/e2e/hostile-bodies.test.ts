@@ -1,17 +1,26 @@
 // Bodies whose cost is not in their bytes: a 9.9 MB body of three million empty objects (about
 // 200 MB of heap once parsed), a body declared in another charset (whose bytes the pre-parse guard
-// would misread), and a corrupt gzip body. Each is refused at once with a 4xx, and the ingress's
-// peak memory hardly moves.
+// would misread), a corrupt gzip body, and a body over its route's own size limit. Each is refused
+// at once with a 4xx, and the ingress's peak memory hardly moves.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
+/** The maxBodyBytes of the route "small-sim". */
+const smallRouteLimit = 4096;
 
 beforeAll(async () => {
   stack = await startStack("hostile-bodies", {
     env: { SIMULATED_TOKEN_DELAY_MS: "1", SIMULATED_FIRST_TOKEN_DELAY_MS: "1" },
+    routes: {
+      providers: { simulated: { type: "simulated" } },
+      routes: {
+        "switchboard-sim": { provider: "simulated" },
+        "small-sim": { provider: "simulated", maxBodyBytes: smallRouteLimit },
+      },
+    },
   });
 });
 afterAll(async () => {
@@ -82,6 +91,28 @@ describe("bodies that cost more than their bytes", () => {
     const ok = await post(sound, { "content-encoding": "gzip" });
     expect(ok.status).toBe(200);
     await ok.text();
+  });
+
+  it("holds a route to its maxBodyBytes, counted after decoding: 413 before anything is queued", async () => {
+    const small = { ...valid, model: "small-sim" };
+    const ok = await post(JSON.stringify(small));
+    expect(ok.status).toBe(200);
+    await ok.text();
+    const large = { ...small, messages: [{ role: "user", content: "x".repeat(smallRouteLimit) }] };
+    for (const [body, headers] of [
+      [JSON.stringify(large), {}],
+      [gzipSync(JSON.stringify(large)), { "content-encoding": "gzip" }],
+    ] as const) {
+      const refused = await post(body, headers);
+      expect(refused.status).toBe(413);
+      const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe("request_too_large");
+      expect(error.message).toContain(String(smallRouteLimit));
+    }
+    // The same body on a route without a limit of its own is answered.
+    const elsewhere = await post(JSON.stringify({ ...large, model: "switchboard-sim" }));
+    expect(elsewhere.status).toBe(200);
+    await elsewhere.text();
   });
 
   it("is still up after all of it", () => {

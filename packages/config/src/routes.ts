@@ -91,6 +91,12 @@ export const Route = RouteTarget.extend({
    */
   exposeUpstreamErrors: z.boolean().default(false),
   /**
+   * Largest request body this route takes, in bytes as parsed (after any content decoding); a
+   * larger one gets 413 before it is queued. Unset: only BODY_LIMIT_BYTES, which bounds every body
+   * before it is parsed.
+   */
+  maxBodyBytes: z.number().int().min(1).optional(),
+  /**
    * Spoken instead of an error when every target failed before any token: the answer is this
    * sentence as a normal completion (finish_reason "stop"), so a voice call survives the failure.
    */

@@ -12,7 +12,7 @@ import {
 const verify = bodyVerifier({ maxDepth: 8, maxValues: 1000 });
 const typeOf = (body: Buffer): string | undefined => {
   try {
-    verify(undefined, undefined, body);
+    verify({}, undefined, body);
     return undefined;
   } catch (error) {
     return (error as { type?: string }).type;

@@ -23,8 +23,17 @@ export interface BodyLimits {
  * raw bytes, in one pass, so a hostile body is refused before JSON.parse builds it (which costs far
  * more memory than the body itself).
  */
+/** The size of each parsed request's body (as parsed: after any content decoding), for per-route limits. */
+const bodySizes = new WeakMap<object, number>();
+
+/** The request's body size in bytes as the JSON parser read it; undefined if it had none. */
+export function bodyBytesOf(request: object): number | undefined {
+  return bodySizes.get(request);
+}
+
 export function bodyVerifier(limits: BodyLimits) {
-  return (_request: unknown, _response: unknown, body: Buffer): void => {
+  return (request: object, _response: unknown, body: Buffer): void => {
+    bodySizes.set(request, body.length);
     if (!isUtf8(body))
       throw Object.assign(new Error("The request body is not valid UTF-8."), { type: invalidUtf8Type });
     const excess = structureExceeds(body, limits);

@@ -10,6 +10,7 @@ import { GatewayError, type ChatJob } from "@switchboard/protocol";
 import { withSpan, type Logger } from "@switchboard/telemetry";
 import { chatCompletionsApi } from "./chat-completions-api.ts";
 import type { CompletionApi } from "./completion-api.ts";
+import { bodyBytesOf } from "./body-guard.ts";
 import { sendError } from "./completion-sink.ts";
 import type { IngressRuntime } from "./ingress-runtime.ts";
 import { conversationOf, type Conversation } from "./conversation-id.ts";
@@ -32,7 +33,7 @@ export interface ChatRouteOptions {
 export function chatCompletionsRoute(options: ChatRouteOptions, api: CompletionApi = chatCompletionsApi) {
   const { runtime, routes, log } = options;
   return async (request: Request, response: Response): Promise<void> => {
-    const accepted = acceptRequest(request.body, api, routes, options.jsonMaxDepth);
+    const accepted = acceptRequest(request.body, api, routes, options.jsonMaxDepth, bodyBytesOf(request));
     if (accepted instanceof GatewayError) return sendError(response, accepted);
     const admission = await admitRequest(request, response, runtime, log);
     if (!admission) return;
