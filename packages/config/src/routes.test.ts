@@ -76,3 +76,24 @@ describe("the native provider specs", () => {
     }
   });
 });
+
+describe("a route's health", () => {
+  const providers = { a: { type: "simulated" }, b: { type: "simulated" } };
+
+  it("picks in order by default, or by latency when asked", () => {
+    const table = RouteTable.parse({
+      providers,
+      routes: {
+        ordered: { provider: "a", fallbacks: [{ provider: "b" }], health: {} },
+        quickest: { provider: "a", fallbacks: [{ provider: "b" }], health: { pick: "latency" } },
+      },
+    });
+    expect(table.routes.ordered?.health).toEqual({ failures: 3, coolDownMs: 5000, pick: "order" });
+    expect(table.routes.quickest?.health?.pick).toBe("latency");
+  });
+
+  it("refuses a pick it does not know", () => {
+    const result = RouteTable.safeParse({ providers, routes: { m: { provider: "a", health: { pick: "random" } } } });
+    expect(result.success).toBe(false);
+  });
+});

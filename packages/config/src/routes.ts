@@ -119,12 +119,16 @@ export const Route = RouteTarget.extend({
   /**
    * Shared target health: a target whose breaker is open (after `failures` consecutive failures or
    * first-token timeouts, or until a 429's Retry-After) is skipped for the route's next one without
-   * being called, until one half-open probe after `coolDownMs` succeeds.
+   * being called, until one half-open probe after `coolDownMs` succeeds. `pick`: "order" tries the
+   * targets in the route's order; "latency" starts each request on the faster of two targets drawn
+   * at random among those whose breaker is not open (by their shared first-token estimates), the
+   * others following in the route's order.
    */
   health: z
     .object({
       failures: z.number().int().min(1).default(3),
       coolDownMs: z.number().int().min(0).default(5000),
+      pick: z.enum(["order", "latency"]).default("order"),
     })
     .optional(),
 });

@@ -43,6 +43,7 @@ import type { JobOutcome } from "./job-outcome.ts";
 import type { JobTelemetry, UpstreamCallTelemetry } from "./job-telemetry.ts";
 import type { ListenerWatch } from "./listener-watch.ts";
 import type { StartPacer } from "./start-pacer.ts";
+import { latencyFirst } from "./target-choice.ts";
 import type { BreakerSettings, TargetHealth } from "./target-health.ts";
 import { UpstreamAttempt, isUseful } from "./upstream-attempt.ts";
 
@@ -247,7 +248,7 @@ class ChatJobRun {
   /** The route's targets in order, each retried as attempt-policy.ts decides, until one answers. */
   private async runTargets(route: Route, routeKey: string): Promise<JobOutcome> {
     const { deps, requestId } = this;
-    const targets: Target[] = [route, ...route.fallbacks];
+    const targets = route.health?.pick === "latency" ? this.latencyOrder(route) : [route, ...route.fallbacks];
     // Only a stream is hedged: one whole answer has no first token to race for.
     const hedge = this.streamed ? route.hedge : undefined;
     if (hedge) deps.hedgeBudget.countRequest(routeKey);
@@ -503,6 +504,18 @@ class ChatJobRun {
       });
     }
     return undefined;
+  }
+
+  /** The route's targets with the faster of two drawn at random first (target-choice.ts). */
+  private latencyOrder(route: Route): Target[] {
+    return latencyFirst<Target>(
+      [route, ...route.fallbacks],
+      (target) => {
+        const health = this.deps.targetHealth.snapshot(this.targetKey(target));
+        return { open: health.state === "open", firstTokenMs: health.firstTokenMs };
+      },
+      Math.random,
+    );
   }
 
   /** A target as health and first-token times know it: provider key and upstream model. */
