@@ -96,7 +96,11 @@ async function expectSuperseded(result: Awaited<ReturnType<typeof twoTurns>>): P
 describe("supersession", () => {
   it("ends the older turn named by the x-conversation-id header, and counts it", async () => {
     const metricsUrl = String(stack.ingresses[0]?.readyLine.metricsUrl);
+    const workerMetricsUrl = String(stack.workers[0]?.readyLine.metricsUrl);
     const before = total(await scrape(metricsUrl), "switchboard_superseded_total");
+    const workerCancels = (reason: string) => async () =>
+      total(await scrape(workerMetricsUrl), "switchboard_cancellations_total", { switchboard_cancel_reason: reason });
+    const [supersededBefore, goneBefore] = [await workerCancels("superseded")(), await workerCancels("client-gone")()];
     const conversationId = uniqueId("conv-header");
     const result = await twoTurns(() => ({ headers: { "x-conversation-id": conversationId } }));
     await expectSuperseded(result);
@@ -106,6 +110,9 @@ describe("supersession", () => {
     // Superseded is not an error and not a client cancellation.
     const samples = await scrape(metricsUrl);
     expect(total(samples, "switchboard_errors_total")).toBe(0);
+    // The worker stopped the older job for the same reason: the reason travels with the cancel.
+    await vi.waitFor(async () => expect(await workerCancels("superseded")()).toBe(supersededBefore + 1));
+    expect(await workerCancels("client-gone")()).toBe(goneBefore);
   });
 
   it("takes the conversation id from elevenlabs_extra_body.conversation_id", async () => {

@@ -1,6 +1,6 @@
 // Cancels against a real Redis: the cancels of one event-loop turn reach the workers as one message
 // that names every request, each request's flag is set before that message leaves, and a lone
-// cancel is a message of its own.
+// cancel is a message of its own; a reason other than the client leaving (superseded) travels in it.
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, inject, it, vi } from "vitest";
@@ -15,8 +15,8 @@ let subscriber: Redis;
 let raw: Redis;
 /** Every message on the cancel channel, as published. */
 const messages: string[] = [];
-/** Every request id the listener reported, with whether its flag was already set then. */
-const heard: Array<{ requestId: string; flagged: Promise<boolean> }> = [];
+/** Every request id the listener reported, with its reason and whether its flag was already set then. */
+const heard: Array<{ requestId: string; reason: string; flagged: Promise<boolean> }> = [];
 
 beforeAll(async () => {
   sender = new Redis(redisUrl);
@@ -24,8 +24,8 @@ beforeAll(async () => {
   raw = new Redis(redisUrl);
   const checker = new Redis(redisUrl);
   afterAll(() => checker.disconnect());
-  await listenForCancels(subscriber, keys, (requestId) =>
-    heard.push({ requestId, flagged: isCancelled(checker, keys, requestId) }),
+  await listenForCancels(subscriber, keys, (requestId, reason) =>
+    heard.push({ requestId, reason, flagged: isCancelled(checker, keys, requestId) }),
   );
   raw.on("message", (_channel: string, message: string) => messages.push(message));
   await raw.subscribe(keys.cancelChannel);
@@ -58,6 +58,25 @@ it("sends a lone cancel at the end of its turn, as a message of its own", async 
   await broadcaster.cancel("req-next", "client-gone");
   await vi.waitFor(() => expect(heard.map((entry) => entry.requestId)).toEqual(["req-alone", "req-next"]));
   expect(messages).toEqual(["req-alone", "req-next"]);
+});
+
+it("names a reason other than the client's leaving in the message, and gives it to the listener", async () => {
+  messages.length = 0;
+  heard.length = 0;
+  const broadcaster = new CancelBroadcaster(sender, keys);
+  await Promise.all([
+    broadcaster.cancel("req-old-turn", "superseded"),
+    broadcaster.cancel("req-older-turn", "superseded"),
+    broadcaster.cancel("req-left", "client-gone"),
+  ]);
+  await vi.waitFor(() => expect(heard).toHaveLength(3));
+  expect(messages.sort()).toEqual(["@superseded req-old-turn req-older-turn", "req-left"]);
+  expect(heard.map(({ requestId, reason }) => [requestId, reason]).sort()).toEqual([
+    ["req-left", "client-gone"],
+    ["req-old-turn", "superseded"],
+    ["req-older-turn", "superseded"],
+  ]);
+  expect(await sender.get(keys.cancelFlag("req-old-turn"))).toBe("superseded");
 });
 
 it("rejects every cancel of a turn whose script failed, so the caller can send them again", async () => {

@@ -15,6 +15,17 @@ const cancelFlagTtlMs = 120_000;
 
 /** Separates the request ids in one cancel message (a request id never holds a space). */
 const idSeparator = " ";
+/**
+ * The reason a client went away is the message's default; any other (superseded: a newer turn of
+ * its conversation replaced it) leads the message as `@<reason>` (a request id never starts with @).
+ */
+const defaultReason = "client-gone";
+const reasonMark = "@";
+
+function cancelMessage(reason: string, requestIds: string[]): string {
+  const ids = requestIds.join(idSeparator);
+  return reason === defaultReason ? ids : `${reasonMark}${reason}${idSeparator}${ids}`;
+}
 
 // KEYS: the cancel flags. ARGV: the reason, the flags' time to live, the cancel channel, the message.
 const cancelScript = `
@@ -68,7 +79,10 @@ export class CancelBroadcaster {
     }
     for (const [reason, cancels] of byReason) {
       const flags = cancels.map((cancel) => this.keys.cancelFlag(cancel.requestId));
-      const message = cancels.map((cancel) => cancel.requestId).join(idSeparator);
+      const message = cancelMessage(
+        reason,
+        cancels.map((cancel) => cancel.requestId),
+      );
       (this.redis as Redis)
         .cancelRequests(flags.length, ...flags, reason, cancelFlagTtlMs, this.keys.cancelChannel, message)
         .then(
@@ -87,7 +101,7 @@ async function broadcastOne(redis: RedisConnection, keys: RelayKeys, requestId: 
   await redis
     .multi()
     .set(keys.cancelFlag(requestId), reason, "PX", cancelFlagTtlMs)
-    .publish(keys.cancelChannel, requestId)
+    .publish(keys.cancelChannel, cancelMessage(reason, [requestId]))
     .exec();
 }
 
@@ -95,21 +109,21 @@ export async function isCancelled(redis: RedisConnection, keys: RelayKeys, reque
   return (await redis.exists(keys.cancelFlag(requestId))) === 1;
 }
 
-/** Why the request was cancelled (client-gone, superseded, …), while its flag lasts; null if it was not. */
-export async function cancelReason(redis: RedisConnection, keys: RelayKeys, requestId: string): Promise<string | null> {
-  return redis.get(keys.cancelFlag(requestId));
-}
-
-/** Subscribe a (dedicated) connection to cancel broadcasts; onCancel is called once per request named. */
+/**
+ * Subscribe a (dedicated) connection to cancel broadcasts; onCancel is called once per request
+ * named, with the reason (client-gone, or superseded).
+ */
 export async function listenForCancels(
   subscriber: RedisConnection,
   keys: RelayKeys,
-  onCancel: (requestId: string) => void,
+  onCancel: (requestId: string, reason: string) => void,
 ): Promise<void> {
   subscriber.on("message", (channel: string, message: string) => {
     if (channel !== keys.cancelChannel) return;
-    if (!message.includes(idSeparator)) return onCancel(message);
-    for (const requestId of message.split(idSeparator)) onCancel(requestId);
+    if (!message.includes(idSeparator)) return onCancel(message, defaultReason);
+    const words = message.split(idSeparator);
+    const reason = (words[0] as string).startsWith(reasonMark) ? (words.shift() as string).slice(1) : defaultReason;
+    for (const requestId of words) onCancel(requestId, reason);
   });
   await subscriber.subscribe(keys.cancelChannel);
 }

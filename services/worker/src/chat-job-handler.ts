@@ -88,7 +88,7 @@ export interface ChatJobDeps {
 const deadlineMarginMs = 1000;
 
 /** Why a job stopped early; the reason decides whether anyone is told. */
-type StopReason = "client-gone" | "no-listener" | "deadline" | "shutdown" | "lock-lost";
+type StopReason = "client-gone" | "superseded" | "no-listener" | "deadline" | "shutdown" | "lock-lost";
 
 /** One target of a route: the route itself or one of its fallbacks. */
 type Target = Pick<Route, "provider" | "model">;
@@ -618,9 +618,10 @@ class ChatJobRun {
         deps.log.info("request cancelled", { requestId, reason: "no-listener", stage, deltas, usage });
         return "no-listener";
       case "client-gone":
+      case "superseded":
       case "lock-lost": {
         // Not an error: nobody is listening. Recorded with what had been produced so far.
-        const outcome = reason as "client-gone" | "lock-lost";
+        const outcome = reason as "client-gone" | "superseded" | "lock-lost";
         await this.relay.flush().catch(() => {});
         deps.log.info("request cancelled", { requestId, reason: outcome, stage, deltas, usage });
         return outcome;

@@ -5,8 +5,11 @@ import { isErrorCode, type errorCodes, type FinishReason } from "@switchboard/pr
 
 type ErrorCode = keyof typeof errorCodes;
 
-/** Nobody listens any more: the client left before the start, while waiting, or its ingress went. */
-type CancelOutcome = "cancelled" | "client-gone" | "no-listener";
+/**
+ * Nobody listens any more: the client left before the start, while waiting, or its ingress went;
+ * or a newer turn of its conversation replaced the request (superseded).
+ */
+type CancelOutcome = "cancelled" | "client-gone" | "no-listener" | "superseded";
 
 export type JobOutcome =
   /** The upstream's answer ended with this finish reason. */
@@ -34,6 +37,7 @@ export function outcomeKind(outcome: JobOutcome): OutcomeKind {
     case "cancelled":
     case "client-gone":
     case "no-listener":
+    case "superseded":
       return "cancelled";
     case "lock-lost":
       return "taken-over";

@@ -240,7 +240,7 @@ export class UpstreamCallTelemetry {
 
   /** Stopped from outside: nobody listens (cancelled), or a deadline or shutdown (failed). */
   stopped(reason: string): void {
-    if (reason === "client-gone" || reason === "no-listener") {
+    if (reason === "client-gone" || reason === "superseded" || reason === "no-listener") {
       this.cancelReason = reason;
       this.attributes[attributeNames.cancelled] = true;
       return this.end("cancelled");
@@ -305,11 +305,13 @@ export class UpstreamCallTelemetry {
     const outcome =
       this.attributes[attributeNames.hedgeOutcome] === "lost"
         ? "lost"
-        : errorType === undefined
-          ? "finish"
-          : errorType === "cancelled"
-            ? "cancelled"
-            : "failed";
+        : this.cancelReason === "superseded"
+          ? "superseded"
+          : errorType === undefined
+            ? "finish"
+            : errorType === "cancelled"
+              ? "cancelled"
+              : "failed";
     const attempt = target.hedge
       ? "hedge"
       : target.retry > 0

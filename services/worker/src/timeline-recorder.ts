@@ -1,14 +1,9 @@
 // The worker's part of a conversation's timeline (packages/relay/src/timeline.ts): one record per
 // upstream attempt, written when the attempt ends (never per token), only for a job that names a
-// conversation. An attempt stopped by a cancel says why: a cancel whose reason is "superseded" (a
-// newer turn of the conversation replaced the request) is recorded as superseded, not cancelled.
-import {
-  appendTimeline,
-  cancelReason,
-  type AttemptRecord,
-  type RedisConnection,
-  type RelayKeys,
-} from "@switchboard/relay";
+// conversation. An attempt stopped by a cancel says why (job-telemetry.ts): a cancel whose reason is
+// "superseded" (a newer turn of the conversation replaced the request; the reason travels with the
+// cancel broadcast) is recorded as superseded, not cancelled.
+import { appendTimeline, type AttemptRecord, type RedisConnection, type RelayKeys } from "@switchboard/relay";
 import type { Logger } from "@switchboard/telemetry";
 
 export class TimelineRecorder {
@@ -32,12 +27,6 @@ export class TimelineRecorder {
   }
 
   private async write(conversationId: string, record: AttemptRecord): Promise<void> {
-    let written = record;
-    if (
-      record.outcome === "cancelled" &&
-      (await cancelReason(this.redis, this.keys, record.requestId)) === "superseded"
-    )
-      written = { ...record, outcome: "superseded" };
-    await appendTimeline(this.redis, this.keys, conversationId, written, this.ttlMs);
+    await appendTimeline(this.redis, this.keys, conversationId, record, this.ttlMs);
   }
 }

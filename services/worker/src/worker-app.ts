@@ -190,9 +190,11 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     for (const jobId of jobIds) worker.cancelJob(jobId, "lock-lost");
   });
 
-  await listenForCancels(cancelSubscriber, keys, (requestId) => {
+  await listenForCancels(cancelSubscriber, keys, (requestId, reason) => {
     recentCancels.add(requestId);
-    if (worker.cancelJob(requestId, "client-gone")) log.debug("cancelled", { requestId });
+    // superseded (a newer turn of the conversation) or client-gone: the job's stop reason either way.
+    if (worker.cancelJob(requestId, reason === "superseded" ? "superseded" : "client-gone"))
+      log.debug("cancelled", { requestId, reason });
   });
   // Subscribed while this process lives: the other workers' crash reapers watch it.
   await cancelSubscriber.subscribe(keys.workerChannel(workerId));
