@@ -184,7 +184,17 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
     },
   );
   worker.on("error", (error) => log.warn("queue error", { error }));
-  worker.on("failed", (job, error) => log.warn("job failed", { requestId: job?.id, error }));
+  worker.on("failed", (job, error) => {
+    log.warn("job failed", { requestId: job?.id, error });
+    // BullMQ drops failed jobs past keepFailed's age only when a later job fails: the hash, which
+    // holds the request's body, gets an expiry of its own, so the last failures do not stay for ever.
+    if (job?.id)
+      redis
+        .pexpire(`${keys.queuePrefix}:${queueName}:${job.id}`, jobCatalog.chat.keepFailed.age * 1000)
+        .catch((expireError: unknown) =>
+          log.debug("failed job expiry not set", { requestId: job.id, error: expireError }),
+        );
+  });
   // Another worker took the job over (this one looked stalled): stop, so the upstream is not paid twice.
   worker.on("lockRenewalFailed", (jobIds) => {
     for (const jobId of jobIds) worker.cancelJob(jobId, "lock-lost");
