@@ -42,8 +42,11 @@ it("sends the cancels of one turn as one message naming every request, after set
   const broadcaster = new CancelBroadcaster(sender, keys);
   const ids = ["req-a", "req-b", "req-c"];
   await Promise.all(ids.map((id) => broadcaster.cancel(id, "client-gone")));
-  await vi.waitFor(() => expect(heard.map((entry) => entry.requestId)).toEqual(ids));
-  expect(messages).toEqual(["req-a req-b req-c"]);
+  // Two subscriber connections: wait until both have heard.
+  await vi.waitFor(() => {
+    expect(heard.map((entry) => entry.requestId)).toEqual(ids);
+    expect(messages).toEqual(["req-a req-b req-c"]);
+  });
   expect(await Promise.all(heard.map((entry) => entry.flagged))).toEqual([true, true, true]);
   const ttl = await sender.pttl(keys.cancelFlag("req-b"));
   expect(ttl).toBeGreaterThan(100_000);
@@ -56,8 +59,10 @@ it("sends a lone cancel at the end of its turn, as a message of its own", async 
   const broadcaster = new CancelBroadcaster(sender, keys);
   await broadcaster.cancel("req-alone", "client-gone");
   await broadcaster.cancel("req-next", "client-gone");
-  await vi.waitFor(() => expect(heard.map((entry) => entry.requestId)).toEqual(["req-alone", "req-next"]));
-  expect(messages).toEqual(["req-alone", "req-next"]);
+  await vi.waitFor(() => {
+    expect(heard.map((entry) => entry.requestId)).toEqual(["req-alone", "req-next"]);
+    expect(messages).toEqual(["req-alone", "req-next"]);
+  });
 });
 
 it("names a reason other than the client's leaving in the message, and gives it to the listener", async () => {
@@ -69,8 +74,10 @@ it("names a reason other than the client's leaving in the message, and gives it 
     broadcaster.cancel("req-older-turn", "superseded"),
     broadcaster.cancel("req-left", "client-gone"),
   ]);
-  await vi.waitFor(() => expect(heard).toHaveLength(3));
-  expect(messages.sort()).toEqual(["@superseded req-old-turn req-older-turn", "req-left"]);
+  await vi.waitFor(() => {
+    expect(heard).toHaveLength(3);
+    expect([...messages].sort()).toEqual(["@superseded req-old-turn req-older-turn", "req-left"]);
+  });
   expect(heard.map(({ requestId, reason }) => [requestId, reason]).sort()).toEqual([
     ["req-left", "client-gone"],
     ["req-old-turn", "superseded"],
