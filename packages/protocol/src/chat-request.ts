@@ -34,6 +34,41 @@ export type Tool = z.infer<typeof Tool>;
 /** Fields that belong to a voice platform, never to an upstream. */
 export const vendorFields = ["elevenlabs_extra_body", "user_id"] as const;
 
+/**
+ * The OpenAI chat fields every route passes upstream (services/ingress/src/upstream-body.ts): the
+ * conversation, the sampling and length settings, tools, the caller's end-user id, and the prompt
+ * cache key (which the ingress sets to the conversation's id when the caller did not set one). A
+ * native provider (packages/providers/src/chat-body.ts) translates those it has an equivalent for;
+ * any other field reached it only because the route passes it by name.
+ */
+export const openAIChatFields: ReadonlySet<string> = new Set([
+  "model",
+  "messages",
+  "stream",
+  "stream_options",
+  "n",
+  "temperature",
+  "top_p",
+  "frequency_penalty",
+  "presence_penalty",
+  "logit_bias",
+  "logprobs",
+  "top_logprobs",
+  "max_tokens",
+  "max_completion_tokens",
+  "stop",
+  "seed",
+  "tools",
+  "tool_choice",
+  "parallel_tool_calls",
+  "functions",
+  "function_call",
+  "response_format",
+  "user",
+  "safety_identifier",
+  "prompt_cache_key",
+]);
+
 export const ChatRequest = z.looseObject({
   model: z.string().min(1),
   messages: z.array(ChatMessage).min(1),

@@ -1,5 +1,5 @@
 // @switchboard/protocol: pure shapes and rules shared by every service. No I/O, no internal imports.
-export { ChatRequest, vendorFields } from "./chat-request.ts";
+export { ChatRequest, openAIChatFields, vendorFields } from "./chat-request.ts";
 export type { AssistantToolCall, ChatCompletion, ChunkDelta, FinishReason, Usage } from "./chat-response.ts";
 export { errorCodes, isDeterministic, isErrorCode, isRetryable } from "./error-codes.ts";
 export { GatewayError, toErrorBody } from "./gateway-error.ts";

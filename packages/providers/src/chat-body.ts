@@ -1,44 +1,19 @@
 // How the native providers (Anthropic, Gemini) read the OpenAI chat body they get, and what they do
-// with its fields. The ingress sends a closed list of OpenAI chat fields (services/ingress/src/upstream-body.ts) plus
+// with its fields. The ingress sends a closed list of OpenAI chat fields (`openAIChatFields`, packages/protocol) plus
 // those the route names in `passFields`. A native provider translates the OpenAI fields it has an
 // equivalent for and drops the others; any field outside that list reached it only because the
 // route passes it by name, so it is sent as is, at the top level of the native request (an
 // operator's choice, e.g. Anthropic's `top_k` or `thinking`). The voice platform's own fields are
 // never sent: a native API rejects them.
-import { vendorFields } from "@switchboard/protocol";
+import { openAIChatFields, vendorFields } from "@switchboard/protocol";
 
-const openAIChatFields: ReadonlySet<string> = new Set([
-  "model",
-  "messages",
-  "stream",
-  "stream_options",
-  "n",
-  "temperature",
-  "top_p",
-  "frequency_penalty",
-  "presence_penalty",
-  "logit_bias",
-  "logprobs",
-  "top_logprobs",
-  "max_tokens",
-  "max_completion_tokens",
-  "stop",
-  "seed",
-  "tools",
-  "tool_choice",
-  "parallel_tool_calls",
-  "functions",
-  "function_call",
-  "response_format",
-  "user",
-  "safety_identifier",
-  ...vendorFields,
-]);
+/** The fields a native provider translates or drops: every OpenAI chat field, and the voice platform's. */
+const knownFields: ReadonlySet<string> = new Set([...openAIChatFields, ...vendorFields]);
 
 /** The fields of `body` a route passes by name (not OpenAI chat fields), to send as they are. */
 export function passedFields(body: Record<string, unknown>): Record<string, unknown> {
   const passed: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(body)) if (!openAIChatFields.has(field)) passed[field] = value;
+  for (const [field, value] of Object.entries(body)) if (!knownFields.has(field)) passed[field] = value;
   return passed;
 }
 

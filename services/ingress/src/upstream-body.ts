@@ -5,40 +5,7 @@
 // send their own fields (`elevenlabs_extra_body`, `user_id`), passed only with `passVendorFields`;
 // and tool settings without tools are dropped (OpenAI answers 400 to `tool_choice` or
 // `parallel_tool_calls` without `tools`, and to `tools: []`).
-import { vendorFields, type ChatRequest } from "@switchboard/protocol";
-
-/**
- * The OpenAI chat fields every route passes: the conversation, the sampling and length settings,
- * tools, the caller's end-user id, and the prompt cache key (which the ingress sets to the
- * conversation's id when the caller did not set one). `stream` and `stream_options` are the worker's to set.
- */
-const upstreamFields: ReadonlySet<string> = new Set([
-  "model",
-  "messages",
-  "stream",
-  "stream_options",
-  "n",
-  "temperature",
-  "top_p",
-  "frequency_penalty",
-  "presence_penalty",
-  "logit_bias",
-  "logprobs",
-  "top_logprobs",
-  "max_tokens",
-  "max_completion_tokens",
-  "stop",
-  "seed",
-  "tools",
-  "tool_choice",
-  "parallel_tool_calls",
-  "functions",
-  "function_call",
-  "response_format",
-  "user",
-  "safety_identifier",
-  "prompt_cache_key",
-]);
+import { openAIChatFields, vendorFields, type ChatRequest } from "@switchboard/protocol";
 
 export interface UpstreamBodyOptions {
   /** Send the voice platform's own fields (elevenlabs_extra_body, user_id) too. */
@@ -60,7 +27,7 @@ export function upstreamBody(request: ChatRequest, options: UpstreamBodyOptions)
   const dropped: string[] = [];
   for (const [field, value] of Object.entries(request)) {
     const passed =
-      upstreamFields.has(field) ||
+      openAIChatFields.has(field) ||
       options.passFields.includes(field) ||
       (options.passVendorFields && (vendorFields as readonly string[]).includes(field));
     if (passed) body[field] = value;
