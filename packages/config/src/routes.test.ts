@@ -1,6 +1,9 @@
 // Route lookups see only the table's own entries, never what every object inherits.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RouteTable, resolveRoute } from "./routes.ts";
+import { RouteTable, loadRouteTable, resolveRoute } from "./routes.ts";
 
 const inheritedNames = Object.getOwnPropertyNames(Object.prototype);
 
@@ -73,6 +76,39 @@ describe("the native provider specs", () => {
     ]) {
       const result = RouteTable.safeParse({ providers: { p: spec }, routes: { "*": { provider: "p" } } });
       expect(result.success, JSON.stringify(spec)).toBe(false);
+    }
+  });
+});
+
+describe("an openai provider's promptCacheKey", () => {
+  const routes = { "*": { provider: "p" } };
+
+  it("is on unless set to false", () => {
+    const table = RouteTable.parse({
+      providers: { p: { type: "openai" }, strict: { type: "openai", promptCacheKey: false } },
+      routes,
+    });
+    expect(table.providers.p).toEqual({
+      type: "openai",
+      apiKeyEnv: "OPENAI_API_KEY",
+      api: "chat_completions",
+      promptCacheKey: true,
+    });
+    expect(table.providers.strict).toMatchObject({ type: "openai", promptCacheKey: false });
+  });
+
+  it("is on for the default table's pass-through provider", () => {
+    const table = loadRouteTable({ OPENAI_API_KEY: "sk-test" });
+    expect(table.providers.openai).toMatchObject({ type: "openai", promptCacheKey: true });
+  });
+
+  it("refuses a value other than true or false, naming the provider and what the field means", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "switchboard-routes-")), "routes.json");
+    for (const value of ["false", 0, null]) {
+      writeFileSync(file, JSON.stringify({ providers: { p: { type: "openai", promptCacheKey: value } }, routes }));
+      expect(() => loadRouteTable({ ROUTES_FILE: file }), JSON.stringify(value)).toThrow(
+        "providers.p.promptCacheKey: must be true or false (false: this upstream does not take prompt_cache_key)",
+      );
     }
   });
 });

@@ -15,6 +15,14 @@ const ProviderSpec = z.discriminatedUnion("type", [
     apiKeyEnv: z.string().default("OPENAI_API_KEY"),
     /** The API the upstream is called with: chat_completions, or responses for a Responses-only upstream. */
     api: z.enum(["chat_completions", "responses"]).default("chat_completions"),
+    /**
+     * Whether the upstream takes OpenAI's `prompt_cache_key`. false, for a server that rejects body
+     * fields it does not know (a 400 on every turn): every request reaches it without one, and a route
+     * whose first target it is does not add the conversation id as one.
+     */
+    promptCacheKey: z
+      .boolean({ error: "must be true or false (false: this upstream does not take prompt_cache_key)" })
+      .default(true),
   }),
   z.object({
     type: z.literal("anthropic"),
@@ -177,7 +185,12 @@ function defaultRouteTable(env: EnvSource): RouteTable {
     },
   };
   if (env.OPENAI_API_KEY) {
-    table.providers.openai = { type: "openai", apiKeyEnv: "OPENAI_API_KEY", api: "chat_completions" };
+    table.providers.openai = {
+      type: "openai",
+      apiKeyEnv: "OPENAI_API_KEY",
+      api: "chat_completions",
+      promptCacheKey: true,
+    };
     table.routes["*"] = {
       provider: "openai",
       fallbacks: [],
