@@ -2,6 +2,7 @@
 export { relayKeys, type RelayKeys } from "./keys.ts";
 export {
   createRedisClient,
+  redactUrl,
   redisTopology,
   waitForRedis,
   type RedisConnection,
