@@ -1,11 +1,22 @@
 // Route lookups see only the table's own entries, never what every object inherits.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { RouteTable, loadRouteTable, resolveRoute } from "./routes.ts";
 
 const inheritedNames = Object.getOwnPropertyNames(Object.prototype);
+
+// Routing files written for loadRouteTable, in one directory removed when the tests end.
+const fileDirectory = mkdtempSync(join(tmpdir(), "switchboard-routes-"));
+afterAll(() => rmSync(fileDirectory, { recursive: true, force: true }));
+let fileCount = 0;
+
+function writeTable(table: unknown): string {
+  const file = join(fileDirectory, `routes-${++fileCount}.json`);
+  writeFileSync(file, JSON.stringify(table));
+  return file;
+}
 
 describe("resolveRoute", () => {
   const table = RouteTable.parse({
@@ -103,9 +114,8 @@ describe("an openai provider's promptCacheKey", () => {
   });
 
   it("refuses a value other than true or false, naming the provider and what the field means", () => {
-    const file = join(mkdtempSync(join(tmpdir(), "switchboard-routes-")), "routes.json");
     for (const value of ["false", 0, null]) {
-      writeFileSync(file, JSON.stringify({ providers: { p: { type: "openai", promptCacheKey: value } }, routes }));
+      const file = writeTable({ providers: { p: { type: "openai", promptCacheKey: value } }, routes });
       expect(() => loadRouteTable({ ROUTES_FILE: file }), JSON.stringify(value)).toThrow(
         "providers.p.promptCacheKey: must be true or false (false: this upstream does not take prompt_cache_key)",
       );
