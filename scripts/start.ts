@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { redactUrl } from "@switchboard/protocol";
 import { Redis } from "ioredis";
 
 if (existsSync(".env")) process.loadEnvFile(".env");
@@ -113,7 +114,7 @@ async function checkRedis(url: string): Promise<void> {
     client.disconnect();
   } catch (error) {
     process.stderr.write(
-      `Cannot reach Redis at ${url.replace(/\/\/([^@/]*)@/, "//***@")} (${(error as Error).message}).\n` +
+      `Cannot reach Redis at ${redactUrl(url)} (${(error as Error).message}).\n` +
         `Switchboard needs Redis 7 or later. Start one, then run npm start again:\n` +
         `  redis-server --daemonize yes --save ""        # Debian/Ubuntu: apt-get install redis-server\n` +
         `  docker run -d -p 6379:6379 redis:7            # or with Docker\n` +

@@ -1,5 +1,7 @@
 // Every service reads its environment through one zod schema and this function. It fails fast,
-// listing every bad variable with what was expected, so the fix is obvious from the message.
+// listing every bad variable with what was expected, so the fix is obvious from the message. The
+// message goes to logs: it never quotes a secret, and quotes a URL without its credentials.
+import { redactUrl } from "@switchboard/protocol";
 import type { z } from "zod";
 
 export class ConfigError extends Error {
@@ -25,8 +27,18 @@ export function loadConfig<Schema extends z.ZodType>(
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".") || "(environment)";
-    const got = issue.path.length > 0 ? cleaned[String(issue.path[0])] : undefined;
-    return `${name}: ${issue.message}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`;
+    const variable = String(issue.path[0] ?? "");
+    const got = issue.path.length > 0 ? cleaned[variable] : undefined;
+    return `${name}: ${issue.message}${got === undefined ? "" : ` ${quoteValue(variable, got)}`}`;
   });
   throw new ConfigError(service, problems);
+}
+
+/** A variable named for a key, a token or a password: API_KEYS, ADMIN_API_KEYS, METRICS_TOKEN, OPENAI_API_KEY… */
+const secretVariable = /(?:KEYS?|TOKENS?|SECRETS?|PASSWORDS?|CREDENTIALS?)$/i;
+
+/** What a problem quotes of the value: nothing of a secret, a URL's credentials redacted. */
+function quoteValue(variable: string, value: string): string {
+  if (secretVariable.test(variable)) return "(value not shown: it is a secret)";
+  return `(got ${JSON.stringify(redactUrl(value))})`;
 }

@@ -6,8 +6,23 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { EnvSource } from "./load-config.ts";
 
+/**
+ * An object of the routing file. A field it does not know is an error that names the field and the
+ * known ones, not silently dropped: a misspelled setting (`promptCacheKeys`) or one of another
+ * provider type would otherwise leave the default in force without a word.
+ */
+function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  const known = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((key) => `"${key}"`).join(", ")} (known fields: ${known})`
+        : undefined,
+  });
+}
+
 const ProviderSpec = z.discriminatedUnion("type", [
-  z.object({
+  strictObject({
     type: z.literal("openai"),
     /** Base URL of an OpenAI-compatible API; defaults to OPENAI_BASE_URL, then api.openai.com. */
     baseUrl: z.string().url().optional(),
@@ -15,8 +30,16 @@ const ProviderSpec = z.discriminatedUnion("type", [
     apiKeyEnv: z.string().default("OPENAI_API_KEY"),
     /** The API the upstream is called with: chat_completions, or responses for a Responses-only upstream. */
     api: z.enum(["chat_completions", "responses"]).default("chat_completions"),
+    /**
+     * Whether the upstream takes OpenAI's `prompt_cache_key`. false, for a server that rejects body
+     * fields it does not know (a 400 on every turn): every request reaches it without one, and a route
+     * whose first target it is does not add the conversation id as one.
+     */
+    promptCacheKey: z
+      .boolean({ error: "must be true or false (false: this upstream does not take prompt_cache_key)" })
+      .default(true),
   }),
-  z.object({
+  strictObject({
     type: z.literal("anthropic"),
     /** The Messages API's origin (the SDK adds /v1/messages); default https://api.anthropic.com. */
     baseUrl: z.string().url().optional(),
@@ -27,25 +50,26 @@ const ProviderSpec = z.discriminatedUnion("type", [
     /** Mark the system prompt and the last tool definition with cache_control {type: "ephemeral"}. */
     promptCaching: z.boolean().default(false),
   }),
-  z.object({
+  strictObject({
     type: z.literal("gemini"),
     /** The Gemini API's origin (the SDK adds /v1beta/models/…); default https://generativelanguage.googleapis.com. */
     baseUrl: z.string().url().optional(),
     /** Name of the environment variable holding the key (never the key itself). */
     apiKeyEnv: z.string().default("GEMINI_API_KEY"),
   }),
-  z.object({
+  strictObject({
     type: z.literal("simulated"),
     firstTokenDelayMs: z.number().int().min(0).optional(),
     tokenDelayMs: z.number().int().min(0).optional(),
   }),
 ]);
 
-const RouteTarget = z.object({
+const routeTargetFields = {
   provider: z.string(),
   /** The upstream model name; defaults to the model id the client sent. */
   model: z.string().optional(),
-});
+};
+const RouteTarget = strictObject(routeTargetFields);
 
 /**
  * Hedged first token (streamed requests): when no useful token (content, refusal or a tool call)
@@ -53,28 +77,26 @@ const RouteTarget = z.object({
  * called too; the first useful token wins and the other call is closed. Costs tokens: both
  * upstreams bill what they produced until the loser is closed.
  */
-export const Hedge = z
-  .object({
-    /** Fixed delay; with `adaptive`, the delay used until the target has enough first-token samples. */
-    afterMs: z.number().int().min(0).optional(),
-    /** The delay follows a percentile of the target's recent first-token times, kept within [minMs, maxMs]. */
-    adaptive: z
-      .object({
-        percentile: z.number().gt(0).lt(100).default(90),
-        minMs: z.number().int().min(0).default(50),
-        maxMs: z.number().int().min(0).default(2000),
-      })
-      .refine((adaptive) => adaptive.minMs <= adaptive.maxMs, { message: "minMs must not exceed maxMs" })
-      .optional(),
-    /** At most this share of the route's requests are hedged, counted across all workers. */
-    budgetPercent: z.number().min(0).max(100).default(10),
+export const Hedge = strictObject({
+  /** Fixed delay; with `adaptive`, the delay used until the target has enough first-token samples. */
+  afterMs: z.number().int().min(0).optional(),
+  /** The delay follows a percentile of the target's recent first-token times, kept within [minMs, maxMs]. */
+  adaptive: strictObject({
+    percentile: z.number().gt(0).lt(100).default(90),
+    minMs: z.number().int().min(0).default(50),
+    maxMs: z.number().int().min(0).default(2000),
   })
-  .refine((hedge) => hedge.afterMs !== undefined || hedge.adaptive !== undefined, {
-    message: "set afterMs (a fixed delay) or adaptive (or both)",
-  });
+    .refine((adaptive) => adaptive.minMs <= adaptive.maxMs, { message: "minMs must not exceed maxMs" })
+    .optional(),
+  /** At most this share of the route's requests are hedged, counted across all workers. */
+  budgetPercent: z.number().min(0).max(100).default(10),
+}).refine((hedge) => hedge.afterMs !== undefined || hedge.adaptive !== undefined, {
+  message: "set afterMs (a fixed delay) or adaptive (or both)",
+});
 export type Hedge = z.infer<typeof Hedge>;
 
-export const Route = RouteTarget.extend({
+export const Route = strictObject({
+  ...routeTargetFields,
   /** Targets tried in order when the first fails before any token reached the client. */
   fallbacks: z.array(RouteTarget).default([]),
   /** Send elevenlabs_extra_body and user_id upstream too (off: most upstreams reject them). */
@@ -107,13 +129,11 @@ export const Route = RouteTarget.extend({
    */
   supersede: z.boolean().optional(),
   /** Streamed requests: if no token arrived after afterMs (0 = at once), send `text` once first. */
-  bufferWords: z
-    .object({
-      afterMs: z.number().int().min(0).default(0),
-      /** Keep the trailing space: the real answer is appended to it by the voice platform. */
-      text: z.string().min(1).default("... "),
-    })
-    .optional(),
+  bufferWords: strictObject({
+    afterMs: z.number().int().min(0).default(0),
+    /** Keep the trailing space: the real answer is appended to it by the voice platform. */
+    text: z.string().min(1).default("... "),
+  }).optional(),
   /** Hedge the first token on the next target (needs a fallback); see Hedge. */
   hedge: Hedge.optional(),
   /**
@@ -124,41 +144,37 @@ export const Route = RouteTarget.extend({
    * at random among those whose breaker is not open (by their shared first-token estimates), the
    * others following in the route's order.
    */
-  health: z
-    .object({
-      failures: z.number().int().min(1).default(3),
-      coolDownMs: z.number().int().min(0).default(5000),
-      pick: z.enum(["order", "latency"]).default("order"),
-    })
-    .optional(),
+  health: strictObject({
+    failures: z.number().int().min(1).default(3),
+    coolDownMs: z.number().int().min(0).default(5000),
+    pick: z.enum(["order", "latency"]).default("order"),
+  }).optional(),
 });
 export type Route = z.infer<typeof Route>;
 
-export const RouteTable = z
-  .object({
-    providers: z.record(z.string(), ProviderSpec),
-    /** Model id -> route; the id "*" matches any model not listed. */
-    routes: z.record(z.string(), Route),
-  })
-  .superRefine((table, context) => {
-    for (const [modelId, route] of Object.entries(table.routes)) {
-      if (route.hedge && route.fallbacks.length === 0)
+export const RouteTable = strictObject({
+  providers: z.record(z.string(), ProviderSpec),
+  /** Model id -> route; the id "*" matches any model not listed. */
+  routes: z.record(z.string(), Route),
+}).superRefine((table, context) => {
+  for (const [modelId, route] of Object.entries(table.routes)) {
+    if (route.hedge && route.fallbacks.length === 0)
+      context.addIssue({
+        code: "custom",
+        path: ["routes", modelId, "hedge"],
+        message: "a hedge calls the route's next target: add one under fallbacks",
+      });
+    for (const target of [route, ...route.fallbacks]) {
+      if (!Object.hasOwn(table.providers, target.provider)) {
         context.addIssue({
           code: "custom",
-          path: ["routes", modelId, "hedge"],
-          message: "a hedge calls the route's next target: add one under fallbacks",
+          path: ["routes", modelId],
+          message: `unknown provider "${target.provider}"; declare it under "providers"`,
         });
-      for (const target of [route, ...route.fallbacks]) {
-        if (!Object.hasOwn(table.providers, target.provider)) {
-          context.addIssue({
-            code: "custom",
-            path: ["routes", modelId],
-            message: `unknown provider "${target.provider}"; declare it under "providers"`,
-          });
-        }
       }
     }
-  });
+  }
+});
 export type RouteTable = z.infer<typeof RouteTable>;
 
 const simulatedModelId = "switchboard-sim";
@@ -177,7 +193,12 @@ function defaultRouteTable(env: EnvSource): RouteTable {
     },
   };
   if (env.OPENAI_API_KEY) {
-    table.providers.openai = { type: "openai", apiKeyEnv: "OPENAI_API_KEY", api: "chat_completions" };
+    table.providers.openai = {
+      type: "openai",
+      apiKeyEnv: "OPENAI_API_KEY",
+      api: "chat_completions",
+      promptCacheKey: true,
+    };
     table.routes["*"] = {
       provider: "openai",
       fallbacks: [],
@@ -201,7 +222,9 @@ export function loadRouteTable(env: EnvSource): RouteTable {
   }
   const result = RouteTable.safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `  - ${issue.path.join(".")}: ${issue.message}`).join("\n");
+    const problems = result.error.issues
+      .map((issue) => `  - ${issue.path.join(".") || "(the table)"}: ${issue.message}`)
+      .join("\n");
     throw new Error(`ROUTES_FILE ${file} is not a valid routing table:\n${problems}`);
   }
   return result.data;

@@ -1,8 +1,25 @@
 // `switchboard status`: the upstream targets' shared health as the workers keep it in Redis (the
 // hashes `<prefix>:health:{<provider>/<model>}` of services/worker/src/target-health.ts): per
 // target, the breaker's state, the first-token estimate, the error rate and the consecutive
-// failures. Reads REDIS_URL and REDIS_KEY_PREFIX as the services do; writes nothing.
-import { Redis } from "ioredis";
+// failures. Reads the Redis variables the services read (REDIS_URL, REDIS_KEY_PREFIX, REDIS_CLUSTER,
+// REDIS_SENTINELS, REDIS_SENTINEL_MASTER) and connects through their factory; writes nothing. On
+// a Redis Cluster the hashes (one hash tag per target) are spread over the masters: each is scanned.
+import { Cluster, type Redis } from "ioredis";
+import { z } from "zod";
+import { boolean, keyPrefix, loadConfig, redisUrl, sentinelList, type EnvSource } from "@switchboard/config";
+import { createRedisClient, redactUrl, redisTopology, type RedisConnection } from "@switchboard/relay";
+
+const StatusEnv = z.object({
+  REDIS_URL: redisUrl(),
+  REDIS_KEY_PREFIX: keyPrefix(),
+  REDIS_CLUSTER: boolean(false),
+  REDIS_SENTINELS: sentinelList(),
+  REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
+});
+type StatusEnv = z.infer<typeof StatusEnv>;
+
+/** How long to wait for Redis (every master of a Cluster, the primary the sentinels name) to answer. */
+const connectTimeoutMs = 5000;
 
 interface TargetStatus {
   target: string;
@@ -14,20 +31,57 @@ interface TargetStatus {
   opensInSeconds: number | undefined;
 }
 
+/** The keys matching the pattern on one server (a Cluster's master holds only its own slots' keys). */
+async function scanKeys(server: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, found] = await server.scan(cursor, "MATCH", pattern, "COUNT", 500);
+    cursor = next;
+    keys.push(...found);
+  } while (cursor !== "0");
+  return keys;
+}
+
+/**
+ * Resolve once the client is ready. It retries as the services' connections do (a Sentinel
+ * failover or a Cluster's slot refresh may fail a first try); after connectTimeoutMs it gives up
+ * with the last error seen.
+ */
+function connected(redis: RedisConnection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let lastError: Error | undefined;
+    const remember = (error: Error) => {
+      lastError = error;
+    };
+    redis.on("error", remember);
+    const timer = setTimeout(() => {
+      redis.off("error", remember);
+      reject(new Error(`no connection within ${connectTimeoutMs} ms${lastError ? ` (${lastError.message})` : ""}`));
+    }, connectTimeoutMs);
+    redis.once("ready", () => {
+      clearTimeout(timer);
+      redis.off("error", remember);
+      resolve();
+    });
+  });
+}
+
 /** Every target with a health hash under the prefix, sorted by name. */
-async function readTargetStatus(redisUrl: string, prefix: string): Promise<TargetStatus[]> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+async function readTargetStatus(config: StatusEnv): Promise<TargetStatus[]> {
+  const prefix = config.REDIS_KEY_PREFIX;
+  const redis: RedisConnection = createRedisClient(
+    config.REDIS_URL,
+    "command",
+    "switchboard:status",
+    redisTopology(config),
+  );
   redis.on("error", () => {});
-  await redis.connect();
   try {
+    await connected(redis);
     const pattern = `${prefix}:health:{*}`;
-    const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, found] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
-      cursor = next;
-      keys.push(...found);
-    } while (cursor !== "0");
+    const servers = redis instanceof Cluster ? redis.nodes("master") : [redis];
+    const keys = (await Promise.all(servers.map((server) => scanKeys(server, pattern)))).flat();
     const hashes = await Promise.all(keys.map((key) => redis.hgetall(key)));
     const now = Date.now();
     return keys
@@ -71,15 +125,27 @@ function formatTargetStatus(targets: TargetStatus[]): string {
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-/** The subcommand: prints the table; 0, or 1 when Redis cannot be read. */
-export async function runStatus(env: NodeJS.ProcessEnv): Promise<number> {
-  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
-  const prefix = env.REDIS_KEY_PREFIX ?? "switchboard";
+/** The subcommand: prints the table; 0, or 1 when the configuration is bad or Redis cannot be read. */
+export async function runStatus(env: EnvSource): Promise<number> {
+  let config: StatusEnv;
   try {
-    process.stdout.write(`${formatTargetStatus(await readTargetStatus(redisUrl, prefix))}\n`);
-    return 0;
+    config = loadConfig("switchboard status", StatusEnv, env);
   } catch (error) {
-    process.stderr.write(`switchboard status: cannot read ${redisUrl}: ${(error as Error).message}\n`);
+    process.stderr.write(`${(error as Error).message}\n`);
     return 1;
   }
+  try {
+    process.stdout.write(`${formatTargetStatus(await readTargetStatus(config))}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`switchboard status: cannot read ${redisDescription(config)}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** Which Redis the command tried, fit for a terminal: the URL's password is never printed. */
+function redisDescription(config: StatusEnv): string {
+  if (config.REDIS_SENTINELS)
+    return `the primary "${config.REDIS_SENTINEL_MASTER}" of the sentinels ${config.REDIS_SENTINELS}`;
+  return `${config.REDIS_CLUSTER ? "the Redis Cluster at " : ""}${redactUrl(config.REDIS_URL)}`;
 }

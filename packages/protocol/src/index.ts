@@ -16,7 +16,7 @@ export {
   type EventPosition,
   type ReplyRecord,
 } from "./relay-event.ts";
-export { elideQuoted, scrubSecrets } from "./scrub-secrets.ts";
+export { elideQuoted, redactUrl, scrubSecrets } from "./scrub-secrets.ts";
 export { jobCatalog, type ChatJob } from "./job-catalog.ts";
 export { completionId, isRequestId } from "./request-id.ts";
 export { ResponsesRequest } from "./responses-request.ts";

@@ -1,6 +1,6 @@
 // The scrubber removes what is shaped like a credential and keeps the rest readable.
 import { describe, expect, it } from "vitest";
-import { elideQuoted, maxUpstreamDetailLength, scrubSecrets } from "./scrub-secrets.ts";
+import { elideQuoted, maxUpstreamDetailLength, redactUrl, scrubSecrets } from "./scrub-secrets.ts";
 
 describe("scrubSecrets", () => {
   it.each([
@@ -33,5 +33,24 @@ describe("elideQuoted", () => {
     expect(elideQuoted(`cannot handle "my secret prompt" or 'another' or \`third\``)).toBe(
       `cannot handle "…" or '…' or \`…\``,
     );
+  });
+});
+
+describe("redactUrl", () => {
+  it.each([
+    ["rediss://user:secret@cache.example:6380/0", "rediss://***@cache.example:6380/0"],
+    ["redis://:secret@127.0.0.1:6379", "redis://***@127.0.0.1:6379"],
+    ["redis://user:se/cr@et@cache.example:6379", "redis://***@cache.example:6379"],
+    ["redis:/user:secret@cache.example", "redis:/***@cache.example"],
+    ["my_user:secret@cache.example:6379", "***@cache.example:6379"],
+    ["redis://cache.example:6379/0?password=secret&db=1", "redis://cache.example:6379/0?password=***&db=1"],
+  ])("hides the credentials of %j", (url, redactedUrl) => {
+    expect(redactUrl(url)).toBe(redactedUrl);
+    expect(redactUrl(url)).not.toContain("secret");
+  });
+
+  it("keeps a URL without credentials as it is", () => {
+    for (const url of ["redis://127.0.0.1:6379", "http://localhost:4318/v1/traces", "not a url"])
+      expect(redactUrl(url)).toBe(url);
   });
 });

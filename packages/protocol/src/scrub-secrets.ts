@@ -8,16 +8,16 @@ const redacted = "[redacted]";
 /** Longest upstream text kept, in characters. */
 export const maxUpstreamDetailLength = 500;
 
+/** key=value and "key": "value" pairs whose name says secret: $1 the name, $2 what joins it to the value. */
+const secretPair =
+  /\b((?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|password|passwd|pwd|key|signature|sig|credential)s?)(["']?\s*[:=]\s*["']?)[^\s"'&,;]+/gi;
+
 const patterns: ReadonlyArray<[RegExp, string]> = [
   // user:password@ (or token@) in any URL: scheme://…@host
   [/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, `$1${redacted}@`],
   // Authorization-style values: Bearer/Basic followed by a token.
   [/\b(bearer|basic)\s+[^\s"',;]+/gi, `$1 ${redacted}`],
-  // key=value and "key": "value" pairs whose name says secret.
-  [
-    /\b((?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|password|passwd|pwd|key|signature|sig|credential)s?)(["']?\s*[:=]\s*["']?)[^\s"'&,;]+/gi,
-    `$1$2${redacted}`,
-  ],
+  [secretPair, `$1$2${redacted}`],
   // Well-known key shapes: sk-…, sk_live_…, gsk_…, xai-…, AKIA…, ghp_…, JWTs.
   [/\b(?:sk|pk|rk|gsk|xai|sess)[-_][A-Za-z0-9_-]{8,}/g, redacted],
   [/\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b/g, redacted],
@@ -33,6 +33,16 @@ export function scrubSecrets(text: string): string {
   let out = text.length > maxUpstreamDetailLength * 4 ? text.slice(0, maxUpstreamDetailLength * 4) : text;
   for (const [pattern, replacement] of patterns) out = out.replace(pattern, replacement);
   return out.length > maxUpstreamDetailLength ? `${out.slice(0, maxUpstreamDetailLength)}…` : out;
+}
+
+/**
+ * One URL fit for logs and error messages: its credentials (everything between the scheme and the
+ * last "@", so a password holding "/" or "@" goes too) become `***`, and so does the value of a
+ * query parameter named like a secret (`?password=…`). A malformed URL (`redis:/user:pw@host`,
+ * `user:pw@host`), the kind an error quotes, loses its credentials too.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/*)?.*@/i, "$1***@").replace(secretPair, "$1$2***");
 }
 
 /**

@@ -47,16 +47,30 @@ export function createProviders(table: RouteTable, defaults: ProviderDefaults): 
       continue;
     }
     const openAIBaseUrl = spec.baseUrl ?? defaults.env.OPENAI_BASE_URL;
-    providers.set(
+    const openAI = createOpenAIProvider({
       name,
-      createOpenAIProvider({
-        name,
-        apiKey,
-        timeoutMs: defaults.upstreamTimeoutMs,
-        api: spec.api,
-        ...(openAIBaseUrl ? { baseUrl: openAIBaseUrl } : {}),
-      }),
-    );
+      apiKey,
+      timeoutMs: defaults.upstreamTimeoutMs,
+      api: spec.api,
+      ...(openAIBaseUrl ? { baseUrl: openAIBaseUrl } : {}),
+    });
+    providers.set(name, spec.promptCacheKey ? openAI : withoutPromptCacheKey(openAI));
   }
   return providers;
+}
+
+/**
+ * An upstream that rejects `prompt_cache_key` (a provider with promptCacheKey: false): every call to
+ * it, whether first target, retry, fallback or hedge, goes without the field, whoever set it (the
+ * caller, or the ingress for a route whose first target takes it).
+ */
+function withoutPromptCacheKey(provider: Provider): Provider {
+  return {
+    name: provider.name,
+    stream(request) {
+      if (!Object.hasOwn(request.body, "prompt_cache_key")) return provider.stream(request);
+      const { prompt_cache_key: _withheld, ...body } = request.body;
+      return provider.stream({ ...request, body });
+    },
+  };
 }

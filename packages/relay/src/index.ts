@@ -1,5 +1,6 @@
 // @switchboard/relay: how token events travel from a worker to the ingress that owns the request.
 export { relayKeys, type RelayKeys } from "./keys.ts";
+export { redactUrl } from "@switchboard/protocol";
 export {
   createRedisClient,
   redisTopology,

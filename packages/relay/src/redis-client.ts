@@ -9,6 +9,7 @@
 // a managed service's configuration endpoint; an ioredis Cluster with the same per-role options on
 // every node); or a primary found through Redis Sentinel (the URL's credentials, database and TLS
 // apply to the primary and its host is ignored). Credentials and TLS apply to every node.
+import { redactUrl } from "@switchboard/protocol";
 import { Cluster, Redis } from "ioredis";
 import { followFailovers } from "./sentinel-failover.ts";
 
@@ -205,9 +206,4 @@ export async function waitForRedis(client: RedisConnection, url: string, timeout
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** A URL fit for logs: the password is never printed. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
 }

@@ -56,12 +56,10 @@ function buildJob(
   options: ChatRouteOptions,
 ): ChatJob {
   const forwarded = upstreamBody(accepted.body, accepted.route);
-  // An OpenAI-compatible upstream caches a conversation's shared prefix better under one key.
-  if (
-    conversation &&
-    forwarded.body.prompt_cache_key == null &&
-    options.routes.providers[accepted.route.provider]?.type === "openai"
-  )
+  // An OpenAI-compatible upstream caches a conversation's shared prefix better under one key;
+  // a provider with promptCacheKey: false rejects the field (the worker drops it for such a target).
+  const provider = options.routes.providers[accepted.route.provider];
+  if (conversation && forwarded.body.prompt_cache_key == null && provider?.type === "openai" && provider.promptCacheKey)
     forwarded.body.prompt_cache_key = conversation.id;
   if (forwarded.dropped.length > 0) answer.log.debug("fields not passed upstream", { fields: forwarded.dropped });
   const { startedAt } = answer;
