@@ -84,6 +84,9 @@ async function measure(
             attempt: 1,
             onNoListener: () => {},
             noListenerGraceMs: 60_000,
+            // As the worker relays: the log's time to live set where it opens and ends (a version
+            // without the option sets it with every record).
+            deadlineAt: Date.now() + 60_000,
           }
         : {
             redis: writer,

@@ -9,6 +9,7 @@ export {
   encodeDelta,
   encodeRelayEvent,
   encodeReplyRecord,
+  isEndFrame,
   joinReplyRecords,
   logEntryId,
   parseLogEntryId,

@@ -54,6 +54,11 @@ export function encodeDelta(delta: ChunkDelta): string {
   return kindLetter.delta + JSON.stringify(delta);
 }
 
+/** Does this frame end its request's answer (a finish or an error event)? */
+export function isEndFrame(frame: string): boolean {
+  return frame[0] === kindLetter.finish || frame[0] === kindLetter.error;
+}
+
 /** Decode a frame; throws on a frame this version does not know (a bug, never user input). */
 export function decodeRelayEvent(frame: string): RelayEvent {
   const letter = frame[0];

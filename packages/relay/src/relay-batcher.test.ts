@@ -74,8 +74,9 @@ afterAll(async () => {
   }
 });
 
-function relayOf(requestId: string, attempt = 1, relayBatcher = batcher): RequestRelay {
+function relayOf(requestId: string, attempt = 1, relayBatcher = batcher, deadlineAt?: number): RequestRelay {
   return new RequestRelay({
+    ...(deadlineAt === undefined ? {} : { deadlineAt }),
     batcher: relayBatcher,
     keys,
     requestId,
@@ -247,5 +248,36 @@ describe("RelayBatcher", () => {
     expect(heard.get("fresh")).toEqual([`1-1 ${delta("on time")}`]);
     const log = (await writer.xrange(keys.log(ingressId, "stale"), "-", "+")) as Array<[string, string[]]>;
     expect(log.map(([id]) => id)).toEqual(["2-1"]);
+  });
+
+  it("sets a log's time to live when an attempt opens it and when the answer ends, not with every event", async () => {
+    const log = keys.log(ingressId, "ttl");
+    const deadlineAt = Date.now() + 30_000;
+    const relay = relayOf("ttl", 1, batcher, deadlineAt);
+    // Opened (in a shared turn, and alone): kept the log TTL past the answer's deadline.
+    await Promise.all([
+      relay.emitQuietly(encodeRelayEvent({ kind: "started", worker: "w" })),
+      relayOf("other").emit(delta("x")),
+    ]);
+    const opened = await writer.pttl(log);
+    expect(opened).toBeGreaterThan(60_000 + 25_000);
+    expect(opened).toBeLessThanOrEqual(60_000 + 30_000);
+    // The events between leave it as it is (here, a mark far below what any write would set).
+    await writer.pexpire(log, 5_000);
+    await relay.emit(delta("a"));
+    await Promise.all([relay.emit(delta("b")), relayOf("neighbour-ttl").emit(delta("y"))]);
+    expect(await writer.pttl(log)).toBeLessThanOrEqual(5_000);
+    // The end: kept the log TTL from now.
+    await relay.emit(encodeRelayEvent({ kind: "finish", finishReason: "stop", usage: null }));
+    expect(await writer.pttl(log)).toBeGreaterThan(55_000);
+    // A later attempt opens it again, past the deadline; without a deadline every write sets the TTL.
+    await writer.pexpire(log, 5_000);
+    await relayOf("ttl", 2, batcher, deadlineAt).emit(delta("again"));
+    expect(await writer.pttl(log)).toBeGreaterThan(60_000 + 25_000);
+    const undated = relayOf("undated");
+    await undated.emit(delta("a"));
+    await writer.pexpire(keys.log(ingressId, "undated"), 5_000);
+    await undated.emit(delta("b"));
+    expect(await writer.pttl(keys.log(ingressId, "undated"))).toBeGreaterThan(55_000);
   });
 });

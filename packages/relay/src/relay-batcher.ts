@@ -17,16 +17,17 @@ import { joinReplyRecords } from "@switchboard/protocol";
 import type { RedisConnection } from "./redis-client.ts";
 import { corkUntilNextTurn, corksTurns } from "./turn-cork.ts";
 
-// KEYS: the logs. ARGV: the logs' time to live, the reply channel, the message ("": publish nothing),
-// then for each log the number of its entries and an entry id and a frame per entry. Returns the
-// listeners that got the message (-1: not published), then the index (1-based) and error of each
-// log that refused an entry.
+// KEYS: the logs. ARGV: the reply channel, the message ("": publish nothing), then for each log the
+// number of its entries, its new time to live in ms ("": leave it as it is), and an entry id and a
+// frame per entry. Returns the listeners that got the message (-1: not published), then the index
+// (1-based) and error of each log that refused an entry.
 const batchScript = `
 local refused = {}
-local at = 4
+local at = 3
 for k = 1, #KEYS do
   local count = tonumber(ARGV[at])
-  at = at + 1
+  local ttl = ARGV[at + 1]
+  at = at + 2
   for i = 1, count do
     local added = redis.pcall('XADD', KEYS[k], ARGV[at], 'f', ARGV[at + 1])
     at = at + 2
@@ -37,22 +38,23 @@ for k = 1, #KEYS do
       break
     end
   end
-  redis.call('PEXPIRE', KEYS[k], ARGV[1])
+  if ttl ~= '' then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 local listeners = -1
-if ARGV[3] ~= '' then listeners = redis.call('SPUBLISH', ARGV[2], ARGV[3]) end
+if ARGV[2] ~= '' then listeners = redis.call('SPUBLISH', ARGV[1], ARGV[2]) end
 table.insert(refused, 1, listeners)
 return refused`;
 
 // A turn with one request's events (a lone token, the common case at low load): the same writes
 // without the per-log loop, pcall and reply table, which cost Redis about a fifth more per event.
-// A refused XADD fails the script, and so that one request, as above. KEYS[1]: the log; ARGV: the
-// time to live, the reply channel, the message, then an entry id and a frame per entry.
+// A refused XADD fails the script, and so that one request, as above. KEYS[1]: the log; ARGV: its
+// new time to live ("": leave it), the reply channel, the message, then an entry id and a frame per
+// entry.
 const oneScript = `
 for i = 4, #ARGV, 2 do
   redis.call('XADD', KEYS[1], ARGV[i], 'f', ARGV[i + 1])
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 if ARGV[3] == '' then return -1 end
 return redis.call('SPUBLISH', ARGV[2], ARGV[3])`;
 
@@ -61,7 +63,7 @@ declare module "ioredis" {
     relayBatch(...arguments_: Array<string | number>): Result<Array<string | number>, Context>;
     relayOne(
       log: string,
-      ttlMs: number,
+      ttlMs: number | "",
       channel: string,
       message: string,
       ...entries: string[]
@@ -80,6 +82,12 @@ export interface RelayRecord {
   logKey: string;
   /** Entry id and frame of each event to log, in order. */
   entries: string[];
+  /**
+   * The log's new time to live (ms), or undefined to leave it: a request's log is given one when it
+   * is opened and when it ends (relay-writer.ts), not with every event (a PEXPIRE per log and turn
+   * was about a third of the script's time in Redis).
+   */
+  ttlMs: number | undefined;
   /** The request's record in the reply message (encodeReplyRecord), or "" to only log. */
   message: string;
   /** The script ran: the listeners that got the message (-1 when this record published nothing). */
@@ -97,6 +105,7 @@ export interface RelayBatchMember {
 
 export interface RelayBatcherOptions {
   redis: RedisConnection;
+  /** How long a request's log is kept after its last event (RELAY_LOG_TTL_SECONDS). */
   logTtlMs: number;
   /** Runs each write (default: as it is); the worker passes one that keeps relay writes out of traces. */
   untraced?: <T>(write: () => T) => T;
@@ -111,7 +120,7 @@ export interface RelayBatcherOptions {
 export class RelayBatcher {
   readonly redis: RedisConnection;
   private members: RelayBatchMember[] = [];
-  private readonly logTtlMs: number;
+  readonly logTtlMs: number;
   private readonly untraced: <T>(write: () => T) => T;
   private readonly maxEvents: number;
   private readonly maxBytes: number;
@@ -191,9 +200,9 @@ export class RelayBatcher {
       script.push(record.logKey);
       if (record.message !== "") messages.push(record.message);
     }
-    script.push(this.logTtlMs, channel, joinReplyRecords(messages));
+    script.push(channel, joinReplyRecords(messages));
     for (const record of records) {
-      script.push(record.entries.length / 2);
+      script.push(record.entries.length / 2, record.ttlMs ?? "");
       for (const entry of record.entries) script.push(entry);
     }
     let write: Promise<Array<string | number>>;
@@ -224,7 +233,7 @@ export class RelayBatcher {
     let write: Promise<number>;
     try {
       write = this.untraced(() =>
-        this.redis.relayOne(record.logKey, this.logTtlMs, channel, record.message, ...record.entries),
+        this.redis.relayOne(record.logKey, record.ttlMs ?? "", channel, record.message, ...record.entries),
       );
     } catch (error) {
       write = Promise.reject(error);

@@ -7,7 +7,7 @@
 // so there a request hands over its next record only once its previous one is written. An
 // event the ingress need not hear at once (a worker's "started") is logged at once and published
 // with the request's next events (emitQuietly).
-import { encodeReplyRecord, logEntryId } from "@switchboard/protocol";
+import { encodeReplyRecord, isEndFrame, logEntryId } from "@switchboard/protocol";
 import type { RelayKeys } from "./keys.ts";
 import type { RedisConnection } from "./redis-client.ts";
 import type { RelayBatcher, RelayBatchMember, RelayRecord } from "./relay-batcher.ts";
@@ -29,6 +29,13 @@ export interface RequestRelayOptions {
    */
   onNoListener: () => void;
   noListenerGraceMs: number;
+  /**
+   * When the request's answer is due at the latest (ms since the epoch). With it the log's time to
+   * live is set twice, not with every event: when an attempt opens it (the batcher's logTtlMs past
+   * this deadline) and when the answer ends (logTtlMs from then), so the log outlives its last event
+   * by logTtlMs at least. Without it, every record sets logTtlMs.
+   */
+  deadlineAt?: number;
 }
 
 /** Events in sequence: the first one's number and the frames. */
@@ -53,6 +60,8 @@ export class RequestRelay implements RelayBatchMember {
   /** A record of this request is being written (tracked when the batcher does not keep order). */
   private writing = false;
   private noListenerReported = false;
+  /** A record that set the log's time to live has been written (see ttlFor). */
+  private logOpened = false;
   private noListenerTimer: NodeJS.Timeout | undefined;
   private readonly options: RequestRelayOptions;
   private readonly logKey: string;
@@ -113,13 +122,16 @@ export class RequestRelay implements RelayBatchMember {
     const published: Frames = held ? { firstSeq: held.firstSeq, frames: [...held.frames, ...batch.frames] } : batch;
     this.unpublished = batch.publish ? undefined : published;
     this.writing = !this.options.batcher.keepsOrder;
+    const ttlMs = this.ttlFor(batch);
     return {
       logKey: this.logKey,
       entries,
+      ttlMs,
       message: batch.publish
         ? encodeReplyRecord(requestId, { attempt, seq: published.firstSeq }, published.frames)
         : "",
       written: (listeners) => {
+        if (ttlMs !== undefined) this.logOpened = true;
         if (listeners === 0) this.suspectNoListener();
         else if (listeners > 0) this.clearSuspicion();
         this.nextRecordMayGo();
@@ -130,6 +142,17 @@ export class RequestRelay implements RelayBatchMember {
         batch.written.reject(error);
       },
     };
+  }
+
+  /**
+   * The log's new time to live with this record, if it changes (see deadlineAt). Every record sets
+   * it until one that did is written, so a log whose first write failed still gets an expiry.
+   */
+  private ttlFor(batch: Batch): number | undefined {
+    const { deadlineAt, batcher } = this.options;
+    if (deadlineAt === undefined || batch.frames.some(isEndFrame)) return batcher.logTtlMs;
+    if (!this.logOpened) return batcher.logTtlMs + Math.max(0, deadlineAt - Date.now());
+    return undefined;
   }
 
   /** The previous record is written (or failed): events emitted meanwhile go at the end of this turn. */

@@ -168,6 +168,7 @@ class ChatJobRun {
       attempt: this.attempt,
       onNoListener: () => this.stop.abort("no-listener" satisfies StopReason),
       noListenerGraceMs: deps.noListenerGraceMs,
+      deadlineAt: job.data.deadlineAt,
     });
     this.coalescer = this.streamed
       ? undefined
