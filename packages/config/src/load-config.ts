@@ -34,8 +34,11 @@ export function loadConfig<Schema extends z.ZodType>(
   throw new ConfigError(service, problems);
 }
 
-/** A variable named for a key, a token or a password: API_KEYS, ADMIN_API_KEYS, METRICS_TOKEN, OPENAI_API_KEY… */
-const secretVariable = /(?:KEYS?|TOKENS?|SECRETS?|PASSWORDS?|CREDENTIALS?)$/i;
+/**
+ * A variable named for a key, a token or a password: API_KEYS, ADMIN_API_KEYS, METRICS_TOKEN,
+ * OPENAI_API_KEY… A plural TOKENS is a count of model tokens (MOCK_TOKENS, MAX_TOKENS), not a secret.
+ */
+const secretVariable = /(?:KEYS?|TOKEN|SECRETS?|PASSWORDS?|CREDENTIALS?)$/i;
 
 /** What a problem quotes of the value: nothing of a secret, a URL's credentials redacted. */
 function quoteValue(variable: string, value: string): string {
