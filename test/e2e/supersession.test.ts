@@ -6,9 +6,13 @@
 // non-streamed older turn gets a normal completion (finish_reason "stop") with what it had.
 // The two turns go to different ingresses: the request-to-conversation mapping is in Redis.
 import { randomBytes } from "node:crypto";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMockUpstream, mockText, type MockUpstream } from "@switchboard/mock-upstream";
+import { jobCatalog, type ChatJob } from "@switchboard/protocol";
+import { CancelBroadcaster, relayKeys } from "@switchboard/relay";
 import { scrape, total } from "@switchboard/testing";
 import { startTurn, type TurnOptions } from "../support/conversation-turns.ts";
 import { startStack, type Stack } from "../support/stack.ts";
@@ -191,5 +195,50 @@ describe("supersession", () => {
     expect(withOwn.text).toBe(mockText(quick.tokens));
     expect((callTagged(own).body as Record<string, unknown>).prompt_cache_key).toBe(conversationId);
     expect((callTagged(`${own}-own`).body as Record<string, unknown>).prompt_cache_key).toBe(ownKey);
+  });
+
+  it("counts a turn superseded before its worker took it as superseded, and never calls the upstream", async () => {
+    const workerMetricsUrl = String(stack.workers[0]?.readyLine.metricsUrl);
+    const workerCancels = async (reason: string) =>
+      total(await scrape(workerMetricsUrl), "switchboard_cancellations_total", { switchboard_cancel_reason: reason });
+    const [supersededBefore, queuedBefore] = [await workerCancels("superseded"), await workerCancels("cancelled")];
+    const keys = relayKeys(stack.prefix);
+    const redis = new Redis(stack.redisUrl);
+    const queue = new Queue<ChatJob>(jobCatalog.chat.queue, { connection: redis, prefix: keys.queuePrefix });
+    try {
+      // The newer turn's cancel reached Redis first (its flag says why); the older turn's job is
+      // then taken by a worker that has no memory of the broadcast (the job predates its
+      // subscription, as across a reconnect), so the worker reads the flag.
+      const requestId = uniqueId("queued-turn");
+      await new CancelBroadcaster(redis, keys).cancel(requestId, "superseded");
+      const ingressId = String(stack.ingresses[0]?.readyLine.ingressId);
+      const now = Date.now();
+      await queue.add(
+        jobCatalog.chat.name,
+        {
+          requestId,
+          model: "mock-model",
+          request: {
+            model: "mock-model",
+            stream: true,
+            messages: [{ role: "user", content: "Hello" }],
+            mock: { ...quick, tag: requestId },
+          } as ChatJob["request"],
+          ingressId,
+          replyChannel: keys.replyChannel(ingressId),
+          deadlineAt: now + 30_000,
+          enqueuedAt: now,
+        },
+        { jobId: requestId, timestamp: now - 3_600_000, removeOnComplete: true },
+      );
+      await vi.waitFor(async () => expect(await workerCancels("superseded")).toBe(supersededBefore + 1), {
+        timeout: 10_000,
+      });
+      expect(await workerCancels("cancelled")).toBe(queuedBefore);
+      expect(mock.stats().recent.some((entry) => entry.tag === requestId)).toBe(false);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
   });
 });

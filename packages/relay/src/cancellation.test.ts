@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, inject, it, vi } from "vitest";
 import { freePort, removeKeys } from "@switchboard/testing";
-import { CancelBroadcaster, isCancelled, listenForCancels } from "./cancellation.ts";
+import { CancelBroadcaster, cancelReason, listenForCancels } from "./cancellation.ts";
 import { relayKeys } from "./keys.ts";
 
 const redisUrl = inject("redisUrl");
@@ -15,8 +15,8 @@ let subscriber: Redis;
 let raw: Redis;
 /** Every message on the cancel channel, as published. */
 const messages: string[] = [];
-/** Every request id the listener reported, with its reason and whether its flag was already set then. */
-const heard: Array<{ requestId: string; reason: string; flagged: Promise<boolean> }> = [];
+/** Every request id the listener reported, with its reason and its flag's value then (set before the message left). */
+const heard: Array<{ requestId: string; reason: string; flagged: Promise<string | undefined> }> = [];
 
 beforeAll(async () => {
   sender = new Redis(redisUrl);
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const checker = new Redis(redisUrl);
   afterAll(() => checker.disconnect());
   await listenForCancels(subscriber, keys, (requestId, reason) =>
-    heard.push({ requestId, reason, flagged: isCancelled(checker, keys, requestId) }),
+    heard.push({ requestId, reason, flagged: cancelReason(checker, keys, requestId) }),
   );
   raw.on("message", (_channel: string, message: string) => messages.push(message));
   await raw.subscribe(keys.cancelChannel);
@@ -47,7 +47,7 @@ it("sends the cancels of one turn as one message naming every request, after set
     expect(heard.map((entry) => entry.requestId)).toEqual(ids);
     expect(messages).toEqual(["req-a req-b req-c"]);
   });
-  expect(await Promise.all(heard.map((entry) => entry.flagged))).toEqual([true, true, true]);
+  expect(await Promise.all(heard.map((entry) => entry.flagged))).toEqual(["client-gone", "client-gone", "client-gone"]);
   const ttl = await sender.pttl(keys.cancelFlag("req-b"));
   expect(ttl).toBeGreaterThan(100_000);
   expect(await sender.get(keys.cancelFlag("req-b"))).toBe("client-gone");
@@ -83,6 +83,8 @@ it("names a reason other than the client's leaving in the message, and gives it 
     ["req-old-turn", "superseded"],
     ["req-older-turn", "superseded"],
   ]);
+  // The flag says why too, for a worker that starts the job without having heard the message.
+  expect(await Promise.all(heard.map((entry) => entry.flagged))).toEqual(heard.map((entry) => entry.reason));
   expect(await sender.get(keys.cancelFlag("req-old-turn"))).toBe("superseded");
 });
 

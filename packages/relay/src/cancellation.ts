@@ -105,8 +105,13 @@ async function broadcastOne(redis: RedisConnection, keys: RelayKeys, requestId: 
     .exec();
 }
 
-export async function isCancelled(redis: RedisConnection, keys: RelayKeys, requestId: string): Promise<boolean> {
-  return (await redis.exists(keys.cancelFlag(requestId))) === 1;
+/** Why the request was cancelled (its flag: client-gone, superseded), or undefined when it was not. */
+export async function cancelReason(
+  redis: RedisConnection,
+  keys: RelayKeys,
+  requestId: string,
+): Promise<string | undefined> {
+  return (await redis.get(keys.cancelFlag(requestId))) ?? undefined;
 }
 
 /**

@@ -12,7 +12,7 @@ export { countSubscribersOf } from "./subscriber-count.ts";
 export { RequestRelay, earlierAttemptRelayedOutput } from "./relay-writer.ts";
 export { RelayBatcher, defineRelayCommands } from "./relay-batcher.ts";
 export { ReplyHub, type ReplySink } from "./reply-hub.ts";
-export { CancelBroadcaster, isCancelled, listenForCancels } from "./cancellation.ts";
+export { CancelBroadcaster, cancelReason, listenForCancels } from "./cancellation.ts";
 export { claimConversationTurn, defineSupersessionCommands, listenForSupersessions } from "./supersession.ts";
 export {
   appendTimeline,

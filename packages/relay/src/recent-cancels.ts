@@ -6,7 +6,8 @@
 import type { Redis } from "ioredis";
 
 export class RecentCancels {
-  private readonly cancelledAt = new Map<string, number>();
+  /** When each request's cancel was heard, and why (client-gone, superseded). */
+  private readonly cancelledAt = new Map<string, { at: number; reason: string }>();
   private readonly keepMs: number;
   private listeningSince = Number.POSITIVE_INFINITY;
 
@@ -40,22 +41,23 @@ export class RecentCancels {
     });
   }
 
-  add(requestId: string, now = Date.now()): void {
-    this.cancelledAt.set(requestId, now);
+  add(requestId: string, reason: string, now = Date.now()): void {
+    this.cancelledAt.set(requestId, { at: now, reason });
     // Entries are added in time order, so the oldest come first.
-    for (const [id, at] of this.cancelledAt) {
+    for (const [id, { at }] of this.cancelledAt) {
       if (now - at <= this.keepMs) break;
       this.cancelledAt.delete(id);
     }
   }
 
   /**
-   * true: cancelled; false: certainly not cancelled before now; undefined: cannot tell from
-   * memory (ask Redis). enqueuedAt is the job's timestamp; clockSlackMs covers clock skew between
-   * the ingress that enqueued it and this worker.
+   * The cancel's reason: cancelled; false: certainly not cancelled before now; undefined: cannot
+   * tell from memory (ask Redis, cancelReason). enqueuedAt is the job's timestamp; clockSlackMs
+   * covers clock skew between the ingress that enqueued it and this worker.
    */
-  knows(requestId: string, enqueuedAt: number, attempt: number, clockSlackMs = 1000): boolean | undefined {
-    if (this.cancelledAt.has(requestId)) return true;
+  cancelled(requestId: string, enqueuedAt: number, attempt: number, clockSlackMs = 1000): string | false | undefined {
+    const heard = this.cancelledAt.get(requestId);
+    if (heard) return heard.reason;
     if (attempt > 1 || enqueuedAt - clockSlackMs <= this.listeningSince) return undefined;
     return false;
   }

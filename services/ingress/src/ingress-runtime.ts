@@ -88,7 +88,8 @@ export class IngressRuntime {
   private readonly log: Logger;
   private readonly outageWatch: RedisOutageWatch;
   private readonly stalls: LoopStallWatch;
-  private readonly pendingCancels = new Set<string>();
+  /** Cancels Redis did not take (an outage), by request, with their reason: sent again once it is back. */
+  private readonly pendingCancels = new Map<string, string>();
   private readonly cancels: CancelBroadcaster;
   private cachedReadiness: { at: number; value: Promise<Readiness> } | undefined;
   private stopping = false;
@@ -317,7 +318,7 @@ export class IngressRuntime {
     this.cancels.cancel(requestId, reason).catch((error: unknown) => {
       // Redis is unreachable: cancel once it is back, so a job that survives the outage does not
       // stream to nobody.
-      if (this.pendingCancels.size < maxPendingCancels) this.pendingCancels.add(requestId);
+      if (this.pendingCancels.size < maxPendingCancels) this.pendingCancels.set(requestId, reason);
       this.log.debug("cancel broadcast failed", { requestId, error });
     });
     if (!queued) return;
@@ -327,9 +328,9 @@ export class IngressRuntime {
   }
 
   private flushPendingCancels(): void {
-    const requestIds = [...this.pendingCancels];
+    const cancels = [...this.pendingCancels];
     this.pendingCancels.clear();
-    for (const requestId of requestIds) this.sendCancel(requestId);
+    for (const [requestId, reason] of cancels) this.sendCancel(requestId, reason);
   }
 
   private async checkReadiness(): Promise<Readiness> {

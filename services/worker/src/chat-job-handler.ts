@@ -28,7 +28,7 @@ import {
   RequestRelay,
   earlierAttemptRelayedOutput,
   type RelayBatcher,
-  isCancelled,
+  cancelReason,
   type RecentCancels,
   type RedisConnection,
   type RelayKeys,
@@ -204,12 +204,19 @@ class ChatJobRun {
   /** The checks before any upstream call: an outcome ends the job here, undefined lets it run. */
   private async admit(): Promise<JobOutcome | undefined> {
     const { deps, job, requestId } = this;
-    if (
-      deps.recentCancels.knows(requestId, job.timestamp, this.attempt) ??
-      (await isCancelled(deps.redis, deps.keys, requestId))
-    ) {
-      deps.log.info("request cancelled", { requestId, reason: "client-gone", stage: "queued", deltas: 0 });
-      return "cancelled";
+    const cancelled =
+      deps.recentCancels.cancelled(requestId, job.timestamp, this.attempt) ??
+      (await cancelReason(deps.redis, deps.keys, requestId));
+    if (cancelled) {
+      // A newer turn of its conversation replaced it while it waited, or its client left.
+      const superseded = cancelled === "superseded";
+      deps.log.info("request cancelled", {
+        requestId,
+        reason: superseded ? "superseded" : "client-gone",
+        stage: "queued",
+        deltas: 0,
+      });
+      return superseded ? "superseded" : "cancelled";
     }
     if (Date.now() >= job.data.deadlineAt) return this.fail(new GatewayError("queue_timeout"));
     // The queue-wait bound is for a first start; a job taken over or handed back was started in time.

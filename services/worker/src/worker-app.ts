@@ -201,7 +201,7 @@ export async function startWorker(config: WorkerConfig): Promise<WorkerApp> {
   });
 
   await listenForCancels(cancelSubscriber, keys, (requestId, reason) => {
-    recentCancels.add(requestId);
+    recentCancels.add(requestId, reason);
     // superseded (a newer turn of the conversation) or client-gone: the job's stop reason either way.
     if (worker.cancelJob(requestId, reason === "superseded" ? "superseded" : "client-gone"))
       log.debug("cancelled", { requestId, reason });
