@@ -3,13 +3,12 @@
 // docs/performance.md); only that every phase produced its figures and nothing failed. The peer
 // gateway (Portkey) is installed by the benchmark from npm; here npm is offline with an empty cache,
 // as on a machine without network, and the benchmark must say so and measure everything else.
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
+import { offlinePortkey, runBenchScript } from "./smoke-run.ts";
 
 const benchScript = fileURLToPath(new URL("./bench.ts", import.meta.url));
 
@@ -17,38 +16,28 @@ describe("npm run bench (smoke)", () => {
   it("measures every phase with tiny numbers and writes well-formed JSON", async () => {
     const directory = mkdtempSync(join(tmpdir(), "switchboard-bench-smoke-"));
     const out = join(directory, "bench.json");
-    const child = spawn(process.execPath, [benchScript], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        // Without REDIS_URL the bench starts a private redis-server; the tests' Redis is given here
-        // so the smoke check runs wherever the tests run.
-        REDIS_URL: inject("redisUrl"),
-        BENCH_CONCURRENCY: "1,5",
-        BENCH_SAMPLES: "4",
-        BENCH_MIN_ROUNDS: "1",
-        BENCH_HELD: "3",
-        BENCH_HELD_SECONDS: "0.3",
-        BENCH_HELD_ROUNDS: "1",
-        BENCH_LAYOUTS: "1x1,2x2",
-        BENCH_SECONDS: "0.3",
-        BENCH_CLIENTS: "4",
-        BENCH_WARMUP_SECONDS: "0.2",
-        BENCH_LAYOUT_STREAMS: "4",
-        BENCH_SCALING_SLOTS: "2",
-        BENCH_SCALING_SECONDS: "0.5",
-        BENCH_CANCEL: "3",
-        BENCH_OUT: out,
-        // No network: npm answers only from its cache, which is empty.
-        BENCH_PORTKEY_DIR: join(directory, "portkey"),
-        npm_config_offline: "true",
-        npm_config_cache: join(directory, "npm-cache"),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const { code, output } = await runBenchScript(benchScript, {
+      // Without REDIS_URL the bench starts a private redis-server; the tests' Redis is given here
+      // so the smoke check runs wherever the tests run.
+      REDIS_URL: inject("redisUrl"),
+      BENCH_CONCURRENCY: "1,5",
+      BENCH_SAMPLES: "4",
+      BENCH_MIN_ROUNDS: "1",
+      BENCH_HELD: "3",
+      BENCH_HELD_SECONDS: "0.3",
+      BENCH_HELD_ROUNDS: "1",
+      BENCH_LAYOUTS: "1x1,2x2",
+      BENCH_SECONDS: "0.3",
+      BENCH_CLIENTS: "4",
+      BENCH_WARMUP_SECONDS: "0.2",
+      BENCH_LAYOUT_STREAMS: "4",
+      BENCH_SCALING_SLOTS: "2",
+      BENCH_SCALING_SECONDS: "0.5",
+      BENCH_CANCEL: "3",
+      BENCH_OUT: out,
+      // No network: npm answers only from its cache, which is empty.
+      ...offlinePortkey(directory),
     });
-    let output = "";
-    child.stdout.on("data", (text: Buffer) => (output += text.toString()));
-    child.stderr.on("data", (text: Buffer) => (output += text.toString()));
-    const [code] = (await once(child, "exit")) as [number | null];
     expect(code, output).toBe(0);
     expect(output).toContain("Targets");
     expect(output).toMatch(/Peer gateway: NOT MEASURED: npm install of @portkey-ai\/gateway failed: .*ENOTCACHED/);

@@ -1,27 +1,18 @@
 // CI smoke check of `npm run bench:compare`: with this checkout on both sides and tiny numbers it
 // runs end to end and writes well-formed results; without a base checkout it says how to give one.
 // No timing is asserted (docs/performance.md holds the real runs).
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
+import { runBenchScript } from "./smoke-run.ts";
 
 const compareScript = fileURLToPath(new URL("./compare.ts", import.meta.url));
 const repositoryRoot = fileURLToPath(new URL("../..", import.meta.url));
 
-async function runCompare(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [compareScript], {
-    env: { PATH: process.env.PATH ?? "", REDIS_URL: inject("redisUrl"), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (text: Buffer) => (output += text.toString()));
-  child.stderr.on("data", (text: Buffer) => (output += text.toString()));
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code, output };
+function runCompare(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return runBenchScript(compareScript, { REDIS_URL: inject("redisUrl"), ...env });
 }
 
 describe("npm run bench:compare (smoke)", () => {

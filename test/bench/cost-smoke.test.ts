@@ -2,13 +2,12 @@
 // redis-server, says that the peer gateway was not measured when npm cannot install it (offline,
 // empty cache), and writes a line per process through well-formed figures. No timing is asserted
 // (docs/performance.md holds the real runs).
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { offlinePortkey, runBenchScript } from "./smoke-run.ts";
 
 const costScript = fileURLToPath(new URL("./cost-model.ts", import.meta.url));
 
@@ -29,25 +28,15 @@ describe("npm run bench:cost (smoke)", () => {
   it("measures each process at each answer length and fits a line through them", async () => {
     const directory = mkdtempSync(join(tmpdir(), "switchboard-cost-smoke-"));
     const out = join(directory, "cost.json");
-    const child = spawn(process.execPath, [costScript], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        COST_TOKENS: "2,5",
-        COST_STREAMS: "3",
-        COST_SECONDS: "0.3",
-        COST_ROUNDS: "1",
-        BENCH_OUT: out,
-        // No network: npm answers only from its cache, which is empty.
-        BENCH_PORTKEY_DIR: join(directory, "portkey"),
-        npm_config_offline: "true",
-        npm_config_cache: join(directory, "npm-cache"),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const { code, output } = await runBenchScript(costScript, {
+      COST_TOKENS: "2,5",
+      COST_STREAMS: "3",
+      COST_SECONDS: "0.3",
+      COST_ROUNDS: "1",
+      BENCH_OUT: out,
+      // No network: npm answers only from its cache, which is empty.
+      ...offlinePortkey(directory),
     });
-    let output = "";
-    child.stdout.on("data", (text: Buffer) => (output += text.toString()));
-    child.stderr.on("data", (text: Buffer) => (output += text.toString()));
-    const [code] = (await once(child, "exit")) as [number | null];
     expect(code, output).toBe(0);
     expect(output).toMatch(/Peer gateway: NOT MEASURED: npm install of @portkey-ai\/gateway failed/);
     expect(output).toContain("| target | process |");

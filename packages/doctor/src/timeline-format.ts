@@ -1,36 +1,11 @@
 // A conversation's timeline (the admin endpoint's JSON) as text for a terminal: one block per
 // turn, its attempts indented below it.
+import type { TimelineTurn } from "@switchboard/relay";
 
-interface Turn {
-  requestId: string;
-  arrivedAt: number;
-  queueWaitMs?: number;
-  route: string;
-  model: string;
-  stream: boolean;
-  firstTokenMs?: number;
-  durationMs: number;
-  outcome: string;
-  errorCode?: string;
-  traceId?: string;
-}
-
-interface Attempt {
-  attempt: string;
-  provider: string;
-  model: string;
-  startedAt: number;
-  durationMs: number;
-  firstChunkMs?: number;
-  inputTokens?: number;
-  outputTokens?: number;
-  outcome: string;
-  errorCode?: string;
-}
-
+/** The admin endpoint's answer: the turns as the relay's timeline reads them. */
 export interface Timeline {
   conversation_id: string;
-  turns: Array<{ requestId: string; turn?: Turn; attempts: Attempt[] }>;
+  turns: TimelineTurn[];
 }
 
 export function formatTimeline(timeline: Timeline): string {
