@@ -3,8 +3,7 @@
 // Redis. No persistence: a restart is an empty Redis, the harshest case for recovery.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { Redis } from "ioredis";
-import { freePort } from "@switchboard/testing";
+import { freePort, waitForRedis } from "@switchboard/testing";
 
 export interface PrivateRedis {
   url: string;
@@ -44,7 +43,7 @@ export async function startPrivateRedis(maxClients = 10_000): Promise<PrivateRed
     );
     await Promise.race([once(child, "spawn"), once(child, "error").then(([error]) => Promise.reject(error as Error))]);
     server = child;
-    await waitForPing(url);
+    await waitForRedis(url);
   };
   const kill = async () => {
     const child = server;
@@ -68,27 +67,4 @@ export async function startPrivateRedis(maxClients = 10_000): Promise<PrivateRed
     resume: () => signal("SIGCONT"),
     stop: kill,
   };
-}
-
-async function waitForPing(url: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const client = new Redis(url, {
-      lazyConnect: true,
-      connectTimeout: 500,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on("error", () => {});
-    try {
-      await client.connect();
-      await client.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    } finally {
-      client.disconnect();
-    }
-  }
 }

@@ -1,8 +1,9 @@
-// The Redis-related variable types: a key prefix without braces (the queue's hash tag is added by
-// the code; a braced prefix would put every request in one cluster slot) and a sentinel list.
+// The variable types and groups: a key prefix without braces (the queue's hash tag is added by
+// the code; a braced prefix would put every request in one cluster slot), a sentinel list, and the
+// Redis and metrics groups the services share.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { keyPrefix, sentinelList } from "./env-types.ts";
+import { keyPrefix, metricsServerEnv, redisConnectionEnv, sentinelList } from "./env-types.ts";
 
 describe("keyPrefix", () => {
   it("accepts plain prefixes and rejects braces", () => {
@@ -23,5 +24,24 @@ describe("sentinelList", () => {
     for (const value of ["s1:port", "s1:26379,", "redis://s1:26379", "s1 :26379"])
       expect(schema.safeParse({ REDIS_SENTINELS: value }).success, value).toBe(false);
     expect(schema.parse({}).REDIS_SENTINELS).toBeUndefined();
+  });
+});
+
+describe("redisConnectionEnv and metricsServerEnv", () => {
+  it("default to a local Redis and an open metrics port 9464, and refuse a short metrics token", () => {
+    const schema = z.object({ ...redisConnectionEnv(), ...metricsServerEnv() });
+    expect(schema.parse({})).toEqual({
+      REDIS_URL: "redis://127.0.0.1:6379",
+      REDIS_KEY_PREFIX: "switchboard",
+      REDIS_CLUSTER: false,
+      REDIS_SENTINEL_MASTER: "mymaster",
+      METRICS_PORT: 9464,
+      METRICS_HOST: "0.0.0.0",
+    });
+    expect(schema.safeParse({ METRICS_TOKEN: "short" }).success).toBe(false);
+    expect(schema.parse({ REDIS_CLUSTER: "true", REDIS_SENTINELS: "s1:26379" })).toMatchObject({
+      REDIS_CLUSTER: true,
+      REDIS_SENTINELS: "s1:26379",
+    });
   });
 });

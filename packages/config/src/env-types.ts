@@ -1,4 +1,5 @@
-// Small zod builders for environment variables: integers with units, booleans, URLs.
+// Small zod builders for environment variables: integers with units, booleans, URLs, and the
+// groups of variables several processes read alike (Redis, the metrics server).
 import { z } from "zod";
 
 export function integer(defaultValue: number, options: { min?: number; max?: number } = {}) {
@@ -44,4 +45,31 @@ export function sentinelList() {
       message: "expected host:port of each sentinel, comma-separated, e.g. sentinel-1:26379,sentinel-2:26379",
     })
     .optional();
+}
+
+/**
+ * How a process finds its Redis: the URL and key prefix, and whether it is a Cluster or found
+ * through sentinels. The ingress, the worker and `switchboard status` read the same variables.
+ */
+export function redisConnectionEnv() {
+  return {
+    REDIS_URL: redisUrl(),
+    REDIS_KEY_PREFIX: keyPrefix(),
+    /** REDIS_URL is a seed node (or configuration endpoint) of a Redis Cluster. */
+    REDIS_CLUSTER: boolean(false),
+    /** Find the primary through these sentinels (REDIS_URL then gives only credentials, database and TLS). */
+    REDIS_SENTINELS: sentinelList(),
+    REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
+  };
+}
+
+/** Where a service serves GET /metrics for Prometheus, off its public port, and who may scrape it. */
+export function metricsServerEnv() {
+  return {
+    /** 0: any free port (logged at start-up). */
+    METRICS_PORT: integer(9464, { min: 0, max: 65_535 }),
+    METRICS_HOST: z.string().default("0.0.0.0"),
+    /** Set: scrapes must send `Authorization: Bearer <token>`. */
+    METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
+  };
 }

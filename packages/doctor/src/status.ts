@@ -6,16 +6,10 @@
 // a Redis Cluster the hashes (one hash tag per target) are spread over the masters: each is scanned.
 import { Cluster, type Redis } from "ioredis";
 import { z } from "zod";
-import { boolean, keyPrefix, loadConfig, redisUrl, sentinelList, type EnvSource } from "@switchboard/config";
+import { loadConfig, redisConnectionEnv, type EnvSource } from "@switchboard/config";
 import { createRedisClient, redactUrl, redisTopology, type RedisConnection } from "@switchboard/relay";
 
-const StatusEnv = z.object({
-  REDIS_URL: redisUrl(),
-  REDIS_KEY_PREFIX: keyPrefix(),
-  REDIS_CLUSTER: boolean(false),
-  REDIS_SENTINELS: sentinelList(),
-  REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
-});
+const StatusEnv = z.object(redisConnectionEnv());
 type StatusEnv = z.infer<typeof StatusEnv>;
 
 /** How long to wait for Redis (every master of a Cluster, the primary the sentinels name) to answer. */

@@ -19,4 +19,5 @@ export {
   type Span,
 } from "./tracing.ts";
 export { createMetrics, type Meter, type Metrics } from "./metrics.ts";
+export { metricsAuthorizer } from "./metrics-token.ts";
 export { attributeNames, durationBucketsSeconds, eventNames, metricNames, tokenBuckets } from "./attribute-names.ts";

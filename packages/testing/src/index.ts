@@ -6,3 +6,4 @@ export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./otlp-
 export { parsePrometheusText, scrape, total, type Sample } from "./prometheus-text.ts";
 export { removeKeys } from "./remove-keys.ts";
 export { readSse, sseDataReader, sseEvents } from "./sse.ts";
+export { waitForRedis } from "./wait-for-redis.ts";

@@ -5,9 +5,9 @@
 //   4. otherwise the run fails, saying how to provide one.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { Redis } from "ioredis";
 import type { TestProject } from "vitest/node";
 import { freePort } from "./free-port.ts";
+import { pingRedis, waitForRedis } from "./wait-for-redis.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -17,7 +17,7 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.env.REDIS_URL) {
-    await ping(process.env.REDIS_URL);
+    await checkRedisUrl(process.env.REDIS_URL);
     project.provide("redisUrl", process.env.REDIS_URL);
     return async () => {};
   }
@@ -31,23 +31,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return local.stop;
 }
 
-async function ping(url: string): Promise<void> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on("error", () => {});
+async function checkRedisUrl(url: string): Promise<void> {
   try {
-    await client.connect();
-    await client.ping();
+    await pingRedis(url, 2000);
   } catch (error) {
     throw new Error(
       `REDIS_URL=${url} does not answer (${(error as Error).message}). Start Redis there, or unset REDIS_URL to let the tests start their own.`,
     );
-  } finally {
-    client.disconnect();
   }
 }
 
@@ -79,15 +69,7 @@ async function startLocalRedisServer(): Promise<{ url: string; stop: () => Promi
     );
   }
   const url = `redis://127.0.0.1:${port}`;
-  for (let tries = 0; ; tries++) {
-    try {
-      await ping(url);
-      break;
-    } catch (error) {
-      if (tries > 100) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  await waitForRedis(url);
   return {
     url,
     stop: async () => {

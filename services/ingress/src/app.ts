@@ -1,11 +1,10 @@
 // The Express application: routes, body parsing, and the error handler that keeps every failure
 // in the OpenAI error shape.
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { listModelIds, type RouteTable } from "@switchboard/config";
 import { GatewayError } from "@switchboard/protocol";
-import { attributeNames, type Logger, type Metrics } from "@switchboard/telemetry";
+import { attributeNames, metricsAuthorizer, type Logger, type Metrics } from "@switchboard/telemetry";
 import { adminRoutes } from "./admin-routes.ts";
 import { authentication, type AuthenticationOptions } from "./authentication.ts";
 import { bodyVerifier, invalidUtf8Type, tooDeepType, tooManyValuesType } from "./body-guard.ts";
@@ -73,10 +72,10 @@ export function createApp(options: AppOptions): express.Express {
     response.status(readiness.ready ? 200 : 503).json(readiness);
   });
   // Metrics have their own port (METRICS_PORT); here only with a token, since this port is public.
-  const metricsToken = options.metricsToken;
-  if (metricsToken !== undefined)
+  const authorizeScrape = metricsAuthorizer(options.metricsToken);
+  if (authorizeScrape)
     app.get("/metrics", (request, response) => {
-      if (!bearerMatches(request.headers.authorization, metricsToken))
+      if (!authorizeScrape(request))
         return sendError(response, new GatewayError("invalid_api_key", { message: "Send the metrics token." }));
       options.metrics.handle(request, response);
     });
@@ -152,13 +151,6 @@ export function createApp(options: AppOptions): express.Express {
     sendError(response, toGatewayError(error, log));
   });
   return app;
-}
-
-/** Is the header `Bearer <token>`? Compared as digests in constant time. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const presented = /^Bearer\s+(.+)$/i.exec(header?.trim() ?? "")?.[1]?.trim() ?? "";
-  const digest = (text: string) => createHash("sha256").update(text).digest();
-  return timingSafeEqual(digest(presented), digest(token));
 }
 
 /** A charset parameter other than UTF-8 gets 415 before the body is read; none means UTF-8. */

@@ -5,11 +5,10 @@ import {
   ConfigError,
   boolean,
   integer,
-  keyPrefix,
   loadConfig,
   loadRouteTable,
-  redisUrl,
-  sentinelList,
+  metricsServerEnv,
+  redisConnectionEnv,
   type EnvSource,
   type RouteTable,
 } from "@switchboard/config";
@@ -60,12 +59,9 @@ export const IngressEnv = z.object({
   KEEP_ALIVE_TIMEOUT_MS: integer(65_000, { min: 100 }),
   /** A client that takes no byte of its answer for this long, its write buffer full, is disconnected. */
   CLIENT_WRITE_TIMEOUT_MS: integer(10_000, { min: 100 }),
-  // Metrics
-  /** GET /metrics is served here, not on PORT (0: any free port, shown in the `listening` log line). */
-  METRICS_PORT: integer(9464, { min: 0, max: 65_535 }),
-  METRICS_HOST: z.string().default("0.0.0.0"),
-  /** Set: scrapes must send `Authorization: Bearer <token>`, and PORT serves GET /metrics too. */
-  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
+  // Metrics: METRICS_PORT is shown in the `listening` log line; with METRICS_TOKEN set, PORT serves
+  // GET /metrics too.
+  ...metricsServerEnv(),
   // Requests
   REQUEST_TIMEOUT_MS: integer(60_000, { min: 100 }),
   // Admission
@@ -121,13 +117,7 @@ export const IngressEnv = z.object({
    */
   TRUST_INCOMING_TRACEPARENT: boolean(false),
   // Redis
-  REDIS_URL: redisUrl(),
-  REDIS_KEY_PREFIX: keyPrefix(),
-  /** REDIS_URL is a seed node (or configuration endpoint) of a Redis Cluster. */
-  REDIS_CLUSTER: boolean(false),
-  /** Find the primary through these sentinels (REDIS_URL then gives only credentials, database and TLS). */
-  REDIS_SENTINELS: sentinelList(),
-  REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
+  ...redisConnectionEnv(),
   /** A Redis command unanswered for this long fails (a hung Redis answers 503, not a hang). */
   REDIS_COMMAND_TIMEOUT_MS: integer(750, { min: 50 }),
   /** Open requests end with redis_unavailable once Redis has been unreachable this long. */

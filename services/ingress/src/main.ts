@@ -8,9 +8,10 @@ import {
   attributeNames,
   createLogger,
   createMetrics,
+  metricsAuthorizer,
   startTelemetry,
 } from "@switchboard/telemetry";
-import { bearerMatches, createApp } from "./app.ts";
+import { createApp } from "./app.ts";
 import { loadIngressConfig } from "./config.ts";
 import { ConnectionCap, type ConnectionCloseReason } from "./connection-cap.ts";
 import { createIngressMetrics } from "./ingress-metrics.ts";
@@ -61,13 +62,8 @@ try {
   });
   // Metrics on their own port, off the public one (and with the token, if one is set). A taken
   // port is reported, and the ingress serves on without them.
-  const metricsToken = config.METRICS_TOKEN;
   const metricsServer = await metrics
-    .serve(
-      config.METRICS_PORT,
-      config.METRICS_HOST,
-      metricsToken ? (request) => bearerMatches(request.headers.authorization, metricsToken) : undefined,
-    )
+    .serve(config.METRICS_PORT, config.METRICS_HOST, metricsAuthorizer(config.METRICS_TOKEN))
     .catch((error: unknown) => {
       log.warn("metrics server not started", { port: config.METRICS_PORT, error });
       return undefined;

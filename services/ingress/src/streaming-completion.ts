@@ -4,22 +4,13 @@
 // raw text.
 import type { Response } from "express";
 import { toErrorBody, type FinishReason, type GatewayError, type Usage } from "@switchboard/protocol";
-import { armBufferWords, type BufferWordsOptions } from "./buffer-words.ts";
-import { CompletionSink, type CompletionContext } from "./completion-sink.ts";
+import type { CompletionContext } from "./completion-sink.ts";
+import { StreamingSink, sseHeaders } from "./streaming-sink.ts";
 
-export const sseHeaders = {
-  "Content-Type": "text/event-stream; charset=utf-8",
-  "Cache-Control": "no-cache, no-transform",
-  Connection: "keep-alive",
-  "X-Accel-Buffering": "no",
-};
-
-export class StreamingCompletion extends CompletionSink {
+export class StreamingCompletion extends StreamingSink {
   private readonly chunkStart: string;
   private readonly chunkEnd: string;
   private roleSent = false;
-  private outputWritten = false;
-  private disarmBufferWords: () => void = () => {};
 
   constructor(response: Response, context: CompletionContext) {
     super(response, context);
@@ -31,32 +22,8 @@ export class StreamingCompletion extends CompletionSink {
       : `,"logprobs":null,"finish_reason":null}]}\n\n`;
   }
 
-  get hasOutput(): boolean {
-    return this.outputWritten || this.isEnded;
-  }
-
-  /** Send the route's buffer words if no token has arrived after their delay. */
-  startBufferWords(options: BufferWordsOptions): void {
-    this.disarmBufferWords = armBufferWords(this, options);
-  }
-
   writeBufferWords(deltaJson: string): void {
     this.write(this.chunkStart + this.withRole(deltaJson) + this.chunkEnd);
-  }
-
-  override fail(error: GatewayError): void {
-    this.disarmBufferWords();
-    super.fail(error);
-  }
-
-  override finishSuperseded(): void {
-    this.disarmBufferWords();
-    super.finishSuperseded();
-  }
-
-  override abandon(): void {
-    this.disarmBufferWords();
-    super.abandon();
   }
 
   protected writeDelta(deltaJson: string): void {
@@ -81,12 +48,6 @@ export class StreamingCompletion extends CompletionSink {
   protected writeStreamError(error: GatewayError): void {
     this.write(`data: ${JSON.stringify(toErrorBody(error, this.context.requestId))}\n\n`);
     this.response.end();
-  }
-
-  private noteOutput(): void {
-    if (this.outputWritten) return;
-    this.outputWritten = true;
-    this.disarmBufferWords();
   }
 
   private withRole(deltaJson: string): string {

@@ -3,17 +3,14 @@
 // before it is still an HTTP error the client can retry, as on the chat route.
 import type { Response } from "express";
 import type { ChunkDelta, FinishReason, GatewayError, ResponseStreamEvent, Usage } from "@switchboard/protocol";
-import { armBufferWords, type BufferWordsOptions } from "./buffer-words.ts";
-import { CompletionSink, type CompletionContext } from "./completion-sink.ts";
+import type { CompletionContext } from "./completion-sink.ts";
 import { ResponseBuilder } from "./response-builder.ts";
-import { sseHeaders } from "./streaming-completion.ts";
+import { StreamingSink, sseHeaders } from "./streaming-sink.ts";
 
-export class StreamingResponse extends CompletionSink {
+export class StreamingResponse extends StreamingSink {
   private readonly builder: ResponseBuilder;
   /** Events of the relay event being handled, written together. */
   private pending = "";
-  private outputWritten = false;
-  private disarmBufferWords: () => void = () => {};
 
   constructor(response: Response, context: CompletionContext, settings: Record<string, unknown>) {
     super(response, context);
@@ -28,33 +25,9 @@ export class StreamingResponse extends CompletionSink {
     });
   }
 
-  get hasOutput(): boolean {
-    return this.outputWritten || this.isEnded;
-  }
-
-  /** Send the route's buffer words if no token has arrived after their delay. */
-  startBufferWords(options: BufferWordsOptions): void {
-    this.disarmBufferWords = armBufferWords(this, options);
-  }
-
   writeBufferWords(deltaJson: string): void {
     this.builder.addDelta(JSON.parse(deltaJson) as ChunkDelta);
     this.flush();
-  }
-
-  override fail(error: GatewayError): void {
-    this.disarmBufferWords();
-    super.fail(error);
-  }
-
-  override finishSuperseded(): void {
-    this.disarmBufferWords();
-    super.finishSuperseded();
-  }
-
-  override abandon(): void {
-    this.disarmBufferWords();
-    super.abandon();
   }
 
   protected writeDelta(deltaJson: string): void {
@@ -74,12 +47,6 @@ export class StreamingResponse extends CompletionSink {
     this.builder.fail(error);
     this.flush();
     this.response.end();
-  }
-
-  private noteOutput(): void {
-    if (this.outputWritten) return;
-    this.outputWritten = true;
-    this.disarmBufferWords();
   }
 
   private flush(): void {

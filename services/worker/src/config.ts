@@ -3,11 +3,10 @@ import { z } from "zod";
 import {
   boolean,
   integer,
-  keyPrefix,
   loadConfig,
   loadRouteTable,
-  redisUrl,
-  sentinelList,
+  metricsServerEnv,
+  redisConnectionEnv,
   type EnvSource,
   type RouteTable,
 } from "@switchboard/config";
@@ -15,13 +14,7 @@ import {
 /** Exported for the deployment tests, which check docker-compose.yml and infra/k8s against it. */
 export const WorkerEnv = z.object({
   // Redis
-  REDIS_URL: redisUrl(),
-  REDIS_KEY_PREFIX: keyPrefix(),
-  /** REDIS_URL is a seed node (or configuration endpoint) of a Redis Cluster. */
-  REDIS_CLUSTER: boolean(false),
-  /** Find the primary through these sentinels (REDIS_URL then gives only credentials, database and TLS). */
-  REDIS_SENTINELS: sentinelList(),
-  REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
+  ...redisConnectionEnv(),
   // Work
   WORKER_CONCURRENCY: integer(500, { min: 1, max: 10_000 }),
   /** BullMQ consumers in the process, fetching jobs in parallel; WORKER_CONCURRENCY is split among them. */
@@ -65,12 +58,9 @@ export const WorkerEnv = z.object({
   /** How long a conversation's timeline is kept after its last write (the ingress's setting too). */
   TIMELINE_TTL_SECONDS: integer(86_400, { min: 60 }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-  // Telemetry (tracing itself is configured by the standard OTEL_* variables)
-  /** Prometheus scrapes GET /metrics here; 0 picks a free port (logged in the "ready" line). */
-  METRICS_PORT: integer(9464, { min: 0, max: 65_535 }),
-  METRICS_HOST: z.string().default("0.0.0.0"),
-  /** Set: scrapes of METRICS_PORT must send `Authorization: Bearer <token>` (as the ingress's). */
-  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
+  // Telemetry (tracing itself is configured by the standard OTEL_* variables); METRICS_PORT is
+  // shown in the "ready" log line.
+  ...metricsServerEnv(),
   /** Record prompts and answers on the upstream call's span (gen_ai.input/output.messages). Off: they may hold personal data. */
   SWITCHBOARD_CAPTURE_CONTENT: boolean(false),
 });

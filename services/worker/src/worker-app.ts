@@ -17,7 +17,7 @@ import {
   startHeartbeat,
   waitForRedis,
 } from "@switchboard/relay";
-import { createLogger, createMetrics, withoutTracing } from "@switchboard/telemetry";
+import { createLogger, createMetrics, metricsAuthorizer, withoutTracing } from "@switchboard/telemetry";
 import type { WorkerConfig } from "./config.ts";
 import { handleChatJob, jobAttempt } from "./chat-job-handler.ts";
 import { CrashReaper } from "./crash-reaper.ts";
@@ -32,7 +32,7 @@ import { QueueConsumers } from "./queue-consumers.ts";
 import { StartPacer } from "./start-pacer.ts";
 import { TargetHealth, defineTargetHealthCommands } from "./target-health.ts";
 import { observeTargetHealth } from "./target-health-metrics.ts";
-import { createWorkerMetrics, metricsAuthorizer } from "./worker-metrics.ts";
+import { createWorkerMetrics } from "./worker-metrics.ts";
 
 export interface WorkerApp {
   workerId: string;

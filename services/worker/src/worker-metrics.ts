@@ -1,23 +1,7 @@
 // The worker's metrics: how long jobs waited in the queue, how the upstreams behave per provider
 // (latency, time to first chunk, tokens in and out, errors by code), fallbacks, hedges, cancellations
 // and jobs in flight. Attributes stay low-cardinality: provider names and codes, never model ids.
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import { durationBucketsSeconds, metricNames, tokenBuckets, type Meter } from "@switchboard/telemetry";
-
-/**
- * METRICS_TOKEN: a scrape is served only with `Authorization: Bearer <token>`, compared as digests
- * in constant time. No token: undefined, and scrapes are open.
- */
-export function metricsAuthorizer(token: string | undefined): ((request: IncomingMessage) => boolean) | undefined {
-  if (token === undefined) return undefined;
-  const digest = (text: string) => createHash("sha256").update(text).digest();
-  const expected = digest(token);
-  return (request) => {
-    const presented = /^Bearer\s+(.+)$/i.exec(request.headers.authorization?.trim() ?? "")?.[1]?.trim() ?? "";
-    return timingSafeEqual(digest(presented), expected);
-  };
-}
 
 export interface WorkerMetrics {
   queueWait: ReturnType<Meter["createHistogram"]>;
