@@ -1,9 +1,9 @@
 // A private redis-server (fault injection, benchmarks): started on a free loopback port, killed by
 // its PID (never by name), and restartable on the same port so clients reconnect to "the same"
 // Redis. No persistence: a restart is an empty Redis, the harshest case for recovery.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { freePort, waitForRedis } from "@switchboard/testing";
+import { freePort, spawnRedisServer, waitForRedis } from "@switchboard/testing";
 
 export interface PrivateRedis {
   url: string;
@@ -25,24 +25,18 @@ export async function startPrivateRedis(maxClients = 10_000): Promise<PrivateRed
   const url = `redis://127.0.0.1:${port}`;
   let server: ChildProcess | undefined;
   const launch = async () => {
-    const child = spawn(
-      "redis-server",
-      [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--maxclients",
-        String(maxClients),
-      ],
-      { stdio: "ignore" },
-    );
-    await Promise.race([once(child, "spawn"), once(child, "error").then(([error]) => Promise.reject(error as Error))]);
-    server = child;
+    server = await spawnRedisServer([
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--maxclients",
+      String(maxClients),
+    ]);
     await waitForRedis(url);
   };
   const kill = async () => {

@@ -1,10 +1,11 @@
 // The private redis-server processes of one test file (a cluster, a sentinel set-up), with their
 // inspection connections and a scratch directory: started here, stopped by the PIDs started here.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnRedisServer } from "@switchboard/testing";
 import { Redis } from "ioredis";
 
 export class RedisProcesses {
@@ -17,9 +18,8 @@ export class RedisProcesses {
   }
 
   async start(args: string[]): Promise<ChildProcess> {
-    const server = spawn("redis-server", args, { stdio: "ignore" });
+    const server = await spawnRedisServer(args);
     this.servers.push(server);
-    await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
     return server;
   }
 

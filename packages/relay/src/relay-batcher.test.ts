@@ -1,7 +1,7 @@
 // Many requests' events in one relay script and one pub/sub message, against a private
 // redis-server (its command counts are this test's alone): what each script and message carries,
 // gaps repaired per request from its log, one request of a shared batch ending or failing alone.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ import {
   replyRecordSeparator,
   type EventPosition,
 } from "@switchboard/protocol";
-import { freePort } from "@switchboard/testing";
+import { freePort, spawnRedisServer } from "@switchboard/testing";
 import { relayKeys } from "./keys.ts";
 import { RelayBatcher, defineRelayCommands } from "./relay-batcher.ts";
 import { RequestRelay } from "./relay-writer.ts";
@@ -32,8 +32,7 @@ const messages: string[] = [];
 
 beforeAll(async () => {
   const port = await freePort();
-  server = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  await once(server, "spawn");
+  server = await spawnRedisServer(["--port", String(port), "--save", "", "--appendonly", "no"]);
   const connect = async () => {
     const client = new Redis({ port, host: "127.0.0.1", retryStrategy: (times) => Math.min(20 * times, 200) });
     await client.ping();

@@ -3,10 +3,10 @@
 //   2. a container started by testcontainers, where a Docker engine answers;
 //   3. a private `redis-server` on a free loopback port, where the binary is installed;
 //   4. otherwise the run fails, saying how to provide one.
-import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import type { TestProject } from "vitest/node";
 import { freePort } from "./free-port.ts";
+import { spawnRedisServer } from "./spawn-redis-server.ts";
 import { pingRedis, waitForRedis } from "./wait-for-redis.ts";
 
 declare module "vitest" {
@@ -55,19 +55,12 @@ async function startContainer(): Promise<{ url: string; stop: () => Promise<void
 
 async function startLocalRedisServer(): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
-  let server: ChildProcess;
-  try {
-    server = spawn(
-      "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: "ignore" },
-    );
-    await Promise.race([once(server, "spawn"), once(server, "error").then(([error]) => Promise.reject(error))]);
-  } catch {
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  const server = await spawnRedisServer(args).catch(() => {
     throw new Error(
       "No Redis for the tests: set REDIS_URL, run a Docker engine (testcontainers), or install redis-server (apt-get install redis-server).",
     );
-  }
+  });
   const url = `redis://127.0.0.1:${port}`;
   await waitForRedis(url);
   return {

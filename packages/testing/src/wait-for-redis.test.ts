@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { freePort } from "./free-port.ts";
+import { spawnRedisServer } from "./spawn-redis-server.ts";
 import { pingRedis, waitForRedis } from "./wait-for-redis.ts";
 
 describe("waiting for a Redis", () => {
@@ -11,9 +11,7 @@ describe("waiting for a Redis", () => {
     await expect(pingRedis(url)).rejects.toThrow();
     const waiting = waitForRedis(url);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", ""], {
-      stdio: "ignore",
-    });
+    const server = await spawnRedisServer(["--port", String(port), "--bind", "127.0.0.1", "--save", ""]);
     try {
       await expect(waiting).resolves.toBeUndefined();
       await expect(pingRedis(url)).resolves.toBeUndefined();
