@@ -18,6 +18,13 @@ export {
   type Context,
   type Span,
 } from "./tracing.ts";
-export { createMetrics, type Meter, type Metrics } from "./metrics.ts";
+export {
+  createMetrics,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type Metrics,
+  type UpDownCounter,
+} from "./metrics.ts";
 export { metricsAuthorizer } from "./metrics-token.ts";
 export { attributeNames, durationBucketsSeconds, eventNames, metricNames, tokenBuckets } from "./attribute-names.ts";

@@ -5,13 +5,13 @@
 // Always on, independent of tracing: Prometheus pulls, so nothing is sent anywhere unless something
 // scrapes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { diag, type Meter } from "@opentelemetry/api";
+import { diag, type Counter, type Histogram, type Meter, type UpDownCounter } from "@opentelemetry/api";
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { withPrometheusNames } from "./prometheus-names.ts";
 
-export type { Meter };
+export type { Counter, Histogram, Meter, UpDownCounter };
 
 export interface Metrics {
   meter: Meter;

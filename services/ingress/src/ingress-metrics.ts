@@ -3,17 +3,25 @@
 // client connections (open, and closed by the ingress: over the limit, idle, not reading).
 // Attributes stay low-cardinality on purpose: no model id a caller sent (a "*" route accepts any
 // string); the routing table's own keys and configured models only.
-import { attributeNames, durationBucketsSeconds, metricNames, type Meter } from "@switchboard/telemetry";
+import {
+  attributeNames,
+  durationBucketsSeconds,
+  metricNames,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type UpDownCounter,
+} from "@switchboard/telemetry";
 
 export interface IngressMetrics {
-  timeToFirstToken: ReturnType<Meter["createHistogram"]>;
-  requestDuration: ReturnType<Meter["createHistogram"]>;
-  activeStreams: ReturnType<Meter["createUpDownCounter"]>;
-  cancellations: ReturnType<Meter["createCounter"]>;
-  superseded: ReturnType<Meter["createCounter"]>;
-  errors: ReturnType<Meter["createCounter"]>;
-  authenticationFailures: ReturnType<Meter["createCounter"]>;
-  closedConnections: ReturnType<Meter["createCounter"]>;
+  timeToFirstToken: Histogram;
+  requestDuration: Histogram;
+  activeStreams: UpDownCounter;
+  cancellations: Counter;
+  superseded: Counter;
+  errors: Counter;
+  authenticationFailures: Counter;
+  closedConnections: Counter;
 }
 
 /**

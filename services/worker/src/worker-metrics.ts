@@ -1,21 +1,29 @@
 // The worker's metrics: how long jobs waited in the queue, how the upstreams behave per provider
 // (latency, time to first chunk, tokens in and out, errors by code), fallbacks, hedges, cancellations
 // and jobs in flight. Attributes stay low-cardinality: provider names and codes, never model ids.
-import { durationBucketsSeconds, metricNames, tokenBuckets, type Meter } from "@switchboard/telemetry";
+import {
+  durationBucketsSeconds,
+  metricNames,
+  tokenBuckets,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type UpDownCounter,
+} from "@switchboard/telemetry";
 
 export interface WorkerMetrics {
-  queueWait: ReturnType<Meter["createHistogram"]>;
-  operationDuration: ReturnType<Meter["createHistogram"]>;
-  timeToFirstChunk: ReturnType<Meter["createHistogram"]>;
-  tokenUsage: ReturnType<Meter["createHistogram"]>;
-  activeJobs: ReturnType<Meter["createUpDownCounter"]>;
-  cancellations: ReturnType<Meter["createCounter"]>;
-  errors: ReturnType<Meter["createCounter"]>;
-  fallbacks: ReturnType<Meter["createCounter"]>;
-  retries: ReturnType<Meter["createCounter"]>;
-  hedgesStarted: ReturnType<Meter["createCounter"]>;
-  hedgeWins: ReturnType<Meter["createCounter"]>;
-  hedgeBudgetRefusals: ReturnType<Meter["createCounter"]>;
+  queueWait: Histogram;
+  operationDuration: Histogram;
+  timeToFirstChunk: Histogram;
+  tokenUsage: Histogram;
+  activeJobs: UpDownCounter;
+  cancellations: Counter;
+  errors: Counter;
+  fallbacks: Counter;
+  retries: Counter;
+  hedgesStarted: Counter;
+  hedgeWins: Counter;
+  hedgeBudgetRefusals: Counter;
 }
 
 export function createWorkerMetrics(meter: Meter): WorkerMetrics {
