@@ -3,20 +3,14 @@
 import type { Response } from "express";
 import type { ChunkDelta, FinishReason, GatewayError, Usage } from "@switchboard/protocol";
 import { CompletionSink, sendError, type CompletionContext } from "./completion-sink.ts";
-import { ResponseBuilder } from "./response-builder.ts";
+import { responseBuilderFor, type ResponseBuilder } from "./response-builder.ts";
 
 export class CollectedResponse extends CompletionSink {
   private readonly builder: ResponseBuilder;
 
   constructor(response: Response, context: CompletionContext, settings: Record<string, unknown>) {
     super(response, context);
-    this.builder = new ResponseBuilder({
-      requestId: context.requestId,
-      model: context.model,
-      createdAt: context.created,
-      settings,
-      emit: () => {},
-    });
+    this.builder = responseBuilderFor(context, settings, () => {});
   }
 
   protected writeDelta(deltaJson: string): void {

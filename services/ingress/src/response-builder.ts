@@ -20,6 +20,7 @@ import {
   type ResponseUsage,
   type Usage,
 } from "@switchboard/protocol";
+import type { CompletionContext } from "./completion-sink.ts";
 
 export interface ResponseBuilderOptions {
   requestId: string;
@@ -30,6 +31,15 @@ export interface ResponseBuilderOptions {
   settings: Record<string, unknown>;
   /** Receives each event with its sequence number; called synchronously, in order. */
   emit: (event: ResponseStreamEvent, sequenceNumber: number) => void;
+}
+
+/** The builder of the answer to the request `context` describes. */
+export function responseBuilderFor(
+  { requestId, model, created }: CompletionContext,
+  settings: Record<string, unknown>,
+  emit: ResponseBuilderOptions["emit"],
+): ResponseBuilder {
+  return new ResponseBuilder({ requestId, model, createdAt: created, settings, emit });
 }
 
 type ItemState = "open" | "done";

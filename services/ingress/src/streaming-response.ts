@@ -4,7 +4,7 @@
 import type { Response } from "express";
 import type { ChunkDelta, FinishReason, GatewayError, ResponseStreamEvent, Usage } from "@switchboard/protocol";
 import type { CompletionContext } from "./completion-sink.ts";
-import { ResponseBuilder } from "./response-builder.ts";
+import { responseBuilderFor, type ResponseBuilder } from "./response-builder.ts";
 import { StreamingSink, sseHeaders } from "./streaming-sink.ts";
 
 export class StreamingResponse extends StreamingSink {
@@ -14,14 +14,8 @@ export class StreamingResponse extends StreamingSink {
 
   constructor(response: Response, context: CompletionContext, settings: Record<string, unknown>) {
     super(response, context);
-    this.builder = new ResponseBuilder({
-      requestId: context.requestId,
-      model: context.model,
-      createdAt: context.created,
-      settings,
-      emit: (event, sequenceNumber) => {
-        this.pending += serialize(event, sequenceNumber);
-      },
+    this.builder = responseBuilderFor(context, settings, (event, sequenceNumber) => {
+      this.pending += serialize(event, sequenceNumber);
     });
   }
 
