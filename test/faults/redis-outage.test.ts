@@ -3,10 +3,11 @@
 // that hung up meanwhile still has its upstream call stopped once Redis answers again.
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import type { MockRequestRecord } from "@switchboard/mock-upstream";
 import { chatBody } from "@switchboard/testing";
 import { measureRedisOutage } from "./scenarios/redis-outage.ts";
 import { streamChat } from "./support/chat-client.ts";
-import { startFaultStack, waitFor } from "./support/fault-stack.ts";
+import { startFaultStack, waitFor, type FaultStack } from "./support/fault-stack.ts";
 
 describe("Redis outage", () => {
   it.each([
@@ -46,27 +47,11 @@ describe("Redis outage", () => {
       client.abort();
       expect((await call).outcome).toBe("aborted");
       // A readiness check started after the cancel fails after it, on the same connection.
-      await waitFor(
-        async () => {
-          const response = await fetch(url.replace(/\/v1$/, "/ready"));
-          await response.arrayBuffer();
-          return response.status === 503;
-        },
-        10_000,
-        "/ready to turn false",
-      );
+      await untilNotReady(url);
       stack.redis.resume();
       // Nothing reconnected: the cancel written before the timeout runs when Redis resumes, and the
       // worker closes the upstream call long before the answer's end.
-      await waitFor(
-        async () => {
-          const [record] = (await stack.stats()).recent;
-          return record?.abortedAt !== undefined || record?.endedAt !== undefined;
-        },
-        15_000,
-        "the upstream call to end",
-      );
-      const [record] = (await stack.stats()).recent;
+      const record = await upstreamCallEnded(stack);
       expect(record?.endedAt).toBeUndefined();
       expect(record?.abortedAt).toBeDefined();
       expect(record?.tokensSent).toBeLessThan(300);
@@ -74,6 +59,7 @@ describe("Redis outage", () => {
       await stack.stop();
     }
   }, 60_000);
+
   it("sends a cancel again once its connection is back when the client hung up while it was away", async () => {
     // The upstream is slow to its first token, so the worker has nothing to write meanwhile: only
     // the cancel stops the call. Redis stays up (the job and its lock with it); the ingress's
@@ -98,25 +84,9 @@ describe("Redis outage", () => {
       client.abort();
       expect((await call).outcome).toBe("aborted");
       // The ingress saw the hang-up while its connection was refused, so the cancel could not go.
-      await waitFor(
-        async () => {
-          const response = await fetch(url.replace(/\/v1$/, "/ready"));
-          await response.arrayBuffer();
-          return response.status === 503;
-        },
-        10_000,
-        "/ready to turn false",
-      );
+      await untilNotReady(url);
       await admin.config("SET", "maxclients", "10000");
-      await waitFor(
-        async () => {
-          const [record] = (await stack.stats()).recent;
-          return record?.abortedAt !== undefined || record?.endedAt !== undefined;
-        },
-        15_000,
-        "the upstream call to end",
-      );
-      const [record] = (await stack.stats()).recent;
+      const record = await upstreamCallEnded(stack);
       expect(record?.endedAt).toBeUndefined();
       expect(record?.tokensSent).toBe(0);
     } finally {
@@ -125,3 +95,30 @@ describe("Redis outage", () => {
     }
   }, 60_000);
 });
+
+/** Resolves once the ingress at url answers /ready with 503. */
+async function untilNotReady(url: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const response = await fetch(url.replace(/\/v1$/, "/ready"));
+      await response.arrayBuffer();
+      return response.status === 503;
+    },
+    10_000,
+    "/ready to turn false",
+  );
+}
+
+/** The mock's record of the stack's only upstream call, once that call has ended either way. */
+async function upstreamCallEnded(stack: FaultStack): Promise<MockRequestRecord | undefined> {
+  let record: MockRequestRecord | undefined;
+  await waitFor(
+    async () => {
+      [record] = (await stack.stats()).recent;
+      return record?.abortedAt !== undefined || record?.endedAt !== undefined;
+    },
+    15_000,
+    "the upstream call to end",
+  );
+  return record;
+}

@@ -9,8 +9,8 @@ describe("waiting for a Redis", () => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;
     await expect(pingRedis(url)).rejects.toThrow();
+    // Already waiting while the server starts (it refuses connections until it listens).
     const waiting = waitForRedis(url);
-    await new Promise((resolve) => setTimeout(resolve, 100));
     const server = await spawnRedisServer(["--port", String(port), "--bind", "127.0.0.1", "--save", ""]);
     try {
       await expect(waiting).resolves.toBeUndefined();
