@@ -18,6 +18,7 @@ import { startMock, startRedis, startSwitchboard, type BenchProcess } from "./be
 import { agent, heldStreams, type Target } from "./load-client.ts";
 import { portkeyVersion, startPortkey, type PortkeyGateway } from "./portkey.ts";
 import { cpuTimeMs } from "./process-stats.ts";
+import { countSyscallsDuring, type SyscallCounts, syscallCounting } from "./syscall-count.ts";
 
 const list = (text: string) => text.split(",").filter(Boolean).map(Number);
 const tokenCounts = list(process.env.COST_TOKENS ?? "2,20,100");
@@ -26,6 +27,8 @@ const seconds = Number(process.env.COST_SECONDS ?? "4");
 const rounds = Number(process.env.COST_ROUNDS ?? "3");
 const tokenDelayMs = 10;
 const withPortkey = process.env.BENCH_PORTKEY !== "0";
+const counting =
+  process.env.COST_SYSCALLS === "0" ? { available: false as const, reason: "COST_SYSCALLS=0" } : syscallCounting();
 const out = process.env.BENCH_OUT ?? `bench-results/cost-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
 
 /** One gateway: how to reach it for an answer of n tokens, and the processes whose CPU it spends. */
@@ -84,6 +87,8 @@ if (portkey) {
 /** CPU ms per answer, by target, process and answer length: one sample per round. */
 const samples = new Map<string, number[]>();
 const key = (target: string, process: string, tokens: number) => `${target}\t${process}\t${tokens}`;
+/** System calls per answer, by target, process and answer length: from the one counted round. */
+const syscallSamples = new Map<string, SyscallCounts>();
 let errors = 0;
 try {
   for (const target of targets) await heldStreams([target.target(20)], target.body(20), streams, 1, 200); // warm-up
@@ -111,6 +116,25 @@ try {
       }
     }
     process.stderr.write(`[cost] round ${round + 1} of ${rounds} done\n`);
+  }
+  if (counting.available) {
+    for (const tokens of tokenCounts)
+      for (const target of targets) {
+        const { result: held, counts } = await countSyscallsDuring(
+          target.processes.map((process) => process.pid),
+          () => heldStreams([target.target(tokens)], target.body(tokens), streams, seconds, tokens * tokenDelayMs),
+        );
+        errors += held.errors;
+        const answers = Math.max(1, held.timings.length);
+        target.processes.forEach((process, index) => {
+          const name = process.label.replace(/\d+$/, "");
+          const perAnswer = Object.fromEntries(
+            Object.entries(counts[index] as SyscallCounts).map(([kind, count]) => [kind, count / answers]),
+          ) as SyscallCounts;
+          syscallSamples.set(key(target.name, name, tokens), perAnswer);
+        });
+      }
+    process.stderr.write("[cost] system calls counted\n");
   }
 } finally {
   agent.destroy();
@@ -143,6 +167,13 @@ function fitLine(points: Array<[number, number]>): { perRequestMs: number; perTo
   return { perRequestMs: meanY - slope * meanX, perTokenUs: slope * 1000 };
 }
 
+/** System calls per answer at each length, by kind, and the line through their totals. */
+interface SyscallFigures {
+  perAnswer: Record<number, SyscallCounts>;
+  perRequest: number;
+  perToken: number;
+}
+
 interface Row {
   target: string;
   process: string;
@@ -150,31 +181,58 @@ interface Row {
   perAnswerMs: Record<number, number>;
   perRequestMs: number;
   perTokenUs: number;
+  /** Only where system calls were counted. */
+  syscalls?: SyscallFigures;
 }
+
+function addCounts(into: SyscallCounts | undefined, counts: SyscallCounts): SyscallCounts {
+  if (!into) return { ...counts };
+  for (const kind of Object.keys(counts) as Array<keyof SyscallCounts>) into[kind] += counts[kind];
+  return into;
+}
+
+function syscallFigures(perAnswer: Record<number, SyscallCounts>): SyscallFigures | undefined {
+  if (tokenCounts.some((tokens) => perAnswer[tokens] === undefined)) return undefined;
+  const line = fitLine(tokenCounts.map((t) => [t, (perAnswer[t] as SyscallCounts).all]));
+  // fitLine's units are ms and µs; here the counts are plain, per request and per token.
+  return { perAnswer, perRequest: line.perRequestMs, perToken: line.perTokenUs / 1000 };
+}
+
 const rows: Row[] = [];
 for (const target of targets) {
   const names = [...new Set(target.processes.map((process) => process.label.replace(/\d+$/, "")))];
   const totals = new Map<number, number>();
+  const syscallTotals: Record<number, SyscallCounts> = {};
   for (const name of names) {
     const perAnswerMs: Record<number, number> = {};
+    const syscallsPerAnswer: Record<number, SyscallCounts> = {};
     for (const tokens of tokenCounts) {
       perAnswerMs[tokens] = median(samples.get(key(target.name, name, tokens)) ?? [Number.NaN]);
       totals.set(tokens, (totals.get(tokens) ?? 0) + perAnswerMs[tokens]);
+      const counted = syscallSamples.get(key(target.name, name, tokens));
+      if (counted) {
+        syscallsPerAnswer[tokens] = counted;
+        syscallTotals[tokens] = addCounts(syscallTotals[tokens], counted);
+      }
     }
+    const syscalls = syscallFigures(syscallsPerAnswer);
     rows.push({
       target: target.name,
       process: name,
       perAnswerMs,
       ...fitLine(tokenCounts.map((t) => [t, perAnswerMs[t] as number])),
+      ...(syscalls ? { syscalls } : {}),
     });
   }
   if (names.length > 1) {
     const perAnswerMs = Object.fromEntries(totals) as Record<number, number>;
+    const syscalls = syscallFigures(syscallTotals);
     rows.push({
       target: target.name,
       process: "all",
       perAnswerMs,
       ...fitLine(tokenCounts.map((t) => [t, perAnswerMs[t] as number])),
+      ...(syscalls ? { syscalls } : {}),
     });
   }
 }
@@ -199,9 +257,23 @@ if (ours && peer)
   console.log(
     `Switchboard / Portkey: per request ${(ours.perRequestMs / peer.perRequestMs).toFixed(2)} ×, per token ${(ours.perTokenUs / peer.perTokenUs).toFixed(2)} ×`,
   );
+if (counting.available) {
+  const kinds = (counts: SyscallCounts) =>
+    `${counts.read.toFixed(1)} / ${counts.write.toFixed(1)} / ${counts.wait.toFixed(1)} / ${counts.futex.toFixed(1)}`;
+  const at = tokenCounts.includes(20) ? 20 : (tokenCounts[0] as number);
+  console.log(
+    `\nsystem calls per answer (one counted round): | target | process | ${tokenCounts.map((t) => `@${t}`).join(" | ")} | per request | per token | @${at}: reads / writes / waits / futex |`,
+  );
+  console.log(`|---|---|${tokenCounts.map(() => "---").join("|")}|---|---|---|`);
+  for (const row of rows)
+    if (row.syscalls)
+      console.log(
+        `| ${row.target} | ${row.process} | ${tokenCounts.map((t) => (row.syscalls?.perAnswer[t] as SyscallCounts).all.toFixed(1)).join(" | ")} | ${row.syscalls.perRequest.toFixed(1)} | ${row.syscalls.perToken.toFixed(2)} | ${kinds(row.syscalls.perAnswer[at] as SyscallCounts)} |`,
+      );
+} else console.log(`\nsystem calls: not counted (${counting.reason})`);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ date: new Date().toISOString(), settings: { tokenCounts, streams, seconds, rounds, tokenDelayMs }, errors, loadAverageAtEnd: load, ...(portkeyError ? { portkeyError } : {}), rows }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), settings: { tokenCounts, streams, seconds, rounds, tokenDelayMs }, syscallsCounted: counting.available ? true : counting.reason, errors, loadAverageAtEnd: load, ...(portkeyError ? { portkeyError } : {}), rows }, null, 2)}\n`,
 );
 console.log(`results: ${out}`);

@@ -1,6 +1,7 @@
 // CI smoke check of `npm run bench:cost`: with tiny numbers it runs end to end on a private
 // redis-server, says that the peer gateway was not measured when npm cannot install it (offline,
-// empty cache), and writes a line per process through well-formed figures. No timing is asserted
+// empty cache), and writes a line per process through well-formed figures; where `perf` can count
+// system calls, well-formed counts too, and where it cannot, why not. No timing is asserted
 // (docs/performance.md holds the real runs).
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,8 +12,18 @@ import { offlinePortkey, runBenchScript } from "./smoke-run.ts";
 
 const costScript = fileURLToPath(new URL("./cost-model.ts", import.meta.url));
 
+interface SyscallCounts {
+  all: number;
+  read: number;
+  write: number;
+  wait: number;
+  futex: number;
+}
+
 interface CostJson {
   settings: { tokenCounts: number[]; rounds: number };
+  /** true, or why system calls were not counted. */
+  syscallsCounted: true | string;
   errors: number;
   portkeyError?: string;
   rows: Array<{
@@ -21,6 +32,7 @@ interface CostJson {
     perAnswerMs: Record<string, number>;
     perRequestMs: number;
     perTokenUs: number;
+    syscalls?: { perAnswer: Record<string, SyscallCounts>; perRequest: number; perToken: number };
   }>;
 }
 
@@ -56,6 +68,25 @@ describe("npm run bench:cost (smoke)", () => {
       for (const value of Object.values(row.perAnswerMs)) expect(value).toBeGreaterThanOrEqual(0);
       expect(Number.isFinite(row.perRequestMs)).toBe(true);
       expect(Number.isFinite(row.perTokenUs)).toBe(true);
+    }
+
+    if (result.syscallsCounted === true) {
+      expect(output).toContain("system calls per answer");
+      for (const row of result.rows) {
+        const syscalls = row.syscalls;
+        expect(syscalls, `${row.target} ${row.process}`).toBeDefined();
+        expect(Object.keys(syscalls?.perAnswer ?? {})).toEqual(["2", "5"]);
+        for (const counts of Object.values(syscalls?.perAnswer ?? {})) {
+          // Every answer takes at least a read and a write somewhere in each process.
+          expect(counts.all).toBeGreaterThan(0);
+          expect(counts.read + counts.write + counts.wait + counts.futex).toBeLessThanOrEqual(counts.all);
+        }
+        expect(Number.isFinite(syscalls?.perRequest)).toBe(true);
+        expect(Number.isFinite(syscalls?.perToken)).toBe(true);
+      }
+    } else {
+      expect(output).toContain(`system calls: not counted (${result.syscallsCounted})`);
+      for (const row of result.rows) expect(row.syscalls).toBeUndefined();
     }
   }, 120_000);
 });

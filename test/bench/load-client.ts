@@ -28,7 +28,7 @@ export interface StreamTiming {
   /** Time between consecutive content tokens; 0 when two arrived in the same read (merged). */
   gapsMs: number[];
   tokens: number;
-  /** Tokens that arrived in the same read as the token before them. */
+  /** Tokens that arrived in the same socket read as the token before them (in its chunk or a later one). */
   mergedTokens: number;
 }
 
@@ -70,6 +70,10 @@ export function streamOnce(target: Target, body: string): Promise<StreamTiming> 
     const start = performance.now();
     const timing: StreamTiming = { firstTokenMs: -1, lastTokenMs: -1, gapsMs: [], tokens: 0, mergedTokens: 0 };
     let previousTokenAt = -1;
+    // A token came in an earlier 'data' event of the socket read now being handled: node:http gives
+    // each chunk of a chunked answer its own 'data' event, synchronously, and the microtasks run
+    // only once the whole read is handled.
+    let tokenInThisRead = false;
     const reader = tokenReader();
     const outgoing = request(url, { method: "POST", agent, headers }, (response) => {
       response.setEncoding("utf8");
@@ -82,12 +86,18 @@ export function streamOnce(target: Target, body: string): Promise<StreamTiming> 
         const tokens = reader.feed(text);
         if (tokens > 0) {
           if (timing.firstTokenMs < 0) timing.firstTokenMs = now;
-          else timing.gapsMs.push(now - previousTokenAt);
+          else timing.gapsMs.push(tokenInThisRead ? 0 : now - previousTokenAt);
           for (let extra = 1; extra < tokens; extra++) timing.gapsMs.push(0);
-          timing.mergedTokens += tokens - 1;
+          timing.mergedTokens += tokens - 1 + (tokenInThisRead ? 1 : 0);
           timing.tokens += tokens;
           timing.lastTokenMs = now;
           previousTokenAt = now;
+          if (!tokenInThisRead) {
+            tokenInThisRead = true;
+            queueMicrotask(() => {
+              tokenInThisRead = false;
+            });
+          }
         }
       });
       response.on("end", () => {
