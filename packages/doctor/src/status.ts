@@ -40,24 +40,30 @@ async function scanKeys(server: Redis, pattern: string): Promise<string[]> {
 /**
  * Resolve once the client is ready. It retries as the services' connections do (a Sentinel
  * failover or a Cluster's slot refresh may fail a first try); after connectTimeoutMs it gives up
- * with the last error seen.
+ * with the last error seen. A single Redis that refuses the connection has nothing listening at
+ * its address, which a retry within seconds rarely changes: that is said at once.
  */
-function connected(redis: RedisConnection): Promise<void> {
+function connected(redis: RedisConnection, single: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     let lastError: Error | undefined;
-    const remember = (error: Error) => {
-      lastError = error;
-    };
-    redis.on("error", remember);
-    const timer = setTimeout(() => {
-      redis.off("error", remember);
-      reject(new Error(`no connection within ${connectTimeoutMs} ms${lastError ? ` (${lastError.message})` : ""}`));
-    }, connectTimeoutMs);
-    redis.once("ready", () => {
+    const settle = (error?: Error) => {
       clearTimeout(timer);
       redis.off("error", remember);
-      resolve();
-    });
+      if (error) reject(error);
+      else resolve();
+    };
+    const remember = (error: Error) => {
+      lastError = error;
+      if (single && (error as NodeJS.ErrnoException).code === "ECONNREFUSED")
+        settle(new Error("connection refused: is Redis running at that address?"));
+    };
+    const timer = setTimeout(
+      () =>
+        settle(new Error(`no connection within ${connectTimeoutMs} ms${lastError ? ` (${lastError.message})` : ""}`)),
+      connectTimeoutMs,
+    );
+    redis.on("error", remember);
+    redis.once("ready", () => settle());
   });
 }
 
@@ -72,7 +78,7 @@ async function readTargetStatus(config: StatusEnv): Promise<TargetStatus[]> {
   );
   redis.on("error", () => {});
   try {
-    await connected(redis);
+    await connected(redis, !config.REDIS_CLUSTER && !config.REDIS_SENTINELS);
     const pattern = `${prefix}:health:{*}`;
     const servers = redis instanceof Cluster ? redis.nodes("master") : [redis];
     const keys = (await Promise.all(servers.map((server) => scanKeys(server, pattern)))).flat();
