@@ -131,7 +131,11 @@ try {
           const perAnswer = Object.fromEntries(
             Object.entries(counts[index] as SyscallCounts).map(([kind, count]) => [kind, count / answers]),
           ) as SyscallCounts;
-          syscallSamples.set(key(target.name, name, tokens), perAnswer);
+          // Processes of one kind (several workers, say) count together.
+          syscallSamples.set(
+            key(target.name, name, tokens),
+            addCounts(syscallSamples.get(key(target.name, name, tokens)), perAnswer),
+          );
         });
       }
     process.stderr.write("[cost] system calls counted\n");

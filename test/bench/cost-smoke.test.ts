@@ -77,9 +77,12 @@ describe("npm run bench:cost (smoke)", () => {
         expect(syscalls, `${row.target} ${row.process}`).toBeDefined();
         expect(Object.keys(syscalls?.perAnswer ?? {})).toEqual(["2", "5"]);
         for (const counts of Object.values(syscalls?.perAnswer ?? {})) {
-          // Every answer takes at least a read and a write somewhere in each process.
+          // Every answer takes reads and writes in each process. (The kinds are not checked against
+          // the total: perf switches its counters on one after another, so at the edges of the
+          // round one may count a call the other missed.)
           expect(counts.all).toBeGreaterThan(0);
-          expect(counts.read + counts.write + counts.wait + counts.futex).toBeLessThanOrEqual(counts.all);
+          expect(counts.read).toBeGreaterThan(0);
+          expect(counts.write).toBeGreaterThan(0);
         }
         expect(Number.isFinite(syscalls?.perRequest)).toBe(true);
         expect(Number.isFinite(syscalls?.perToken)).toBe(true);
