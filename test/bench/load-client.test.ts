@@ -24,7 +24,7 @@ const server = createServer(async (request, response: ServerResponse) => {
   response.writeHead(200, { "content-type": "text/event-stream" });
   for (const [index, write] of plan.entries()) {
     // The upstream's pace between writes (the scenario under test, not a wait for an event).
-    if (index > 0) await new Promise((resolve) => setTimeout(resolve, 40));
+    if (index > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     response.socket?.cork();
     for (const tokens of write) response.write(tokens.map(chunk).join(""));
     response.socket?.uncork();
