@@ -156,8 +156,8 @@ function median(values: number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** Least squares through (tokens, CPU ms per answer): ms per request and µs per token. */
-function fitLine(points: Array<[number, number]>): { perRequestMs: number; perTokenUs: number } {
+/** Least squares through (tokens, cost per answer): the cost per request and per token. */
+function fitLine(points: Array<[number, number]>): { perRequest: number; perToken: number } {
   const n = points.length;
   const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
   const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
@@ -168,7 +168,13 @@ function fitLine(points: Array<[number, number]>): { perRequestMs: number; perTo
     variance += (x - meanX) ** 2;
   }
   const slope = variance === 0 ? 0 : covariance / variance;
-  return { perRequestMs: meanY - slope * meanX, perTokenUs: slope * 1000 };
+  return { perRequest: meanY - slope * meanX, perToken: slope };
+}
+
+/** The line through CPU ms per answer: ms per request and µs per token. */
+function cpuLine(perAnswerMs: Record<number, number>): { perRequestMs: number; perTokenUs: number } {
+  const line = fitLine(tokenCounts.map((t) => [t, perAnswerMs[t] as number]));
+  return { perRequestMs: line.perRequest, perTokenUs: line.perToken * 1000 };
 }
 
 /** System calls per answer at each length, by kind, and the line through their totals. */
@@ -197,9 +203,7 @@ function addCounts(into: SyscallCounts | undefined, counts: SyscallCounts): Sysc
 
 function syscallFigures(perAnswer: Record<number, SyscallCounts>): SyscallFigures | undefined {
   if (tokenCounts.some((tokens) => perAnswer[tokens] === undefined)) return undefined;
-  const line = fitLine(tokenCounts.map((t) => [t, (perAnswer[t] as SyscallCounts).all]));
-  // fitLine's units are ms and µs; here the counts are plain, per request and per token.
-  return { perAnswer, perRequest: line.perRequestMs, perToken: line.perTokenUs / 1000 };
+  return { perAnswer, ...fitLine(tokenCounts.map((t) => [t, (perAnswer[t] as SyscallCounts).all])) };
 }
 
 const rows: Row[] = [];
@@ -224,7 +228,7 @@ for (const target of targets) {
       target: target.name,
       process: name,
       perAnswerMs,
-      ...fitLine(tokenCounts.map((t) => [t, perAnswerMs[t] as number])),
+      ...cpuLine(perAnswerMs),
       ...(syscalls ? { syscalls } : {}),
     });
   }
@@ -235,7 +239,7 @@ for (const target of targets) {
       target: target.name,
       process: "all",
       perAnswerMs,
-      ...fitLine(tokenCounts.map((t) => [t, perAnswerMs[t] as number])),
+      ...cpuLine(perAnswerMs),
       ...(syscalls ? { syscalls } : {}),
     });
   }

@@ -22,12 +22,18 @@ let plan: Plan = [];
 const server = createServer(async (request, response: ServerResponse) => {
   request.resume();
   response.writeHead(200, { "content-type": "text/event-stream" });
-  for (const [index, write] of plan.entries()) {
-    // The upstream's pace between writes (the scenario under test, not a wait for an event).
-    if (index > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+  // The client's end of this connection (client and server share this process): each write goes
+  // once the client has read the one before, so two writes never meet in one read.
+  const clientSocket = Object.values(agent.sockets)
+    .flat()
+    .find((socket) => socket?.localPort === request.socket.remotePort);
+  if (!clientSocket) throw new Error("the client's socket is not in the benchmark's agent");
+  for (const write of plan) {
+    const read = once(clientSocket, "data");
     response.socket?.cork();
     for (const tokens of write) response.write(tokens.map(chunk).join(""));
     response.socket?.uncork();
+    await read;
   }
   response.end("data: [DONE]\n\n");
 });
