@@ -109,8 +109,12 @@ export function openAnswer(
     // of the request unregisters it there.
     runtime.cancel(requestId);
     sink.abandon();
-    // Not an error: voice users interrupt all the time. The worker records the usage so far.
-    log.info("client went away", { started: sink.hasStarted });
+    // Not an error: voice users interrupt all the time. Once a worker has started the request, its
+    // `request cancelled` line says so, with the usage so far; this one is then only for debugging
+    // (at info, 200 callers hanging up at once took measurably longer to reach their workers:
+    // docs/performance.md). Before that, the cancel may remove the job unseen: this line is its record.
+    if (sink.hasStarted) log.debug("client went away", { started: true });
+    else log.info("client went away", { started: false });
   });
   deadline = setTimeout(
     () =>
