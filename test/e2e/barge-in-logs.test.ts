@@ -34,21 +34,18 @@ interface LogLine {
   started?: boolean;
 }
 
-/** The process's line with this message about this request, once it is written. */
-async function lineOf(process: ServiceProcess, msg: string, requestId: string): Promise<LogLine> {
-  const find = () =>
-    process.output
-      .filter((entry) => entry.startsWith("{") && entry.includes(requestId))
-      .map((entry) => JSON.parse(entry) as LogLine)
-      .find((line) => line.msg === msg);
-  await vi.waitFor(() => expect(find(), `${msg} for ${requestId}`).toBeDefined(), { timeout: 5000, interval: 25 });
-  return find() as LogLine;
-}
-
+/** The process's log lines about this request so far. */
 function linesAbout(process: ServiceProcess, requestId: string): LogLine[] {
   return process.output
     .filter((entry) => entry.startsWith("{") && entry.includes(requestId))
     .map((entry) => JSON.parse(entry) as LogLine);
+}
+
+/** The process's line with this message about this request, once it is written. */
+async function lineOf(process: ServiceProcess, msg: string, requestId: string): Promise<LogLine> {
+  const find = () => linesAbout(process, requestId).find((line) => line.msg === msg);
+  await vi.waitFor(() => expect(find(), `${msg} for ${requestId}`).toBeDefined(), { timeout: 5000, interval: 25 });
+  return find() as LogLine;
 }
 
 /**
